@@ -1,0 +1,40 @@
+// Evaluates a Recommender on held-out sessions with the same full-ranking metrics as the neural models.
+import { RankingMetrics, type RankingResult } from "../metrics/accumulator";
+import { rankOfTarget } from "../metrics/rank";
+import type { Recommender } from "./recommender";
+
+/**
+ * "last": one example per session, predict its last item from the items before it (sessions with fewer than
+ *         2 items give no example).
+ * "every": one example per position t >= 1 of each session, predict item t from items 0..t-1.
+ */
+export type NextItemProtocol = "last" | "every";
+
+export interface EvaluateRecommenderConfig {
+  /** Cut-offs. Default [5, 10, 20]. */
+  ks?: readonly number[];
+  /** Default "last". */
+  protocol?: NextItemProtocol;
+}
+
+/** Metrics of `recommender` (already fitted) over `sessions` (item ids, oldest first). */
+export function evaluateRecommender(
+  recommender: Recommender,
+  sessions: readonly Int32Array[],
+  config: EvaluateRecommenderConfig = {},
+): RankingResult {
+  const protocol = config.protocol ?? "last";
+  if (protocol !== "last" && protocol !== "every") {
+    throw new Error(`evaluateRecommender: protocol must be "last" or "every", got "${String(protocol)}"`);
+  }
+  const metrics = new RankingMetrics({ ks: config.ks });
+  const scores = new Float32Array(recommender.nItems); // reused by every example
+  sessions.forEach((session, s) => {
+    const firstTarget = protocol === "last" ? Math.max(1, session.length - 1) : 1;
+    for (let t = firstTarget; t < session.length; t++) {
+      recommender.score(session.subarray(0, t), scores);
+      metrics.addRank(rankOfTarget(scores, session[t], `${recommender.name} on sessions[${s}] position ${t}`));
+    }
+  });
+  return metrics.result();
+}
