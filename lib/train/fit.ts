@@ -1,0 +1,240 @@
+// The training loop: Adam with a per-step learning-rate schedule over shuffled batches, optional gradient-norm
+// clipping, validation after each epoch, early stopping with restore of the best weights, and a history to plot.
+import * as tf from "@tensorflow/tfjs";
+import { batchCount, disposeBatch, type BatchSource } from "../loader";
+import { selectTargets } from "../models/targets";
+import type { NextItemModel, OutputHead, SessionBatch, TargetScheme } from "../models/types";
+import { Random } from "../random";
+import { createProgress, type ProgressMode, type ProgressReporter } from "./progress";
+import { learningRateAt, type ScheduleConfig } from "./schedule";
+import type { EpochRecord, FitResult } from "./types";
+
+export interface EarlyStoppingConfig {
+  /** Name of the value to watch: a key returned by `evaluate`, or "loss" for the training loss. */
+  metric: string;
+  /** Whether larger ("max", default: recall, MRR, NDCG) or smaller ("min": losses) is better. */
+  mode?: "max" | "min";
+  /** Epochs without improvement before stopping. Default 2. */
+  patience?: number;
+  /** Smallest change that counts as an improvement. Default 0. */
+  minDelta?: number;
+}
+
+export interface FitConfig {
+  /** Maps each batch to inputs and targets (predict-last, causal next-item, masked-item). */
+  scheme: TargetScheme;
+  /** Passes over the training data. Default 1. */
+  epochs?: number;
+  /** Sessions per step. Default 256. */
+  batchSize?: number;
+  /** Seed of the per-epoch shuffles. Default 42. (Model initialisation and dropout are seeded by the model.) */
+  seed?: number;
+  /** Learning-rate schedule. Default: constant 1e-3. */
+  schedule?: ScheduleConfig;
+  /** Adam's moment decays and epsilon. Defaults 0.9, 0.999 and the backend's epsilon. */
+  adam?: { beta1?: number; beta2?: number; epsilon?: number };
+  /** Rescale the gradients so that their global L2 norm is at most this. Default: no clipping. */
+  clipNorm?: number;
+  /** Skip the last, smaller batch of each epoch. Default false. */
+  dropLast?: boolean;
+  /** Validation after each epoch; returns named metrics (e.g. { "recall@10": 0.31 }). */
+  evaluate?: () => Promise<Record<string, number>>;
+  /** Stop when the watched value has not improved for `patience` epochs. */
+  earlyStopping?: EarlyStoppingConfig;
+  /** Put back the weights of the best epoch at the end. Default true when `earlyStopping` is set. */
+  restoreBest?: boolean;
+  /** Default "auto": a bar in a terminal, one line per epoch elsewhere. */
+  progress?: ProgressMode | ProgressReporter;
+  /** Called with each epoch's record (e.g. to save a checkpoint or plot live). */
+  onEpochEnd?: (record: EpochRecord) => void | Promise<void>;
+}
+
+const DEFAULTS = { epochs: 1, batchSize: 256, seed: 42, patience: 2, minDelta: 0 };
+/** How often (ms) the running loss is read back from the device: often enough for the bar and to catch NaN early,
+ *  rarely enough not to stall a GPU pipeline on every step. */
+const LOSS_READ_INTERVAL_MS = 250;
+
+/** Trains `model` and `head` in place on `loader`'s sessions; returns the per-epoch history. */
+export async function fit(model: NextItemModel, head: OutputHead, loader: BatchSource, config: FitConfig): Promise<FitResult> {
+  const epochs = config.epochs ?? DEFAULTS.epochs;
+  const batchSize = config.batchSize ?? DEFAULTS.batchSize;
+  const dropLast = config.dropLast ?? false;
+  const stepsPerEpoch = batchCount(loader.numSessions, { batchSize, dropLast });
+  if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`fit: epochs must be an integer >= 1, got ${epochs}`);
+  if (stepsPerEpoch === 0) {
+    throw new Error(`fit: no batches: ${loader.numSessions} sessions, batchSize ${batchSize}, dropLast ${dropLast}`);
+  }
+  if (config.clipNorm !== undefined && !(config.clipNorm > 0)) throw new Error(`fit: clipNorm must be > 0, got ${config.clipNorm}`);
+  if (config.earlyStopping && !config.evaluate && config.earlyStopping.metric !== "loss") {
+    throw new Error(`fit: earlyStopping watches "${config.earlyStopping.metric}" but no evaluate callback was given`);
+  }
+  const totalSteps = epochs * stepsPerEpoch;
+  const learningRate = (step: number): number => learningRateAt(step, totalSteps, config.schedule);
+  const progress = createProgress(config.progress);
+  const shuffles = new Random(config.seed ?? DEFAULTS.seed);
+  const monitor = config.earlyStopping ? new BestTracker(config.earlyStopping) : null;
+  const restoreBest = monitor !== null && (config.restoreBest ?? true);
+
+  const variables = trainableVariables(model, head);
+  // Typed as the base class: AdamOptimizer's own signature narrows applyGradients to variables.
+  const optimizer: tf.Optimizer = tf.train.adam(learningRate(0), config.adam?.beta1, config.adam?.beta2, config.adam?.epsilon);
+  // Σ batch mean loss × batch size over the current epoch; built in tidy so that the initial scalar is released.
+  const lossSum = tf.tidy(() => tf.variable(tf.scalar(0), false));
+  const step = (batch: SessionBatch): void =>
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => trainingLoss(model, head, config.scheme, batch), variables);
+      const complete = fillMissing(grads, variables);
+      optimizer.applyGradients(config.clipNorm === undefined ? complete : clipByGlobalNorm(complete, config.clipNorm));
+      lossSum.assign(lossSum.add(value.mul(batch.size)));
+    });
+
+  const history: EpochRecord[] = [];
+  let best: tf.Tensor[] | null = null;
+  let stepsDone = 0;
+  let stoppedEarly = false;
+  try {
+    for (let epoch = 1; epoch <= epochs && !stoppedEarly; epoch++) {
+      tf.tidy(() => lossSum.assign(tf.scalar(0)));
+      const started = performance.now();
+      let lastRead = started;
+      let runningLoss = NaN;
+      let sequences = 0;
+      let stepInEpoch = 0;
+      for (const batch of loader.batches({ batchSize, dropLast, shuffleSeed: shuffles.fork(epoch).seed })) {
+        try {
+          setLearningRate(optimizer, learningRate(stepsDone));
+          step(batch);
+        } finally {
+          disposeBatch(batch);
+        }
+        stepsDone++;
+        stepInEpoch++;
+        sequences += batch.size;
+        const now = performance.now();
+        if (stepInEpoch === 1 || stepInEpoch === stepsPerEpoch || now - lastRead >= LOSS_READ_INTERVAL_MS) {
+          lastRead = now;
+          runningLoss = (await lossSum.data())[0] / sequences;
+          if (!Number.isFinite(runningLoss)) {
+            throw new Error(
+              `fit: training loss became ${runningLoss} in epoch ${epoch} by step ${stepInEpoch} ` +
+                `(learning rate ${learningRate(stepsDone - 1)}); try a lower learning rate or clipNorm`,
+            );
+          }
+        }
+        progress.step({ epoch, epochs, step: stepInEpoch, stepsInEpoch: stepsPerEpoch, loss: runningLoss, sequences, seconds: (now - started) / 1000 });
+      }
+      const seconds = (performance.now() - started) / 1000;
+      const evalStarted = performance.now();
+      const metrics = config.evaluate ? checkMetrics(await config.evaluate()) : {};
+      const record: EpochRecord = {
+        epoch,
+        loss: runningLoss,
+        metrics,
+        seconds,
+        evalSeconds: (performance.now() - evalStarted) / 1000,
+        sequencesPerSecond: sequences / seconds,
+        learningRate: learningRate(stepsDone - 1),
+      };
+      history.push(record);
+      if (monitor?.update(record)) {
+        if (restoreBest) {
+          tf.dispose(best ?? []);
+          best = variables.map((v) => tf.keep(v.clone()));
+        }
+      }
+      stoppedEarly = monitor !== null && monitor.epochsWithoutImprovement >= monitor.patience && epoch < epochs;
+      progress.epochEnd(record, epochs);
+      await config.onEpochEnd?.(record);
+    }
+    const bestWeights = best;
+    if (bestWeights) variables.forEach((v, i) => v.assign(bestWeights[i]));
+  } finally {
+    tf.dispose(best ?? []);
+    lossSum.dispose();
+    optimizer.dispose();
+  }
+  return { history, bestEpoch: monitor?.bestEpoch ?? history.length, stoppedEarly, steps: stepsDone };
+}
+
+/** scheme → encode → one state per target → head loss (+ the model's own penalty). */
+function trainingLoss(model: NextItemModel, head: OutputHead, scheme: TargetScheme, batch: SessionBatch): tf.Scalar {
+  const example = scheme(batch);
+  const hidden = model.encode(example.inputs, true);
+  const { states, targets } = selectTargets(model, hidden, example);
+  const loss = head.loss(states, targets, true);
+  return model.regularization ? loss.add(model.regularization()) : loss;
+}
+
+/** The model's and the head's trainable variables, each once (a tied head shares the item embedding). */
+function trainableVariables(model: NextItemModel, head: OutputHead): tf.Variable[] {
+  const byName = new Map<string, tf.Variable>();
+  for (const v of [...Object.values(model.variables), ...Object.values(head.variables)]) {
+    if (v.trainable) byName.set(v.name, v);
+  }
+  if (byName.size === 0) throw new Error(`fit: model "${model.name}" and its head have no trainable variables`);
+  return [...byName.values()];
+}
+
+/**
+ * A gradient for every variable, in `variables` order. tfjs leaves out variables the loss did not touch this step,
+ * but its Adam keys moment estimates by position in the gradient map, so a changing set would mix them up.
+ */
+function fillMissing(grads: tf.NamedTensorMap, variables: tf.Variable[]): tf.NamedTensorMap {
+  const filled: tf.NamedTensorMap = {};
+  for (const v of variables) filled[v.name] = grads[v.name] ?? tf.zerosLike(v);
+  return filled;
+}
+
+/** Scales all gradients by min(1, maxNorm / globalNorm), globalNorm = sqrt(Σ over every gradient of Σ g²). */
+export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): tf.NamedTensorMap {
+  const squares = Object.values(grads).map((g) => tf.sum(tf.square(g)));
+  const globalNorm = tf.sqrt(tf.addN(squares));
+  const scale = tf.div(maxNorm, tf.maximum(globalNorm, maxNorm));
+  const clipped: tf.NamedTensorMap = {};
+  for (const [name, g] of Object.entries(grads)) clipped[name] = tf.mul(g, scale);
+  return clipped;
+}
+
+/** tfjs's AdamOptimizer reads its (TypeScript-protected) `learningRate` field on every `applyGradients`. */
+function setLearningRate(optimizer: tf.Optimizer, rate: number): void {
+  (optimizer as unknown as { learningRate: number }).learningRate = rate;
+}
+
+function checkMetrics(metrics: Record<string, number>): Record<string, number> {
+  for (const [name, value] of Object.entries(metrics)) {
+    if (typeof value !== "number") throw new Error(`fit: evaluate() returned ${typeof value} for "${name}"; expected a number`);
+  }
+  return metrics;
+}
+
+/** Tracks the best value of the watched metric and how many epochs have passed without beating it. */
+class BestTracker {
+  readonly patience: number;
+  bestEpoch = 0;
+  epochsWithoutImprovement = 0;
+  private best = NaN;
+
+  constructor(private readonly config: EarlyStoppingConfig) {
+    this.patience = config.patience ?? DEFAULTS.patience;
+    if (!Number.isInteger(this.patience) || this.patience < 1) throw new Error(`fit: earlyStopping.patience must be an integer >= 1, got ${this.patience}`);
+  }
+
+  /** True when this epoch is the new best. */
+  update(record: EpochRecord): boolean {
+    const { metric, mode = "max", minDelta = DEFAULTS.minDelta } = this.config;
+    const values: Record<string, number> = { loss: record.loss, ...record.metrics };
+    const value = values[metric];
+    if (value === undefined) {
+      throw new Error(`fit: earlyStopping watches "${metric}" but epoch ${record.epoch} reported only: ${Object.keys(values).join(", ")}`);
+    }
+    const improved = Number.isNaN(this.best) || (mode === "max" ? value > this.best + minDelta : value < this.best - minDelta);
+    if (improved) {
+      this.best = value;
+      this.bestEpoch = record.epoch;
+      this.epochsWithoutImprovement = 0;
+    } else {
+      this.epochsWithoutImprovement++;
+    }
+    return improved;
+  }
+}
