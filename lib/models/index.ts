@@ -1,0 +1,69 @@
+// The model registry and the public API of lib/models.
+import { type MlpModelConfig, createMlpModel } from "./mlp";
+import type { ModelKind, SessionModel } from "./model";
+import { type ItemOutputHead, type OutputHeadConfig, createOutputHead } from "./outputs";
+import { type RnnConfig, createRnnModel } from "./rnn";
+import { type TransformerConfig, createTransformerModel } from "./transformer";
+import type { ModelSchema } from "./inputs";
+
+/** The config type of each model kind ("gru"/"lstm" fix the RNN's cell). */
+export interface ModelConfigs {
+  mlp: MlpModelConfig;
+  gru: Omit<RnnConfig, "cell">;
+  lstm: Omit<RnnConfig, "cell">;
+  transformer: TransformerConfig;
+}
+
+export const MODEL_KINDS: readonly ModelKind[] = ["mlp", "gru", "lstm", "transformer"];
+
+/** A model of `kind` for the dataset `schema`; every config field has a documented default. */
+export function createModel<K extends ModelKind>(kind: K, config: ModelConfigs[K], schema: ModelSchema): SessionModel {
+  switch (kind) {
+    case "mlp":
+      return createMlpModel(schema, config as MlpModelConfig);
+    case "gru":
+    case "lstm":
+      return createRnnModel(schema, { ...(config as RnnConfig), cell: kind });
+    case "transformer":
+      return createTransformerModel(schema, config as TransformerConfig);
+    default:
+      throw new Error(`createModel: unknown model kind '${kind}', expected one of ${MODEL_KINDS.join(", ")}`);
+  }
+}
+
+/** The output head for `model`: scores its item catalogue from its states, tied to its item table by default. */
+export function createHeadFor(model: SessionModel, config: OutputHeadConfig = {}): ItemOutputHead {
+  return createOutputHead({ nItems: model.inputs.itemCardinality, hiddenDim: model.dim, itemTable: model.inputs.itemTable }, config);
+}
+
+export type { ModelKind, SessionModel } from "./model";
+export type { NextItemModel, OutputHead, SessionBatch, TargetScheme, TrainingExample } from "./types";
+export { type InputBlock, type InputConfig, type ModelColumnSchema, type ModelSchema, createInputBlock, defaultEmbeddingDim } from "./inputs";
+export { type MlpModelConfig, createMlpModel } from "./mlp";
+export { type RnnCell, type RnnConfig, createRnnModel } from "./rnn";
+export { type TransformerConfig, createTransformerModel } from "./transformer";
+export {
+  type ItemOutputHead,
+  type OutputHeadConfig,
+  type OutputHeadSpec,
+  type SampledSoftmaxConfig,
+  createOutputHead,
+  smoothedCrossEntropy,
+} from "./outputs";
+export {
+  type EvaluationExample,
+  type EvaluationInputs,
+  type MaskedItemConfig,
+  type NamedTargetScheme,
+  type SchemeKind,
+  causalNext,
+  createTargetScheme,
+  evaluationExample,
+  evaluationInputs,
+  maskedItem,
+  nextItemStates,
+  predictLast,
+  selectTargets,
+  statesAt,
+} from "./targets";
+export { type Variables, disposeVariables } from "./init";

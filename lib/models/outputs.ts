@@ -1,0 +1,314 @@
+// The output head shared by every model: scores items for hidden states and gives the training loss.
+//   full softmax   logits = (h'·Wᵀ + b) / temperature over the whole catalogue, W = the item table when tied
+//                  (h' = h projected to the item-embedding size when the sizes differ) or the head's own matrix;
+//   sampled        the loss over a few candidates only, for large catalogues: the other rows' targets ("in-batch")
+//                  or ids drawn from item popularity ("popularity"), each logit minus log Q(item) (logQ correction).
+// Id 0 (padding) is never a candidate; ids 0 and 1 (out-of-vocabulary) are never recommended by `logits`/`topK`.
+// OOV stays a class in training: real sessions do contain unknown items, and their rows would otherwise need a
+// separate rule. The loss is computed over row chunks so that no logits tensor exceeds `maxChunkElements` floats
+// (wasm crashes and WebGPU corrupts results on a huge one).
+import * as tf from "@tensorflow/tfjs";
+import { Random, WeightedSampler } from "../random";
+import { ParameterFactory } from "./init";
+import { type Dense, dense } from "./layers";
+import type { OutputHead } from "./types";
+
+/** Added to a logit that must never win a softmax; finite so that 0 · logSoftmax stays 0 (no NaN). */
+export const NEVER = -1e9;
+/** Largest logits tensor the head materialises at once (2^24 floats). */
+export const DEFAULT_MAX_CHUNK_ELEMENTS = 2 ** 24;
+/** Floor of a sampling probability in the logQ correction, so unseen items do not get log 0 = -∞. */
+const MIN_PROBABILITY = 1e-10;
+
+export interface SampledSoftmaxConfig {
+  /** "in-batch": the targets of the other rows are the negatives. "popularity": `numNegatives` ids drawn (with
+   *  replacement, shared by all rows) from `itemProbabilities` at every loss call. */
+  negatives: "in-batch" | "popularity";
+  /** Negatives per loss call for "popularity". Default 100. */
+  numNegatives?: number;
+  /** Sampling weight of every item id, length nItems, need not sum to 1 (e.g. training target counts); id 0 is
+   *  ignored. Required for "popularity"; for "in-batch" it is the chance an item is some row's target. */
+  itemProbabilities?: ArrayLike<number>;
+  /** Subtract log Q(item) from each candidate's logit (Jean et al. 2015; Yi et al. 2019). Default true when
+   *  `itemProbabilities` is given. */
+  logQCorrection?: boolean;
+}
+
+export interface OutputHeadConfig {
+  /** Reuse the item embedding table as output weights (weight tying). Default true. */
+  tied?: boolean;
+  /** Logits are divided by this. Default 1. */
+  temperature?: number;
+  /** Label smoothing ε: the target distribution is (1-ε)·one-hot + ε/K over the K candidates. Default 0. */
+  labelSmoothing?: number;
+  /** Sampled softmax for training; null = full softmax. Evaluation losses (`training` false) always use the full
+   *  softmax, so they compare across heads. Default null. */
+  sampled?: SampledSoftmaxConfig | null;
+  /** See DEFAULT_MAX_CHUNK_ELEMENTS. */
+  maxChunkElements?: number;
+  /** Seed of the negative sampler and of untied weights. Default 1. */
+  seed?: number;
+}
+
+export interface OutputHeadSpec {
+  /** Item ids scored: 0..nItems-1 (padding and OOV included); the schema's item cardinality. */
+  nItems: number;
+  /** Width of the hidden states fed to the head. */
+  hiddenDim: number;
+  /** The model's item embedding table [rows >= nItems, itemDim]; required when tied (extra rows, e.g. MASK, are
+   *  not scored). */
+  itemTable?: tf.Variable;
+}
+
+export interface ItemOutputHead extends OutputHead {
+  readonly nItems: number;
+  /** The config with its defaults filled in. */
+  readonly config: Required<Omit<OutputHeadConfig, "sampled">> & { sampled: SampledSoftmaxConfig | null };
+  /** The best `k` recommendable items (ids >= 2) per hidden state, computed over row chunks: values/indices [n, k]. */
+  topK(hidden: tf.Tensor2D, k: number): { values: tf.Tensor2D; indices: tf.Tensor2D };
+  /** Frees the head's own variables and constants (not a tied item table, which belongs to the model). */
+  dispose(): void;
+}
+
+/** Rows per chunk so that a [rows, columns] tensor stays within `maxElements` (at least one row). */
+export function rowsPerChunk(columns: number, maxElements: number): number {
+  return Math.max(1, Math.floor(maxElements / Math.max(1, columns)));
+}
+
+/**
+ * Per-row cross-entropy of logits [m, C] against the column `positive` [m] (int32), with label smoothing ε spread
+ * over the columns where `valid` [m, C] or [1, C] is 1 (K = their number per row). Returns [m].
+ */
+export function smoothedCrossEntropy(logits: tf.Tensor2D, positive: tf.Tensor1D, valid: tf.Tensor2D, epsilon: number): tf.Tensor1D {
+  return tf.tidy(() => {
+    const logProbabilities = tf.logSoftmax(logits); // [m, C]
+    const nll = tf.neg(tf.sum(tf.mul(tf.oneHot(positive, logits.shape[1]), logProbabilities), 1)); // [m]
+    if (epsilon === 0) return nll as tf.Tensor1D;
+    const candidates = tf.sum(tf.mul(tf.onesLike(logits), valid), 1); // [m]: K per row
+    const uniform = tf.div(tf.neg(tf.sum(tf.mul(valid, logProbabilities), 1)), candidates); // [m]
+    return tf.add(tf.mul(nll, 1 - epsilon), tf.mul(uniform, epsilon)) as tf.Tensor1D;
+  });
+}
+
+/** [nItems] row of `elsewhere` with `atIds` at the given ids. */
+function perItem(nItems: number, ids: number[], atIds: number, elsewhere: number): Float32Array {
+  const values = new Float32Array(nItems).fill(elsewhere);
+  for (const id of ids) values[id] = atIds;
+  return values;
+}
+
+function checkSmoothing(value: number): number {
+  if (!(value >= 0 && value < 1)) throw new Error(`output head: labelSmoothing must be in [0, 1), got ${value}`);
+  return value;
+}
+
+/**
+ * Creates the head's variables under `head.` (`head.bias` [nItems]; untied: `head.kernel` [nItems, hiddenDim];
+ * tied with hiddenDim ≠ itemDim: `head.projection.kernel|bias`).
+ */
+export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig = {}): ItemOutputHead {
+  const resolved: ItemOutputHead["config"] = {
+    tied: config.tied ?? true,
+    temperature: config.temperature ?? 1,
+    labelSmoothing: checkSmoothing(config.labelSmoothing ?? 0),
+    sampled: config.sampled ?? null,
+    maxChunkElements: config.maxChunkElements ?? DEFAULT_MAX_CHUNK_ELEMENTS,
+    seed: config.seed ?? 1,
+  };
+  const { nItems, hiddenDim } = spec;
+  if (!(Number.isInteger(nItems) && nItems >= 3)) throw new Error(`output head: nItems must be an integer >= 3 (padding, OOV, one item), got ${nItems}`);
+  if (!(resolved.temperature > 0)) throw new Error(`output head: temperature must be > 0, got ${resolved.temperature}`);
+  const params = new ParameterFactory(resolved.seed, "head");
+
+  // Item vectors: row i scores item i. Tied: the first nItems rows of the item table; else the head's own matrix.
+  let itemVectors: () => tf.Tensor2D; // [nItems, vectorDim]
+  let projection: Dense | null = null;
+  if (resolved.tied) {
+    const table = spec.itemTable;
+    if (table === undefined) throw new Error("output head: tied: true needs the model's item table (spec.itemTable)");
+    if (table.shape[0] < nItems) throw new Error(`output head: item table has ${table.shape[0]} rows, fewer than nItems = ${nItems}`);
+    const itemDim = table.shape[1] as number;
+    if (itemDim !== hiddenDim) projection = dense(params, "projection", hiddenDim, itemDim);
+    itemVectors = () => (table.shape[0] === nItems ? table : tf.slice(table, [0, 0], [nItems, itemDim])) as tf.Tensor2D;
+  } else {
+    const kernel = params.glorotUniform("kernel", [nItems, hiddenDim]);
+    itemVectors = () => kernel as tf.Tensor2D;
+  }
+  const bias = params.constant("bias", [nItems], 0);
+  const project = (hidden: tf.Tensor2D): tf.Tensor2D => (projection === null ? hidden : (projection.apply(hidden) as tf.Tensor2D));
+
+  // Kept for the head's lifetime: additive masks over the catalogue.
+  const trainingExclusion = tf.keep(tf.tensor1d(perItem(nItems, [0], NEVER, 0))); // padding is never a target
+  const trainingValid = tf.keep(tf.tensor2d(perItem(nItems, [0], 0, 1), [1, nItems])); // [1, nItems]
+  const scoringExclusion = tf.keep(tf.tensor1d(perItem(nItems, [0, 1], NEVER, 0))); // nor are padding and OOV recommended
+
+  /** (h'·Wᵀ + b) / T for hidden [m, d] given the materialised Wᵀ [vectorDim, nItems] → [m, nItems]. */
+  const fullLogits = (hidden: tf.Tensor2D, transposedVectors: tf.Tensor2D): tf.Tensor2D =>
+    tf.div(tf.add(tf.matMul(project(hidden), transposedVectors), bias), resolved.temperature);
+
+  /** Sums f(start, size) over row chunks of n rows; f returns per-row values [size]. */
+  const sumOverChunks = (n: number, columns: number, f: (start: number, size: number) => tf.Tensor1D): tf.Scalar => {
+    const rows = rowsPerChunk(columns, resolved.maxChunkElements);
+    const chunkSums: tf.Scalar[] = [];
+    for (let start = 0; start < n; start += rows) chunkSums.push(tf.sum(f(start, Math.min(rows, n - start))));
+    return (chunkSums.length === 1 ? chunkSums[0] : tf.addN(chunkSums)) as tf.Scalar;
+  };
+
+  const fullLoss = (hidden: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar => {
+    // Materialised transpose: matMul(h, Wᵀ) is ~12x faster than matMul(h, W, false, true) on wasm.
+    const transposedVectors = tf.transpose(itemVectors()) as tf.Tensor2D; // [vectorDim, nItems]
+    return sumOverChunks(hidden.shape[0], nItems, (start, size) => {
+      const logits = tf.add(fullLogits(tf.slice(hidden, [start, 0], [size, -1]), transposedVectors), trainingExclusion) as tf.Tensor2D;
+      return smoothedCrossEntropy(logits, tf.slice(targets, [start], [size]) as tf.Tensor1D, trainingValid, resolved.labelSmoothing);
+    });
+  };
+
+  const sampled = createSampledLoss(resolved.sampled, nItems, resolved.seed, {
+    project,
+    itemVectors,
+    bias,
+    temperature: resolved.temperature,
+    labelSmoothing: resolved.labelSmoothing,
+    sumOverChunks,
+  });
+
+  const variables: Record<string, tf.Variable> = { ...params.variables };
+  return {
+    nItems,
+    config: resolved,
+    variables,
+    logits: (hidden) =>
+      tf.tidy(() => tf.add(fullLogits(hidden, tf.transpose(itemVectors()) as tf.Tensor2D), scoringExclusion) as tf.Tensor2D),
+    loss: (hidden, targets, training) =>
+      tf.tidy(() => {
+        const n = hidden.shape[0];
+        if (targets.shape[0] !== n) throw new Error(`output head loss: ${n} hidden states but ${targets.shape[0]} targets`);
+        if (n === 0) return tf.scalar(0);
+        const total = training && sampled !== null ? sampled.loss(hidden, targets) : fullLoss(hidden, targets);
+        return tf.div(total, n) as tf.Scalar;
+      }),
+    topK: (hidden, k) => {
+      const transposedVectors = tf.tidy(() => tf.transpose(itemVectors()) as tf.Tensor2D);
+      const rows = rowsPerChunk(nItems, resolved.maxChunkElements);
+      const values: tf.Tensor2D[] = [];
+      const indices: tf.Tensor2D[] = [];
+      for (let start = 0; start < hidden.shape[0]; start += rows) {
+        const best = tf.tidy(() => {
+          const chunk = tf.slice(hidden, [start, 0], [Math.min(rows, hidden.shape[0] - start), -1]) as tf.Tensor2D;
+          return tf.topk(tf.add(fullLogits(chunk, transposedVectors), scoringExclusion), k);
+        });
+        values.push(best.values as tf.Tensor2D);
+        indices.push(best.indices as tf.Tensor2D);
+      }
+      transposedVectors.dispose();
+      const result = tf.tidy(() => ({
+        values: tf.concat(values.length > 0 ? values : [tf.zeros([0, k])], 0) as tf.Tensor2D,
+        indices: tf.concat(indices.length > 0 ? indices : [tf.zeros([0, k], "int32")], 0) as tf.Tensor2D,
+      }));
+      tf.dispose([...values, ...indices]);
+      return result;
+    },
+    dispose: () => {
+      tf.dispose([trainingExclusion, trainingValid, scoringExclusion, ...Object.values(variables)]);
+      sampled?.dispose();
+    },
+  };
+}
+
+interface HeadParts {
+  project(hidden: tf.Tensor2D): tf.Tensor2D;
+  itemVectors(): tf.Tensor2D;
+  bias: tf.Variable;
+  temperature: number;
+  labelSmoothing: number;
+  sumOverChunks(n: number, columns: number, f: (start: number, size: number) => tf.Tensor1D): tf.Scalar;
+}
+
+interface SampledLoss {
+  /** Sum over rows of the sampled-softmax loss of hidden [n, d] against targets [n]. */
+  loss(hidden: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar;
+  dispose(): void;
+}
+
+/** The sampled-softmax loss, or null when the head uses the full softmax in training too. */
+function createSampledLoss(config: SampledSoftmaxConfig | null, nItems: number, seed: number, head: HeadParts): SampledLoss | null {
+  if (config === null) return null;
+  const { negatives: mode, itemProbabilities: probabilities } = config;
+  if (mode !== "in-batch" && mode !== "popularity") {
+    throw new Error(`output head: sampled.negatives must be "in-batch" or "popularity", got '${mode}'`);
+  }
+  if (probabilities !== undefined && probabilities.length !== nItems) {
+    throw new Error(`output head: sampled.itemProbabilities has ${probabilities.length} entries, expected nItems = ${nItems}`);
+  }
+  const weights = probabilities === undefined ? null : Array.from(probabilities, (p, id) => (id === 0 ? 0 : p));
+  const correct = config.logQCorrection ?? weights !== null;
+  if (weights === null && (correct || mode === "popularity")) {
+    throw new Error(`output head: sampled.itemProbabilities is required for ${correct ? "logQCorrection" : 'negatives "popularity"'}`);
+  }
+  const numNegatives = config.numNegatives ?? 100;
+  if (!(Number.isInteger(numNegatives) && numNegatives > 0)) throw new Error(`output head: numNegatives must be a positive integer, got ${numNegatives}`);
+
+  // log Q(item) [nItems], kept for the head's lifetime; zeros when no correction is applied.
+  const totalWeight = weights === null ? 0 : weights.reduce((a, b) => a + b, 0);
+  const logQ = tf.keep(
+    tf.tensor1d(
+      weights === null || !correct
+        ? new Float32Array(nItems)
+        : Float32Array.from(weights, (w) => Math.log(Math.max(w / totalWeight, MIN_PROBABILITY))),
+    ),
+  );
+  const dispose = () => logQ.dispose();
+  /** Raw scores [m, c] of candidate ids [c] (or [m] paired with rows) → temperature-scaled, logQ-corrected. */
+  const corrected = (raw: tf.Tensor, ids: tf.Tensor1D): tf.Tensor => tf.sub(tf.div(raw, head.temperature), tf.gather(logQ, ids));
+  /** Every row of hidden [m, d] against every candidate id [c] → [m, c]. */
+  const allPairs = (hidden: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D => {
+    const vectors = tf.gather(head.itemVectors(), ids) as tf.Tensor2D; // [c, vectorDim]
+    return corrected(tf.add(tf.matMul(head.project(hidden), tf.transpose(vectors)), tf.gather(head.bias, ids)), ids) as tf.Tensor2D;
+  };
+  /** Row i of hidden [m, d] against id i of ids [m] → [m]. */
+  const paired = (hidden: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor1D => {
+    const vectors = tf.gather(head.itemVectors(), ids) as tf.Tensor2D; // [m, vectorDim]
+    return corrected(tf.add(tf.sum(tf.mul(head.project(hidden), vectors), 1), tf.gather(head.bias, ids)), ids) as tf.Tensor1D;
+  };
+  /** Drops the candidates where `invalid` [m, c] is 1 and takes the smoothed cross-entropy per row. */
+  const lossOf = (logits: tf.Tensor2D, positive: tf.Tensor1D, invalid: tf.Tensor2D): tf.Tensor1D => {
+    const masked = tf.add(logits, tf.mul(invalid, NEVER)) as tf.Tensor2D;
+    return smoothedCrossEntropy(masked, positive, tf.sub(1, invalid) as tf.Tensor2D, head.labelSmoothing);
+  };
+
+  if (mode === "in-batch") {
+    // Row i's candidates are every row's target; its positive is column i. A column j ≠ i holding the same item
+    // as row i's target is not a negative (it is the same item), so it is dropped.
+    const loss = (hidden: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar => {
+      const n = hidden.shape[0];
+      return head.sumOverChunks(n, n, (start, size) => {
+        const rowTargets = tf.slice(targets, [start], [size]); // [m]
+        const positive = tf.range(start, start + size, 1, "int32") as tf.Tensor1D; // [m]
+        const sameItem = tf.equal(tf.expandDims(rowTargets, 1), tf.expandDims(targets, 0)); // [m, n]
+        const ownColumn = tf.equal(tf.expandDims(positive, 1), tf.expandDims(tf.range(0, n, 1, "int32"), 0)); // [m, n]
+        const invalid = tf.cast(tf.logicalAnd(sameItem, tf.logicalNot(ownColumn)), "float32") as tf.Tensor2D;
+        return lossOf(allPairs(tf.slice(hidden, [start, 0], [size, -1]) as tf.Tensor2D, targets), positive, invalid);
+      });
+    };
+    return { loss, dispose };
+  }
+
+  const sampler = new WeightedSampler(weights as number[]);
+  const rng = new Random(seed);
+  // Row i's candidates: its target (column 0), then negatives drawn for this call and shared by all rows; a negative
+  // equal to the target (an accidental hit) is dropped.
+  const loss = (hidden: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar => {
+    const drawn = new Int32Array(numNegatives);
+    for (let i = 0; i < numNegatives; i++) drawn[i] = sampler.sample(rng);
+    const negatives = tf.tensor1d(drawn, "int32"); // [S]
+    return head.sumOverChunks(hidden.shape[0], numNegatives + 1, (start, size) => {
+      const rows = tf.slice(hidden, [start, 0], [size, -1]) as tf.Tensor2D;
+      const rowTargets = tf.slice(targets, [start], [size]) as tf.Tensor1D;
+      const logits = tf.concat([tf.expandDims(paired(rows, rowTargets), 1), allPairs(rows, negatives)], 1) as tf.Tensor2D; // [m, 1+S]
+      const hits = tf.cast(tf.equal(tf.expandDims(rowTargets, 1), tf.expandDims(negatives, 0)), "float32"); // [m, S]
+      const invalid = tf.concat([tf.zeros([size, 1]), hits], 1) as tf.Tensor2D; // [m, 1+S]
+      return lossOf(logits, tf.zeros([size], "int32") as tf.Tensor1D, invalid);
+    });
+  };
+  return { loss, dispose };
+}

@@ -1,0 +1,148 @@
+// The output head against hand computations: tied/untied logits, label smoothing, sampled softmax with logQ.
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { NEVER, createOutputHead } from "../lib/models/outputs";
+
+beforeAll(async () => {
+  await tf.setBackend("cpu");
+});
+
+const dot = (a: number[], b: number[]) => a.reduce((sum, x, k) => sum + x * b[k], 0);
+const logSumExp = (xs: number[]) => {
+  const max = Math.max(...xs);
+  return max + Math.log(xs.reduce((sum, x) => sum + Math.exp(x - max), 0));
+};
+
+// 5 item ids: 0 pad, 1 OOV, items 2..4. The table has a 6th row (a MASK token) that must not be scored.
+const TABLE = [
+  [0.1, -0.2, 0.3],
+  [0.5, 0.1, -0.4],
+  [-0.3, 0.8, 0.2],
+  [0.7, -0.5, 0.6],
+  [0.2, 0.4, -0.9],
+  [9, 9, 9],
+];
+const BIAS = [0.05, -0.1, 0.2, -0.3, 0.15];
+const H = [
+  [1.0, 0.5, -1.5],
+  [-0.7, 1.2, 0.4],
+];
+
+function tiedHead(config: Parameters<typeof createOutputHead>[1] = {}) {
+  const itemTable = tf.variable(tf.tensor2d(TABLE));
+  const head = createOutputHead({ nItems: 5, hiddenDim: 3, itemTable }, config);
+  head.variables["head.bias"].assign(tf.tensor1d(BIAS));
+  return { head, itemTable };
+}
+
+describe("full softmax head", () => {
+  it("tied logits are h·Eᵀ + b over the catalogue rows, divided by the temperature, pad and OOV excluded", () => {
+    const { head } = tiedHead({ temperature: 2 });
+    expect(Object.keys(head.variables)).toEqual(["head.bias"]);
+    const logits = head.logits(tf.tensor2d(H)).arraySync();
+    expect(logits[0]).toHaveLength(5);
+    H.forEach((h, i) => {
+      for (let j = 2; j < 5; j++) expect(logits[i][j]).toBeCloseTo((dot(h, TABLE[j]) + BIAS[j]) / 2, 5);
+      expect(logits[i][0]).toBeLessThan(NEVER / 2);
+      expect(logits[i][1]).toBeLessThan(NEVER / 2);
+    });
+  });
+
+  it("projects states to the item size when tying with a different width", () => {
+    const itemTable = tf.variable(tf.tensor2d(TABLE));
+    const head = createOutputHead({ nItems: 5, hiddenDim: 2, itemTable }, {});
+    expect(Object.keys(head.variables).sort()).toEqual(["head.bias", "head.projection.bias", "head.projection.kernel"]);
+    const kernel = head.variables["head.projection.kernel"].arraySync() as number[][]; // [2, 3]
+    const h = [0.3, -1.1];
+    const projected = [0, 1, 2].map((k) => h[0] * kernel[0][k] + h[1] * kernel[1][k]);
+    const logits = head.logits(tf.tensor2d([h])).arraySync()[0];
+    for (let j = 2; j < 5; j++) expect(logits[j]).toBeCloseTo(dot(projected, TABLE[j]), 5);
+  });
+
+  it("untied logits use the head's own item vectors", () => {
+    const head = createOutputHead({ nItems: 5, hiddenDim: 3 }, { tied: false });
+    const vectors = head.variables["head.kernel"].arraySync() as number[][]; // [5, 3]
+    const logits = head.logits(tf.tensor2d(H)).arraySync();
+    for (let j = 2; j < 5; j++) expect(logits[1][j]).toBeCloseTo(dot(H[1], vectors[j]), 5);
+  });
+
+  it("label-smoothed loss equals the hand formula, whatever the chunk size", () => {
+    const epsilon = 0.1;
+    const targets = [3, 1]; // the second row's target is OOV, which stays a class in training
+    // Candidates are ids 1..4 (padding is never a target): K = 4.
+    const expected =
+      H.map((h, i) => {
+        const z = [1, 2, 3, 4].map((j) => dot(h, TABLE[j]) + BIAS[j]);
+        const logp = z.map((v) => v - logSumExp(z));
+        const nll = -logp[targets[i] - 1];
+        const uniform = -logp.reduce((a, b) => a + b, 0) / 4;
+        return (1 - epsilon) * nll + epsilon * uniform;
+      }).reduce((a, b) => a + b, 0) / 2;
+    for (const maxChunkElements of [2 ** 24, 5]) {
+      const { head } = tiedHead({ labelSmoothing: epsilon, maxChunkElements });
+      expect(head.loss(tf.tensor2d(H), tf.tensor1d(targets, "int32"), true).dataSync()[0]).toBeCloseTo(expected, 5);
+    }
+  });
+
+  it("trains the tied table, not the extra MASK row", () => {
+    const { head, itemTable } = tiedHead();
+    const { grads } = tf.variableGrads(() => head.loss(tf.tensor2d(H), tf.tensor1d([2, 4], "int32"), true), [itemTable]);
+    const grad = grads[itemTable.name].arraySync() as number[][];
+    expect(Math.max(...grad[2].map(Math.abs))).toBeGreaterThan(1e-3);
+    expect(grad[5]).toEqual([0, 0, 0]);
+  });
+
+  it("topK never recommends padding or OOV", () => {
+    const { head } = tiedHead();
+    head.variables["head.bias"].assign(tf.tensor1d([100, 100, 0, 10, 20]));
+    const { indices } = head.topK(tf.tensor2d(H), 3);
+    expect(indices.arraySync()).toEqual([
+      [4, 3, 2],
+      [4, 3, 2],
+    ]);
+  });
+});
+
+describe("sampled softmax", () => {
+  const q = [0, 0.1, 0.2, 0.3, 0.25]; // popularity of ids 0..4
+
+  it("in-batch: other rows' targets are negatives, logits minus log Q, same-item columns dropped", () => {
+    const targets = [2, 3, 2];
+    const hidden = [...H, [0.4, -0.3, 0.9]];
+    const expected =
+      hidden
+        .map((h, i) => {
+          const columns = targets.map((_, j) => j).filter((j) => j === i || targets[j] !== targets[i]);
+          const logits = columns.map((j) => dot(h, TABLE[targets[j]]) + BIAS[targets[j]] - Math.log(q[targets[j]]));
+          return logSumExp(logits) - logits[columns.indexOf(i)];
+        })
+        .reduce((a, b) => a + b, 0) / 3;
+    for (const maxChunkElements of [2 ** 24, 3]) {
+      const { head } = tiedHead({ sampled: { negatives: "in-batch", itemProbabilities: q }, maxChunkElements });
+      expect(head.loss(tf.tensor2d(hidden), tf.tensor1d(targets, "int32"), true).dataSync()[0]).toBeCloseTo(expected, 5);
+    }
+  });
+
+  it("popularity: shared sampled negatives, logQ on the positive and the negatives, accidental hits dropped", () => {
+    // Nearly all mass on item 4, so the (seeded) draws are all item 4.
+    const skewed = [0, 0, 0.001, 0.001, 0.998];
+    const { head } = tiedHead({ sampled: { negatives: "popularity", numNegatives: 2, itemProbabilities: skewed }, seed: 3 });
+    const targets = [2, 4]; // the second row's negatives are all accidental hits: its loss is 0
+    const h = H[0];
+    const positive = dot(h, TABLE[2]) + BIAS[2] - Math.log(0.001);
+    const negative = dot(h, TABLE[4]) + BIAS[4] - Math.log(0.998);
+    const expected = (logSumExp([positive, negative, negative]) - positive + 0) / 2;
+    expect(head.loss(tf.tensor2d(H), tf.tensor1d(targets, "int32"), true).dataSync()[0]).toBeCloseTo(expected, 4);
+  });
+
+  it("evaluation loss (training false) is the full softmax", () => {
+    const targets = tf.tensor1d([2, 3], "int32");
+    const sampled = tiedHead({ sampled: { negatives: "in-batch" } }).head.loss(tf.tensor2d(H), targets, false).dataSync()[0];
+    const full = tiedHead().head.loss(tf.tensor2d(H), targets, false).dataSync()[0];
+    expect(sampled).toBeCloseTo(full, 6);
+  });
+
+  it("rejects a popularity head without probabilities", () => {
+    expect(() => tiedHead({ sampled: { negatives: "popularity" } })).toThrow(/itemProbabilities/);
+  });
+});
