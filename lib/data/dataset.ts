@@ -1,0 +1,54 @@
+// Writes a prepared data set folder as .notes/SCHEMA.md describes it: one Parquet file per split (one row per
+// session), schema.json, and the fitted workflow under workflow/. All or nothing: the folder appears complete
+// or not at all, and an existing folder is replaced only after everything was written.
+import { promises as fs } from "fs";
+import * as path from "path";
+import { type DatasetSchema, SCHEMA_FILE, validateSchema } from "../schema";
+import { writeDirectoryAtomically } from "./files";
+import type { Relation } from "./relation";
+import { ident, literal } from "./sql";
+import type { Workflow } from "./workflow";
+
+export const WORKFLOW_FOLDER = "workflow";
+
+export interface WrittenDataset {
+  schema: DatasetSchema;
+  /** Sessions written per split. */
+  sessions: Record<string, number>;
+}
+
+/**
+ * Writes `<dir>/<split>.parquet` for each transformed relation of `splits` (e.g. `{ train, valid }`), then
+ * schema.json and `<dir>/workflow/`. Fails, writing nothing, when a split has no sessions.
+ */
+export async function writeDataset(
+  dir: string,
+  splits: Record<string, Relation>,
+  workflow: Workflow,
+  onProgress?: (message: string) => void,
+): Promise<WrittenDataset> {
+  const names = Object.keys(splits);
+  if (names.length === 0) throw new Error(`writeDataset(${dir}): no splits to write`);
+  for (const name of names) if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new Error(`writeDataset(${dir}): split name "${name}" must use only letters, digits, _ and -`);
+
+  return writeDirectoryAtomically(dir, async (temporary) => {
+    const sessions: Record<string, number> = {};
+    let longest = 0;
+    for (const name of names) {
+      onProgress?.(`writing ${name}.parquet`);
+      const relation = splits[name];
+      const file = path.join(temporary, `${name}.parquet`);
+      await relation.db.run(`COPY (${workflow.output(relation).sql}) TO ${literal(file)} (FORMAT parquet, COMPRESSION zstd)`);
+      const row = await relation.db.row(`SELECT count(*) AS n, coalesce(max(len(${ident(workflow.item)})), 0) AS longest FROM read_parquet(${literal(file)})`);
+      sessions[name] = Number(row?.n);
+      if (sessions[name] === 0) {
+        throw new Error(`writeDataset(${dir}): the ${name} split has no sessions left after preparation (input: ${relation.label})`);
+      }
+      longest = Math.max(longest, Number(row?.longest));
+    }
+    const schema = validateSchema(workflow.schema(workflow.maxLength ?? longest), `${dir}/${SCHEMA_FILE}`);
+    await fs.writeFile(path.join(temporary, SCHEMA_FILE), JSON.stringify(schema, null, 2) + "\n");
+    await workflow.save(path.join(temporary, WORKFLOW_FOLDER));
+    return { schema, sessions };
+  });
+}

@@ -1,0 +1,15 @@
+// The data-preparation toolkit in one import: `import { Database, readEvents, Workflow, prepareBooking } from "../lib/data"`.
+// (The synthetic Booking-shaped generator is imported from "./synthetic" directly.)
+export * from "./categorify";
+export * from "./database";
+export * from "./dataset";
+export * from "./features";
+export * from "./files";
+export * from "./io";
+export * from "./recipes/booking";
+export * from "./relation";
+export * from "./sessionize";
+export * from "./sessions";
+export * from "./split";
+export * from "./steps";
+export * from "./workflow";

@@ -1,0 +1,295 @@
+// A fitted, saveable preprocessing pipeline (the counterpart of an NVTabular Workflow): a declarative list of
+// steps (lib/data/steps.ts). `fit` runs them on the train split and records what they learn (vocabularies,
+// means and deviations); `transform` applies exactly the same encoding to any other relation — the valid split,
+// new data, or the raw events of one live session given as JS objects (`transformRecords`, for serving).
+// `save(dir)` writes workflow.json plus one JSON vocabulary (values and counts) per categorify step; `load(dir)`
+// reads them back without needing DuckDB.
+import { promises as fs } from "fs";
+import * as path from "path";
+import type { ColumnSchema, DatasetSchema } from "../schema";
+import { type Vocabulary, checkVocabulary } from "./categorify";
+import type { Database } from "./database";
+import type { NormalizeStats } from "./features";
+import { writeDirectoryAtomically } from "./files";
+import { fromRecords } from "./io";
+import type { Relation } from "./relation";
+import { ident } from "./sql";
+import {
+  type ColumnInfos,
+  type StepStats,
+  type WorkflowStep,
+  applyStep,
+  checkStep,
+  describeStep,
+  fitStep,
+  stepColumns,
+  stepFilters,
+  stepReads,
+} from "./steps";
+
+export const WORKFLOW_FILE = "workflow.json";
+export const VOCABULARY_FOLDER = "vocabularies";
+
+export interface WorkflowConfig {
+  steps: WorkflowStep[];
+  /** The output list column of items to predict (e.g. "city_id_list"); it must be an encoded list. */
+  item: string;
+}
+
+export interface TransformOptions {
+  /** Apply the steps that drop rows (dropOutOfVocabulary, filterMinLength). Default true, as in training. */
+  filters?: boolean;
+}
+
+/** workflow.json: the steps, the fitted statistics and the input columns the steps need. */
+interface WorkflowFile {
+  version: 1;
+  item: string;
+  steps: WorkflowStep[];
+  /** DuckDB types of the input columns the steps read, recorded when fitting. */
+  inputs: Record<string, string>;
+  /** Per step: mean/std for normalize, the vocabulary name for categorify (its values are in a separate file). */
+  stats: (NormalizeStats | { vocabulary: string } | null)[];
+}
+
+interface Fitted {
+  inputs: Record<string, string>;
+  stats: StepStats[];
+}
+
+export class Workflow {
+  readonly steps: readonly WorkflowStep[];
+  readonly item: string;
+  private fitted: Fitted | null = null;
+
+  constructor(config: WorkflowConfig) {
+    if (!Array.isArray(config.steps) || config.steps.length === 0) throw new Error("Workflow: needs at least one step");
+    this.steps = config.steps.map((step, i) => checkStep(step, `Workflow step ${i + 1}`));
+    this.item = config.item;
+    const names = this.steps.flatMap((step) => (step.op === "categorify" ? [step.name] : []));
+    const duplicate = names.find((name, i) => names.indexOf(name) !== i);
+    if (duplicate !== undefined) throw new Error(`Workflow: two categorify steps use the vocabulary name "${duplicate}"`);
+    if (!this.steps.some((step) => step.op === "groupbySession")) throw new Error("Workflow: needs a groupbySession step (the output has one row per session)");
+  }
+
+  get isFitted(): boolean {
+    return this.fitted !== null;
+  }
+
+  /** Input columns the steps read before producing them, in first-use order. */
+  get inputColumns(): string[] {
+    const produced = new Set<string>();
+    const inputs: string[] = [];
+    for (const step of this.steps) {
+      for (const column of stepReads(step)) if (!produced.has(column) && !inputs.includes(column)) inputs.push(column);
+      if (step.op === "groupbySession") break; // after grouping, every column is one the workflow made
+      for (const column of stepColumns(step, new Map(), placeholderStats(step)).keys()) produced.add(column);
+    }
+    return inputs;
+  }
+
+  /**
+   * Fits every step on `train` in order (each on the data as it reaches that step) and returns the transformed
+   * train relation. Grouped sessions are materialized once, since later steps fit on them and the caller writes them.
+   */
+  async fit(train: Relation, onProgress?: (message: string) => void): Promise<Relation> {
+    const types = await train.requireColumns(this.inputColumns, "Workflow.fit");
+    const inputs = Object.fromEntries(this.inputColumns.map((c) => [c, types.get(c) as string]));
+    const stats: StepStats[] = [];
+    let relation = train;
+    // A run of categorify steps over different columns is fitted on the run's input: the same result (each step
+    // only rewrites its own columns), without each fit redoing the lookups of the steps before it.
+    let runInput: Relation | null = null;
+    const runColumns = new Set<string>();
+    for (const [i, step] of this.steps.entries()) {
+      onProgress?.(`fit ${i + 1}/${this.steps.length}: ${describeStep(step)}`);
+      if (step.op !== "categorify" || runInput === null || step.columns.some((c) => runColumns.has(c))) {
+        runInput = step.op === "categorify" ? relation : null;
+        runColumns.clear();
+      }
+      if (step.op === "categorify") step.columns.forEach((c) => runColumns.add(c));
+      const fitOn = runInput ?? relation;
+      const fitted = await this.atStep(i, () => fitStep(fitOn, step));
+      stats.push(fitted);
+      relation = await this.atStep(i, () => applyStep(relation, step, fitted));
+      if (step.op === "groupbySession") relation = await relation.materialize(train.db.uniqueName("sessions"));
+    }
+    this.fitted = { inputs, stats };
+    return relation;
+  }
+
+  /** Applies the fitted steps to `relation` (lazily: nothing runs until the result is read or written). */
+  async transform(relation: Relation, options: TransformOptions = {}): Promise<Relation> {
+    const { stats } = this.requireFitted("transform");
+    const filters = options.filters ?? true;
+    let result = relation;
+    for (const [i, step] of this.steps.entries()) {
+      if (!filters && stepFilters(step)) continue;
+      result = await this.atStep(i, () => applyStep(result, step, stats[i]));
+    }
+    return result;
+  }
+
+  /**
+   * Transforms the raw events of live sessions (JS objects with the input columns, e.g. `{ utrip_id, checkin,
+   * checkout, city_id, … }`) into output rows as the model reads them: session id, then the schema's columns
+   * (int / float arrays and scalars). With `filters: false`, short sessions and unknown items are kept.
+   */
+  async transformRecords(db: Database, records: readonly Record<string, unknown>[], options: TransformOptions = {}): Promise<Record<string, unknown>[]> {
+    const { inputs } = this.requireFitted("transformRecords");
+    const events = await fromRecords(db, records, inputs, "live session");
+    try {
+      return await this.output(await this.transform(events, options)).rows();
+    } finally {
+      await events.drop();
+    }
+  }
+
+  /** The vocabulary fitted under `name`. */
+  vocabulary(name: string): Vocabulary {
+    const vocabulary = this.vocabularies.find((v) => v.name === name);
+    if (vocabulary === undefined) throw new Error(`Workflow: no vocabulary "${name}" (have: ${this.vocabularies.map((v) => v.name).join(", ")})`);
+    return vocabulary;
+  }
+
+  get vocabularies(): Vocabulary[] {
+    const { stats } = this.requireFitted("vocabularies");
+    return this.steps.flatMap((step, i) => (step.op === "categorify" ? [stats[i] as Vocabulary] : []));
+  }
+
+  /** Mean and deviation fitted by the normalize step writing column `output`. */
+  normalization(output: string): NormalizeStats {
+    const { stats } = this.requireFitted("normalization");
+    const i = this.steps.findIndex((step) => step.op === "normalize" && (step.output ?? step.column) === output);
+    if (i < 0) throw new Error(`Workflow: no normalize step writes "${output}"`);
+    return stats[i] as NormalizeStats;
+  }
+
+  /** Kinds of the output columns and the session id column. */
+  private outputColumns(): { session: string; columns: ColumnInfos } {
+    const { stats } = this.requireFitted("schema");
+    let columns: ColumnInfos = new Map();
+    this.steps.forEach((step, i) => (columns = stepColumns(step, columns, stats[i])));
+    const session = [...columns].find(([, info]) => info.kind === "session")?.[0] as string;
+    const item = columns.get(this.item);
+    if (item === undefined || item.kind !== "categorical" || !item.list) {
+      const lists = [...columns].filter(([, info]) => info.kind === "categorical" && info.list).map(([name]) => name);
+      throw new Error(`Workflow: item column "${this.item}" must be an encoded list column of the output (candidates: ${lists.join(", ") || "none"})`);
+    }
+    return { session, columns };
+  }
+
+  /** Longest list the steps allow (the n of a sliceLast cutting every list), or undefined when unbounded. */
+  get maxLength(): number | undefined {
+    const slices = this.steps.flatMap((step) => (step.op === "sliceLast" && step.columns === undefined ? [step.n] : []));
+    return slices.length === 0 ? undefined : Math.min(...slices);
+  }
+
+  /** schema.json of the output; `maxLength`: the longest list, needed only when no sliceLast step bounds it. */
+  schema(maxLength = this.maxLength): DatasetSchema {
+    if (maxLength === undefined) throw new Error("Workflow.schema: no sliceLast step bounds the lists: give the longest list length");
+    const { session, columns } = this.outputColumns();
+    const schemaColumns: ColumnSchema[] = [];
+    for (const [name, info] of columns) {
+      if (info.kind === "raw" || info.kind === "session") continue;
+      const kind = name === this.item ? "item" : info.kind;
+      const column: ColumnSchema = { name, kind, list: info.list, dtype: kind === "continuous" ? "float32" : "int32" };
+      if (info.cardinality !== undefined) column.cardinality = info.cardinality;
+      if (info.list) column.maxLength = maxLength;
+      if (info.vocabulary !== undefined) column.vocabulary = info.vocabulary;
+      schemaColumns.push(column);
+    }
+    return { version: 1, sessionId: session, item: this.item, maxLength, columns: schemaColumns };
+  }
+
+  /** The session id and schema columns of a transformed relation, cast to the types schema.json promises. */
+  output(relation: Relation): Relation {
+    const { session, columns } = this.outputColumns();
+    const selected = [ident(session)];
+    for (const [name, info] of columns) {
+      if (info.kind === "raw" || info.kind === "session") continue;
+      const type = (info.kind === "continuous" ? "FLOAT" : "INTEGER") + (info.list ? "[]" : "");
+      selected.push(`CAST(${ident(name)} AS ${type}) AS ${ident(name)}`);
+    }
+    return relation.derive((from) => `SELECT ${selected.join(", ")} FROM ${from}`);
+  }
+
+  /** Writes `<dir>/workflow.json` and `<dir>/vocabularies/<name>.json` (atomically: all or nothing). */
+  async save(dir: string): Promise<void> {
+    const { inputs, stats } = this.requireFitted("save");
+    const file: WorkflowFile = {
+      version: 1,
+      item: this.item,
+      steps: [...this.steps],
+      inputs,
+      stats: this.steps.map((step, i) => (step.op === "categorify" ? { vocabulary: step.name } : (stats[i] as NormalizeStats | null))),
+    };
+    await writeDirectoryAtomically(dir, async (temporary) => {
+      await fs.writeFile(path.join(temporary, WORKFLOW_FILE), JSON.stringify(file, null, 2) + "\n");
+      await fs.mkdir(path.join(temporary, VOCABULARY_FOLDER));
+      for (const vocabulary of this.vocabularies) {
+        await fs.writeFile(path.join(temporary, VOCABULARY_FOLDER, `${vocabulary.name}.json`), JSON.stringify(vocabulary) + "\n");
+      }
+    });
+  }
+
+  /** Reads a workflow saved by `save`; errors name the file at fault. */
+  static async load(dir: string): Promise<Workflow> {
+    const file = path.join(dir, WORKFLOW_FILE);
+    const saved = (await readJson(file)) as WorkflowFile;
+    if (typeof saved !== "object" || saved === null || saved.version !== 1) throw new Error(`${file}: not a sessionrec workflow (expected "version": 1)`);
+    if (!Array.isArray(saved.stats) || !Array.isArray(saved.steps) || saved.stats.length !== saved.steps.length) {
+      throw new Error(`${file}: "steps" and "stats" must be arrays of the same length`);
+    }
+    if (typeof saved.inputs !== "object" || saved.inputs === null) throw new Error(`${file}: "inputs" must map input columns to types`);
+    const workflow = new Workflow({ steps: saved.steps.map((step, i) => checkStep(step, `${file}: step ${i + 1}`)), item: saved.item });
+    const stats: StepStats[] = [];
+    for (const [i, step] of workflow.steps.entries()) {
+      if (step.op === "categorify") {
+        const vocabularyFile = path.join(dir, VOCABULARY_FOLDER, `${step.name}.json`);
+        stats.push(checkVocabulary(await readJson(vocabularyFile), vocabularyFile));
+      } else if (step.op === "normalize") {
+        const s = saved.stats[i] as NormalizeStats | null;
+        if (!(typeof s?.mean === "number" && typeof s.std === "number" && s.std > 0)) throw new Error(`${file}: step ${i + 1} (normalize) needs "mean" and a positive "std"`);
+        stats.push(s);
+      } else stats.push(null);
+    }
+    workflow.fitted = { inputs: saved.inputs, stats };
+    return workflow;
+  }
+
+  private requireFitted(what: string): Fitted {
+    if (this.fitted === null) throw new Error(`Workflow.${what}: the workflow is not fitted (call fit on the train split, or Workflow.load)`);
+    return this.fitted;
+  }
+
+  /** Runs one step, prefixing its errors with the step's number and description. */
+  private async atStep<T>(i: number, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new Error(`Workflow step ${i + 1} (${describeStep(this.steps[i])}): ${message}`);
+    }
+  }
+}
+
+/** Stand-in statistics so that column bookkeeping can run before fitting (only names matter there). */
+function placeholderStats(step: WorkflowStep): StepStats {
+  if (step.op !== "categorify") return null;
+  return { name: step.name, columns: step.columns, minFrequency: 1, valueType: "VARCHAR", values: [], counts: [], rareCount: 0, nullCount: 0 };
+}
+
+async function readJson(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, "utf8");
+  } catch {
+    throw new Error(`${file}: not found or not readable`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${file}: not valid JSON: ${(error as Error).message}`);
+  }
+}
