@@ -1,0 +1,65 @@
+// Kernels for the wasm and cpu backends: the ones they lack or get wrong, and faster replacements of slow ones.
+// `registerWasmKernels` must run after @tensorflow/tfjs-backend-wasm is imported (some of its kernels are
+// wrapped); lib/backend.ts calls it before selecting the wasm backend, and `registerCpuKernels` for cpu.
+import * as tf from "@tensorflow/tfjs";
+import { MATMUL_REPLACEMENTS } from "./matmul-explicit-transpose";
+import { oneHotConfig } from "./one-hot";
+import { SLICE_REPLACEMENTS } from "./slice";
+import { unsortedSegmentSumCpu, unsortedSegmentSumWasm } from "./unsorted-segment-sum";
+import { WASM } from "./wasm-backend";
+
+/** Kernels of our own on wasm: UnsortedSegmentSum is missing, OneHot is wrong for non-int32 dtypes. */
+const OWN_WASM_KERNELS: readonly tf.KernelConfig[] = [unsortedSegmentSumWasm, oneHotConfig];
+
+/** Faster versions of wasm kernels, built around (and falling back to) the original kernel. */
+const WASM_REPLACEMENTS: Record<string, (original: tf.KernelConfig) => tf.KernelConfig> = {
+  ...MATMUL_REPLACEMENTS,
+  ...SLICE_REPLACEMENTS,
+};
+
+/** Kernels of our own on cpu: its UnsortedSegmentSum is O(numSegments · size). */
+const OWN_CPU_KERNELS: readonly tf.KernelConfig[] = [unsortedSegmentSumCpu];
+
+/** Kernel functions installed by this module, so that a second call does not wrap a wrapper. */
+const installed = new WeakSet<tf.KernelFunc>();
+
+function isInstalled(name: string, backendName: string): boolean {
+  const current = tf.getKernel(name, backendName);
+  return current != null && installed.has(current.kernelFunc);
+}
+
+function install(config: tf.KernelConfig): void {
+  if (tf.getKernel(config.kernelName, config.backendName) != null) {
+    tf.unregisterKernel(config.kernelName, config.backendName);
+  }
+  tf.registerKernel(config);
+  installed.add(config.kernelFunc);
+}
+
+function installOwn(configs: readonly tf.KernelConfig[]): string[] {
+  for (const config of configs) {
+    if (!isInstalled(config.kernelName, config.backendName)) install(config);
+  }
+  return configs.map((config) => config.kernelName);
+}
+
+/**
+ * Registers our kernels on the wasm backend; idempotent. Returns the names of the kernels it added or replaced
+ * (for logs and tests). Throws when the wasm backend's own kernels are not registered yet.
+ */
+export function registerWasmKernels(): string[] {
+  const own = installOwn(OWN_WASM_KERNELS);
+  for (const [name, replace] of Object.entries(WASM_REPLACEMENTS)) {
+    const original = tf.getKernel(name, WASM);
+    if (original == null) {
+      throw new Error(`registerWasmKernels: no wasm '${name}' kernel; import @tensorflow/tfjs-backend-wasm first`);
+    }
+    if (!isInstalled(name, WASM)) install(replace(original));
+  }
+  return [...own, ...Object.keys(WASM_REPLACEMENTS)];
+}
+
+/** Registers our kernels on the cpu backend; idempotent. Returns the names of the kernels it replaced. */
+export function registerCpuKernels(): string[] {
+  return installOwn(OWN_CPU_KERNELS);
+}
