@@ -9,6 +9,7 @@
 // (wasm crashes and WebGPU corrupts results on a huge one).
 import * as tf from "@tensorflow/tfjs";
 import { Random, WeightedSampler } from "../random";
+import { sparseSoftmaxCrossEntropy } from "../kernels/sparse-softmax-cross-entropy";
 import { ParameterFactory } from "./init";
 import { type Dense, dense } from "./layers";
 import type { OutputHead } from "./types";
@@ -159,7 +160,11 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
     const transposedVectors = tf.transpose(itemVectors()) as tf.Tensor2D; // [vectorDim, nItems]
     return sumOverChunks(hidden.shape[0], nItems, (start, size) => {
       const logits = tf.add(fullLogits(tf.slice(hidden, [start, 0], [size, -1]), transposedVectors), trainingExclusion) as tf.Tensor2D;
-      return smoothedCrossEntropy(logits, tf.slice(targets, [start], [size]) as tf.Tensor1D, trainingValid, resolved.labelSmoothing);
+      const chunkTargets = tf.slice(targets, [start], [size]) as tf.Tensor1D;
+      // Without smoothing, the fused op: one softmax pass and no one-hot forward (~4x faster on wasm); its mean
+      // times the chunk's rows is the chunk's sum, as a [1] row for sumOverChunks.
+      if (resolved.labelSmoothing === 0) return tf.reshape(tf.mul(sparseSoftmaxCrossEntropy(logits, chunkTargets), size), [1]) as tf.Tensor1D;
+      return smoothedCrossEntropy(logits, chunkTargets, trainingValid, resolved.labelSmoothing);
     });
   };
 
