@@ -6,6 +6,7 @@
 import * as path from "path";
 import { pathToFileURL } from "url";
 import * as tf from "@tensorflow/tfjs";
+import { disposeBatch } from "../lib/loader";
 import { BACKEND_NAMES, isBackendAvailable, startBackend, type BackendName } from "../lib/backend";
 import {
   BENCH_MODEL_KINDS,
@@ -65,14 +66,14 @@ async function train(
   learningRate: number,
 ): Promise<{ losses: number[]; ms: number[] }> {
   const model = buildBenchModel(kind, config);
-  const { items, targets } = syntheticBatch(config, batch);
+  const sessions = syntheticBatch(config, batch);
   const optimizer = tf.train.adam(learningRate);
   const losses: number[] = [];
   const ms: number[] = [];
   try {
     for (let step = 0; step < steps; step++) {
       const start = performance.now();
-      const loss = optimizer.minimize(() => model.loss(items, targets), true, model.variables)!;
+      const loss = optimizer.minimize(() => model.loss(sessions), true, model.variables)!;
       losses.push((await loss.data())[0]); // reading the loss waits for asynchronous backends
       ms.push(performance.now() - start);
       loss.dispose();
@@ -80,7 +81,7 @@ async function train(
   } finally {
     optimizer.dispose();
     model.dispose();
-    tf.dispose([items, targets]);
+    disposeBatch(sessions);
   }
   return { losses, ms };
 }

@@ -157,7 +157,7 @@ export async function fit(model: NextItemModel, head: OutputHead, loader: BatchS
 }
 
 /** scheme → encode → one state per target → head loss (+ the model's own penalty). */
-function trainingLoss(model: NextItemModel, head: OutputHead, scheme: TargetScheme, batch: SessionBatch): tf.Scalar {
+export function trainingLoss(model: NextItemModel, head: OutputHead, scheme: TargetScheme, batch: SessionBatch): tf.Scalar {
   const example = scheme(batch);
   const hidden = model.encode(example.inputs, true);
   const { states, targets } = selectTargets(model, hidden, example);
@@ -166,7 +166,7 @@ function trainingLoss(model: NextItemModel, head: OutputHead, scheme: TargetSche
 }
 
 /** The model's and the head's trainable variables, each once (a tied head shares the item embedding). */
-function trainableVariables(model: NextItemModel, head: OutputHead): tf.Variable[] {
+export function trainableVariables(model: NextItemModel, head: OutputHead): tf.Variable[] {
   const byName = new Map<string, tf.Variable>();
   for (const v of [...Object.values(model.variables), ...Object.values(head.variables)]) {
     if (v.trainable) byName.set(v.name, v);
