@@ -101,6 +101,22 @@ describe("full softmax head", () => {
       [4, 3, 2],
     ]);
   });
+
+  it("a frozen head scores with the weights it was frozen with, until frozen again", () => {
+    const { head, itemTable } = tiedHead();
+    head.freeze();
+    const before = tf.memory().numTensors;
+    const scores = (h: number[]) => Array.from(head.topK(tf.tensor2d([h]), 3).values.dataSync());
+    const expected = (table: number[][], h: number[]) => [2, 3, 4].map((j) => dot(h, table[j]) + BIAS[j]).sort((a, b) => b - a);
+    scores(H[0]).forEach((v, i) => expect(v).toBeCloseTo(expected(TABLE, H[0])[i], 5));
+    const changed = TABLE.map((row) => row.map((x) => -x));
+    itemTable.assign(tf.tensor2d(changed));
+    scores(H[0]).forEach((v, i) => expect(v).toBeCloseTo(expected(TABLE, H[0])[i], 5)); // still the frozen copy
+    head.freeze();
+    scores(H[0]).forEach((v, i) => expect(v).toBeCloseTo(expected(changed, H[0])[i], 5));
+    expect(head.logits(tf.tensor2d([H[0]])).arraySync()[0][2]).toBeCloseTo(dot(H[0], changed[2]) + BIAS[2], 5);
+    expect(tf.memory().numTensors - before).toBeLessThan(20); // the transposed copy is replaced, not accumulated
+  });
 });
 
 describe("sampled softmax", () => {

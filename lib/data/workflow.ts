@@ -3,14 +3,28 @@
 // means and deviations); `transform` applies exactly the same encoding to any other relation — the valid split,
 // new data, or the raw events of one live session given as JS objects (`transformRecords`, for serving).
 // `save(dir)` writes workflow.json plus one JSON vocabulary (values and counts) per categorify step; `load(dir)`
-// reads them back without needing DuckDB.
+// reads them back without needing DuckDB, and `fromSaved` builds the same from already-parsed JSON (lib/data/fitted.ts
+// holds the parts of this that a web page can use; lib/data/live.ts encodes live sessions without DuckDB).
 import { promises as fs } from "fs";
 import * as path from "path";
 import type { ColumnSchema, DatasetSchema } from "../schema";
-import { type Vocabulary, checkVocabulary } from "./categorify";
+import type { Vocabulary } from "./categorify";
 import type { Database } from "./database";
 import type { NormalizeStats } from "./features";
 import { writeDirectoryAtomically } from "./files";
+import {
+  type FittedWorkflow,
+  type SavedWorkflow,
+  type SavedWorkflowSources,
+  VOCABULARY_FOLDER,
+  WORKFLOW_FILE,
+  checkSteps,
+  fittedVocabularies,
+  fittedVocabulary,
+  outputColumnsOf,
+  parseSavedWorkflow,
+  savedVocabularyNames,
+} from "./fitted";
 import { fromRecords } from "./io";
 import type { Relation } from "./relation";
 import { ident } from "./sql";
@@ -19,7 +33,6 @@ import {
   type StepStats,
   type WorkflowStep,
   applyStep,
-  checkStep,
   describeStep,
   fitStep,
   stepColumns,
@@ -27,8 +40,7 @@ import {
   stepReads,
 } from "./steps";
 
-export const WORKFLOW_FILE = "workflow.json";
-export const VOCABULARY_FOLDER = "vocabularies";
+export { VOCABULARY_FOLDER, WORKFLOW_FILE };
 
 export interface WorkflowConfig {
   steps: WorkflowStep[];
@@ -41,39 +53,33 @@ export interface TransformOptions {
   filters?: boolean;
 }
 
-/** workflow.json: the steps, the fitted statistics and the input columns the steps need. */
-interface WorkflowFile {
-  version: 1;
-  item: string;
-  steps: WorkflowStep[];
-  /** DuckDB types of the input columns the steps read, recorded when fitting. */
-  inputs: Record<string, string>;
-  /** Per step: mean/std for normalize, the vocabulary name for categorify (its values are in a separate file). */
-  stats: (NormalizeStats | { vocabulary: string } | null)[];
-}
-
 interface Fitted {
   inputs: Record<string, string>;
   stats: StepStats[];
 }
 
-export class Workflow {
+export class Workflow implements FittedWorkflow {
   readonly steps: readonly WorkflowStep[];
   readonly item: string;
   private fitted: Fitted | null = null;
 
   constructor(config: WorkflowConfig) {
-    if (!Array.isArray(config.steps) || config.steps.length === 0) throw new Error("Workflow: needs at least one step");
-    this.steps = config.steps.map((step, i) => checkStep(step, `Workflow step ${i + 1}`));
+    this.steps = checkSteps(config.steps, "Workflow");
     this.item = config.item;
-    const names = this.steps.flatMap((step) => (step.op === "categorify" ? [step.name] : []));
-    const duplicate = names.find((name, i) => names.indexOf(name) !== i);
-    if (duplicate !== undefined) throw new Error(`Workflow: two categorify steps use the vocabulary name "${duplicate}"`);
-    if (!this.steps.some((step) => step.op === "groupbySession")) throw new Error("Workflow: needs a groupbySession step (the output has one row per session)");
   }
 
   get isFitted(): boolean {
     return this.fitted !== null;
+  }
+
+  /** DuckDB types of the input columns, recorded when fitting. */
+  get inputTypes(): Readonly<Record<string, string>> {
+    return this.requireFitted("inputTypes").inputs;
+  }
+
+  /** Per step, what fitting recorded: a vocabulary (categorify), mean/std (normalize), or null. */
+  get stepStats(): readonly StepStats[] {
+    return this.requireFitted("stepStats").stats;
   }
 
   /** Input columns the steps read before producing them, in first-use order. */
@@ -147,14 +153,11 @@ export class Workflow {
 
   /** The vocabulary fitted under `name`. */
   vocabulary(name: string): Vocabulary {
-    const vocabulary = this.vocabularies.find((v) => v.name === name);
-    if (vocabulary === undefined) throw new Error(`Workflow: no vocabulary "${name}" (have: ${this.vocabularies.map((v) => v.name).join(", ")})`);
-    return vocabulary;
+    return fittedVocabulary(this, name);
   }
 
   get vocabularies(): Vocabulary[] {
-    const { stats } = this.requireFitted("vocabularies");
-    return this.steps.flatMap((step, i) => (step.op === "categorify" ? [stats[i] as Vocabulary] : []));
+    return fittedVocabularies(this);
   }
 
   /** Mean and deviation fitted by the normalize step writing column `output`. */
@@ -167,16 +170,7 @@ export class Workflow {
 
   /** Kinds of the output columns and the session id column. */
   private outputColumns(): { session: string; columns: ColumnInfos } {
-    const { stats } = this.requireFitted("schema");
-    let columns: ColumnInfos = new Map();
-    this.steps.forEach((step, i) => (columns = stepColumns(step, columns, stats[i])));
-    const session = [...columns].find(([, info]) => info.kind === "session")?.[0] as string;
-    const item = columns.get(this.item);
-    if (item === undefined || item.kind !== "categorical" || !item.list) {
-      const lists = [...columns].filter(([, info]) => info.kind === "categorical" && info.list).map(([name]) => name);
-      throw new Error(`Workflow: item column "${this.item}" must be an encoded list column of the output (candidates: ${lists.join(", ") || "none"})`);
-    }
-    return { session, columns };
+    return outputColumnsOf(this);
   }
 
   /** Longest list the steps allow (the n of a sliceLast cutting every list), or undefined when unbounded. */
@@ -217,7 +211,7 @@ export class Workflow {
   /** Writes `<dir>/workflow.json` and `<dir>/vocabularies/<name>.json` (atomically: all or nothing). */
   async save(dir: string): Promise<void> {
     const { inputs, stats } = this.requireFitted("save");
-    const file: WorkflowFile = {
+    const file: SavedWorkflow = {
       version: 1,
       item: this.item,
       steps: [...this.steps],
@@ -236,25 +230,21 @@ export class Workflow {
   /** Reads a workflow saved by `save`; errors name the file at fault. */
   static async load(dir: string): Promise<Workflow> {
     const file = path.join(dir, WORKFLOW_FILE);
-    const saved = (await readJson(file)) as WorkflowFile;
-    if (typeof saved !== "object" || saved === null || saved.version !== 1) throw new Error(`${file}: not a sessionrec workflow (expected "version": 1)`);
-    if (!Array.isArray(saved.stats) || !Array.isArray(saved.steps) || saved.stats.length !== saved.steps.length) {
-      throw new Error(`${file}: "steps" and "stats" must be arrays of the same length`);
-    }
-    if (typeof saved.inputs !== "object" || saved.inputs === null) throw new Error(`${file}: "inputs" must map input columns to types`);
-    const workflow = new Workflow({ steps: saved.steps.map((step, i) => checkStep(step, `${file}: step ${i + 1}`)), item: saved.item });
-    const stats: StepStats[] = [];
-    for (const [i, step] of workflow.steps.entries()) {
-      if (step.op === "categorify") {
-        const vocabularyFile = path.join(dir, VOCABULARY_FOLDER, `${step.name}.json`);
-        stats.push(checkVocabulary(await readJson(vocabularyFile), vocabularyFile));
-      } else if (step.op === "normalize") {
-        const s = saved.stats[i] as NormalizeStats | null;
-        if (!(typeof s?.mean === "number" && typeof s.std === "number" && s.std > 0)) throw new Error(`${file}: step ${i + 1} (normalize) needs "mean" and a positive "std"`);
-        stats.push(s);
-      } else stats.push(null);
-    }
-    workflow.fitted = { inputs: saved.inputs, stats };
+    const vocabularyFile = (name: string): string => path.join(dir, VOCABULARY_FOLDER, `${name}.json`);
+    const saved = await readJson(file);
+    const vocabularies: Record<string, unknown> = {};
+    for (const name of savedVocabularyNames(saved, file)) vocabularies[name] = await readJson(vocabularyFile(name));
+    return Workflow.fromSaved(saved, vocabularies, { workflow: file, vocabulary: vocabularyFile });
+  }
+
+  /**
+   * A fitted workflow from the parsed workflow.json and its parsed vocabularies by name (e.g. fetched by a web page);
+   * `sources` names the files in errors.
+   */
+  static fromSaved(saved: unknown, vocabularies: Readonly<Record<string, unknown>>, sources?: SavedWorkflowSources): Workflow {
+    const fitted = parseSavedWorkflow(saved, vocabularies, sources);
+    const workflow = new Workflow({ steps: [...fitted.steps], item: fitted.item });
+    workflow.fitted = { inputs: { ...fitted.inputTypes }, stats: [...fitted.stepStats] };
     return workflow;
   }
 
