@@ -1,0 +1,220 @@
+// `npm run bench:serve`: load test of the HTTP service. Builds (once, cached under build/bench/serve/) a GRU model
+// folder with a 40,000-item catalogue, starts `scripts/serve.ts` on it in a second process on loopback, and drives
+// it with autocannon: single-session POST /v1/recommend requests, each a different random session of raw events
+// (5% unknown cities, which the service encodes as out-of-vocabulary). Prints requests/s, p50/p99 latency and the
+// error count (which must be 0) for three loads: one connection at a time, a fixed offered rate (the target:
+// 500 req/s at p99 < 50 ms), and as fast as 32 connections go.
+//   --duration S   seconds per load (default 10)   --rate N   the offered rate (default 500)   --rebuild
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import * as os from "node:os";
+import * as path from "node:path";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { initBackend } from "../lib/backend";
+import { withDatabase } from "../lib/data/database";
+import { fromRecords } from "../lib/data/io";
+import { BOOKING_INPUT_COLUMNS, bookingWorkflow } from "../lib/data/recipes/booking";
+import { BOOKER_COUNTRIES } from "../lib/data/synthetic";
+import { type ModelFolderManifest, saveModelFolder } from "../lib/model-folder/index";
+import { createHeadFor, createModel, disposeVariables } from "../lib/models";
+import { Random } from "../lib/random";
+
+// autocannon ships no types: the little of its API used here.
+interface LatencyStats {
+  p50: number;
+  p99: number;
+}
+interface AutocannonResult {
+  requests: { total: number };
+  latency: LatencyStats;
+  duration: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+interface AutocannonRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+interface AutocannonOptions {
+  url: string;
+  connections: number;
+  duration: number;
+  overallRate?: number;
+  requests: { setupRequest: (request: AutocannonRequest) => AutocannonRequest }[];
+}
+const autocannon = createRequire(import.meta.url)("autocannon") as (options: AutocannonOptions) => Promise<AutocannonResult>;
+
+const FOLDER = path.resolve("build/bench/serve/gru-40k");
+/** Known cities of the catalogue (the real data has 39,901). */
+const CATALOGUE = 40_000;
+const BOOKINGS_PER_TRIP = 4;
+const SESSIONS = 2000;
+const OOV_RATE = 0.05;
+
+interface Load {
+  name: string;
+  connections: number;
+  rate?: number;
+}
+
+/** The raw value of catalogue city `i`: ids that look like the real data's, not 0..n-1. */
+const cityId = (i: number): number => 10_000 + i;
+const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+const DAY_MS = 86_400_000;
+const FIRST_DAY = Date.UTC(2016, 0, 1);
+
+/** Raw events of one trip, as rows of train_set.csv (the columns the booking workflow reads). */
+function trip(cities: number[], start: number, trip: string, booker: string): Record<string, unknown>[] {
+  return cities.map((city, i) => ({
+    utrip_id: trip,
+    checkin: day(start + 2 * i * DAY_MS),
+    checkout: day(start + (2 * i + 2) * DAY_MS),
+    city_id: city,
+    booker_country: booker,
+    hotel_country: `Country ${city % 50}`,
+  }));
+}
+
+/**
+ * An UNTRAINED GRU (the library's default config, random initial weights) with the booking workflow fitted on a
+ * log in which each of the CATALOGUE cities is booked once (CATALOGUE / 4 trips of 4 bookings): serving cost
+ * depends on the catalogue's size and the model's shape, not on what it learnt. Returns a one-line description.
+ */
+async function buildModelFolder(dir: string): Promise<string> {
+  await initBackend();
+  const events = Array.from({ length: CATALOGUE / BOOKINGS_PER_TRIP }, (_, t) =>
+    trip(
+      Array.from({ length: BOOKINGS_PER_TRIP }, (_, i) => cityId(t * BOOKINGS_PER_TRIP + i)),
+      FIRST_DAY + (t % 360) * DAY_MS,
+      `trip-${t}`,
+      BOOKER_COUNTRIES[t % BOOKER_COUNTRIES.length],
+    ),
+  ).flat();
+  const workflow = bookingWorkflow({ maxLength: 10 });
+  await withDatabase(async (db) => {
+    const log = await fromRecords(db, events, BOOKING_INPUT_COLUMNS, "bench log");
+    await (await workflow.fit(log)).count();
+  });
+  const schema = workflow.schema();
+  const model = createModel("gru", {}, schema);
+  const head = createHeadFor(model);
+  try {
+    await saveModelFolder(dir, { name: "gru-40k-untrained", model, head, workflow, schema });
+  } finally {
+    head.dispose();
+    disposeVariables(model.variables);
+  }
+  const items = schema.columns.find((column) => column.name === schema.item)?.cardinality;
+  return `untrained GRU ${JSON.stringify(model.config)}, ${items} item ids (${CATALOGUE} cities + padding + OOV)`;
+}
+
+/** Raw sessions of 1..10 bookings over random catalogue cities (some unknown), as request bodies. */
+function requestBodies(seed: number): string[] {
+  const random = new Random(seed);
+  return Array.from({ length: SESSIONS }, () => {
+    const length = random.int(1, 11);
+    const cities = Array.from({ length }, () => (random.bernoulli(OOV_RATE) ? 9_000_000 + random.int(0, 1000) : cityId(random.int(0, CATALOGUE))));
+    // No utrip_id: the service fills the session id in.
+    const session = trip(cities, FIRST_DAY + random.int(0, 365) * DAY_MS, "", "Gondal").map(({ utrip_id: _, ...event }) => event);
+    return JSON.stringify({ session, k: 10 });
+  });
+}
+
+/** Starts the service in its own process and resolves with its URL (the line it prints once listening). */
+function startService(): Promise<{ child: ChildProcess; url: string }> {
+  // node --import tsx, not the tsx CLI: its signal relay SIGKILLs a child busy in a forward pass for 30 ms.
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/serve.ts", "--model", FOLDER, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on("line", (line) => {
+      const url = /at (http:\/\/\S+)/.exec(line)?.[1];
+      if (url !== undefined) resolve({ child, url });
+      else console.log(`  service: ${line}`);
+    });
+    child.on("exit", (code) => reject(new Error(`the service exited with status ${code} before listening`)));
+  });
+}
+
+async function drive(url: string, bodies: string[], load: Load, duration: number): Promise<AutocannonResult> {
+  let next = 0;
+  return autocannon({
+    url: `${url}/v1/recommend`,
+    connections: load.connections,
+    duration,
+    overallRate: load.rate,
+    requests: [
+      {
+        setupRequest: (request) => ({
+          ...request,
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: bodies[next++ % bodies.length],
+        }),
+      },
+    ],
+  });
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  const line = (row: string[]) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  ");
+  return [line(rows[0]), line(widths.map((w) => "-".repeat(w))), ...rows.slice(1).map(line)].join("\n");
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { duration: { type: "string", default: "10" }, rate: { type: "string", default: "500" }, rebuild: { type: "boolean", default: false } } });
+  const duration = Number(values.duration);
+  const rate = Number(values.rate);
+  if (!(duration > 0) || !(rate > 0)) throw new Error("--duration and --rate must be positive numbers");
+
+  if (values.rebuild || !existsSync(path.join(FOLDER, "model.json"))) {
+    console.log(`building ${FOLDER}`);
+    console.log(`  ${await buildModelFolder(FOLDER)}`);
+  }
+  const manifest = JSON.parse(readFileSync(path.join(FOLDER, "model.json"), "utf8")) as ModelFolderManifest;
+  const itemIds = manifest.schema.columns.find((column) => column.name === manifest.schema.item)?.cardinality;
+  const served = `${manifest.name}: ${manifest.kind} ${JSON.stringify(manifest.config)}, ${itemIds} item ids`;
+  const loadBefore = os.loadavg()[0];
+  const { child, url } = await startService();
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  try {
+    const bodies = requestBodies(7);
+    console.log(`service at ${url}; warming up`);
+    await drive(url, bodies, { name: "warm-up", connections: 8 }, 2);
+    const loads: Load[] = [
+      { name: "1 connection", connections: 1 },
+      { name: `${rate} req/s offered`, connections: 32, rate },
+      { name: "32 connections, max", connections: 32 },
+    ];
+    const rows = [["load", "req/s", "p50 ms", "p99 ms", "errors", "non-2xx", "load avg"]];
+    for (const load of loads) {
+      const result = await drive(url, bodies, load, duration);
+      const failures = result.errors + result.timeouts;
+      rows.push([
+        load.name,
+        (result.requests.total / result.duration).toFixed(0),
+        result.latency.p50.toFixed(1),
+        result.latency.p99.toFixed(1),
+        String(failures),
+        String(result.non2xx),
+        os.loadavg()[0].toFixed(2),
+      ]);
+    }
+    console.log(`\n${served}\nPOST /v1/recommend, k = 10, ${duration} s per load, ${os.cpus().length} cores (load average before: ${loadBefore.toFixed(2)}; the bench and the service share the machine)\n`);
+    console.log(table(rows));
+  } finally {
+    child.kill("SIGTERM");
+    const code = await exited;
+    if (code !== 0) console.log(`the service exited with status ${code} on SIGTERM`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

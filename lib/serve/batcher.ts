@@ -1,0 +1,173 @@
+// Micro-batching for the service: requests that arrive within a few milliseconds of each other are scored in one
+// `recommendBatch` call (one forward pass), one call at a time. The queue of waiting sessions is bounded, so a
+// burst beyond what the model keeps up with is refused (QueueFullError → 503) instead of growing memory.
+import type { Recommendation } from "../model-folder/types";
+
+/** One session of raw events, as the model's workflow reads them. */
+export type RawSession = readonly Record<string, unknown>[];
+
+/** Scores sessions in one call: one recommendation list (best first, at least `k` long when possible) per session. */
+export type ScoreBatch = (sessions: readonly RawSession[], k: number) => Promise<Recommendation[]>;
+
+export interface MicroBatcherOptions {
+  /** Longest a request waits for others to join its batch, in milliseconds. Default 2. */
+  maxWaitMs?: number;
+  /** Most sessions scored in one call; a batch request larger than this is still scored whole. Default 64. */
+  maxBatchSessions?: number;
+  /** Most sessions waiting to be scored (the one call in progress not counted); beyond it `submit` fails with
+   *  QueueFullError. Default 1024. */
+  maxQueuedSessions?: number;
+}
+
+export const DEFAULT_BATCHER_OPTIONS: Required<MicroBatcherOptions> = { maxWaitMs: 2, maxBatchSessions: 64, maxQueuedSessions: 1024 };
+
+/** The queue holds `maxQueuedSessions` sessions already: the caller should retry later. */
+export class QueueFullError extends Error {
+  constructor(readonly capacity: number) {
+    super(`the service is busy (${capacity} sessions already queued): retry later`);
+    this.name = "QueueFullError";
+  }
+}
+
+/** The batcher is closing (the server shuts down): no new work is taken. */
+export class BatcherClosedError extends Error {
+  constructor() {
+    super("the service is shutting down");
+    this.name = "BatcherClosedError";
+  }
+}
+
+/** Scoring the session at `index` of a submitted group failed with `reason` (the model's or encoder's error). */
+export class SessionScoreError extends Error {
+  constructor(readonly index: number, readonly reason: unknown) {
+    super(reason instanceof Error ? reason.message : String(reason));
+    this.name = "SessionScoreError";
+  }
+}
+
+interface Job {
+  sessions: readonly RawSession[];
+  k: number;
+  resolve: (results: Recommendation[]) => void;
+  reject: (error: unknown) => void;
+}
+
+/** A session's recommendation list, or why it failed. */
+type Outcome = { ok: true; value: Recommendation } | { ok: false; error: unknown };
+
+export class MicroBatcher {
+  private readonly options: Required<MicroBatcherOptions>;
+  private queue: Job[] = [];
+  private queued = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private running: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(private readonly score: ScoreBatch, options: MicroBatcherOptions = {}) {
+    this.options = { ...DEFAULT_BATCHER_OPTIONS, ...options };
+    const { maxWaitMs, maxBatchSessions, maxQueuedSessions } = this.options;
+    if (!(Number.isFinite(maxWaitMs) && maxWaitMs >= 0)) throw new Error(`MicroBatcher: maxWaitMs must be a number >= 0, got ${maxWaitMs}`);
+    for (const [name, value] of Object.entries({ maxBatchSessions, maxQueuedSessions })) {
+      if (!Number.isInteger(value) || value < 1) throw new Error(`MicroBatcher: ${name} must be an integer >= 1, got ${value}`);
+    }
+  }
+
+  /** Sessions waiting to be scored (the call in progress not counted). */
+  get queuedSessions(): number {
+    return this.queued;
+  }
+
+  get capacity(): number {
+    return this.options.maxQueuedSessions;
+  }
+
+  /**
+   * Top-`k` lists for `sessions`, scored together with whatever else arrives within `maxWaitMs`. Rejects with
+   * QueueFullError when the queue is full, with SessionScoreError (index into `sessions`) when a session fails.
+   */
+  submit(sessions: readonly RawSession[], k: number): Promise<Recommendation[]> {
+    if (this.closed) return Promise.reject(new BatcherClosedError());
+    if (sessions.length === 0) return Promise.resolve([]);
+    if (this.queued + sessions.length > this.options.maxQueuedSessions) return Promise.reject(new QueueFullError(this.options.maxQueuedSessions));
+    return new Promise<Recommendation[]>((resolve, reject) => {
+      this.queue.push({ sessions, k, resolve, reject });
+      this.queued += sessions.length;
+      this.schedule();
+    });
+  }
+
+  /** Takes no new work and resolves once everything queued has been answered. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.running !== null || this.queue.length > 0) {
+      if (this.running === null) this.startRun();
+      await this.running;
+    }
+  }
+
+  private schedule(): void {
+    if (this.running !== null) return; // the run in progress starts the next one when it ends
+    if (this.queued >= this.options.maxBatchSessions) this.startRun();
+    else if (this.timer === null) this.timer = setTimeout(() => this.startRun(), this.options.maxWaitMs);
+  }
+
+  private startRun(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.running !== null || this.queue.length === 0) return;
+    const jobs = this.takeBatch();
+    this.running = this.run(jobs).finally(() => {
+      this.running = null;
+      // Whatever queued meanwhile has waited for a whole run already: score it now.
+      if (this.queue.length > 0) this.startRun();
+    });
+  }
+
+  /** Whole jobs from the head of the queue, up to `maxBatchSessions` sessions (always at least one job). */
+  private takeBatch(): Job[] {
+    let count = 0;
+    let n = 0;
+    while (n < this.queue.length && (n === 0 || count + this.queue[n].sessions.length <= this.options.maxBatchSessions)) {
+      count += this.queue[n].sessions.length;
+      n += 1;
+    }
+    this.queued -= count;
+    return this.queue.splice(0, n);
+  }
+
+  private async run(jobs: Job[]): Promise<void> {
+    const sessions = jobs.flatMap((job) => job.sessions);
+    // One call at the largest k asked: a top-k list is the head of any longer top list.
+    const k = Math.max(...jobs.map((job) => job.k));
+    let outcomes = await this.scoreAll(sessions, k);
+    // One bad session must not fail the requests it shares the call with: score them one by one to find it.
+    if (!outcomes.every((outcome) => outcome.ok) && sessions.length > 1) {
+      outcomes = [];
+      for (const session of sessions) outcomes.push(...(await this.scoreAll([session], k)));
+    }
+    let offset = 0;
+    for (const job of jobs) {
+      const mine = outcomes.slice(offset, offset + job.sessions.length);
+      offset += job.sessions.length;
+      const failed = mine.findIndex((outcome) => !outcome.ok);
+      if (failed >= 0) job.reject(new SessionScoreError(failed, (mine[failed] as { error: unknown }).error));
+      else job.resolve(mine.map((outcome) => headOf((outcome as { value: Recommendation }).value, job.k)));
+    }
+  }
+
+  private async scoreAll(sessions: readonly RawSession[], k: number): Promise<Outcome[]> {
+    try {
+      const results = await this.score(sessions, k);
+      if (!Array.isArray(results) || results.length !== sessions.length) {
+        throw new Error(`recommendBatch returned ${Array.isArray(results) ? results.length : typeof results} results for ${sessions.length} sessions`);
+      }
+      return results.map((value) => ({ ok: true, value }));
+    } catch (error) {
+      return sessions.map(() => ({ ok: false, error }));
+    }
+  }
+}
+
+function headOf(recommendation: Recommendation, k: number): Recommendation {
+  return { items: recommendation.items.slice(0, k), scores: recommendation.scores.slice(0, k) };
+}

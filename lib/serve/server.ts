@@ -1,0 +1,204 @@
+// The recommendation service as a Fastify instance over any RecommenderModel (a loaded model folder, or a
+// hand-made fake in tests):
+//   POST /v1/recommend        { session: [event, …], k? }      → { items, scores, model, version }
+//   POST /v1/recommend/batch  { sessions: [[event, …], …], k? } → { results: [{ items, scores }, …], model, version }
+//   GET  /healthz             liveness and queue depth
+//   GET  /v1/models           what is served: name, kind, schema, vocabulary size, trained at, metrics, limits
+// Every request goes through one MicroBatcher, so concurrent requests share forward passes and a full queue is a
+// 503. Bad input is a 4xx whose message names the field; a 500 means a bug, never a client's mistake.
+import fastifyStatic from "@fastify/static";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { STATUS_CODES } from "http";
+import * as path from "path";
+import type { Recommendation, RecommenderModel } from "../model-folder/types";
+import { BatcherClosedError, MicroBatcher, type MicroBatcherOptions, QueueFullError, SessionScoreError } from "./batcher";
+import type { EventColumn } from "./events";
+import { type RecommendBatchBody, type RecommendBody, type RequestLimits, requestSchemas } from "./schemas";
+
+export interface ServerOptions {
+  /** The workflow's input columns (see `readEventColumns`): each event is checked against them. Default: events
+   *  are only checked to be non-empty objects, and the encoder's error on a bad one is the 400's message. */
+  eventColumns?: readonly EventColumn[];
+  /** k when a request gives none. Default 10 (at most `maxK`). */
+  defaultK?: number;
+  /** Largest k a request may ask. Default 100, and never more than the catalogue's known items. */
+  maxK?: number;
+  /** Most events in one session. Default 100 (the model reads only the last `schema.maxLength` of them). */
+  maxSessionLength?: number;
+  /** Most sessions in one batch request. Default 64. */
+  maxBatchSessions?: number;
+  /** Largest request body in bytes. Default 1 MiB. */
+  bodyLimit?: number;
+  /** Micro-batching (see MicroBatcherOptions for the defaults). */
+  batching?: MicroBatcherOptions;
+  /** A folder served at / (the demo page, index.html). Default: none. */
+  staticDir?: string;
+  /** The model folder, whose files are served read-only under /model/ so the demo page can run the same model in
+   *  the browser. Default: none. */
+  modelDir?: string;
+  /** Fastify's logger option. Default false. */
+  logger?: FastifyServerOptions["logger"];
+}
+
+const DEFAULTS = { defaultK: 10, maxK: 100, maxSessionLength: 100, maxBatchSessions: 64, bodyLimit: 2 ** 20 };
+
+/** Ids 0 (padding) and 1 (out-of-vocabulary) are never recommended: the catalogue is the rest. */
+const RESERVED_ITEM_IDS = 2;
+
+/** An error with the HTTP status and message the client should get. */
+class HttpError extends Error {
+  constructor(readonly statusCode: number, message: string) {
+    super(message);
+  }
+}
+
+/** The service for `model`; call `listen` (or `inject` in tests). Closing it answers what is queued first. */
+export function createServer(model: RecommenderModel, options: ServerOptions = {}): FastifyInstance {
+  const { manifest } = model;
+  const limits = resolveLimits(model, options);
+  const batcher = new MicroBatcher((sessions, k) => model.recommendBatch(sessions, k), options.batching);
+  if (limits.maxBatchSessions > batcher.capacity) {
+    throw new Error(`createServer: maxBatchSessions (${limits.maxBatchSessions}) exceeds the batcher's maxQueuedSessions (${batcher.capacity}): such a request could never be queued`);
+  }
+  const bodyLimit = options.bodyLimit ?? DEFAULTS.bodyLimit;
+  const app = Fastify({
+    bodyLimit,
+    logger: options.logger ?? false,
+    // Strict validation: "10" is not a k and an unknown field is an error, not silently dropped.
+    // allowUnionTypes: an event value may be text or a number (the encoder reads it as DuckDB would).
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allowUnionTypes: true } },
+  });
+  const servedBy = { model: manifest.name, version: manifest.trainedAt };
+  const schemas = requestSchemas(limits, options.eventColumns);
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const { statusCode, message } = toHttpError(error, bodyLimit);
+    if (statusCode >= 500 && !(error instanceof QueueFullError || error instanceof BatcherClosedError)) request.log.error({ err: error }, "request failed");
+    if (error instanceof QueueFullError) void reply.header("retry-after", "1");
+    void reply.status(statusCode).send({ statusCode, error: STATUS_CODES[statusCode], message });
+  });
+
+  app.get("/healthz", async () => ({ status: "ok", model: manifest.name, queuedSessions: batcher.queuedSessions, queueCapacity: batcher.capacity }));
+
+  app.get("/v1/models", async () => ({
+    models: [
+      {
+        name: manifest.name,
+        kind: manifest.kind,
+        version: servedBy.version,
+        trainedAt: manifest.trainedAt,
+        metrics: manifest.metrics,
+        vocabularySize: catalogueSize(model),
+        schema: manifest.schema,
+        eventColumns: options.eventColumns ?? null,
+        limits,
+      },
+    ],
+  }));
+
+  app.post<{ Body: RecommendBody }>("/v1/recommend", { schema: schemas.recommend }, async (request) => {
+    const [result] = await scored(batcher.submit([request.body.session], request.body.k), "session");
+    return { ...jsonSafe(result), ...servedBy };
+  });
+
+  app.post<{ Body: RecommendBatchBody }>("/v1/recommend/batch", { schema: schemas.recommendBatch }, async (request) => {
+    const results = await scored(batcher.submit(request.body.sessions, request.body.k), "sessions");
+    return { results: results.map(jsonSafe), ...servedBy };
+  });
+
+  if (options.staticDir !== undefined) void app.register(fastifyStatic, { root: path.resolve(options.staticDir), prefix: "/" });
+  if (options.modelDir !== undefined) {
+    // A second registration must not decorate the reply again.
+    void app.register(fastifyStatic, { root: path.resolve(options.modelDir), prefix: "/model/", decorateReply: options.staticDir === undefined });
+  }
+
+  app.addHook("onClose", async () => batcher.close());
+  return app;
+}
+
+export const DEFAULT_HOST = "127.0.0.1";
+export const DEFAULT_PORT = 8080;
+
+export interface ListenOptions {
+  /** Address to bind. Default 127.0.0.1: only this machine can connect unless asked otherwise. */
+  host?: string;
+  /** Default 8080; 0 picks a free port. */
+  port?: number;
+}
+
+/** Starts `app` listening and returns its URL; a port in use or an unknown address is a one-line error. */
+export async function listen(app: FastifyInstance, options: ListenOptions = {}): Promise<string> {
+  const { host = DEFAULT_HOST, port = DEFAULT_PORT } = options;
+  try {
+    return await app.listen({ host, port });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === "EADDRINUSE" ? "the port is in use" : code === "EADDRNOTAVAIL" || code === "ENOTFOUND" ? "no such address on this machine" : (error as Error).message;
+    throw new Error(`cannot listen on ${host}:${port}: ${reason}`);
+  }
+}
+
+/** The recommendation with non-finite scores (a diverged model) as null, which JSON can carry. */
+function jsonSafe(recommendation: Recommendation): { items: (string | number)[]; scores: (number | null)[] } {
+  return { items: recommendation.items, scores: recommendation.scores.map((score) => (Number.isFinite(score) ? score : null)) };
+}
+
+/** Known items of the catalogue: the item column's cardinality less the padding and OOV ids. */
+function catalogueSize(model: RecommenderModel): number {
+  const { schema } = model.manifest;
+  const item = schema.columns.find((column) => column.name === schema.item);
+  return Math.max(0, (item?.cardinality ?? 0) - RESERVED_ITEM_IDS);
+}
+
+function resolveLimits(model: RecommenderModel, options: ServerOptions): RequestLimits {
+  const catalogue = catalogueSize(model);
+  if (catalogue < 1) throw new Error(`createServer: model "${model.manifest.name}" has no known items to recommend (item column "${model.manifest.schema.item}")`);
+  for (const key of ["defaultK", "maxK", "maxSessionLength", "maxBatchSessions", "bodyLimit"] as const) {
+    const value = options[key];
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new Error(`createServer: ${key} must be an integer >= 1, got ${value}`);
+  }
+  const maxK = Math.min(options.maxK ?? DEFAULTS.maxK, catalogue);
+  return {
+    maxK,
+    defaultK: Math.min(options.defaultK ?? DEFAULTS.defaultK, maxK),
+    maxSessionLength: options.maxSessionLength ?? DEFAULTS.maxSessionLength,
+    maxBatchSessions: options.maxBatchSessions ?? DEFAULTS.maxBatchSessions,
+  };
+}
+
+/** Awaits the batcher, turning a session's failure into a 400 that says which session (`where`) and why. */
+async function scored<T>(pending: Promise<T>, where: "session" | "sessions"): Promise<T> {
+  try {
+    return await pending;
+  } catch (error) {
+    if (error instanceof SessionScoreError && isInputError(error.reason)) {
+      throw new HttpError(400, located(error.message, where === "session" ? "session" : `sessions[${error.index}]`));
+    }
+    throw error;
+  }
+}
+
+/** The live encoder names a session by its index in the call ("live session 0, event 2, …"); the batcher's calls
+ *  are not the request's, so the request's own name for it replaces that. */
+const ENCODER_SESSION = /^live session \d+(?=[:,])/;
+
+function located(message: string, session: string): string {
+  return ENCODER_SESSION.test(message) ? message.replace(ENCODER_SESSION, session) : `${session}: ${message}`;
+}
+
+/**
+ * Whether a model error is about its input: the encoder reports bad values (a date it cannot read, …) with a
+ * plain Error; TypeError, RangeError and the like are bugs, answered 500.
+ */
+function isInputError(error: unknown): boolean {
+  return error instanceof Error && error.constructor === Error;
+}
+
+function toHttpError(error: FastifyError, bodyLimit: number): { statusCode: number; message: string } {
+  if (error instanceof QueueFullError || error instanceof BatcherClosedError) return { statusCode: 503, message: error.message };
+  if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") return { statusCode: 413, message: `request body is larger than the limit of ${bodyLimit} bytes` };
+  if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") return { statusCode: 415, message: "unsupported content type: send application/json" };
+  const statusCode = error.statusCode ?? 500;
+  if (statusCode >= 400 && statusCode < 500) return { statusCode, message: error.message };
+  return { statusCode: 500, message: "internal error (see the server log)" };
+}
