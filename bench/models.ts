@@ -1,8 +1,19 @@
-// Bench models are the library's own (lib/models) on an item-only schema, trained with `fit`'s loss and the
-// predict-last scheme: what the benchmark times is what users train.
+// Bench models are the library's own (lib/models) on an item-only schema, trained with `fit`'s loss (predict-last by
+// default, or causal next-item) and the library's output head (full softmax by default, or sampled): what the
+// benchmarks time is what users train.
 import * as tf from "@tensorflow/tfjs";
-import { SessionLoader } from "../lib/loader";
-import { MODEL_KINDS, createHeadFor, createModel, createTargetScheme, disposeVariables, type ModelConfigs, type ModelKind } from "../lib/models";
+import { SessionLoader, disposeBatch } from "../lib/loader";
+import {
+  MODEL_KINDS,
+  createHeadFor,
+  createModel,
+  createTargetScheme,
+  disposeVariables,
+  evaluationInputs,
+  nextItemStates,
+  type ModelConfigs,
+  type ModelKind,
+} from "../lib/models";
 import type { SessionBatch } from "../lib/models/types";
 import { Random } from "../lib/random";
 import type { DatasetSchema } from "../lib/schema";
@@ -20,11 +31,23 @@ export interface BenchModelConfig {
   seqLen: number;
 }
 
+/** How a bench model is trained. */
+export interface BenchTrainingConfig {
+  /** "last": predict each session's last item (every model); "next": every next item (GRU4Rec-style; sequence
+   *  models only). Default "last". */
+  scheme?: "last" | "next";
+  /** Negatives of a popularity-sampled softmax (uniform item popularity here), or null for the full softmax over the
+   *  catalogue. Default null. */
+  sampledNegatives?: number | null;
+}
+
 export interface BenchModel {
   readonly kind: BenchModelKind;
   readonly variables: tf.Variable[];
-  /** Training loss of the item after each session's last event (full softmax, tied head). */
+  /** Training loss of the batch under the configured scheme and head (tied to the item table). */
   loss(batch: SessionBatch): tf.Scalar;
+  /** Inference: the best k items (ids [batch, k]) to follow each session of `batch`. */
+  recommend(batch: SessionBatch, k: number): tf.Tensor2D;
   /** Frees the weights. */
   dispose(): void;
 }
@@ -53,14 +76,28 @@ function modelConfig(kind: BenchModelKind, dim: number): ModelConfigs[BenchModel
 }
 
 /** Builds one bench model with fresh weights. */
-export function buildBenchModel(kind: BenchModelKind, config: BenchModelConfig): BenchModel {
+export function buildBenchModel(kind: BenchModelKind, config: BenchModelConfig, training: BenchTrainingConfig = {}): BenchModel {
   const model = createModel(kind, modelConfig(kind, config.dim), itemOnlySchema(config));
-  const head = createHeadFor(model);
-  const scheme = createTargetScheme("last");
+  const negatives = training.sampledNegatives ?? null;
+  const head = createHeadFor(
+    model,
+    negatives === null
+      ? {}
+      : { sampled: { negatives: "popularity", numNegatives: negatives, itemProbabilities: new Float32Array(config.numItems).fill(1) } },
+  );
+  const scheme = createTargetScheme(training.scheme ?? "last");
   return {
     kind,
     variables: trainableVariables(model, head),
     loss: (batch) => trainingLoss(model, head, scheme, batch),
+    recommend: (batch, k) => {
+      const evaluation = evaluationInputs(batch, scheme);
+      const states = nextItemStates(model, evaluation);
+      const { values, indices } = head.topK(states, k);
+      tf.dispose([values, states, evaluation.positions]);
+      disposeBatch(evaluation.inputs);
+      return indices;
+    },
     dispose: () => {
       head.dispose();
       disposeVariables(model.variables);

@@ -3,6 +3,8 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { registerCpuKernels, registerWasmKernels } from "../lib/kernels/index";
+import { catalogueSoftmaxCrossEntropy, catalogueSoftmaxCrossEntropyReference } from "../lib/kernels/catalogue-cross-entropy";
+import { MAX_FAST_EXP_INPUT } from "../lib/kernels/exp";
 import { sparseSoftmaxCrossEntropy } from "../lib/kernels/sparse-softmax-cross-entropy";
 
 type Backend = "cpu" | "wasm";
@@ -45,7 +47,8 @@ describe("registerWasmKernels", () => {
     const kernelFuncs = names.map((name) => tf.getKernel(name, "wasm").kernelFunc);
     expect(registerWasmKernels()).toEqual([
       ...["UnsortedSegmentSum", "OneHot"], // ours
-      ...["BatchMatMul", "_FusedMatMul", "Slice", "Unpack", "SplitV"], // wrapped
+      ...["BatchMatMul", "_FusedMatMul", "Slice", "Unpack", "SplitV", "Identity", "GatherV2", "Transpose", "Sum"], // wrapped
+      ...["Equal", "NotEqual", "Less", "LessEqual", "Greater", "GreaterEqual", "LogicalAnd", "LogicalOr", "Exp"],
     ]);
     expect(names.map((name) => tf.getKernel(name, "wasm").kernelFunc)).toEqual(kernelFuncs);
   });
@@ -263,5 +266,220 @@ describe("UnsortedSegmentSum on cpu (replaces the stock O(numSegments · size) k
       tf.unsortedSegmentSum(tf.tensor1d([1, 2, 3, 4], "int32"), tf.tensor1d([1, 7, 1, -2], "int32"), 3),
     );
     expect(result).toEqual({ values: [0, 4, 0], shape: [3], dtype: "int32" });
+  });
+});
+
+describe("Identity on wasm (shares memory instead of copying)", () => {
+  it("clones without a copy, and the clone outlives the original", async () => {
+    await tf.setBackend("wasm");
+    const x = tf.tensor2d([[1, 2], [3, 4]]);
+    const before = wasmDataIds();
+    const y = tf.clone(x);
+    expect(wasmDataIds()).toBe(before); // same memory, one more reference
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3, 4]);
+    y.dispose();
+    expect(wasmDataIds()).toBe(before - 1);
+  });
+});
+
+describe("GatherV2 on wasm", () => {
+  const table = () => tf.range(0, 24, 1, "float32").reshape([6, 4]); // table[r, k] = 4r + k
+  const cases: [string, () => tf.Tensor][] = [
+    ["rows by a 2-D index", () => tf.gather(table(), tf.tensor2d([[5, 0], [2, 2]], [2, 2], "int32"))],
+    ["columns (axis 1)", () => tf.gather(table(), tf.tensor1d([3, 1], "int32"), 1)],
+    ["int32 values, rows of 64 (TypedArray.set)", () => tf.gather(tf.range(0, 640, 1, "int32").reshape([10, 64]), tf.tensor1d([9, 0, 9], "int32"))],
+    ["bool values", () => tf.gather(tf.greater(table(), 10), tf.tensor1d([1, 4], "int32")).cast("int32")],
+  ];
+  it.each(cases)("%s equals cpu", async (_name, compute) => {
+    await expectWasmEqualsCpu(compute);
+  });
+
+  it("takes the hand-computed rows and rejects an index outside the table", async () => {
+    const rows = await on("wasm", () => tf.gather(table(), tf.tensor1d([2, 0], "int32")));
+    expect(rows.values).toEqual([8, 9, 10, 11, 0, 1, 2, 3]);
+    expect(() => tf.tidy(() => tf.gather(table(), tf.tensor1d([6], "int32")))).toThrow(/index value 6 is not in \[0, 5\]/);
+  });
+});
+
+describe("Transpose on wasm", () => {
+  const normal = (shape: number[]) => tf.randomNormal(shape, 0, 1, "float32", 31);
+  // Large 2-D blocks and long runs take our path; the rest stays with the stock kernel.
+  const cases: [string, () => tf.Tensor][] = [
+    ["a large 2-D matrix, rows not a multiple of 8", () => tf.transpose(normal([301, 1000]))],
+    ["a batch of large matrices", () => tf.transpose(normal([2, 600, 500]), [0, 2, 1])],
+    ["large matrices inside a 4-D tensor", () => tf.transpose(normal([2, 1, 520, 510]), [1, 0, 3, 2])],
+    ["runs of 64 in a new order", () => tf.transpose(normal([8, 100, 64]), [1, 0, 2])],
+    ["int32", () => tf.transpose(normal([600, 500]).mul(100).cast("int32"))],
+    ["small (stock kernel)", () => tf.transpose(normal([3, 4, 5]), [2, 0, 1])],
+  ];
+  it.each(cases)("%s equals cpu", async (_name, compute) => {
+    await expectWasmEqualsCpu(compute);
+  });
+
+  it("shares memory when no value moves", async () => {
+    await tf.setBackend("wasm");
+    const x = tf.tensor3d([[[1], [2], [3]]]); // [1, 3, 1]
+    const before = wasmDataIds();
+    const y = tf.transpose(x, [2, 1, 0]);
+    expect(wasmDataIds()).toBe(before);
+    expect(y.shape).toEqual([1, 3, 1]);
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3]);
+    tf.dispose([x, y]);
+  });
+});
+
+describe("Sum on wasm", () => {
+  const normal = (shape: number[]) => tf.randomNormal(shape, 0, 1, "float32", 41);
+  const cases: [string, () => tf.Tensor][] = [
+    ["over the rows (a bias gradient)", () => tf.sum(normal([1003, 7]), 0)],
+    ["over two leading axes", () => tf.sum(normal([5, 6, 7]), [0, 1])],
+    ["over leading axes, keepDims", () => tf.sum(normal([5, 6, 7]), 0, true)],
+    ["over a middle axis", () => tf.sum(normal([5, 6, 7]), 1)],
+    ["over the last axis", () => tf.sum(normal([5, 6, 7]), 2)],
+    ["int32 over the rows", () => tf.sum(tf.range(0, 60, 1, "int32").reshape([10, 6]), 0)],
+  ];
+  it.each(cases)("%s equals cpu", async (_name, compute) => {
+    await expectWasmEqualsCpu(compute, 4);
+  });
+
+  it("adds rows as float64 would, to float32 precision", async () => {
+    // 1 + 8 rows of 1e-8: float32 running sums would stay at 1 after each add.
+    const values = [1, ...Array(8).fill(1e-8)];
+    const result = await on("wasm", () => tf.sum(tf.tensor2d(values, [9, 1]), 0));
+    expect(result.values[0]).toBe(Math.fround(1 + 8e-8));
+    expect(result.shape).toEqual([1]);
+  });
+});
+
+describe("comparisons on wasm", () => {
+  const column = () => tf.tensor2d([[1], [2], [3]], [3, 1], "int32");
+  const row = () => tf.tensor2d([[3, 2, 1, 2]], [1, 4], "int32");
+  const ops: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
+    ["equal", tf.equal],
+    ["notEqual", tf.notEqual],
+    ["less", tf.less],
+    ["lessEqual", tf.lessEqual],
+    ["greater", tf.greater],
+    ["greaterEqual", tf.greaterEqual],
+  ];
+  it.each(ops)("%s broadcasts [3, 1] against [1, 4] like cpu", async (_name, op) => {
+    const result = await expectWasmEqualsCpu(() => op(column(), row()).cast("int32"));
+    expect(result.shape).toEqual([3, 4]);
+  });
+
+  it("gives the hand-computed equality table, also for float32 and 3-D broadcasting", async () => {
+    const table = await on("wasm", () => tf.equal(column(), row()).cast("int32"));
+    expect(table.values).toEqual([0, 0, 1, 0, 0, 1, 0, 1, 1, 0, 0, 0]);
+    const deep = await expectWasmEqualsCpu(() =>
+      tf.less(tf.tensor3d([[[0.5, 1.5, 2.5]], [[3, 0, 1]]]), tf.tensor2d([[1], [2]])).cast("int32"),
+    ); // [2, 1, 3] against [2, 1] → [2, 2, 3]
+    expect(deep.values).toEqual([1, 0, 0, 1, 1, 0, 0, 1, 0, 0, 1, 1]);
+  });
+
+  it("treats NaN as unequal to everything and runs logical ops on bool", async () => {
+    const nan = await on("wasm", () => tf.equal(tf.tensor2d([[NaN], [1]]), tf.tensor2d([[NaN, 1]])).cast("int32"));
+    expect(nan.values).toEqual([0, 0, 0, 1]);
+    const both = await expectWasmEqualsCpu(() =>
+      tf.logicalAnd(tf.tensor2d([[true], [false]], [2, 1], "bool"), tf.tensor2d([[true, false]], [1, 2], "bool")).cast("int32"),
+    );
+    expect(both.values).toEqual([1, 0, 0, 0]);
+    const either = await on("wasm", () =>
+      tf.logicalOr(tf.tensor2d([[true], [false]], [2, 1], "bool"), tf.tensor2d([[true, false]], [1, 2], "bool")).cast("int32"),
+    );
+    expect(either.values).toEqual([1, 1, 1, 0]);
+  });
+});
+
+describe("Exp on wasm (through the vectorised sigmoid)", () => {
+  it(`is within 5e-7 relative of exp on [-${MAX_FAST_EXP_INPUT}, ${MAX_FAST_EXP_INPUT}]`, async () => {
+    const xs = Array.from({ length: 20_001 }, (_, i) => Math.fround(-MAX_FAST_EXP_INPUT + (2 * MAX_FAST_EXP_INPUT * i) / 20_000));
+    const { values } = await on("wasm", () => tf.exp(tf.tensor1d(xs)));
+    xs.forEach((x, i) => expect(Math.abs(values[i] - Math.exp(x)) / Math.exp(x)).toBeLessThan(5e-7));
+  });
+
+  it("hands inputs above the range to the stock kernel, and underflows and NaN stay as they should", async () => {
+    const { values } = await on("wasm", () => tf.exp(tf.tensor1d([88, 0, 1])));
+    expect(values[0] / Math.exp(88)).toBeCloseTo(1, 6); // finite, not Infinity
+    const edges = await on("wasm", () => tf.exp(tf.tensor1d([-100, NaN, 0, -1])));
+    expect(edges.values[0]).toBe(0);
+    expect(edges.values[1]).toBeNaN();
+    expect(edges.values[2]).toBe(1);
+    expect(edges.values[3]).toBeCloseTo(Math.exp(-1), 7);
+  });
+
+  it("gives the cpu gradient of logSoftmax", async () => {
+    const x = () => tf.randomNormal([30, 50], 0, 3, "float32", 51);
+    const w = () => tf.randomNormal([30, 50], 0, 1, "float32", 52);
+    await expectWasmEqualsCpu(() => tf.grad((z: tf.Tensor) => tf.sum(tf.mul(tf.logSoftmax(z), w())))(x()));
+  });
+});
+
+describe("weight-gradient matmuls aᵀ·b computed as (bᵀ·a)ᵀ on wasm", () => {
+  const normal = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, "float32", seed);
+  it.each<[string, () => tf.Tensor]>([
+    ["tall 2-D", () => tf.matMul(normal([300, 8], 61), normal([300, 50], 62), true, false)],
+    ["tall, batch of one", () => tf.matMul(normal([1, 300, 8], 63), normal([1, 300, 50], 64), true, false)],
+  ])("%s equals cpu", async (_name, compute) => {
+    await expectWasmEqualsCpu(compute, 4);
+  });
+
+  it("frees its intermediates", async () => {
+    await tf.setBackend("wasm");
+    const a = normal([300, 8], 61);
+    const b = normal([300, 50], 62);
+    const before = wasmDataIds();
+    tf.tidy(() => {
+      tf.matMul(a, b, true, false);
+    });
+    expect(wasmDataIds()).toBe(before);
+    tf.dispose([a, b]);
+  });
+});
+
+describe("catalogueSoftmaxCrossEntropy (scores h·Wᵀ + b over the whole catalogue, one op)", () => {
+  const hidden = () => tf.randomNormal([7, 5], 0, 1, "float32", 71) as tf.Tensor2D;
+  const vectors = () => tf.randomNormal([23, 5], 0, 1, "float32", 72) as tf.Tensor2D;
+  const bias = () => tf.randomNormal([23], 0, 1, "float32", 73) as tf.Tensor1D;
+  const targets = () => tf.tensor1d([0, 22, 5, 5, 11, 3, 17], "int32");
+  // 7 rows of 23 items in chunks of at most 3 rows (69 / 23): three chunks, the last one short.
+  const fused = (h: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
+    catalogueSoftmaxCrossEntropy(h as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D, targets(), 69);
+  const reference = (h: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
+    catalogueSoftmaxCrossEntropyReference(h as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D, targets());
+
+  it.each<Backend>(["cpu", "wasm"])("gives the reference loss and gradients for h, W and b on %s, over several chunks", async (backend) => {
+    const ours = await on(backend, () => fused(hidden(), vectors(), bias()));
+    const expected = await on(backend, () => reference(hidden(), vectors(), bias()));
+    expect(ours.values[0]).toBeCloseTo(expected.values[0], 5);
+    for (let input = 0; input < 3; input++) {
+      const gradient = (loss: typeof fused) => () => tf.grads(loss)([hidden(), vectors(), bias()])[input];
+      const got = await on(backend, gradient(fused));
+      const want = await on(backend, gradient(reference));
+      expect(got.shape).toEqual(want.shape);
+      got.values.forEach((g, i) => expect(g).toBeCloseTo(want.values[i], 6));
+      expect(Math.max(...got.values.map(Math.abs))).toBeGreaterThan(1e-3);
+    }
+  });
+
+  it("equals the hand-computed loss of one row", async () => {
+    // h = [1, 0], W rows [1, 0], [0, 1], [2, 0], b = 0: scores [1, 0, 2], target 2.
+    const { values } = await on("wasm", () =>
+      catalogueSoftmaxCrossEntropy(tf.tensor2d([[1, 0]]), tf.tensor2d([[1, 0], [0, 1], [2, 0]]), tf.zeros([3]), tf.tensor1d([2], "int32")),
+    );
+    expect(values[0]).toBeCloseTo(Math.log(Math.E + 1 + Math.E ** 2) - 2, 6);
+  });
+
+  it("frees everything but its result and gradients, and checks its inputs", async () => {
+    await tf.setBackend("wasm");
+    const inputs = [hidden(), vectors(), bias()];
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      tf.grads(fused)(inputs);
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(inputs);
+    expect(() => catalogueSoftmaxCrossEntropy(hidden(), vectors(), tf.zeros([22]) as tf.Tensor1D, targets())).toThrow(/bias has 22 entries for 23 items/);
+    expect(() => catalogueSoftmaxCrossEntropy(hidden(), tf.zeros([23, 4]) as tf.Tensor2D, bias(), targets())).toThrow(/differ in width/);
   });
 });

@@ -2,9 +2,14 @@
 // `registerWasmKernels` must run after @tensorflow/tfjs-backend-wasm is imported (some of its kernels are
 // wrapped); lib/backend.ts calls it before selecting the wasm backend, and `registerCpuKernels` for cpu.
 import * as tf from "@tensorflow/tfjs";
+import { COMPARE_REPLACEMENTS } from "./compare";
+import { EXP_REPLACEMENTS } from "./exp";
+import { GATHER_REPLACEMENTS } from "./gather";
+import { IDENTITY_REPLACEMENTS } from "./identity";
 import { MATMUL_REPLACEMENTS } from "./matmul-explicit-transpose";
 import { oneHotConfig } from "./one-hot";
 import { SLICE_REPLACEMENTS } from "./slice";
+import { TRANSPOSE_REPLACEMENTS } from "./transpose";
 import { unsortedSegmentSumCpu, unsortedSegmentSumWasm } from "./unsorted-segment-sum";
 import { WASM } from "./wasm-backend";
 
@@ -15,6 +20,11 @@ const OWN_WASM_KERNELS: readonly tf.KernelConfig[] = [unsortedSegmentSumWasm, on
 const WASM_REPLACEMENTS: Record<string, (original: tf.KernelConfig) => tf.KernelConfig> = {
   ...MATMUL_REPLACEMENTS,
   ...SLICE_REPLACEMENTS,
+  ...IDENTITY_REPLACEMENTS,
+  ...GATHER_REPLACEMENTS,
+  ...TRANSPOSE_REPLACEMENTS,
+  ...COMPARE_REPLACEMENTS,
+  ...EXP_REPLACEMENTS,
 };
 
 /** Kernels of our own on cpu: its UnsortedSegmentSum is O(numSegments · size). */

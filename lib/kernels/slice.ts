@@ -3,7 +3,7 @@
 // copies the whole sequence once per step. These versions copy only the sliced values, straight between views of
 // the wasm heap (strings, which live outside the heap, go to the original Slice).
 import * as tf from "@tensorflow/tfjs";
-import type { WasmBackend } from "./wasm-backend";
+import { exceptStrings, type WasmBackend } from "./wasm-backend";
 
 /** x[begin : begin + size] as a new tensor of shape `outShape` (same number of elements as `size`). */
 function copySlice(
@@ -78,15 +78,6 @@ function splitV({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.Te
     begin[splitAxis] += extent;
     return piece;
   });
-}
-
-/** `kernelFunc` for tensors on the wasm heap; `original` for strings, which live outside it. */
-function exceptStrings(original: tf.KernelConfig, input: string, kernelFunc: tf.KernelFunc): tf.KernelConfig {
-  return {
-    ...original,
-    kernelFunc: (args) =>
-      (args.inputs[input] as tf.TensorInfo).dtype === "string" ? original.kernelFunc(args) : kernelFunc(args),
-  };
 }
 
 /** Replacements for the wasm backend's slicing kernels, by kernel name, built from the original kernel. */

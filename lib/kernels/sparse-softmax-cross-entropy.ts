@@ -20,15 +20,10 @@ export function sparseSoftmaxCrossEntropy(logits: tf.Tensor2D, targets: tf.Tenso
   }
   const loss = tf.customGrad<tf.Scalar>((...args) => {
     const [scores, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
-    const probs = tf.softmax(scores); // [n, numClasses]; the softmax kernel is vectorised on wasm
-    // log-sum-exp without a second exp pass: the largest probability is exp(max − lse) >= 1/numClasses, so it
-    // never underflows, and lse = max − log(max probability).
-    const logSumExp = tf.sub(tf.max(scores, 1), tf.log(tf.max(probs, 1))); // [n]
-    const flatTargets = tf.add(tf.range(0, n * numClasses, numClasses, "int32"), targets); // [n] into flat scores
-    const targetScores = tf.gather(tf.reshape(scores, [-1]), flatTargets); // [n]
+    const probs = tf.softmax(scores) as tf.Tensor2D; // [n, numClasses]; the softmax kernel is vectorised on wasm
     save([probs, targets]); // targets too: the caller may dispose them before the backward pass
     return {
-      value: tf.mean(tf.sub(logSumExp, targetScores)),
+      value: tf.mean(crossEntropyRows(scores, probs, targets)),
       gradFunc: (dy, saved) => {
         const [savedProbs, savedTargets] = saved;
         const scale = tf.div(dy, n);
@@ -38,4 +33,18 @@ export function sparseSoftmaxCrossEntropy(logits: tf.Tensor2D, targets: tf.Tenso
     };
   });
   return loss(logits);
+}
+
+/**
+ * Per-row −log softmax(scores)[target] given probs = softmax(scores): scores, probs [n, C], targets int32 [n] → [n].
+ * log-sum-exp without a second exp pass: the largest probability is exp(max − lse) >= 1/C, so it never underflows,
+ * and lse = max − log(max probability).
+ */
+export function crossEntropyRows(scores: tf.Tensor2D, probs: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const [n, numClasses] = scores.shape;
+    const logSumExp = tf.sub(tf.max(scores, 1), tf.log(tf.max(probs, 1))); // [n]
+    const flatTargets = tf.add(tf.range(0, n * numClasses, numClasses, "int32"), targets); // [n] into flat scores
+    return tf.sub(logSumExp, tf.gather(tf.reshape(scores, [-1]), flatTargets)) as tf.Tensor1D;
+  });
 }

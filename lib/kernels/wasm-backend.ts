@@ -16,6 +16,8 @@ export interface WasmBackend {
   /** A view of a tensor's values on the wasm heap. Take it after the last allocation: growing the heap
    *  detaches earlier views. */
   typedArrayFromHeap(info: tf.TensorInfo): tf.backend_util.TypedArray;
+  /** Adds a reference to a tensor's memory (a second tensor sharing it). */
+  incRef(dataId: tf.DataId): void;
   /** Drops one reference; frees the memory when none is left. */
   disposeData(dataId: tf.DataId): boolean;
 }
@@ -32,4 +34,13 @@ export function runWasmKernel(
   const kernel = tf.getKernel(name, WASM);
   if (kernel == null) throw new Error(`sessionrec kernels: the wasm backend has no '${name}' kernel`);
   return kernel.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
+}
+
+/** `kernelFunc` for tensors on the wasm heap, `original` for strings (which live outside it). */
+export function exceptStrings(original: tf.KernelConfig, input: string, kernelFunc: tf.KernelFunc): tf.KernelConfig {
+  return {
+    ...original,
+    kernelFunc: (args) =>
+      (args.inputs[input] as tf.TensorInfo).dtype === "string" ? original.kernelFunc(args) : kernelFunc(args),
+  };
 }

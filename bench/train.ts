@@ -1,0 +1,304 @@
+// Training-speed benchmark: per backend and model, ms per training step, training and inference sessions per
+// second (batch 1 and the training batch), peak RSS, and the same figures for a PyTorch CPU peer of each model
+// (bench/torch_peer.py) when /usr/bin/python3 has torch; then the GRU epoch estimate against the targets
+// (one epoch of 200,000 sessions of length <= 10 over 40,000 items at batch 1024 in < 60 s, and <= 3x PyTorch).
+// Every row runs in a child process of its own, so that its peak RSS is its own.
+//
+//   npm run bench:train                      every row (wasm at the target size, cpu at a tiny size), ~12 minutes
+//   npm run bench:train -- --quick           fewer steps, no PyTorch, no full-softmax causal GRU row
+//   npm run bench:train -- --rows gru-next-sampled,gru-last --no-torch
+import { spawnSync } from "child_process";
+import * as os from "os";
+import * as path from "path";
+import { fileURLToPath, pathToFileURL } from "url";
+import * as tf from "@tensorflow/tfjs";
+import { startBackend, type BackendName } from "../lib/backend";
+import { disposeBatch } from "../lib/loader";
+import { buildBenchModel, syntheticBatch, type BenchModelConfig, type BenchModelKind } from "./models";
+
+/** The target of issues 4 and 6: sessions of <= 10 events over 40,000 items, embedding and state 64, batch 1024. */
+export const TARGET_SHAPE: BenchModelConfig = { numItems: 40_000, dim: 64, seqLen: 10 };
+export const TARGET_BATCH = 1024;
+/** Sessions in the target epoch, and its time limits. */
+export const EPOCH_SESSIONS = 200_000;
+export const EPOCH_SECONDS_TARGET = 60;
+export const TORCH_RATIO_TARGET = 3;
+/** The plain-JS cpu backend is ~40x slower than wasm: it gets a tiny shape. */
+export const TINY_SHAPE: BenchModelConfig = { numItems: 2_000, dim: 32, seqLen: 10 };
+export const TINY_BATCH = 64;
+/** Negatives of the sampled-softmax rows (popularity sampler, shared by the batch's rows). */
+export const SAMPLED_NEGATIVES = 1024;
+/** Items recommended per session at inference. */
+const TOP_K = 10;
+const PYTHON = "/usr/bin/python3";
+
+export type BenchBackend = Extract<BackendName, "wasm" | "cpu">;
+
+export interface TrainRowSpec {
+  /** Short unique name, used by --rows. */
+  id: string;
+  backend: BenchBackend;
+  model: BenchModelKind;
+  scheme: "last" | "next";
+  sampledNegatives: number | null;
+  shape: BenchModelConfig;
+  batch: number;
+  warmup: number;
+  steps: number;
+}
+
+export interface TrainRowResult {
+  spec: TrainRowSpec;
+  detail: string;
+  /** Median wall-clock and process-CPU milliseconds per training step. */
+  msPerStep: number;
+  cpuMsPerStep: number;
+  trainSeqPerSec: number;
+  /** Loss of the first and the last step (finite and, usually, going down). */
+  losses: [number, number];
+  inferBatch1PerSec: number;
+  inferBatchPerSec: number;
+  peakRssMb: number;
+  error?: string;
+}
+
+export interface TorchResult {
+  msPerStep: number;
+  trainSeqPerSec: number;
+  inferBatch1PerSec: number;
+  inferBatchPerSec: number;
+  peakRssMb: number;
+  torch: string;
+  blas: string;
+  threads: number;
+}
+
+/** The rows of a full run; `quick` trims steps and drops the slowest row. */
+export function defaultRows(quick: boolean): TrainRowSpec[] {
+  const timed = quick ? { warmup: 1, steps: 2 } : { warmup: 1, steps: 4 };
+  const target = { shape: TARGET_SHAPE, batch: TARGET_BATCH, ...timed };
+  const tiny = { shape: TINY_SHAPE, batch: TINY_BATCH, warmup: 1, steps: quick ? 2 : 3 };
+  const models: BenchModelKind[] = ["mlp", "gru", "lstm", "transformer"];
+  const rows: TrainRowSpec[] = [
+    // The four models on the same task: predict each session's last item, full softmax over the catalogue.
+    ...models.map((model) => ({ id: `${model}-last`, backend: "wasm" as const, model, scheme: "last" as const, sampledNegatives: null, ...target })),
+    // GRU4Rec-style training (every next item), the epoch target's task: sampled, and (slow) full softmax.
+    { id: "gru-next-sampled", backend: "wasm", model: "gru", scheme: "next", sampledNegatives: SAMPLED_NEGATIVES, ...target },
+    ...(quick ? [] : [{ id: "gru-next-full", backend: "wasm" as const, model: "gru" as const, scheme: "next" as const, sampledNegatives: null, ...target, steps: 2 }]),
+    ...models.map((model) => ({ id: `cpu-${model}-last`, backend: "cpu" as const, model, scheme: "last" as const, sampledNegatives: null, ...tiny })),
+  ];
+  return rows;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** Wall-clock and process-CPU milliseconds of `run`. */
+function timed(run: () => void): { wall: number; cpu: number } {
+  const start = performance.now();
+  const cpuStart = process.cpuUsage();
+  run();
+  const cpu = process.cpuUsage(cpuStart);
+  return { wall: performance.now() - start, cpu: (cpu.user + cpu.system) / 1000 };
+}
+
+/** Runs one row in this process (the child side). */
+export async function runRow(spec: TrainRowSpec): Promise<TrainRowResult> {
+  const { detail } = await startBackend(spec.backend);
+  const model = buildBenchModel(spec.model, spec.shape, { scheme: spec.scheme, sampledNegatives: spec.sampledNegatives });
+  const sessions = syntheticBatch(spec.shape, spec.batch);
+  const single = syntheticBatch(spec.shape, 1, 8);
+  const optimizer = tf.train.adam(1e-3);
+  try {
+    const losses: number[] = [];
+    const steps: { wall: number; cpu: number }[] = [];
+    for (let step = 0; step < spec.warmup + spec.steps; step++) {
+      steps.push(
+        timed(() => {
+          const loss = optimizer.minimize(() => model.loss(sessions), true, model.variables)!;
+          losses.push(loss.dataSync()[0]); // synchronous backends: the step is done when the loss is read
+          loss.dispose();
+        }),
+      );
+    }
+    const measured = steps.slice(spec.warmup);
+    const recommendMs = (batch: typeof sessions, repeats: number): number => {
+      tf.dispose(model.recommend(batch, TOP_K)); // warm-up
+      return median(Array.from({ length: repeats }, () => timed(() => model.recommend(batch, TOP_K).dispose()).wall));
+    };
+    const msPerStep = median(measured.map((s) => s.wall));
+    return {
+      spec,
+      detail,
+      msPerStep,
+      cpuMsPerStep: median(measured.map((s) => s.cpu)),
+      trainSeqPerSec: (spec.batch / msPerStep) * 1000,
+      losses: [losses[0], losses[losses.length - 1]],
+      inferBatch1PerSec: 1000 / recommendMs(single, 20),
+      inferBatchPerSec: (spec.batch / recommendMs(sessions, 3)) * 1000,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+    };
+  } finally {
+    optimizer.dispose();
+    model.dispose();
+    disposeBatch(sessions);
+    disposeBatch(single);
+  }
+}
+
+const THIS_FILE = fileURLToPath(import.meta.url);
+const ROW_PREFIX = "TRAIN_ROW ";
+
+function errorText(text: string): string {
+  const lines = text.trim().split("\n").filter((line) => line.trim() !== "" && line.length < 400);
+  return (lines.find((line) => /Error|error/.test(line)) ?? lines[lines.length - 1] ?? "no output").slice(0, 200);
+}
+
+/** Runs one row in a child process (tsx's loader flags are inherited through execArgv). */
+function runRowInChild(spec: TrainRowSpec): TrainRowResult {
+  const child = spawnSync(process.execPath, [...process.execArgv, THIS_FILE, "--child", JSON.stringify(spec)], {
+    encoding: "utf8",
+    timeout: 30 * 60_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const line = child.stdout.split("\n").find((l) => l.startsWith(ROW_PREFIX));
+  if (line) return JSON.parse(line.slice(ROW_PREFIX.length)) as TrainRowResult;
+  const failure = { msPerStep: NaN, cpuMsPerStep: NaN, trainSeqPerSec: NaN, inferBatch1PerSec: NaN, inferBatchPerSec: NaN, peakRssMb: NaN };
+  return { spec, detail: "", losses: [NaN, NaN], ...failure, error: errorText(`${child.stderr}\n${child.error?.message ?? ""}`) };
+}
+
+export function torchAvailable(): boolean {
+  return spawnSync(PYTHON, ["-c", "import torch"], { encoding: "utf8" }).status === 0;
+}
+
+/** The PyTorch peer of one row, or an error text. */
+function runTorchPeer(spec: TrainRowSpec): TorchResult | string {
+  const script = path.join(path.dirname(THIS_FILE), "torch_peer.py");
+  const args = [
+    script,
+    ...["--model", spec.model, "--scheme", spec.scheme, "--batch", String(spec.batch)],
+    ...["--seq-len", String(spec.shape.seqLen), "--items", String(spec.shape.numItems), "--dim", String(spec.shape.dim)],
+    ...["--sampled", String(spec.sampledNegatives ?? 0), "--warmup", String(spec.warmup), "--steps", String(spec.steps)],
+  ];
+  const child = spawnSync(PYTHON, args, { encoding: "utf8", timeout: 30 * 60_000 });
+  const line = child.stdout.trim().split("\n").pop() ?? "";
+  try {
+    return JSON.parse(line) as TorchResult;
+  } catch {
+    return errorText(`${child.stderr}\n${child.error?.message ?? ""}`);
+  }
+}
+
+function task(spec: TrainRowSpec): string {
+  return `${spec.scheme === "last" ? "last" : "next"}, ${spec.sampledNegatives === null ? "full" : `sampled ${spec.sampledNegatives}`}`;
+}
+
+function shapeText(spec: TrainRowSpec): string {
+  return `${spec.shape.numItems / 1000}k items, b${spec.batch}`;
+}
+
+const round = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toFixed(digits) : "—");
+
+export interface BenchReport {
+  rows: TrainRowResult[];
+  torch: (TorchResult | string | null)[];
+}
+
+/** A plain-text table, then the GRU epoch estimates and one line per failure. */
+export function formatReport({ rows, torch }: BenchReport): string {
+  const header = ["backend", "model", "task", "shape", "ms/step", "cpu ms", "train seq/s", "infer seq/s b1", "infer seq/s bN", "peak RSS MB", "torch ms/step", "ratio", "torch RSS MB"];
+  const cells = rows.map((row, i) => {
+    const peer = torch[i];
+    const peerOk = peer !== null && typeof peer !== "string";
+    return [
+      row.spec.backend,
+      row.spec.model,
+      task(row.spec),
+      shapeText(row.spec),
+      round(row.msPerStep),
+      round(row.cpuMsPerStep),
+      round(row.trainSeqPerSec),
+      round(row.inferBatch1PerSec),
+      round(row.inferBatchPerSec),
+      round(row.peakRssMb),
+      peerOk ? round(peer.msPerStep) : peer === null ? "skipped" : "failed",
+      peerOk ? `${round(row.msPerStep / peer.msPerStep, 2)}x` : "—",
+      peerOk ? round(peer.peakRssMb) : "—",
+    ];
+  });
+  const widths = header.map((title, c) => Math.max(title.length, ...cells.map((line) => line[c].length)));
+  const format = (line: string[]) => line.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd();
+  const epochLines = rows.flatMap((row, i) => {
+    if (row.spec.model !== "gru" || row.spec.backend !== "wasm" || row.spec.batch !== TARGET_BATCH || !Number.isFinite(row.msPerStep)) return [];
+    const seconds = EPOCH_SESSIONS / row.trainSeqPerSec;
+    const peer = torch[i];
+    const peerText =
+      peer !== null && typeof peer !== "string"
+        ? `; PyTorch ${round(EPOCH_SESSIONS / peer.trainSeqPerSec)} s, ratio ${round(row.msPerStep / peer.msPerStep, 2)}x ` +
+          `(target <= ${TORCH_RATIO_TARGET}x: ${row.msPerStep / peer.msPerStep <= TORCH_RATIO_TARGET ? "met" : "missed"})`
+        : "";
+    return [`GRU epoch (${task(row.spec)}): ${round(seconds)} s (target < ${EPOCH_SECONDS_TARGET} s: ${seconds < EPOCH_SECONDS_TARGET ? "met" : "missed"})${peerText}`];
+  });
+  const notes = rows.flatMap((row, i) => {
+    const peer = torch[i];
+    return [
+      ...(row.error ? [`${row.spec.id}: ${row.error}`] : []),
+      ...(typeof peer === "string" ? [`${row.spec.id} PyTorch: ${peer}`] : []),
+      ...(Number.isFinite(row.losses[1]) || row.error ? [] : [`${row.spec.id}: loss not finite (${row.losses.join(" → ")})`]),
+    ];
+  });
+  const peerInfo = torch.find((p): p is TorchResult => p !== null && typeof p !== "string");
+  const setup = [
+    `Shapes: sessions of 2..${TARGET_SHAPE.seqLen} events, embedding = state = ${TARGET_SHAPE.dim} (cpu rows ${TINY_SHAPE.dim}); ` +
+      `tasks: last = predict each session's last item, next = every next item (GRU4Rec); full softmax or ${SAMPLED_NEGATIVES} ` +
+      `popularity-sampled negatives; Adam. ms/step: median wall clock; cpu ms: process CPU time (less sensitive to load).`,
+    `Inference: top-${TOP_K} over the catalogue for 1 session and for the row's batch. ratio = ours / PyTorch ms per step.`,
+    `Epoch = ${EPOCH_SESSIONS.toLocaleString("en")} sessions / train seq/s.` +
+      (peerInfo ? ` PyTorch ${peerInfo.torch}, ${peerInfo.threads} threads, BLAS ${peerInfo.blas}.` : ""),
+  ];
+  return [format(header), ...cells.map(format), "", ...epochLines, "", ...setup, ...notes].join("\n");
+}
+
+function argValue(args: string[], name: string): string | undefined {
+  const at = args.indexOf(name);
+  return at >= 0 ? args[at + 1] : undefined;
+}
+
+export async function main(args: string[]): Promise<void> {
+  const child = argValue(args, "--child");
+  if (child !== undefined) {
+    const result = await runRow(JSON.parse(child) as TrainRowSpec);
+    process.stdout.write(`${ROW_PREFIX}${JSON.stringify(result)}\n`);
+    return;
+  }
+  const quick = args.includes("--quick");
+  const only = argValue(args, "--rows")?.split(",");
+  const all = defaultRows(quick);
+  const unknown = (only ?? []).filter((id) => !all.some((row) => row.id === id));
+  if (unknown.length > 0) throw new Error(`bench:train: unknown rows ${unknown.join(", ")}; known: ${all.map((r) => r.id).join(", ")}`);
+  const specs = only ? all.filter((row) => only.includes(row.id)) : all;
+  const withTorch = !quick && !args.includes("--no-torch");
+  const torchHere = withTorch && torchAvailable();
+  if (withTorch && !torchHere) console.error(`bench:train: ${PYTHON} has no torch; the PyTorch columns are skipped`);
+  const log = (msg: string) => process.stderr.write(`${msg}\n`);
+  log(`bench:train: ${os.cpus()[0]?.model ?? "?"}, ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+  const report: BenchReport = { rows: [], torch: [] };
+  for (const spec of specs) {
+    log(`${spec.id}: ${spec.backend} ${spec.model} (${task(spec)}), ${spec.warmup} warm-up + ${spec.steps} timed steps`);
+    report.rows.push(runRowInChild(spec));
+    if (torchHere) log(`${spec.id}: PyTorch peer`);
+    report.torch.push(torchHere ? runTorchPeer(spec) : null);
+  }
+  console.log(formatReport(report));
+  console.log(`Load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(" ")} (1, 5, 15 min).`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
