@@ -1,10 +1,11 @@
 // One training-and-evaluation run on prepared data, shared by the CLI and the notebooks:
 // every model and baseline is scored the same way (predict the last item of each validation session).
 import * as tf from "@tensorflow/tfjs";
-import { MostPopular, SessionKnn, SuccessorCounts, evaluateRecommender, type Recommender } from "./baselines";
+import { MostPopular, SessionKnn, SuccessorCounts, evaluateRecommender, type Recommender } from "./baselines/index";
 import { SessionLoader, disposeBatch, type SessionTable } from "./loader";
-import { RankingMetrics, type RankingResult } from "./metrics";
-import { type ModelConfigs, type ModelKind, createHeadFor, createModel, createTargetScheme, evaluationExample, nextItemStates } from "./models";
+import { RankingMetrics, type RankingResult } from "./metrics/index";
+import { hostRows } from "./metrics/rank";
+import { type ModelConfigs, type ModelKind, createHeadFor, createModel, createTargetScheme, evaluationExample, nextItemStates } from "./models/index";
 import type { ItemOutputHead } from "./models/outputs";
 import type { SessionModel } from "./models/model";
 import { fit, type FitConfig } from "./train/fit";
@@ -42,6 +43,12 @@ export function sessionsOf(table: SessionTable): Int32Array[] {
   return out;
 }
 
+/**
+ * Backends whose tensors already live in host memory. There, ranking the score rows in plain JS is ~90× faster
+ * than tfjs's broadcast comparisons (wasm: 0.05 s instead of 4 s for [512, 8054]); the ranking rules are the same.
+ */
+const HOST_RANKING_BACKENDS = new Set(["cpu", "wasm"]);
+
 /** Metrics of a trained model: the last item of each validation session ranked over the whole catalogue. */
 export function evaluateModel(model: SessionModel, head: ItemOutputHead, valid: SessionLoader, ks: readonly number[] = DEFAULT_KS, batchSize = 512): RankingResult {
   const metrics = new RankingMetrics({ ks });
@@ -49,7 +56,7 @@ export function evaluateModel(model: SessionModel, head: ItemOutputHead, valid: 
   for (const batch of valid.batches({ batchSize })) {
     const example = evaluationExample(batch, scheme);
     const scores = tf.tidy(() => head.logits(nextItemStates(model, example)));
-    metrics.add(scores, example.targets);
+    metrics.add(HOST_RANKING_BACKENDS.has(tf.getBackend()) ? hostRows(scores) : scores, example.targets);
     tf.dispose([scores, example as unknown as tf.TensorContainer]);
     disposeBatch(batch);
   }

@@ -163,8 +163,11 @@ function decodeFolderWeights(parts: ModelFolderParts, where: (file: string) => s
   }
 }
 
-/** The model and head model.json describes, holding `weights`; on failure nothing is left allocated. */
-function buildModel(
+/**
+ * The model and head model.json describes, holding `weights` (the caller keeps and frees them), with the head frozen
+ * for scoring; on failure nothing is left allocated.
+ */
+export function buildModel(
   manifest: ModelFolderManifest,
   weights: Record<string, tf.Tensor>,
   where: (file: string) => string,
