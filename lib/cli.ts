@@ -1,19 +1,16 @@
-// `npm start`: the main job on the bundled (or SESSIONREC_DATA) Booking-shaped log — prepare the data, fit the
-// baselines and the MLP, GRU and Transformer, print one comparison table and write build/report.html.
+// `npm start`: the main job on the bundled (or SESSIONREC_DATA) Booking-shaped log — prepare the data (reused while
+// current), fit the baselines and the MLP, GRU and Transformer, print one comparison table, write build/report.html
+// and save each model as a folder in build/models/<name> that `npm run serve -- --model <folder>` serves.
 import path from "node:path";
 import { initBackend } from "./backend";
-import { prepareBooking } from "./data/recipes/booking";
-import { resolveBookingData } from "./data/synthetic";
+import { COURSE_MODELS, COURSE_MODELS_DIR, prepareCourseData } from "./course";
 import { DEFAULT_KS, runBaselines, runModel, type ModelRunConfig, type RunResult } from "./experiment";
-import { SessionLoader } from "./loader";
+import { saveModelFolder } from "./model-folder/index";
+import { disposeVariables } from "./models/index";
 import { barChart, lineChart, writeReport } from "./plot";
 
-// The tutorial's settings (Merlin GTC 2023), shortened only in epochs so the whole job stays in minutes on 2 cores.
-const MODELS: ModelRunConfig[] = [
-  { kind: "mlp", model: { inputs: { itemDim: 16 } }, learningRate: 0.005, batchSize: 512, epochs: 3 },
-  { kind: "gru", learningRate: 0.005, batchSize: 1024, epochs: 3 },
-  { kind: "transformer", model: { dModel: 64, heads: 4, layers: 2 }, learningRate: 0.003, batchSize: 512, epochs: 3 },
-];
+// The course's settings (the tutorial's, Merlin GTC 2023: 3 epochs each); the GRU takes the LSTM's (notebook 04).
+const MODELS: ModelRunConfig[] = [COURSE_MODELS.mlp, { ...COURSE_MODELS.lstm, kind: "gru" }, COURSE_MODELS.transformer];
 
 function formatTable(rows: RunResult[], backend: string): string {
   const keys = DEFAULT_KS.flatMap((k) => ["recall", "mrr", "ndcg"].map((m) => `${m}@${k}`));
@@ -26,20 +23,21 @@ function formatTable(rows: RunResult[], backend: string): string {
 
 async function main(): Promise<void> {
   const backend = await initBackend();
-  const input = await resolveBookingData();
-  const dataDir = path.resolve("build/data/booking");
-  const prepared = await prepareBooking({ input, outDir: dataDir, onProgress: (m) => console.log(`data: ${m}`) });
-  console.log(`data: ${prepared.counts.train} train and ${prepared.counts.valid} valid trips → ${dataDir}`);
+  const data = await prepareCourseData({ onProgress: (m) => console.log(`data: ${m}`) });
+  const { train, valid } = data;
+  console.log(`data: ${train.numSessions} train and ${valid.numSessions} valid trips ${data.reused ? "reused from" : "→"} ${data.dir}`);
 
-  const train = await SessionLoader.open(dataDir, "train");
-  const valid = await SessionLoader.open(dataDir, "valid");
   const rows = runBaselines(train.table, valid.table);
+  const saved: string[] = [];
   for (const config of MODELS) {
     console.log(`train: ${config.kind}`);
     const { model, head, ...result } = await runModel(config, train, valid);
     rows.push(result);
+    const dir = path.join(COURSE_MODELS_DIR, config.kind);
+    await saveModelFolder(dir, { name: config.kind, model, head, workflow: data.workflow, schema: train.table.schema, metrics: result.metrics, scheme: config.scheme });
+    saved.push(dir);
     head.dispose();
-    for (const variable of Object.values(model.variables)) variable.dispose();
+    disposeVariables(model.variables);
   }
 
   const popular = rows.find((r) => r.name === "most-popular")?.metrics["recall@10"] ?? NaN;
@@ -52,7 +50,7 @@ async function main(): Promise<void> {
   await writeReport(report, {
     title: "sessionrec: next-city prediction",
     sections: [
-      { heading: "Data", text: `${input}: ${prepared.counts.events} bookings, ${prepared.counts.train} train / ${prepared.counts.valid} valid trips. Backend: ${backend.name} (${backend.detail}).` },
+      { heading: "Data", text: `${data.input}: ${train.numSessions} train / ${valid.numSessions} valid trips. Backend: ${backend.name} (${backend.detail}).` },
       {
         heading: "Comparison (validation, last item of each trip)",
         table: { columns: ["model", "recall@10", "mrr@10", "ndcg@10", "train s"], rows: rows.map((r) => [r.name, r.metrics["recall@10"].toFixed(4), r.metrics["mrr@10"].toFixed(4), r.metrics["ndcg@10"].toFixed(4), r.trainSeconds.toFixed(1)]) },
@@ -65,6 +63,7 @@ async function main(): Promise<void> {
     ],
   });
   console.log(`report: ${report}`);
+  console.log(`models: ${saved.join(", ")} (serve one: npm run serve -- --model ${saved[saved.length - 1]})`);
 }
 
 main().catch((error: unknown) => {
