@@ -117,6 +117,19 @@ describe("full softmax head", () => {
     expect(head.logits(tf.tensor2d([H[0]])).arraySync()[0][2]).toBeCloseTo(dot(H[0], changed[2]) + BIAS[2], 5);
     expect(tf.memory().numTensors - before).toBeLessThan(20); // the transposed copy is replaced, not accumulated
   });
+  it("freezing changes no score: temperature, bias and the padding/OOV exclusion are folded in exactly", () => {
+    const { head } = tiedHead({ temperature: 0.5 });
+    const before = head.logits(tf.tensor2d(H)).arraySync();
+    head.freeze();
+    const after = head.logits(tf.tensor2d(H)).arraySync();
+    H.forEach((h, i) => {
+      [2, 3, 4].forEach((j) => {
+        expect(after[i][j]).toBeCloseTo((dot(h, TABLE[j]) + BIAS[j]) / 0.5, 5);
+        expect(after[i][j]).toBeCloseTo(before[i][j], 5);
+      });
+      [0, 1].forEach((j) => expect(after[i][j]).toBeLessThan(-1e8)); // never recommended
+    });
+  });
 });
 
 describe("sampled softmax", () => {

@@ -67,8 +67,9 @@ export interface ItemOutputHead extends OutputHead {
   readonly config: Required<Omit<OutputHeadConfig, "sampled">> & { sampled: SampledSoftmaxConfig | null };
   /** The best `k` recommendable items (ids >= 2) per hidden state, computed over row chunks: values/indices [n, k]. */
   topK(hidden: tf.Tensor2D, k: number): { values: tf.Tensor2D; indices: tf.Tensor2D };
-  /** Promises the weights will not change any more (serving): `logits`/`topK` then reuse one transposed copy of
-   *  the item vectors instead of transposing the catalogue on every call. Call again after changing the weights. */
+  /** Promises the weights will not change any more (serving): `logits`/`topK` then reuse one transposed, temperature-
+   *  scaled copy of the item vectors and one bias, instead of transposing the catalogue on every call. Call again
+   *  after changing the weights. */
   freeze(): void;
   /** Frees the head's own variables and constants (not a tied item table, which belongs to the model). */
   dispose(): void;
@@ -180,19 +181,23 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
     sumOverChunks,
   });
 
-  // Set by `freeze`: Wᵀ computed once, since inference would otherwise transpose the whole catalogue every call.
-  let frozenTransposed: tf.Tensor2D | null = null;
-  /** Wᵀ [vectorDim, nItems]: the frozen copy (not to be disposed) or a fresh one the caller disposes. */
-  const transposedVectors = (): { value: tf.Tensor2D; owned: boolean } =>
-    frozenTransposed !== null ? { value: frozenTransposed, owned: false } : { value: tf.tidy(() => tf.transpose(itemVectors()) as tf.Tensor2D), owned: true };
+  // Set by `freeze`: Wᵀ/temperature and (bias/temperature + scoring exclusion) computed once, so that scoring is one
+  // fused matmul + bias: inference would otherwise transpose the whole catalogue and add, divide and add again per call.
+  let frozen: { transposed: tf.Tensor2D; bias: tf.Tensor1D } | null = null;
+  /** Scores of `hidden` [rows, dim] for every item [rows, nItems], padding and OOV excluded. */
+  const scores = (hidden: tf.Tensor2D): tf.Tensor2D =>
+    tf.tidy(() =>
+      frozen !== null
+        ? (tf.fused.matMul({ a: project(hidden), b: frozen.transposed, bias: frozen.bias }) as tf.Tensor2D)
+        : (tf.add(fullLogits(hidden, tf.transpose(itemVectors()) as tf.Tensor2D), scoringExclusion) as tf.Tensor2D),
+    );
 
   const variables: Record<string, tf.Variable> = { ...params.variables };
   return {
     nItems,
     config: resolved,
     variables,
-    logits: (hidden) =>
-      tf.tidy(() => tf.add(fullLogits(hidden, frozenTransposed ?? (tf.transpose(itemVectors()) as tf.Tensor2D)), scoringExclusion) as tf.Tensor2D),
+    logits: scores,
     loss: (hidden, targets, training) =>
       tf.tidy(() => {
         const n = hidden.shape[0];
@@ -202,19 +207,14 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
         return tf.div(total, n) as tf.Scalar;
       }),
     topK: (hidden, k) => {
-      const transposed = transposedVectors();
       const rows = rowsPerChunk(nItems, resolved.maxChunkElements);
       const values: tf.Tensor2D[] = [];
       const indices: tf.Tensor2D[] = [];
       for (let start = 0; start < hidden.shape[0]; start += rows) {
-        const best = tf.tidy(() => {
-          const chunk = tf.slice(hidden, [start, 0], [Math.min(rows, hidden.shape[0] - start), -1]) as tf.Tensor2D;
-          return tf.topk(tf.add(fullLogits(chunk, transposed.value), scoringExclusion), k);
-        });
+        const best = tf.tidy(() => tf.topk(scores(tf.slice(hidden, [start, 0], [Math.min(rows, hidden.shape[0] - start), -1]) as tf.Tensor2D), k));
         values.push(best.values as tf.Tensor2D);
         indices.push(best.indices as tf.Tensor2D);
       }
-      if (transposed.owned) transposed.value.dispose();
       const result = tf.tidy(() => ({
         values: tf.concat(values.length > 0 ? values : [tf.zeros([0, k])], 0) as tf.Tensor2D,
         indices: tf.concat(indices.length > 0 ? indices : [tf.zeros([0, k], "int32")], 0) as tf.Tensor2D,
@@ -223,11 +223,14 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
       return result;
     },
     freeze: () => {
-      frozenTransposed?.dispose();
-      frozenTransposed = tf.keep(tf.tidy(() => tf.transpose(itemVectors()) as tf.Tensor2D));
+      if (frozen !== null) tf.dispose([frozen.transposed, frozen.bias]);
+      frozen = tf.tidy(() => ({
+        transposed: tf.keep(tf.div(tf.transpose(itemVectors()), resolved.temperature) as tf.Tensor2D),
+        bias: tf.keep(tf.add(tf.div(bias, resolved.temperature), scoringExclusion) as tf.Tensor1D),
+      }));
     },
     dispose: () => {
-      frozenTransposed?.dispose();
+      if (frozen !== null) tf.dispose([frozen.transposed, frozen.bias]);
       tf.dispose([trainingExclusion, trainingValid, scoringExclusion, ...Object.values(variables)]);
       sampled?.dispose();
     },
