@@ -1,0 +1,168 @@
+// Preparation of per-user interaction sequences with the leave-one-out split of SASRec (Kang & McAuley 2018) and
+// the papers that follow it, built from the general operators of lib/data:
+//   1. input: one `user item` pair per line (SASRec's data files), each user's lines in time order, no header;
+//      the line number orders a user's interactions;
+//   2. users with fewer than `minInteractions` (3) interactions are dropped: they have no validation and test item;
+//   3. per user: the last item is the test target, the second-to-last the validation target, the rest is train
+//      (train rows: all but the last two items; valid rows: all but the last; test rows: the whole sequence);
+//   4. item ids are encoded with a vocabulary fitted on the train rows only; a valid/test item that never occurs
+//      there becomes out-of-vocabulary (id 1) and, as a target, counts as a miss;
+//   5. each row keeps its last `maxHistory + 1` items (up to `maxHistory` items of history before the one to
+//      predict; SASRec's maxlen is 50); rows with fewer than 2 items are dropped (nothing to predict).
+import * as fs from "fs";
+import * as path from "path";
+import type { DatasetSchema } from "../../schema";
+import { type Database, type DatabaseOptions, withDatabase } from "../database";
+import { writeDataset } from "../dataset";
+import { Relation } from "../relation";
+import { lastItemSplit } from "../split";
+import { formatCount, ident, literal } from "../sql";
+import { Workflow } from "../workflow";
+
+/** Where the Amazon Games sequences live, relative to the repository root (not shipped with the repository). */
+export const DEFAULT_GAMES_FILE = path.join("..", "shared", "data", "amazon-games", "interactions.txt");
+
+/** The encoded item sequence column of the output (the schema's item column). */
+export const SEQUENCES_ITEM_COLUMN = "item_list";
+
+/** Column added on reading: the line number (from 1), which orders each user's interactions. */
+export const LINE = "line";
+
+export interface SequencesWorkflowOptions {
+  /** Most items of history before the item to predict; rows keep maxHistory + 1 items. Default 50 (SASRec). */
+  maxHistory?: number;
+}
+
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new Error(`prepareSequences: ${name} must be an integer >= 1, got ${value}`);
+  return value;
+}
+
+/** Encoding, grouping and slicing (steps 4–5 above), fitted on the train rows. */
+export function sequencesWorkflow(options: SequencesWorkflowOptions = {}): Workflow {
+  const maxHistory = positiveInteger(options.maxHistory ?? 50, "maxHistory");
+  return new Workflow({
+    item: SEQUENCES_ITEM_COLUMN,
+    steps: [
+      { op: "categorify", name: "item", columns: ["item"] },
+      { op: "groupbySession", session: "user", time: LINE, lists: ["item"], count: "length" },
+      { op: "sliceLast", n: maxHistory + 1 },
+      { op: "filterMinLength", column: SEQUENCES_ITEM_COLUMN, min: 2 },
+    ],
+  });
+}
+
+export interface PrepareSequencesOptions extends SequencesWorkflowOptions {
+  /** The `user item` file. Default `DEFAULT_GAMES_FILE`. */
+  input?: string;
+  /** Output folder: train.parquet, valid.parquet, test.parquet, schema.json, workflow/. Replaced only once complete. */
+  outDir: string;
+  /** Fewest interactions a user needs. Default 3 (one to train on, one to validate, one to test). */
+  minInteractions?: number;
+  onProgress?: (message: string) => void;
+  database?: DatabaseOptions;
+}
+
+export interface PreparedSequences {
+  schema: DatasetSchema;
+  counts: {
+    /** Lines read, and the users and distinct items they hold. */
+    interactions: number;
+    users: number;
+    items: number;
+    /** Users kept (at least `minInteractions`). */
+    keptUsers: number;
+    /** Rows written per split. */
+    train: number;
+    valid: number;
+    test: number;
+    /** Valid / test targets unseen in the train rows (out-of-vocabulary: misses under any protocol). */
+    validUnseen: number;
+    testUnseen: number;
+  };
+  workflow: Workflow;
+}
+
+/**
+ * Reads a `user item` file (one pair of integer ids per line, separated by one space, no header) into a table of
+ * (user, item, line). Errors name the file and the line.
+ */
+export async function readUserItemPairs(db: Database, file: string): Promise<Relation> {
+  if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new Error(`${file}: no such file (expected one "user item" pair per line)`);
+  if (fs.statSync(file).size === 0) throw new Error(`${file}: the file is empty (expected one "user item" pair per line)`);
+  const raw = db.uniqueName("pairs_text");
+  try {
+    // Text first, single-threaded so that row_number() follows the file's lines.
+    await db.run(
+      `CREATE TEMP TABLE ${ident(raw)} AS SELECT row_number() OVER () AS ${ident(LINE)}, "user", item
+       FROM read_csv(${literal(file)}, header = false, delim = ' ', parallel = false, columns = {'user': 'VARCHAR', 'item': 'VARCHAR'})`,
+    );
+  } catch (error) {
+    throw new Error(`${file}: cannot read it as "user item" lines: ${String((error as Error).message ?? error).split("\n")[0]}`);
+  }
+  const bad = await db.row(
+    `SELECT ${ident(LINE)} AS line, "user", item FROM ${ident(raw)}
+     WHERE TRY_CAST("user" AS BIGINT) IS NULL OR TRY_CAST(item AS BIGINT) IS NULL ORDER BY ${ident(LINE)} LIMIT 1`,
+  );
+  if (bad !== undefined) {
+    await db.run(`DROP TABLE ${ident(raw)}`);
+    throw new Error(`${file}: line ${bad.line}: expected two integer ids "user item", got user ${JSON.stringify(bad.user)} and item ${JSON.stringify(bad.item)}`);
+  }
+  const pairs = await new Relation(
+    db,
+    `SELECT CAST("user" AS BIGINT) AS "user", CAST(item AS BIGINT) AS item, ${ident(LINE)} FROM ${ident(raw)}`,
+    file,
+  ).materialize(db.uniqueName("pairs"));
+  await db.run(`DROP TABLE ${ident(raw)}`);
+  return pairs;
+}
+
+/** The users with at least `min` interactions. */
+function usersWithAtLeast(pairs: Relation, min: number): Relation {
+  return pairs.derive((from) => `SELECT * FROM ${from} QUALIFY count(*) OVER (PARTITION BY "user") >= ${min}`);
+}
+
+/** Prepares a `user item` file into train / valid / test rows in `outDir` (see the top of this file). */
+export async function prepareSequences(options: PrepareSequencesOptions): Promise<PreparedSequences> {
+  const progress = options.onProgress ?? (() => undefined);
+  const workflow = sequencesWorkflow(options);
+  const minInteractions = positiveInteger(options.minInteractions ?? 3, "minInteractions");
+  const input = options.input ?? DEFAULT_GAMES_FILE;
+  return withDatabase(async (db) => {
+    progress(`reading ${input}`);
+    const pairs = await readUserItemPairs(db, input);
+    const read = await db.row(`SELECT count(*) AS n, count(DISTINCT "user") AS users, count(DISTINCT item) AS items FROM (${pairs.sql}) AS t`);
+    const kept = usersWithAtLeast(pairs, minInteractions);
+    const order = { session: "user", time: LINE };
+    const withoutTest = await lastItemSplit(kept, { ...order, n: 1 }); // train: all but the last item; valid: whole sequences
+    const withoutValid = await lastItemSplit(withoutTest.train, { ...order, n: 1 });
+    progress(`read ${formatCount(Number(read?.n))} interactions; split into train / valid / test rows`);
+
+    const train = await workflow.fit(withoutValid.train, progress);
+    const valid = await workflow.transform(withoutValid.valid);
+    const test = await workflow.transform(withoutTest.valid);
+    const written = await writeDataset(options.outDir, { train, valid, test }, workflow, progress);
+    const unseen = async (split: string): Promise<number> => {
+      const file = literal(path.join(options.outDir, `${split}.parquet`));
+      const row = await db.row(`SELECT count(*) FILTER (WHERE ${ident(SEQUENCES_ITEM_COLUMN)}[-1] = 1) AS n FROM read_parquet(${file})`);
+      return Number(row?.n);
+    };
+    const users = await db.row(`SELECT count(DISTINCT "user") AS n FROM (${kept.sql}) AS t`);
+    progress(`wrote ${formatCount(written.sessions.train)} train, ${formatCount(written.sessions.valid)} valid, ${formatCount(written.sessions.test)} test rows to ${options.outDir}`);
+    return {
+      schema: written.schema,
+      counts: {
+        interactions: Number(read?.n),
+        users: Number(read?.users),
+        items: Number(read?.items),
+        keptUsers: Number(users?.n),
+        train: written.sessions.train,
+        valid: written.sessions.valid,
+        test: written.sessions.test,
+        validUnseen: await unseen("valid"),
+        testUnseen: await unseen("test"),
+      },
+      workflow,
+    };
+  }, options.database);
+}

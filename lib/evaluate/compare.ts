@@ -1,0 +1,112 @@
+// Our runs next to published reference figures: one table (for the console and the HTML report) and one grouped
+// bar chart per data set. The reference figures are those of ../shared/data/*/SOURCE.md.
+import type { RunResult } from "../experiment";
+import type { Figure, ReportTable, TableCell } from "../plot";
+import { type Protocol, headlineMetrics, metricLabel } from "./protocols";
+
+/** A figure someone else measured, and which of our runs it is compared with. */
+export interface ReferenceFigure {
+  /** Who measured it and how. */
+  source: string;
+  /** Name of our run it stands next to (e.g. "gru", "successor-counts"). */
+  counterpart: string;
+  metrics: Record<string, number>;
+  /** Training time in seconds, when reported. */
+  trainSeconds?: number;
+}
+
+/** ../shared/data/yoochoose-100k/SOURCE.md: measured on a 2-core machine, protocol (a). */
+export const YOOCHOOSE_REFERENCES: readonly ReferenceFigure[] = [
+  {
+    source: "official GRU4Rec (PyTorch, RSC15 cross-entropy settings, 10 epochs)",
+    counterpart: "gru",
+    metrics: { "recall@20": 0.679, "mrr@20": 0.358, "recall@1": 0.241, "recall@5": 0.507, "recall@10": 0.602 },
+    trainSeconds: 106,
+  },
+  { source: "last-item successor counts", counterpart: "successor-counts", metrics: { "recall@20": 0.586, "mrr@20": 0.348 } },
+  { source: "most-popular", counterpart: "most-popular", metrics: { "recall@20": 0.089, "mrr@20": 0.026 } },
+];
+
+/** ../shared/data/amazon-games/SOURCE.md: protocol (b), after ~200 epochs. */
+export const GAMES_REFERENCES: readonly ReferenceFigure[] = [
+  { source: "SASRec paper", counterpart: "transformer", metrics: { "recall@10": 0.741, "ndcg@10": 0.536 } },
+  { source: "SASRec.pytorch (pmixer)", counterpart: "transformer", metrics: { "recall@10": 0.732, "ndcg@10": 0.531 } },
+  { source: "SASRec.pytorch, pre-LayerNorm", counterpart: "transformer", metrics: { "recall@10": 0.744, "ndcg@10": 0.538 } },
+];
+
+/** A run as the comparison shows it: its result plus how it was trained. */
+export interface ComparedRun extends RunResult {
+  /** Epochs trained (models only). */
+  epochs?: number;
+  /** Backend that trained it ("js" for the baselines). */
+  backend?: string;
+}
+
+function referencesOf(run: ComparedRun, references: readonly ReferenceFigure[]): ReferenceFigure[] {
+  return references.filter((r) => r.counterpart === run.name);
+}
+
+/** The reference values of a metric for a run, "0.741 / 0.732" (several sources), or "" when there is none. */
+function referenceCell(figures: ReferenceFigure[], key: string): string {
+  return figures
+    .map((f) => f.metrics[key])
+    .filter((v) => v !== undefined)
+    .map((v) => v.toFixed(3))
+    .join(" / ");
+}
+
+/**
+ * Columns: model, then for each headline metric ours and the reference, then the other metrics in `extra`, epochs,
+ * training seconds (ours, reference) and backend.
+ */
+export function comparisonTable(runs: readonly ComparedRun[], references: readonly ReferenceFigure[], protocol: Protocol, extra: readonly string[] = []): ReportTable {
+  const headline = headlineMetrics(protocol);
+  const columns = [
+    "model",
+    ...headline.flatMap((key) => [metricLabel(key, protocol), `ref ${metricLabel(key, protocol)}`]),
+    ...extra.map((key) => metricLabel(key, protocol)),
+    "epochs",
+    "train s",
+    "ref train s",
+    "backend",
+  ];
+  const rows = runs.map((run): TableCell[] => {
+    const figures = referencesOf(run, references);
+    const referenceSeconds = figures.find((f) => f.trainSeconds !== undefined)?.trainSeconds;
+    return [
+      run.name,
+      ...headline.flatMap((key): TableCell[] => [run.metrics[key], referenceCell(figures, key)]),
+      ...extra.map((key) => run.metrics[key]),
+      run.epochs ?? "",
+      run.trainSeconds.toFixed(1), // a string: the table's 4 digits suit metrics, not seconds
+      referenceSeconds ?? "",
+      run.backend ?? "",
+    ];
+  });
+  return { columns, rows, digits: 4 };
+}
+
+/** The table as aligned plain text (numbers with the table's digits, right-aligned). */
+export function textTable(table: ReportTable): string {
+  const digits = table.digits ?? 4;
+  const cell = (value: TableCell): string =>
+    typeof value === "number" ? (Number.isInteger(value) ? String(value) : value.toFixed(digits)) : value == null ? "" : String(value);
+  const body = table.rows.map((row) => row.map(cell));
+  const widths = table.columns.map((c, i) => Math.max(c.length, ...body.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [line(table.columns), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
+}
+
+/** Grouped bars: each headline metric of every run, and beside it the first reference figure for that run. */
+export function comparisonChart(runs: readonly ComparedRun[], references: readonly ReferenceFigure[], protocol: Protocol, title: string): Figure {
+  const names = runs.map((r) => r.name);
+  const data = headlineMetrics(protocol).flatMap((key) => {
+    const label = metricLabel(key, protocol);
+    const referenceValues = runs.map((run) => referencesOf(run, references).find((f) => f.metrics[key] !== undefined)?.metrics[key] ?? null);
+    return [
+      { type: "bar", name: `${label} (ours)`, x: names, y: runs.map((r) => r.metrics[key]) },
+      { type: "bar", name: `${label} (reference)`, x: names, y: referenceValues, opacity: 0.55 },
+    ];
+  });
+  return { data, layout: { title: { text: title }, barmode: "group", height: 420, yaxis: { range: [0, 1] } } };
+}

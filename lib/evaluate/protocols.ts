@@ -1,0 +1,51 @@
+// The evaluation protocols of the real-data comparison, as values a run can carry around:
+//   "every-next"   (GRU4Rec)  every next item of each test session, full ranking; Recall@k, MRR@k;
+//   "sampled-last" (SASRec)   each row's last item against `negatives` sampled unseen items; HR@k, NDCG@k;
+//   "last"                    each row's last item, full ranking (the course's protocol; the same examples as
+//                             "sampled-last", to show how much sampling flatters a model).
+// One function per kind of scorer picks the right evaluation (see every-next.ts and sampled-last.ts).
+import { evaluateRecommender } from "../baselines/evaluate";
+import type { Recommender } from "../baselines/recommender";
+import { sessionsOf } from "../experiment";
+import type { SessionTable } from "../loader";
+import type { RankingResult } from "../metrics/accumulator";
+import type { SessionModel } from "../models/model";
+import type { ItemOutputHead } from "../models/outputs";
+import { EVERY_NEXT_KS, evaluateByPrefix, evaluateEveryNext } from "./every-next";
+import { SAMPLED_KS, evaluateRecommenderSampledLast, evaluateSampledLast } from "./sampled-last";
+
+export type Protocol =
+  | { name: "every-next"; ks?: readonly number[] }
+  | { name: "last"; ks?: readonly number[] }
+  | { name: "sampled-last"; negatives?: number; seed?: number; ks?: readonly number[]; rows?: number };
+
+/** GRU4Rec's protocol with its cut-offs (1, 5, 10, 20). */
+export const GRU4REC_PROTOCOL: Protocol = { name: "every-next", ks: EVERY_NEXT_KS };
+/** SASRec's protocol: 100 negatives, seed 42, cut-offs 1, 5, 10. */
+export const SASREC_PROTOCOL: Protocol = { name: "sampled-last", negatives: 100, seed: 42, ks: SAMPLED_KS };
+
+/** The metric a protocol's comparison is headed by, e.g. "recall@20" or "ndcg@10". */
+export function headlineMetrics(protocol: Protocol): string[] {
+  return protocol.name === "every-next" ? ["recall@20", "mrr@20"] : ["recall@10", "ndcg@10"];
+}
+
+/** Display name of a metric key under a protocol: recall@10 is called HR@10 in the sampled protocol. */
+export function metricLabel(key: string, protocol: Protocol): string {
+  const [name, k] = key.split("@");
+  const names: Record<string, string> = { recall: protocol.name === "sampled-last" ? "HR" : "Recall", mrr: "MRR", ndcg: "NDCG" };
+  return `${names[name] ?? name}@${k}`;
+}
+
+/** A trained model on `table` under `protocol`: one forward pass per batch for causal sequence models. */
+export function evaluateModelOn(model: SessionModel, head: ItemOutputHead, table: SessionTable, protocol: Protocol): RankingResult {
+  if (protocol.name === "sampled-last") return evaluateSampledLast(model, head, table, protocol);
+  if (protocol.name === "last") return evaluateByPrefix(model, head, table, { ks: protocol.ks ?? SAMPLED_KS, positions: "last" });
+  return model.output === "sequence" ? evaluateEveryNext(model, head, table, protocol) : evaluateByPrefix(model, head, table, protocol);
+}
+
+/** A fitted baseline on the sessions of `table` under `protocol`. */
+export function evaluateRecommenderOn(recommender: Recommender, table: SessionTable, protocol: Protocol): RankingResult {
+  if (protocol.name === "sampled-last") return evaluateRecommenderSampledLast(recommender, table, protocol);
+  if (protocol.name === "last") return evaluateRecommender(recommender, sessionsOf(table), { ks: protocol.ks ?? SAMPLED_KS, protocol: "last" });
+  return evaluateRecommender(recommender, sessionsOf(table), { ks: protocol.ks ?? EVERY_NEXT_KS, protocol: "every" });
+}

@@ -1,0 +1,144 @@
+// Training runs scored under a protocol (protocols.ts), shared by `npm run eval:real` and notebook 08.
+//   runModelOn      trains one model with `fit` on length-bucketed batches and scores it: sequence models train
+//                   causally (a target at every position), pooled ones (MLP) predict the last item of every
+//                   prefix of every session; with a validation split the best epoch (by the protocol's last
+//                   headline metric) is kept and then scored on test, without one the last epoch is scored;
+//   runBaselinesOn  most-popular, successor counts and V-SKNN fitted on train and scored on test.
+import * as tf from "@tensorflow/tfjs";
+import { MostPopular, SessionKnn, SuccessorCounts, type Recommender } from "../baselines/index";
+import { sessionsOf, type RunResult } from "../experiment";
+import type { SessionTable } from "../loader";
+import { type ModelConfigs, type ModelKind, createHeadFor, createModel, createTargetScheme } from "../models/index";
+import type { SessionModel } from "../models/model";
+import type { ItemOutputHead, OutputHeadConfig } from "../models/outputs";
+import { fit, type FitConfig } from "../train/fit";
+import type { ScheduleConfig } from "../train/schedule";
+import { LengthBucketedBatches, prefixTable } from "./batches";
+import { type Protocol, evaluateModelOn, evaluateRecommenderOn, headlineMetrics } from "./protocols";
+
+export interface ProtocolRunConfig<K extends ModelKind = ModelKind> {
+  kind: K;
+  /** Model config (defaults of lib/models otherwise). */
+  model?: ModelConfigs[K];
+  /** Output head (default: tied, full softmax). */
+  head?: OutputHeadConfig;
+  /** Default 5. */
+  epochs?: number;
+  /** Sessions per step. Default 64. */
+  batchSize?: number;
+  /** Peak learning rate and decay. Default 0.005, constant. */
+  schedule?: ScheduleConfig;
+  /** Gradient clipping (global norm). Default none. */
+  clipNorm?: number;
+  /** Adam's decays and epsilon. Default: fit's (0.9, 0.999). */
+  adam?: FitConfig["adam"];
+  /** Shuffle seed. Default 42. */
+  seed?: number;
+  /** Epochs without improvement on validation before stopping (only with a validation split). Default: no stop. */
+  patience?: number;
+  /** Score the evaluation split after every epoch (a learning curve; costs one evaluation per epoch). Default true. */
+  curve?: boolean;
+  /**
+   * Multiplies the model's initial input projection (`input.projection.kernel`: item embeddings → d_model, the
+   * Transformer's) by this before training. SASRec multiplies its item embeddings by √d before adding the positions;
+   * here embeddings start at ±0.05 and positions at σ 0.02, so without it the item signal starts barely above the
+   * positions and far below what each block adds to the residual stream. Default 1 (as created).
+   */
+  inputInitScale?: number;
+  /** Sampled protocol: score only the first `validRows` rows after each epoch (cheaper; test is always whole). */
+  validRows?: number;
+  progress?: FitConfig["progress"];
+}
+
+export interface RunSplits {
+  train: SessionTable;
+  /** Chooses the best epoch when given. */
+  valid?: SessionTable;
+  test: SessionTable;
+}
+
+export interface ProtocolRunResult extends RunResult {
+  /** Epochs trained, and the one whose weights were scored. */
+  epochs: number;
+  bestEpoch: number;
+}
+
+/** Trains one model on `splits.train` and scores it on `splits.test` under `protocol` (see the top of this file). */
+export async function runModelOn(
+  config: ProtocolRunConfig,
+  splits: RunSplits,
+  protocol: Protocol,
+): Promise<ProtocolRunResult & { model: SessionModel; head: ItemOutputHead }> {
+  const model = createModel(config.kind, (config.model ?? {}) as never, splits.train.schema);
+  if (config.inputInitScale !== undefined) scaleInputProjection(model, config.inputInitScale);
+  const head = createHeadFor(model, config.head);
+  const pooled = model.output === "pooled";
+  const trainOn = new LengthBucketedBatches(pooled ? prefixTable(splits.train) : splits.train);
+  const watched = splits.valid ?? splits.test;
+  const [, selectBy] = headlineMetrics(protocol);
+  const curve = config.curve ?? true;
+  const watchProtocol: Protocol = protocol.name === "sampled-last" && config.validRows !== undefined ? { ...protocol, rows: config.validRows } : protocol;
+  const result = await fit(model, head, trainOn, {
+    scheme: createTargetScheme(pooled ? "last" : "next"),
+    epochs: config.epochs ?? 5,
+    batchSize: config.batchSize ?? 64,
+    seed: config.seed ?? 42,
+    schedule: config.schedule ?? { learningRate: 0.005 },
+    clipNorm: config.clipNorm,
+    adam: config.adam,
+    evaluate: splits.valid !== undefined || curve ? async () => evaluateModelOn(model, head, watched, watchProtocol).values : undefined,
+    // Without a validation split nothing is selected: the last epoch is the result.
+    earlyStopping: splits.valid === undefined ? undefined : { metric: selectBy, patience: config.patience ?? Number.MAX_SAFE_INTEGER },
+    progress: config.progress,
+  });
+  const trainSeconds = result.history.reduce((sum, epoch) => sum + epoch.seconds, 0);
+  const lastEpochOnTest = splits.valid === undefined && curve;
+  const metrics = lastEpochOnTest ? result.history[result.history.length - 1].metrics : evaluateModelOn(model, head, splits.test, protocol).values;
+  return {
+    name: config.kind,
+    metrics,
+    trainSeconds,
+    history: result.history,
+    epochs: result.history.length,
+    bestEpoch: result.bestEpoch,
+    model,
+    head,
+  };
+}
+
+/** Name of the input projection's kernel among a model's variables (see `inputInitScale`). */
+export const INPUT_PROJECTION_KERNEL = "input.projection.kernel";
+
+/** Multiplies the weights of the model's input projection by `factor` in place (see `inputInitScale`). */
+export function scaleInputProjection(model: SessionModel, factor: number): void {
+  if (!(Number.isFinite(factor) && factor > 0)) throw new Error(`inputInitScale: expected a number > 0, got ${factor}`);
+  const kernel = model.variables[INPUT_PROJECTION_KERNEL];
+  if (kernel === undefined) {
+    throw new Error(`inputInitScale: model "${model.name}" has no ${INPUT_PROJECTION_KERNEL} (only models that project their inputs, e.g. the Transformer)`);
+  }
+  tf.tidy(() => kernel.assign(tf.mul(kernel, factor)));
+}
+
+/** Frees a trained model and its head. */
+export function disposeRun(run: { model: SessionModel; head: ItemOutputHead }): void {
+  run.head.dispose();
+  tf.dispose(Object.values(run.model.variables));
+}
+
+/** The three baselines of lib/baselines for a catalogue of `nItems` ids. */
+export function defaultBaselines(nItems: number): Recommender[] {
+  return [new MostPopular(nItems), new SuccessorCounts(nItems), new SessionKnn(nItems)];
+}
+
+/** Fits each baseline on the train sessions (in table order = time order) and scores it on test under `protocol`. */
+export function runBaselinesOn(splits: Pick<RunSplits, "train" | "test">, protocol: Protocol, baselines?: Recommender[]): RunResult[] {
+  const nItems = splits.train.schema.columns.find((c) => c.name === splits.train.schema.item)?.cardinality;
+  if (nItems === undefined) throw new Error(`runBaselinesOn: the schema has no item column '${splits.train.schema.item}'`);
+  const train = sessionsOf(splits.train);
+  return (baselines ?? defaultBaselines(nItems)).map((recommender) => {
+    const started = performance.now();
+    recommender.fit(train);
+    const trainSeconds = (performance.now() - started) / 1000;
+    return { name: recommender.name, metrics: evaluateRecommenderOn(recommender, splits.test, protocol).values, trainSeconds };
+  });
+}

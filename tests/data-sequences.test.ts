@@ -1,0 +1,67 @@
+// prepareSequences on a hand-made `user item` file (tests/fixtures/real/sequences.txt, 12 lines):
+//   user 1: 5 6 7 8 (lines 1–4)   user 2: 6 5 (lines 5–6) and 7 (line 12)   user 3: 9 5   user 4: 7 6 5
+// User 3 has 2 interactions → dropped. Leave-one-out per user: train = all but the last two, valid = all but the
+// last, test = all. Train items (user 1: 5 6, user 2: 6, user 4: 7) → ids 6:2, 5:3, 7:4; 8 only in a test row → 1.
+// Rows with fewer than 2 items (train rows of users 2 and 4) are dropped.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { prepareSequences } from "../lib/data/recipes/sequences";
+import { readSplit } from "../lib/loader";
+
+const FIXTURE = join(import.meta.dirname, "fixtures", "real", "sequences.txt");
+const work = mkdtempSync(join(tmpdir(), "sessionrec-sequences-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+async function rows(dir: string, split: string): Promise<number[][]> {
+  const table = await readSplit(dir, split);
+  return Array.from(table.lengths, (length, s) => Array.from(table.items.subarray(s * table.maxLength, s * table.maxLength + length)));
+}
+
+describe("prepareSequences", () => {
+  it("splits leave-one-out per user, in line order, with a train-only vocabulary", async () => {
+    const outDir = join(work, "default");
+    const prepared = await prepareSequences({ input: FIXTURE, outDir });
+    expect(await rows(outDir, "train")).toEqual([[3, 2]]);
+    expect(await rows(outDir, "valid")).toEqual([[3, 2, 4], [2, 3], [4, 2]]);
+    expect(await rows(outDir, "test")).toEqual([[3, 2, 4, 1], [2, 3, 4], [4, 2, 3]]);
+    expect(prepared.counts).toEqual({
+      interactions: 12,
+      users: 4,
+      items: 5,
+      keptUsers: 3,
+      train: 1,
+      valid: 3,
+      test: 3,
+      validUnseen: 0,
+      testUnseen: 1,
+    });
+    expect(prepared.workflow.vocabulary("item").values).toEqual([6, 5, 7]);
+    expect(prepared.schema.maxLength).toBe(51);
+  });
+
+  it("keeps maxHistory + 1 items per row", async () => {
+    const outDir = join(work, "short");
+    await prepareSequences({ input: FIXTURE, outDir, maxHistory: 2 });
+    expect(await rows(outDir, "test")).toEqual([[2, 4, 1], [2, 3, 4], [4, 2, 3]]);
+  });
+
+  it("keeps users with 2 interactions when minInteractions is 2", async () => {
+    const outDir = join(work, "min2");
+    const prepared = await prepareSequences({ input: FIXTURE, outDir, minInteractions: 2 });
+    // User 3 (9 5): valid row [9] is too short; test row [9, 5] stays, 9 unseen in train → 1.
+    expect(await rows(outDir, "test")).toEqual([[3, 2, 4, 1], [2, 3, 4], [1, 3], [4, 2, 3]]);
+    expect(prepared.counts.keptUsers).toBe(4);
+  });
+
+  it("names the file and line of a malformed pair", async () => {
+    const input = join(work, "bad.txt");
+    writeFileSync(input, "1 5\n1 6\n1 x7\n");
+    await expect(prepareSequences({ input, outDir: join(work, "bad") })).rejects.toThrow(/bad\.txt: line 3: expected two integer ids "user item", got user "1" and item "x7"/);
+  });
+
+  it("explains a missing file", async () => {
+    await expect(prepareSequences({ input: join(work, "nope.txt"), outDir: join(work, "nope") })).rejects.toThrow(/nope\.txt: no such file/);
+  });
+});

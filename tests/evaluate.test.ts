@@ -1,0 +1,270 @@
+// The real-data protocols (lib/evaluate) on hand-made tables with hand-computed answers.
+// A stub "transition" model makes the expected ranks easy to compute: its state at each position is the one-hot of
+// the item there, and its head multiplies by a fixed score table T, so the scores after a history are T[last item].
+//   T[2] = {3: 5, 4: 1, 5: 2}    T[3] = {2: 1, 4: 2, 5: 3}    T[5] = {3: 1, 4: 1}    (other entries 0)
+// Ties rank the lower id first (lib/metrics/rank.ts).
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Recommender } from "../lib/baselines/recommender";
+import { SuccessorCounts } from "../lib/baselines";
+import {
+  GRU4REC_PROTOCOL,
+  LengthBucketedBatches,
+  drawNegatives,
+  evaluateByPrefix,
+  evaluateEveryNext,
+  evaluateModelOn,
+  evaluateRecommenderOn,
+  evaluateRecommenderSampledLast,
+  evaluateSampledLast,
+  gatherBatch,
+  prefixTable,
+  runBaselinesOn,
+  scaleInputProjection,
+} from "../lib/evaluate";
+import type { SessionTable } from "../lib/loader";
+import { SampledRankingMetrics } from "../lib/metrics";
+import { createHeadFor, createModel, type ItemOutputHead, type SessionModel } from "../lib/models";
+import type { DatasetSchema } from "../lib/schema";
+
+const N_ITEMS = 6;
+const T: Record<number, Record<number, number>> = { 2: { 3: 5, 4: 1, 5: 2 }, 3: { 2: 1, 4: 2, 5: 3 }, 5: { 3: 1, 4: 1 } };
+
+function schemaOf(maxLength: number, nItems = N_ITEMS): DatasetSchema {
+  return {
+    version: 1,
+    sessionId: "session_id",
+    item: "item_list",
+    maxLength,
+    columns: [{ name: "item_list", kind: "item", list: true, dtype: "int32", cardinality: nItems, vocabulary: "item", maxLength }],
+  };
+}
+
+/** A table of the given sessions, right-padded to the longest. */
+function tableOf(sessions: number[][], nItems = N_ITEMS): SessionTable {
+  const maxLength = Math.max(...sessions.map((s) => s.length));
+  const items = new Int32Array(sessions.length * maxLength);
+  sessions.forEach((s, r) => items.set(s, r * maxLength));
+  return {
+    schema: schemaOf(maxLength, nItems),
+    numSessions: sessions.length,
+    maxLength,
+    lengths: Int32Array.from(sessions, (s) => s.length),
+    items,
+    categorical: {},
+    continuous: {},
+    context: {},
+  };
+}
+
+function scoreRow(last: number): Float32Array {
+  const row = new Float32Array(N_ITEMS);
+  for (const [item, score] of Object.entries(T[last] ?? {})) row[Number(item)] = score;
+  return row;
+}
+
+/** The stub transition model and head (see the top of this file). */
+function transitionModel(): { model: SessionModel; head: ItemOutputHead } {
+  const matrix = tf.tensor2d(Array.from({ length: N_ITEMS }, (_, a) => Array.from(scoreRow(a)))); // [nItems, nItems]
+  const model = {
+    name: "transition",
+    kind: "gru",
+    output: "sequence",
+    dim: N_ITEMS,
+    config: {},
+    variables: {},
+    encode: (batch: { items: tf.Tensor2D }) => tf.oneHot(batch.items, N_ITEMS).toFloat(), // [b, L, nItems]
+  } as unknown as SessionModel;
+  const head = { nItems: N_ITEMS, logits: (hidden: tf.Tensor2D) => tf.matMul(hidden, matrix) } as unknown as ItemOutputHead;
+  return { model, head };
+}
+
+/** A baseline scoring with the same table T. */
+const transitionRecommender: Recommender = {
+  name: "transition",
+  nItems: N_ITEMS,
+  fit: () => undefined,
+  score: (session, out) => {
+    const row = scoreRow(session[session.length - 1]);
+    if (out === undefined) return row;
+    out.set(row);
+    return out;
+  },
+};
+
+beforeAll(async () => {
+  await tf.setBackend("cpu");
+});
+
+describe("protocol (a): every next item, full ranking", () => {
+  // s0 = 2 3 4: after 2, target 3 (score 5, rank 1); after 3, target 4 (score 2; 5 has 3: rank 2).
+  // s1 = 5 2: after 5, target 2 (score 0; 3 and 4 have 1, 5 ties at 0 but has a higher id: rank 3).
+  const table = tableOf([[2, 3, 4], [5, 2]]);
+  const expected = { "recall@1": 1 / 3, "recall@2": 2 / 3, "recall@3": 1, "mrr@1": 1 / 3, "mrr@2": (1 + 1 / 2) / 3, "mrr@3": (1 + 1 / 2 + 1 / 3) / 3 };
+
+  it("scores every position of a causal model in one pass", () => {
+    const { model, head } = transitionModel();
+    const result = evaluateEveryNext(model, head, table, { ks: [1, 2, 3] });
+    expect(result.examples).toBe(3);
+    for (const [key, value] of Object.entries(expected)) expect(result.values[key]).toBeCloseTo(value, 6);
+  });
+
+  it("gives the same by encoding every prefix on its own", () => {
+    const { model, head } = transitionModel();
+    const result = evaluateByPrefix(model, head, table, { ks: [1, 2, 3], batchSize: 2 });
+    expect(result.examples).toBe(3);
+    for (const [key, value] of Object.entries(expected)) expect(result.values[key]).toBeCloseTo(value, 6);
+  });
+
+  it("gives the same for a baseline", () => {
+    const result = evaluateRecommenderOn(transitionRecommender, table, { name: "every-next", ks: [1, 2, 3] });
+    for (const [key, value] of Object.entries(expected)) expect(result.values[key]).toBeCloseTo(value, 6);
+  });
+
+  it("scores only each session's last item under the \"last\" protocol", () => {
+    // s0: after 3, target 4: rank 2. s1: after 5, target 2: rank 3.
+    const { model, head } = transitionModel();
+    const expectedLast = { "recall@2": 1 / 2, "recall@3": 1, "mrr@3": (1 / 2 + 1 / 3) / 2 };
+    const ofModel = evaluateModelOn(model, head, table, { name: "last", ks: [2, 3] });
+    const ofBaseline = evaluateRecommenderOn(transitionRecommender, table, { name: "last", ks: [2, 3] });
+    for (const result of [ofModel, ofBaseline]) {
+      expect(result.examples).toBe(2);
+      for (const [key, value] of Object.entries(expectedLast)) expect(result.values[key]).toBeCloseTo(value, 6);
+    }
+  });
+
+  it("one pass equals prefix by prefix for a real GRU and a causal Transformer", () => {
+    const sessions = [[2, 3, 4, 5, 6, 7], [7, 2], [3, 3, 4], [9, 8, 7, 6, 5, 4, 3, 2], [4, 5]];
+    const big = tableOf(sessions, 10);
+    for (const kind of ["gru", "transformer"] as const) {
+      const model = createModel(kind, kind === "gru" ? { units: 8, inputs: { itemDim: 8 }, mlp: [] } : { dModel: 8, heads: 2, layers: 1, mlp: [] }, big.schema);
+      const head = createHeadFor(model);
+      const onePass = evaluateEveryNext(model, head, big, { ks: [1, 3, 5], batchSize: 2 });
+      const byPrefix = evaluateByPrefix(model, head, big, { ks: [1, 3, 5], batchSize: 3 });
+      expect(onePass.examples).toBe(sessions.reduce((n, s) => n + s.length - 1, 0));
+      expect(onePass.values).toEqual(byPrefix.values);
+    }
+  });
+
+  it("refuses a model that attends both ways, and sends pooled models to the prefix path", () => {
+    const big = tableOf([[2, 3, 4], [4, 5]], 10);
+    const bidirectional = createModel("transformer", { dModel: 8, heads: 2, layers: 1, causal: false }, big.schema);
+    expect(() => evaluateEveryNext(bidirectional, createHeadFor(bidirectional), big)).toThrow(/attends both ways/);
+    const mlp = createModel("mlp", { layers: [8], inputs: { itemDim: 8 } }, big.schema);
+    const result = evaluateModelOn(mlp, createHeadFor(mlp), big, GRU4REC_PROTOCOL);
+    expect(result.examples).toBe(3);
+  });
+});
+
+describe("protocol (b): last item against sampled unseen negatives", () => {
+  // 6 items (candidates 2..5); 2 negatives per row, so each row draws exactly the two items it never saw.
+  // r0 = 2 3: negatives {4, 5}; scores T[2]: 3 → 5, beats 4 (1) and 5 (2): rank 1.
+  // r1 = 4 5 1: the target is out of vocabulary: a miss.
+  // r2 = 5 4: negatives {2, 3}; scores T[5]: 4 → 1, 3 ties at 1 with a lower id (before), 2 → 0: rank 2.
+  const table = tableOf([[2, 3], [4, 5, 1], [5, 4]]);
+  const config = { negatives: 2, ks: [1, 2], seed: 7 };
+  const expected = { "recall@1": 1 / 3, "recall@2": 2 / 3, "ndcg@2": (1 + 1 / Math.log2(3)) / 3 };
+
+  it("draws only items the row never saw", () => {
+    const negatives = drawNegatives(table, N_ITEMS, config);
+    expect(Array.from(negatives[0] as Int32Array).sort()).toEqual([4, 5]);
+    expect(negatives[1]).toBeNull();
+    expect(Array.from(negatives[2] as Int32Array).sort()).toEqual([2, 3]);
+  });
+
+  it("ranks a model's target among them", () => {
+    const { model, head } = transitionModel();
+    const result = evaluateSampledLast(model, head, table, config);
+    expect(result.examples).toBe(3);
+    expect(result.unranked).toBe(1);
+    for (const [key, value] of Object.entries(expected)) expect(result.values[key]).toBeCloseTo(value, 6);
+  });
+
+  it("ranks a baseline's target the same way", () => {
+    const result = evaluateRecommenderSampledLast(transitionRecommender, table, config);
+    for (const [key, value] of Object.entries(expected)) expect(result.values[key]).toBeCloseTo(value, 6);
+  });
+
+  it("meets the negatives SampledRankingMetrics draws when fed in table order, however the model batches", () => {
+    const sessions = Array.from({ length: 40 }, (_, r) => Array.from({ length: 2 + (r % 5) }, (_, j) => 2 + ((r * 7 + j * 13) % 48)));
+    const big = tableOf(sessions, 50);
+    const successors = new SuccessorCounts(50);
+    successors.fit(sessions.map((s) => Int32Array.from(s)));
+    const reference = new SampledRankingMetrics(50, { negatives: 20, seed: 3, ks: [1, 5, 10] });
+    for (const s of sessions) reference.add([successors.score(Int32Array.from(s.slice(0, -1)))], [s[s.length - 1]], [s]);
+    const ours = evaluateRecommenderSampledLast(successors, big, { negatives: 20, seed: 3, ks: [1, 5, 10] });
+    expect(ours.values).toEqual(reference.result().values);
+  });
+
+  it("scores only the first rows when asked", () => {
+    const { model, head } = transitionModel();
+    expect(evaluateSampledLast(model, head, table, { ...config, rows: 1 }).values["recall@1"]).toBe(1);
+  });
+});
+
+describe("batches padded to their own longest session", () => {
+  const table = tableOf([[2, 3, 4, 5], [3, 4], [5, 2, 3], [2, 2], [4, 5, 2, 3]]);
+
+  it("gathers rows cut to given lengths", () => {
+    const batch = gatherBatch(table, [2, 0], [2, 3]);
+    expect(batch.items.shape).toEqual([2, 3]);
+    expect(Array.from(batch.items.dataSync())).toEqual([5, 2, 0, 2, 3, 4]);
+    expect(Array.from(batch.mask.dataSync())).toEqual([1, 1, 0, 1, 1, 1]);
+    expect(Array.from(batch.lengths.dataSync())).toEqual([2, 3]);
+    expect(() => gatherBatch(table, [1], [3])).toThrow(/length 3 for row 1, which has 2 events/);
+  });
+
+  it("visits every session once per epoch, in batches of similar length", () => {
+    const source = new LengthBucketedBatches(table);
+    for (const shuffleSeed of [undefined, 1, 2]) {
+      const seen: number[][] = [];
+      for (const batch of source.batches({ batchSize: 2, shuffleSeed })) {
+        const [size, seqLen] = batch.items.shape;
+        const lengths = Array.from(batch.lengths.dataSync());
+        expect(seqLen).toBe(Math.max(...lengths));
+        const items = batch.items.dataSync();
+        for (let r = 0; r < size; r++) seen.push(Array.from(items.subarray(r * seqLen, r * seqLen + lengths[r])));
+      }
+      // Sorted by length: {2, 2} | {3, 4} | {4} — whatever the order of the batches.
+      expect(seen.map((s) => s.join(" ")).sort()).toEqual(["2 2", "2 3 4 5", "3 4", "4 5 2 3", "5 2 3"]);
+    }
+    const unshuffled = [...source.batches({ batchSize: 2 })].map((b) => Array.from(b.lengths.dataSync()));
+    expect(unshuffled).toEqual([[2, 2], [3, 4], [4]]);
+  });
+
+  it("expands every prefix of at least 2 events", () => {
+    const prefixes = prefixTable(tableOf([[2, 3, 4], [5, 2]]));
+    expect(prefixes.numSessions).toBe(3);
+    expect(Array.from(prefixes.lengths)).toEqual([2, 3, 2]);
+    expect(Array.from(prefixes.items)).toEqual([2, 3, 0, 2, 3, 4, 5, 2, 0]);
+  });
+});
+
+describe("baselines under a protocol", () => {
+  it("fits on train and scores test", () => {
+    // Train: 2 → 3 twice, 2 → 4 once. Test 2 3: successor counts rank 3 first.
+    const train = tableOf([[2, 3], [2, 3], [2, 4]]);
+    const test = tableOf([[2, 3], [2, 4]]);
+    const [popular, successors] = runBaselinesOn({ train, test }, { name: "every-next", ks: [1, 2] });
+    // Popularity: 2 (3×) > 3 (2×) > 4 (1×): target 3 rank 2, target 4 rank 3.
+    expect(popular.metrics["recall@2"]).toBeCloseTo(0.5, 6);
+    expect(popular.metrics["mrr@2"]).toBeCloseTo(0.25, 6);
+    // Successors of 2: 3 (2) then 4 (1): ranks 1 and 2.
+    expect(successors.metrics["recall@1"]).toBeCloseTo(0.5, 6);
+    expect(successors.metrics["mrr@2"]).toBeCloseTo(0.75, 6);
+  });
+});
+
+describe("inputInitScale", () => {
+  it("multiplies the Transformer's input projection, and refuses a model without one", () => {
+    const schema = tableOf([[2, 3]], 10).schema;
+    const transformer = createModel("transformer", { dModel: 4, heads: 1, layers: 1, mlp: [], inputs: { itemDim: 4 } }, schema);
+    const kernel = transformer.variables["input.projection.kernel"];
+    const before = Array.from(kernel.dataSync());
+    scaleInputProjection(transformer, 7);
+    Array.from(kernel.dataSync()).forEach((value, i) => expect(value).toBeCloseTo(7 * before[i], 5));
+    expect(() => scaleInputProjection(transformer, 0)).toThrow(/> 0/);
+    const gru = createModel("gru", { units: 4, inputs: { itemDim: 4 }, mlp: [] }, schema);
+    expect(() => scaleInputProjection(gru, 7)).toThrow(/no input\.projection\.kernel/);
+  });
+});
