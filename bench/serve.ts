@@ -19,6 +19,7 @@ import { BOOKING_INPUT_COLUMNS, bookingWorkflow } from "../lib/data/recipes/book
 import { BOOKER_COUNTRIES } from "../lib/data/synthetic";
 import { type ModelFolderManifest, saveModelFolder } from "../lib/model-folder/index";
 import { createHeadFor, createModel, disposeVariables } from "../lib/models";
+import { textTable } from "../lib/plot";
 import { Random } from "../lib/random";
 
 // autocannon ships no types: the little of its API used here.
@@ -160,12 +161,6 @@ async function drive(url: string, bodies: string[], load: Load, duration: number
   });
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  const line = (row: string[]) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  ");
-  return [line(rows[0]), line(widths.map((w) => "-".repeat(w))), ...rows.slice(1).map(line)].join("\n");
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { duration: { type: "string", default: "10" }, rate: { type: "string", default: "500" }, rebuild: { type: "boolean", default: false } } });
   const duration = Number(values.duration);
@@ -206,7 +201,7 @@ async function main(): Promise<void> {
       ]);
     }
     console.log(`\n${served}\nPOST /v1/recommend, k = 10, ${duration} s per load, ${os.cpus().length} cores (load average before: ${loadBefore.toFixed(2)}; the bench and the service share the machine)\n`);
-    console.log(table(rows));
+    console.log(textTable({ columns: rows[0], rows: rows.slice(1) }));
   } finally {
     child.kill("SIGTERM");
     const code = await exited;

@@ -7,7 +7,7 @@ import { COURSE_MODELS, COURSE_MODELS_DIR, prepareCourseData } from "./course";
 import { DEFAULT_KS, runBaselines, runModel, type ModelRunConfig, type RunResult } from "./experiment";
 import { saveModelFolder } from "./model-folder/index";
 import { disposeVariables } from "./models/index";
-import { barChart, lineChart, writeReport } from "./plot";
+import { barChart, lineChart, textTable, writeReport } from "./plot";
 
 // The course's settings (the tutorial's, Merlin GTC 2023: 3 epochs each; the GRU takes notebook 04's LSTM settings),
 // except smaller batches for the MLP and the GRU: at the tutorial's 512 and 1024 three epochs are only ~40–80
@@ -20,11 +20,10 @@ const MODELS: ModelRunConfig[] = [
 
 function formatTable(rows: RunResult[], backend: string): string {
   const keys = DEFAULT_KS.flatMap((k) => ["recall", "mrr", "ndcg"].map((m) => `${m}@${k}`));
-  const header = ["model", ...keys, "train s", "backend"];
-  const body = rows.map((r) => [r.name, ...keys.map((k) => (r.metrics[k] ?? NaN).toFixed(4)), r.trainSeconds.toFixed(1), r.history ? backend : "js"]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-  return [line(header), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
+  return textTable({
+    columns: ["model", ...keys, "train s", "backend"],
+    rows: rows.map((r) => [r.name, ...keys.map((k) => (r.metrics[k] ?? NaN).toFixed(4)), r.trainSeconds.toFixed(1), r.history ? backend : "js"]),
+  });
 }
 
 async function main(): Promise<void> {

@@ -271,6 +271,17 @@ export interface ReportTable {
   digits?: number;
 }
 
+/** The table as aligned plain text (numbers with the table's digits, right-aligned). */
+export function textTable(table: ReportTable): string {
+  const digits = table.digits ?? 4;
+  const cell = (value: TableCell): string =>
+    typeof value === "number" ? (Number.isInteger(value) ? String(value) : value.toFixed(digits)) : value == null ? "" : String(value);
+  const body = table.rows.map((row) => row.map(cell));
+  const widths = table.columns.map((c, i) => Math.max(c.length, ...body.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [line(table.columns), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
+}
+
 export interface ReportSection {
   heading: string;
   /** Plain text (not HTML); blank lines separate paragraphs. */

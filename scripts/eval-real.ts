@@ -25,7 +25,6 @@ import {
   metricLabel,
   runBaselinesOn,
   runModelOn,
-  textTable,
   type ComparedRun,
   type Protocol,
   type ProtocolRunConfig,
@@ -34,7 +33,7 @@ import {
 } from "../lib/evaluate";
 import { gamesRuns, yoochooseRuns } from "../lib/evaluate/settings";
 import { readSplit } from "../lib/loader";
-import { lineChart, writeReport, type ReportSection } from "../lib/plot";
+import { lineChart, textTable, writeReport, type ReportSection } from "../lib/plot";
 
 export const REPORT_FILE = path.join("build", "real-data-report.html");
 const SET_NAMES = ["yoochoose", "games"] as const;

@@ -10,6 +10,7 @@ import {
   histogram,
   lineChart,
   plotlyBundle,
+  textTable,
   reportHtml,
   showPlot,
   writeReport,
@@ -290,6 +291,18 @@ describe.skipIf(!existsSync(CHROMIUM))(`headless chromium (skipped when ${CHROMI
       [0, 3],
       [2, 0],
       [1, 0],
+    ]);
+  });
+});
+
+describe("textTable", () => {
+  it("left-aligns the first column, right-aligns the others, prints numbers with the table's digits", () => {
+    const text = textTable({ columns: ["model", "recall", "epochs", "note"], rows: [["gru", 0.68304, 5, null], ["most-popular", 0.1, 0, "js"]], digits: 3 });
+    expect(text.split("\n")).toEqual([
+      "model         recall  epochs  note",
+      "------------  ------  ------  ----",
+      "gru            0.683       5      ",
+      "most-popular   0.100       0    js",
     ]);
   });
 });

@@ -86,17 +86,6 @@ export function comparisonTable(runs: readonly ComparedRun[], references: readon
   return { columns, rows, digits: 4 };
 }
 
-/** The table as aligned plain text (numbers with the table's digits, right-aligned). */
-export function textTable(table: ReportTable): string {
-  const digits = table.digits ?? 4;
-  const cell = (value: TableCell): string =>
-    typeof value === "number" ? (Number.isInteger(value) ? String(value) : value.toFixed(digits)) : value == null ? "" : String(value);
-  const body = table.rows.map((row) => row.map(cell));
-  const widths = table.columns.map((c, i) => Math.max(c.length, ...body.map((row) => row[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-  return [line(table.columns), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
-}
-
 /** Grouped bars: each headline metric of every run, and beside it the first reference figure for that run. */
 export function comparisonChart(runs: readonly ComparedRun[], references: readonly ReferenceFigure[], protocol: Protocol, title: string): Figure {
   const names = runs.map((r) => r.name);

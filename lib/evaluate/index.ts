@@ -24,7 +24,6 @@ export {
   YOOCHOOSE_REFERENCES,
   comparisonChart,
   comparisonTable,
-  textTable,
   type ComparedRun,
   type ReferenceFigure,
 } from "./compare";

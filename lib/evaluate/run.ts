@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import { MostPopular, SessionKnn, SuccessorCounts, type Recommender } from "../baselines/index";
 import { sessionsOf, type RunResult } from "../experiment";
 import type { SessionTable } from "../loader";
-import { type ModelConfigs, type ModelKind, createHeadFor, createModel, createTargetScheme } from "../models/index";
+import { type ModelConfigs, type ModelKind, createHeadFor, createModel, createTargetScheme, disposeVariables } from "../models/index";
 import type { SessionModel } from "../models/model";
 import type { ItemOutputHead, OutputHeadConfig } from "../models/outputs";
 import { fit, type FitConfig } from "../train/fit";
@@ -122,7 +122,7 @@ export function scaleInputProjection(model: SessionModel, factor: number): void 
 /** Frees a trained model and its head. */
 export function disposeRun(run: { model: SessionModel; head: ItemOutputHead }): void {
   run.head.dispose();
-  tf.dispose(Object.values(run.model.variables));
+  disposeVariables(run.model.variables);
 }
 
 /** The three baselines of lib/baselines for a catalogue of `nItems` ids. */
