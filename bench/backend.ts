@@ -133,7 +133,7 @@ async function benchOne(backend: BackendName, log: (msg: string) => void): Promi
 /** Benchmarks every requested backend in this process, one after the other. */
 export async function runBackendBench(opts: BackendBenchOptions = {}): Promise<BackendBenchRow[]> {
   const log = opts.log ?? ((msg: string) => process.stderr.write(`${msg}\n`));
-  const backends = opts.backends ?? BACKEND_NAMES.filter(isBackendAvailable);
+  const backends = opts.backends ?? BACKEND_NAMES.filter((name) => isBackendAvailable(name));
   const rows: BackendBenchRow[] = [];
   for (const backend of backends) rows.push(await benchOne(backend, log));
   return rows;

@@ -1,6 +1,7 @@
 // Picks and starts the fastest tfjs backend this machine offers, once per process.
 // Preference: tensorflow (native, via @tensorflow/tfjs-node[-gpu]) > webgpu (a real GPU adapter) > wasm > cpu.
-// The environment variable SESSIONREC_BACKEND (or `initBackend({ backend })`) forces one of them.
+// The environment variable SESSIONREC_BACKEND (or `initBackend({ backend })`) forces one of them; forced, webgpu
+// also runs on a software adapter (Mesa's lavapipe: slow, but it tests the WebGPU path on machines without a GPU).
 import * as tf from "@tensorflow/tfjs";
 import { spawnSync } from "child_process";
 import { createRequire } from "module";
@@ -40,11 +41,12 @@ const HOW_TO_GET: Record<BackendName, string> = {
 
 /**
  * The backend to use. An override must name a known backend that is available; otherwise the first available
- * backend in preference order. `available` is called lazily, in preference order, and never for "cpu".
+ * backend in preference order. `available` is called lazily, in preference order, and never for "cpu"; `forced`
+ * tells it the backend was asked for by name (a software WebGPU adapter then counts).
  */
 export function chooseBackend(opts: {
   override?: BackendOverride;
-  available: (name: BackendName) => boolean;
+  available: (name: BackendName, forced: boolean) => boolean;
 }): BackendName {
   const { override, available } = opts;
   if (override !== undefined && override.value !== "") {
@@ -54,14 +56,14 @@ export function chooseBackend(opts: {
         `${override.source}="${override.value}" is not a backend; valid values: ${BACKEND_NAMES.join(", ")}`,
       );
     }
-    if (name !== "cpu" && !available(name)) {
+    if (name !== "cpu" && !available(name, true)) {
       throw new Error(
         `${override.source}="${name}" but the ${name} backend is not available here: ${HOW_TO_GET[name]}`,
       );
     }
     return name;
   }
-  return BACKEND_NAMES.find((name) => name === "cpu" || available(name)) ?? "cpu";
+  return BACKEND_NAMES.find((name) => name === "cpu" || available(name, false)) ?? "cpu";
 }
 
 // Packages are resolved from the working directory (the repo root for the CLI, tests and the tslab kernel):
@@ -85,6 +87,8 @@ function tfjsNodePackage(): string | undefined {
 /** Result of looking for a WebGPU adapter. */
 interface AdapterProbe {
   found: boolean;
+  /** A CPU implementation of WebGPU (e.g. lavapipe): used only when webgpu is forced. */
+  software?: boolean;
   description?: string;
   error?: string;
 }
@@ -95,15 +99,15 @@ const ADAPTER_PROBE_SCRIPT = `
 const { create } = await import(process.argv[1]);
 const adapter = await create([]).requestAdapter({ powerPreference: "high-performance" });
 const info = adapter ? adapter.info ?? {} : {};
-const usable = adapter != null && !(info.isFallbackAdapter ?? adapter.isFallbackAdapter);
-const description = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(" ");
-process.stdout.write(JSON.stringify({ found: usable, description }));
+const software = adapter != null && Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter);
+const description = [info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(" ");
+process.stdout.write(JSON.stringify({ found: adapter != null, software, description }));
 process.exit(0);
 `;
 
 let adapterProbe: AdapterProbe | undefined;
 
-/** Looks for a hardware WebGPU adapter through the `webgpu` package; the answer is cached. */
+/** Looks for a WebGPU adapter through the `webgpu` package; the answer is cached. */
 function probeWebGpuAdapter(): AdapterProbe {
   if (adapterProbe !== undefined) return adapterProbe;
   if (!resolves("webgpu") || !resolves("@tensorflow/tfjs-backend-webgpu")) {
@@ -124,14 +128,16 @@ function probeWebGpuAdapter(): AdapterProbe {
   return adapterProbe;
 }
 
-/** Whether `name` can be started here. Cheap except for webgpu, whose adapter probe (a child process, ~0.1 s)
- *  runs once per process. */
-export function isBackendAvailable(name: BackendName): boolean {
+/** Whether `name` can be started here; a software WebGPU adapter counts only when `forced`. Cheap except for
+ *  webgpu, whose adapter probe (a child process, ~0.1 s) runs once per process. */
+export function isBackendAvailable(name: BackendName, forced = false): boolean {
   switch (name) {
     case "tensorflow":
       return tfjsNodePackage() !== undefined;
-    case "webgpu":
-      return probeWebGpuAdapter().found;
+    case "webgpu": {
+      const probe = probeWebGpuAdapter();
+      return probe.found && (forced || !probe.software);
+    }
     case "wasm":
       return resolves("@tensorflow/tfjs-backend-wasm");
     case "cpu":
@@ -139,9 +145,19 @@ export function isBackendAvailable(name: BackendName): boolean {
   }
 }
 
+const functionImport = new Function("specifier", "return import(specifier)") as (specifier: string) => Promise<unknown>;
+
 /** A real `import()`, which tslab's CommonJS output would otherwise turn into `require()` (fails on ESM-only
- *  packages such as `webgpu`). */
-const importEsm = new Function("specifier", "return import(specifier)") as (specifier: string) => Promise<unknown>;
+ *  packages such as `webgpu`). Code compiled in a vm context without a dynamic-import hook (vitest's) cannot
+ *  import from a `new Function`; there the plain `import()` is a real one. */
+async function importEsm(specifier: string): Promise<unknown> {
+  try {
+    return await functionImport(specifier);
+  } catch (error) {
+    if (!String(error).includes("dynamic import callback")) throw error;
+    return import(specifier);
+  }
+}
 
 /** The parts of @tensorflow/tfjs-backend-wasm used here. */
 interface WasmBackendModule {
@@ -182,7 +198,8 @@ async function startWebGpu(): Promise<string> {
   else Object.defineProperty(scope.navigator, "gpu", { value: gpu, configurable: true });
   requireFromRoot("@tensorflow/tfjs-backend-webgpu");
   await activate("webgpu");
-  return probe.description || "GPU adapter";
+  const adapter = probe.description || "GPU adapter";
+  return probe.software ? `${adapter}; a software adapter, for testing only` : adapter;
 }
 
 /** Runs `action`, then removes the uncaughtException/unhandledRejection listeners it added. */
@@ -245,7 +262,7 @@ export function backendOverride(
  * than `initBackend`: benchmarks use it to compare backends in one process. Throws when it is unavailable.
  */
 export async function startBackend(name: BackendName): Promise<BackendInfo> {
-  if (!isBackendAvailable(name)) throw new Error(`the ${name} backend is not available here: ${HOW_TO_GET[name]}`);
+  if (!isBackendAvailable(name, true)) throw new Error(`the ${name} backend is not available here: ${HOW_TO_GET[name]}`);
   const specifics = await STARTERS[name]();
   return { name, detail: `${specifics}; tfjs ${tf.version.tfjs}` };
 }

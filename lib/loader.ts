@@ -302,3 +302,13 @@ function copyList(vector: DuckDBListVector, rows: number, out: Int32Array | Floa
     for (let i = 0; i < count; i++) out[base + i] = child.getItem(offset + i) as number;
   }
 }
+
+/** Item sequences of a split as arrays (oldest first), for the baselines. */
+export function sessionsOf(table: SessionTable): Int32Array[] {
+  const out: Int32Array[] = [];
+  for (let s = 0; s < table.numSessions; s++) {
+    const start = s * table.maxLength;
+    out.push(table.items.subarray(start, start + table.lengths[s]));
+  }
+  return out;
+}

@@ -73,6 +73,19 @@ describe("chooseBackend with override", () => {
   });
 });
 
+describe("a software WebGPU adapter (lavapipe)", () => {
+  // webgpu is available only when asked for by name, as isBackendAvailable answers for a software adapter.
+  const softwareWebGpu = (name: BackendName, forced: boolean) => name === "wasm" || (name === "webgpu" && forced);
+
+  it("is skipped by the automatic choice", () => {
+    expect(chooseBackend({ available: softwareWebGpu })).toBe("wasm");
+  });
+
+  it("is used when webgpu is forced", () => {
+    expect(chooseBackend({ available: softwareWebGpu, override: env("webgpu") })).toBe("webgpu");
+  });
+});
+
 describe("backendOverride", () => {
   it("lets the initBackend argument win over SESSIONREC_BACKEND", () => {
     expect(backendOverride("cpu", { SESSIONREC_BACKEND: "wasm" })).toEqual({

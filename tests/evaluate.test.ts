@@ -102,16 +102,16 @@ describe("protocol (a): every next item, full ranking", () => {
   const table = tableOf([[2, 3, 4], [5, 2]]);
   const expected = { "recall@1": 1 / 3, "recall@2": 2 / 3, "recall@3": 1, "mrr@1": 1 / 3, "mrr@2": (1 + 1 / 2) / 3, "mrr@3": (1 + 1 / 2 + 1 / 3) / 3 };
 
-  it("scores every position of a causal model in one pass", () => {
+  it("scores every position of a causal model in one pass", async () => {
     const { model, head } = transitionModel();
-    const result = evaluateEveryNext(model, head, table, { ks: [1, 2, 3] });
+    const result = await evaluateEveryNext(model, head, table, { ks: [1, 2, 3] });
     expect(result.examples).toBe(3);
     for (const [key, value] of Object.entries(expected)) expect(result.values[key]).toBeCloseTo(value, 6);
   });
 
-  it("gives the same by encoding every prefix on its own", () => {
+  it("gives the same by encoding every prefix on its own", async () => {
     const { model, head } = transitionModel();
-    const result = evaluateByPrefix(model, head, table, { ks: [1, 2, 3], batchSize: 2 });
+    const result = await evaluateByPrefix(model, head, table, { ks: [1, 2, 3], batchSize: 2 });
     expect(result.examples).toBe(3);
     for (const [key, value] of Object.entries(expected)) expect(result.values[key]).toBeCloseTo(value, 6);
   });
@@ -121,11 +121,11 @@ describe("protocol (a): every next item, full ranking", () => {
     for (const [key, value] of Object.entries(expected)) expect(result.values[key]).toBeCloseTo(value, 6);
   });
 
-  it("scores only each session's last item under the \"last\" protocol", () => {
+  it("scores only each session's last item under the \"last\" protocol", async () => {
     // s0: after 3, target 4: rank 2. s1: after 5, target 2: rank 3.
     const { model, head } = transitionModel();
     const expectedLast = { "recall@2": 1 / 2, "recall@3": 1, "mrr@3": (1 / 2 + 1 / 3) / 2 };
-    const ofModel = evaluateModelOn(model, head, table, { name: "last", ks: [2, 3] });
+    const ofModel = await evaluateModelOn(model, head, table, { name: "last", ks: [2, 3] });
     const ofBaseline = evaluateRecommenderOn(transitionRecommender, table, { name: "last", ks: [2, 3] });
     for (const result of [ofModel, ofBaseline]) {
       expect(result.examples).toBe(2);
@@ -133,25 +133,25 @@ describe("protocol (a): every next item, full ranking", () => {
     }
   });
 
-  it("one pass equals prefix by prefix for a real GRU and a causal Transformer", () => {
+  it("one pass equals prefix by prefix for a real GRU and a causal Transformer", async () => {
     const sessions = [[2, 3, 4, 5, 6, 7], [7, 2], [3, 3, 4], [9, 8, 7, 6, 5, 4, 3, 2], [4, 5]];
     const big = tableOf(sessions, 10);
     for (const kind of ["gru", "transformer"] as const) {
       const model = createModel(kind, kind === "gru" ? { units: 8, inputs: { itemDim: 8 }, mlp: [] } : { dModel: 8, heads: 2, layers: 1, mlp: [] }, big.schema);
       const head = createHeadFor(model);
-      const onePass = evaluateEveryNext(model, head, big, { ks: [1, 3, 5], batchSize: 2 });
-      const byPrefix = evaluateByPrefix(model, head, big, { ks: [1, 3, 5], batchSize: 3 });
+      const onePass = await evaluateEveryNext(model, head, big, { ks: [1, 3, 5], batchSize: 2 });
+      const byPrefix = await evaluateByPrefix(model, head, big, { ks: [1, 3, 5], batchSize: 3 });
       expect(onePass.examples).toBe(sessions.reduce((n, s) => n + s.length - 1, 0));
       expect(onePass.values).toEqual(byPrefix.values);
     }
   });
 
-  it("refuses a model that attends both ways, and sends pooled models to the prefix path", () => {
+  it("refuses a model that attends both ways, and sends pooled models to the prefix path", async () => {
     const big = tableOf([[2, 3, 4], [4, 5]], 10);
     const bidirectional = createModel("transformer", { dModel: 8, heads: 2, layers: 1, causal: false }, big.schema);
-    expect(() => evaluateEveryNext(bidirectional, createHeadFor(bidirectional), big)).toThrow(/attends both ways/);
+    await expect(evaluateEveryNext(bidirectional, createHeadFor(bidirectional), big)).rejects.toThrow(/attends both ways/);
     const mlp = createModel("mlp", { layers: [8], inputs: { itemDim: 8 } }, big.schema);
-    const result = evaluateModelOn(mlp, createHeadFor(mlp), big, GRU4REC_PROTOCOL);
+    const result = await evaluateModelOn(mlp, createHeadFor(mlp), big, GRU4REC_PROTOCOL);
     expect(result.examples).toBe(3);
   });
 });
@@ -172,9 +172,9 @@ describe("protocol (b): last item against sampled unseen negatives", () => {
     expect(Array.from(negatives[2] as Int32Array).sort()).toEqual([2, 3]);
   });
 
-  it("ranks a model's target among them", () => {
+  it("ranks a model's target among them", async () => {
     const { model, head } = transitionModel();
-    const result = evaluateSampledLast(model, head, table, config);
+    const result = await evaluateSampledLast(model, head, table, config);
     expect(result.examples).toBe(3);
     expect(result.unranked).toBe(1);
     for (const [key, value] of Object.entries(expected)) expect(result.values[key]).toBeCloseTo(value, 6);
@@ -196,9 +196,9 @@ describe("protocol (b): last item against sampled unseen negatives", () => {
     expect(ours.values).toEqual(reference.result().values);
   });
 
-  it("scores only the first rows when asked", () => {
+  it("scores only the first rows when asked", async () => {
     const { model, head } = transitionModel();
-    expect(evaluateSampledLast(model, head, table, { ...config, rows: 1 }).values["recall@1"]).toBe(1);
+    expect((await evaluateSampledLast(model, head, table, { ...config, rows: 1 })).values["recall@1"]).toBe(1);
   });
 });
 

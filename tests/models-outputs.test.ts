@@ -164,6 +164,23 @@ describe("sampled softmax", () => {
     expect(head.loss(tf.tensor2d(H), tf.tensor1d(targets, "int32"), true).dataSync()[0]).toBeCloseTo(expected, 4);
   });
 
+  it("bce: softplus(-s(target)) + softplus(s(negative)) per row, a negative equal to the target ignored", () => {
+    const skewed = [0, 0, 0.001, 0.001, 0.998]; // the draws are all item 4
+    const config = { negatives: "popularity", loss: "bce", numNegatives: 2, itemProbabilities: skewed } as const;
+    const { head } = tiedHead({ sampled: config, temperature: 2, seed: 3 });
+    const softplus = (x: number) => Math.log1p(Math.exp(x));
+    const score = (h: number[], item: number) => (dot(h, TABLE[item]) + BIAS[item]) / 2;
+    const targets = [2, 4]; // row 2's negatives are its target: only its positive term counts
+    const expected = (softplus(-score(H[0], 2)) + 2 * softplus(score(H[0], 4)) + softplus(-score(H[1], 4))) / 2;
+    for (const maxChunkElements of [2 ** 24, 3]) {
+      const chunked = tiedHead({ sampled: config, temperature: 2, seed: 3, maxChunkElements }).head;
+      expect(chunked.loss(tf.tensor2d(H), tf.tensor1d(targets, "int32"), true).dataSync()[0]).toBeCloseTo(expected, 5);
+    }
+    expect(head.config.sampled?.loss).toBe("bce");
+    expect(() => tiedHead({ sampled: { ...config, logQCorrection: true } })).toThrow(/logQCorrection/);
+    expect(() => tiedHead({ sampled: { negatives: "in-batch", loss: "bce" } })).toThrow(/popularity/);
+  });
+
   it("evaluation loss (training false) is the full softmax", () => {
     const targets = tf.tensor1d([2, 3], "int32");
     const sampled = tiedHead({ sampled: { negatives: "in-batch" } }).head.loss(tf.tensor2d(H), targets, false).dataSync()[0];

@@ -8,7 +8,7 @@
 // Baselines: `evaluateRecommender(…, { protocol: "every" })` in lib/baselines.
 import * as tf from "@tensorflow/tfjs";
 import { RankingMetrics, type RankingResult } from "../metrics/accumulator";
-import { hostRows } from "../metrics/rank";
+import { hostRowsAsync } from "../metrics/rank";
 import type { SessionModel } from "../models/model";
 import type { ItemOutputHead } from "../models/outputs";
 import { causalNext, evaluationInputs, nextItemStates, selectTargets } from "../models/targets";
@@ -45,15 +45,16 @@ export function checkCausal(model: SessionModel, who: string): void {
  * Ranks states [n, dim] against targets [n] in row chunks of at most `maxElements` scores. The scores are ranked on
  * the host: one pass of comparisons per row in JS is ~100× faster than the elementwise tensor ops of the
  * on-device ranking on the wasm backend (measured: 10k rows × 2,935 items, 17 s on device, well under 1 s here).
+ * Read back asynchronously, so that it also runs on WebGPU in Node (no synchronous read there).
  */
-export function rankInChunks(head: ItemOutputHead, states: tf.Tensor2D, targets: Int32Array, metrics: RankingMetrics, maxElements = DEFAULT_MAX_SCORE_ELEMENTS): void {
+export async function rankInChunks(head: ItemOutputHead, states: tf.Tensor2D, targets: Int32Array, metrics: RankingMetrics, maxElements = DEFAULT_MAX_SCORE_ELEMENTS): Promise<void> {
   const n = states.shape[0];
   const rows = Math.max(1, Math.floor(maxElements / head.nItems));
   for (let start = 0; start < n; start += rows) {
     const size = Math.min(rows, n - start);
     const scores = tf.tidy(() => head.logits(tf.slice(states, [start, 0], [size, -1]) as tf.Tensor2D));
     try {
-      metrics.add(hostRows(scores), targets.subarray(start, start + size));
+      metrics.add(await hostRowsAsync(scores), targets.subarray(start, start + size));
     } finally {
       scores.dispose();
     }
@@ -61,7 +62,7 @@ export function rankInChunks(head: ItemOutputHead, states: tf.Tensor2D, targets:
 }
 
 /** Protocol (a) for a causal sequence model: one forward pass per batch of sessions (sorted by length). */
-export function evaluateEveryNext(model: SessionModel, head: ItemOutputHead, table: SessionTable, config: EveryNextConfig = {}): RankingResult {
+export async function evaluateEveryNext(model: SessionModel, head: ItemOutputHead, table: SessionTable, config: EveryNextConfig = {}): Promise<RankingResult> {
   checkCausal(model, "evaluateEveryNext");
   const metrics = new RankingMetrics({ ks: config.ks ?? EVERY_NEXT_KS });
   const batchSize = config.batchSize ?? DEFAULT_BATCH;
@@ -73,7 +74,7 @@ export function evaluateEveryNext(model: SessionModel, head: ItemOutputHead, tab
     const example = scheme(batch);
     // states [n, dim]: every position t < length − 1, in row-major order; targets [n]: item t + 1.
     const { states, targets } = tf.tidy(() => selectTargets(model, model.encode(example.inputs, false), example));
-    rankInChunks(head, states, Int32Array.from(targets.dataSync()), metrics, maxElements);
+    await rankInChunks(head, states, Int32Array.from(await targets.data()), metrics, maxElements);
     tf.dispose([states, targets, example as unknown as tf.TensorContainer]);
     disposeBatch(batch);
   }
@@ -84,7 +85,7 @@ export function evaluateEveryNext(model: SessionModel, head: ItemOutputHead, tab
  * Protocol (a) for any model: one example per (session, position ≥ 1), its history encoded on its own. With
  * `positions: "last"`, only each session's last item (full ranking of the last item, the course's protocol).
  */
-export function evaluateByPrefix(model: SessionModel, head: ItemOutputHead, table: SessionTable, config: PrefixConfig = {}): RankingResult {
+export async function evaluateByPrefix(model: SessionModel, head: ItemOutputHead, table: SessionTable, config: PrefixConfig = {}): Promise<RankingResult> {
   const metrics = new RankingMetrics({ ks: config.ks ?? EVERY_NEXT_KS });
   const batchSize = config.batchSize ?? DEFAULT_BATCH;
   const sessions: number[] = [];
@@ -103,7 +104,7 @@ export function evaluateByPrefix(model: SessionModel, head: ItemOutputHead, tabl
     const inputs = evaluationInputs(history, { kind: "last", maskId: null });
     const targets = Int32Array.from(rows, (s, i) => table.items[s * table.maxLength + lengths[i]]);
     const states = nextItemStates(model, inputs);
-    rankInChunks(head, states, targets, metrics, config.maxScoreElements);
+    await rankInChunks(head, states, targets, metrics, config.maxScoreElements);
     tf.dispose([states, inputs as unknown as tf.TensorContainer]);
     disposeBatch(history);
   }

@@ -6,8 +6,7 @@
 // One function per kind of scorer picks the right evaluation (see every-next.ts and sampled-last.ts).
 import { evaluateRecommender } from "../baselines/evaluate";
 import type { Recommender } from "../baselines/recommender";
-import { sessionsOf } from "../experiment";
-import type { SessionTable } from "../loader";
+import { sessionsOf, type SessionTable } from "../loader";
 import type { RankingResult } from "../metrics/accumulator";
 import type { SessionModel } from "../models/model";
 import type { ItemOutputHead } from "../models/outputs";
@@ -37,7 +36,7 @@ export function metricLabel(key: string, protocol: Protocol): string {
 }
 
 /** A trained model on `table` under `protocol`: one forward pass per batch for causal sequence models. */
-export function evaluateModelOn(model: SessionModel, head: ItemOutputHead, table: SessionTable, protocol: Protocol): RankingResult {
+export function evaluateModelOn(model: SessionModel, head: ItemOutputHead, table: SessionTable, protocol: Protocol): Promise<RankingResult> {
   if (protocol.name === "sampled-last") return evaluateSampledLast(model, head, table, protocol);
   if (protocol.name === "last") return evaluateByPrefix(model, head, table, { ks: protocol.ks ?? SAMPLED_KS, positions: "last" });
   return model.output === "sequence" ? evaluateEveryNext(model, head, table, protocol) : evaluateByPrefix(model, head, table, protocol);

@@ -6,13 +6,13 @@
 //   runBaselinesOn  most-popular, successor counts and V-SKNN fitted on train and scored on test.
 import * as tf from "@tensorflow/tfjs";
 import { MostPopular, SessionKnn, SuccessorCounts, type Recommender } from "../baselines/index";
-import { sessionsOf, type RunResult } from "../experiment";
-import type { SessionTable } from "../loader";
+import { sessionsOf, type SessionTable } from "../loader";
 import { type ModelConfigs, type ModelKind, createHeadFor, createModel, createTargetScheme, disposeVariables } from "../models/index";
 import type { SessionModel } from "../models/model";
 import type { ItemOutputHead, OutputHeadConfig } from "../models/outputs";
 import { fit, type FitConfig } from "../train/fit";
 import type { ScheduleConfig } from "../train/schedule";
+import type { EpochRecord } from "../train/types";
 import { LengthBucketedBatches, prefixTable } from "./batches";
 import { type Protocol, evaluateModelOn, evaluateRecommenderOn, headlineMetrics } from "./protocols";
 
@@ -48,6 +48,13 @@ export interface ProtocolRunConfig<K extends ModelKind = ModelKind> {
   /** Sampled protocol: score only the first `validRows` rows after each epoch (cheaper; test is always whole). */
   validRows?: number;
   progress?: FitConfig["progress"];
+}
+
+export interface RunResult {
+  name: string;
+  metrics: Record<string, number>;
+  trainSeconds: number;
+  history?: EpochRecord[];
 }
 
 export interface RunSplits {
@@ -86,14 +93,14 @@ export async function runModelOn(
     schedule: config.schedule ?? { learningRate: 0.005 },
     clipNorm: config.clipNorm,
     adam: config.adam,
-    evaluate: splits.valid !== undefined || curve ? async () => evaluateModelOn(model, head, watched, watchProtocol).values : undefined,
+    evaluate: splits.valid !== undefined || curve ? async () => (await evaluateModelOn(model, head, watched, watchProtocol)).values : undefined,
     // Without a validation split nothing is selected: the last epoch is the result.
     earlyStopping: splits.valid === undefined ? undefined : { metric: selectBy, patience: config.patience ?? Number.MAX_SAFE_INTEGER },
     progress: config.progress,
   });
   const trainSeconds = result.history.reduce((sum, epoch) => sum + epoch.seconds, 0);
   const lastEpochOnTest = splits.valid === undefined && curve;
-  const metrics = lastEpochOnTest ? result.history[result.history.length - 1].metrics : evaluateModelOn(model, head, splits.test, protocol).values;
+  const metrics = lastEpochOnTest ? result.history[result.history.length - 1].metrics : (await evaluateModelOn(model, head, splits.test, protocol)).values;
   return {
     name: config.kind,
     metrics,

@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Recommender } from "../baselines/recommender";
 import { disposeBatch, type SessionTable } from "../loader";
 import { RankingMetrics, type RankingResult } from "../metrics/accumulator";
-import { FIRST_CANDIDATE, UNRANKED, hostRows } from "../metrics/rank";
+import { FIRST_CANDIDATE, UNRANKED, hostRowsAsync } from "../metrics/rank";
 import { sampleNegatives, sampledRank } from "../metrics/sampled";
 import type { SessionModel } from "../models/model";
 import type { ItemOutputHead } from "../models/outputs";
@@ -65,7 +65,7 @@ function addRow(metrics: RankingMetrics, scores: Float32Array, target: number, n
 }
 
 /** Protocol (b) for a model: the state after each row's history scores its last item and the row's negatives. */
-export function evaluateSampledLast(model: SessionModel, head: ItemOutputHead, table: SessionTable, config: SampledLastConfig = {}): RankingResult {
+export async function evaluateSampledLast(model: SessionModel, head: ItemOutputHead, table: SessionTable, config: SampledLastConfig = {}): Promise<RankingResult> {
   const negatives = drawNegatives(table, head.nItems, config);
   const metrics = new RankingMetrics({ ks: config.ks ?? SAMPLED_KS });
   const batchSize = config.batchSize ?? 256;
@@ -76,7 +76,7 @@ export function evaluateSampledLast(model: SessionModel, head: ItemOutputHead, t
     const batch = gatherBatch(table, rows);
     const example = evaluationExample(batch, { kind: "last", maskId: null });
     const scores = tf.tidy(() => head.logits(nextItemStates(model, example)));
-    const scoreRows = hostRows(scores);
+    const scoreRows = await hostRowsAsync(scores);
     rows.forEach((s, i) => addRow(metrics, scoreRows[i], table.items[s * table.maxLength + table.lengths[s] - 1], negatives[s], s));
     tf.dispose([scores, example as unknown as tf.TensorContainer]);
     disposeBatch(batch);

@@ -241,6 +241,14 @@ export function hostRows(scores: ScoreRows): readonly Float32Array[] {
   return rowViews(scores.dataSync() as Float32Array, batch, nItems);
 }
 
+/** `hostRows` reading tensors back with `await data()`: the only way off a WebGPU device in Node. */
+export async function hostRowsAsync(scores: ScoreRows): Promise<readonly Float32Array[]> {
+  const [batch, nItems] = shapeOf(scores);
+  if (!isTensor(scores)) return scores;
+  if (scores.dtype !== "float32") throw new Error(`scores: expected a float32 tensor, got ${scores.dtype}`);
+  return rowViews((await scores.data()) as Float32Array, batch, nItems);
+}
+
 /** Top-k candidate ids of each row, best first (see `topKRow`): one Int32Array [k] per example. */
 export function topK(scores: ScoreRows, k: number): Int32Array[] {
   return hostRows(scores).map((row, i) => topKRow(row, k, `topK row ${i}`));

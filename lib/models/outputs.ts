@@ -2,7 +2,8 @@
 //   full softmax   logits = (h'·Wᵀ + b) / temperature over the whole catalogue, W = the item table when tied
 //                  (h' = h projected to the item-embedding size when the sizes differ) or the head's own matrix;
 //   sampled        the loss over a few candidates only, for large catalogues: the other rows' targets ("in-batch")
-//                  or ids drawn from item popularity ("popularity"), each logit minus log Q(item) (logQ correction).
+//                  or ids drawn from item popularity ("popularity"), each logit minus log Q(item) (logQ correction);
+//                  or SASRec's binary cross-entropy: each target against its own few drawn negatives ("bce").
 // Id 0 (padding) is never a candidate; ids 0 and 1 (out-of-vocabulary) are never recommended by `logits`/`topK`.
 // OOV stays a class in training: real sessions do contain unknown items, and their rows would otherwise need a
 // separate rule. The loss is computed over row chunks so that no logits tensor exceeds `maxChunkElements` floats
@@ -25,8 +26,12 @@ export interface SampledSoftmaxConfig {
   /** "in-batch": the targets of the other rows are the negatives. "popularity": `numNegatives` ids drawn (with
    *  replacement, shared by all rows) from `itemProbabilities` at every loss call. */
   negatives: "in-batch" | "popularity";
-  /** Negatives per loss call for "popularity". Default 100. */
+  /** Negatives per loss call for "popularity" (shared by all rows); per row with loss "bce". Default 100 (bce: 1). */
   numNegatives?: number;
+  /** "softmax" (default): cross-entropy of each target against the candidates. "bce": binary cross-entropy as in
+   *  SASRec (Kang & McAuley 2018) — the target's logit against 1 and each of the row's own `numNegatives` negatives
+   *  (drawn per row from `itemProbabilities`; needs negatives "popularity") against 0; label smoothing does not apply. */
+  loss?: "softmax" | "bce";
   /** Sampling weight of every item id, length nItems, need not sum to 1 (e.g. training target counts); id 0 is
    *  ignored. Required for "popularity"; for "in-batch" it is the chance an item is some row's target. */
   itemProbabilities?: ArrayLike<number>;
@@ -268,11 +273,16 @@ function createSampledLoss(config: SampledSoftmaxConfig | null, nItems: number, 
     throw new Error(`output head: sampled.itemProbabilities has ${probabilities.length} entries, expected nItems = ${nItems}`);
   }
   const weights = probabilities === undefined ? null : Array.from(probabilities, (p, id) => (id === 0 ? 0 : p));
-  const correct = config.logQCorrection ?? weights !== null;
+  const bce = config.loss === "bce";
+  if (config.loss !== undefined && config.loss !== "softmax" && !bce) throw new Error(`output head: sampled.loss must be "softmax" or "bce", got '${config.loss}'`);
+  if (bce && mode !== "popularity") throw new Error(`output head: sampled.loss "bce" draws its negatives, so it needs negatives "popularity", got '${mode}'`);
+  // A constant logQ shift leaves a softmax unchanged but not a sigmoid: no correction with "bce".
+  const correct = config.logQCorrection ?? (weights !== null && !bce);
+  if (bce && correct) throw new Error(`output head: sampled.logQCorrection applies to the softmax loss, not "bce"`);
   if (weights === null && (correct || mode === "popularity")) {
     throw new Error(`output head: sampled.itemProbabilities is required for ${correct ? "logQCorrection" : 'negatives "popularity"'}`);
   }
-  const numNegatives = config.numNegatives ?? 100;
+  const numNegatives = config.numNegatives ?? (bce ? 1 : 100);
   if (!(Number.isInteger(numNegatives) && numNegatives > 0)) throw new Error(`output head: numNegatives must be a positive integer, got ${numNegatives}`);
 
   // log Q(item) [nItems], kept for the head's lifetime; zeros when no correction is applied.
@@ -322,6 +332,26 @@ function createSampledLoss(config: SampledSoftmaxConfig | null, nItems: number, 
 
   const sampler = new WeightedSampler(weights as number[]);
   const rng = new Random(seed);
+  if (bce) {
+    // Row i: softplus(-s(target)) + Σ_j softplus(s(negative_ij)), a negative equal to the target contributing 0.
+    const loss = (hidden: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar => {
+      const n = hidden.shape[0];
+      const drawn = new Int32Array(n * numNegatives);
+      for (let i = 0; i < drawn.length; i++) drawn[i] = sampler.sample(rng);
+      const negatives = tf.tensor2d(drawn, [n, numNegatives], "int32"); // [n, S]
+      return head.sumOverChunks(n, numNegatives + 1, (start, size) => {
+        const rows = tf.slice(hidden, [start, 0], [size, -1]) as tf.Tensor2D;
+        const rowTargets = tf.slice(targets, [start], [size]) as tf.Tensor1D;
+        const rowNegatives = tf.slice(negatives, [start, 0], [size, -1]) as tf.Tensor2D;
+        const repeated = tf.reshape(tf.tile(rows, [1, numNegatives]), [size * numNegatives, -1]) as tf.Tensor2D; // row i S times
+        const negativeLogits = tf.reshape(paired(repeated, tf.reshape(rowNegatives, [-1]) as tf.Tensor1D), [size, numNegatives]);
+        const valid = tf.cast(tf.notEqual(rowNegatives, tf.expandDims(rowTargets, 1)), "float32"); // [m, S]
+        const positiveLoss = tf.softplus(tf.neg(paired(rows, rowTargets))); // [m]
+        return tf.add(positiveLoss, tf.sum(tf.mul(tf.softplus(negativeLogits), valid), 1)) as tf.Tensor1D;
+      });
+    };
+    return { loss, dispose };
+  }
   // Row i's candidates: its target (column 0), then negatives drawn for this call and shared by all rows; a negative
   // equal to the target (an accidental hit) is dropped.
   const loss = (hidden: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar => {
