@@ -8,7 +8,7 @@ import { createRequire } from "module";
 import * as path from "path";
 import { pathToFileURL } from "url";
 // "./kernels/index", not "./kernels": tslab resolves no directory imports.
-import { registerCpuKernels, registerWasmKernels } from "./kernels/index";
+import { registerCpuKernels, registerWasmKernels, registerWebGpuKernels } from "./kernels/index";
 
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
 
@@ -197,6 +197,7 @@ async function startWebGpu(): Promise<string> {
   if (scope.navigator === undefined) scope.navigator = { gpu };
   else Object.defineProperty(scope.navigator, "gpu", { value: gpu, configurable: true });
   requireFromRoot("@tensorflow/tfjs-backend-webgpu");
+  registerWebGpuKernels();
   await activate("webgpu");
   const adapter = probe.description || "GPU adapter";
   return probe.software ? `${adapter}; a software adapter, for testing only` : adapter;

@@ -1,6 +1,7 @@
 // Kernels for the wasm and cpu backends: the ones they lack or get wrong, and faster replacements of slow ones.
 // `registerWasmKernels` must run after @tensorflow/tfjs-backend-wasm is imported (some of its kernels are
-// wrapped); lib/backend.ts calls it before selecting the wasm backend, and `registerCpuKernels` for cpu.
+// wrapped); lib/backend.ts calls it before selecting the wasm backend, `registerCpuKernels` for cpu and
+// `registerWebGpuKernels` (WGSL kernels of our own ops) for webgpu.
 import * as tf from "@tensorflow/tfjs";
 import { COMPARE_REPLACEMENTS } from "./compare";
 import { EXP_REPLACEMENTS } from "./exp";
@@ -12,6 +13,7 @@ import { SLICE_REPLACEMENTS } from "./slice";
 import { TRANSPOSE_REPLACEMENTS } from "./transpose";
 import { unsortedSegmentSumCpu, unsortedSegmentSumWasm } from "./unsorted-segment-sum";
 import { WASM } from "./wasm-backend";
+import { WEBGPU_SCAN_KERNELS } from "./webgpu-recurrent";
 
 /** Kernels of our own on wasm: UnsortedSegmentSum is missing, OneHot is wrong for non-int32 dtypes. */
 const OWN_WASM_KERNELS: readonly tf.KernelConfig[] = [unsortedSegmentSumWasm, oneHotConfig];
@@ -72,4 +74,9 @@ export function registerWasmKernels(): string[] {
 /** Registers our kernels on the cpu backend; idempotent. Returns the names of the kernels it replaced. */
 export function registerCpuKernels(): string[] {
   return installOwn(OWN_CPU_KERNELS);
+}
+
+/** Registers our WGSL kernels on the webgpu backend; idempotent. Returns their names. */
+export function registerWebGpuKernels(): string[] {
+  return installOwn(WEBGPU_SCAN_KERNELS);
 }

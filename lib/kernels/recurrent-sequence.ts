@@ -7,8 +7,10 @@
 // The input part of the gates (x_t·W + b) is computed by the caller for all positions at once and comes in as
 // `inputGates`. Padding (mask 0) leaves the state unchanged: h_t = h_{t−1} + m_t·(h'_t − h_{t−1}).
 // `gruSequenceReference` / `lstmSequenceReference` are the same forward differentiated by tfjs's autograd: the
-// definition the tests check the hand-written gradients against.
+// definition the tests check the hand-written gradients against. On WebGPU, forward and backward scans run as
+// WGSL kernels instead (lib/kernels/webgpu-recurrent.ts), one dispatch each.
 import * as tf from "@tensorflow/tfjs";
+import { GRU_SCAN, GRU_SCAN_GRAD, LSTM_SCAN, LSTM_SCAN_GRAD, runScan, webGpuScanAvailable } from "./webgpu-recurrent";
 
 /** Per-step slices of a [b, L, d] tensor along the time axis: L × [b, d]. */
 function steps(x: tf.Tensor3D): tf.Tensor2D[] {
@@ -50,20 +52,28 @@ function checkShapes(name: string, inputGates: tf.Tensor3D, mask: tf.Tensor2D, r
 }
 
 /**
- * The gradients every cell shares once the per-step gradients of the gate pre-activations are known:
- * dInputGates [b, L, G·u] from dInputs (L × [b, G·u]); dRecurrentKernel [u, G·u] = Σ_t h_{t−1}ᵀ · dRecurrent_t, as
- * one matmul over all steps; dRecurrentBias [G·u] = Σ_t Σ_rows dRecurrent_t.
+ * The recurrent weights' gradients once the per-step gradients of the gate pre-activations are known:
+ * dRecurrentKernel [u, G·u] = Σ_t h_{t−1}ᵀ · dRecurrent_t, as one matmul over all steps; dRecurrentBias [G·u] =
+ * Σ_t Σ_rows dRecurrent_t. previous [b, L, u] = h_{t−1}, dRecurrent [b, L, G·u].
  */
-function stackedGradients(previousStates: tf.Tensor2D[], dInputs: tf.Tensor2D[], dRecurrent: tf.Tensor2D[]) {
-  const width = dRecurrent[0].shape[1];
-  const units = previousStates[0].shape[1];
-  const dRecurrentAll = tf.reshape(tf.stack(dRecurrent, 1), [-1, width]) as tf.Tensor2D; // [b·L, G·u]
-  const previousAll = tf.reshape(tf.stack(previousStates, 1), [-1, units]) as tf.Tensor2D; // [b·L, u]
+function recurrentGradients(previous: tf.Tensor3D, dRecurrent: tf.Tensor3D) {
+  const [units, width] = [previous.shape[2], dRecurrent.shape[2]];
+  const dRecurrentAll = tf.reshape(dRecurrent, [-1, width]) as tf.Tensor2D; // [b·L, G·u]
   return {
-    dInputGates: tf.stack(dInputs, 1) as tf.Tensor3D,
-    dRecurrentKernel: tf.matMul(previousAll, dRecurrentAll, true, false) as tf.Tensor2D,
+    dRecurrentKernel: tf.matMul(tf.reshape(previous, [-1, units]) as tf.Tensor2D, dRecurrentAll, true, false) as tf.Tensor2D,
     dRecurrentBias: tf.sum(dRecurrentAll, 0) as tf.Tensor1D,
   };
+}
+
+/** h_{t−1} [b, L, u] from the states h_t [b, L, u]: zeros, then all but the last step. */
+function previousStates(states: tf.Tensor3D): tf.Tensor3D {
+  const [batch, seqLen, units] = states.shape;
+  return tf.concat([tf.zeros([batch, 1, units]), tf.slice(states, [0, 0, 0], [-1, seqLen - 1, -1])], 1) as tf.Tensor3D;
+}
+
+/** Units [from, from + count) of the last axis of x [b, L, ·]. */
+function unitSlice(x: tf.Tensor3D, from: number, count: number): tf.Tensor3D {
+  return tf.slice(x, [0, 0, from], [-1, -1, count]) as tf.Tensor3D;
 }
 
 /** What the GRU forward keeps per step for the backward pass. */
@@ -106,8 +116,23 @@ function gruForward(inputGates: tf.Tensor3D, mask: tf.Tensor2D, recurrentKernel:
 export function gruSequence(inputGates: tf.Tensor3D, mask: tf.Tensor2D, recurrentKernel: tf.Tensor2D, recurrentBias: tf.Tensor1D): tf.Tensor3D {
   checkShapes("gruSequence", inputGates, mask, recurrentKernel, 3);
   if (mask.shape[1] === 0) throw new Error("gruSequence: seqLen must be at least 1");
+  const units = recurrentKernel.shape[0];
   const op = tf.customGrad((...args) => {
     const [gates, m, kernel, bias, save] = args as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+    if (webGpuScanAvailable(units)) {
+      const packed = runScan(GRU_SCAN, { gates, stepMask: m, recurrentKernel: kernel, recurrentBias: bias }); // [b, L, 5u]
+      save([m, kernel, packed]);
+      return {
+        value: unitSlice(packed, 0, units),
+        gradFunc: (dy, saved) => {
+          const [savedMask, savedKernel, savedPacked] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor3D];
+          const d = runScan(GRU_SCAN_GRAD, { dStates: dy as tf.Tensor3D, trace: savedPacked, stepMask: savedMask, recurrentKernel: savedKernel }); // [b, L, 4u]
+          const dRecurrent = tf.concat([unitSlice(d, 0, 2 * units), unitSlice(d, 3 * units, units)], 2) as tf.Tensor3D; // dz̃, dr̃, dc
+          const grads = recurrentGradients(previousStates(unitSlice(savedPacked, 0, units)), dRecurrent);
+          return [unitSlice(d, 0, 3 * units), tf.zerosLike(savedMask), grads.dRecurrentKernel, grads.dRecurrentBias];
+        },
+      };
+    }
     const trace = gruForward(gates, m, kernel, bias);
     const seqLen = m.shape[1];
     save([m, kernel, ...trace.states, ...trace.updateReset, ...trace.candidates, ...trace.recurrentCandidates]);
@@ -144,8 +169,8 @@ export function gruSequence(inputGates: tf.Tensor3D, mask: tf.Tensor2D, recurren
           dRecurrent.unshift(dRecurrentGates);
           carry = tf.add(dPrevious, tf.matMul(dRecurrentGates, kernelT)) as tf.Tensor2D;
         }
-        const grads = stackedGradients(previous, dInputs, dRecurrent);
-        return [grads.dInputGates, tf.zerosLike(savedMask), grads.dRecurrentKernel, grads.dRecurrentBias];
+        const grads = recurrentGradients(tf.stack(previous, 1) as tf.Tensor3D, tf.stack(dRecurrent, 1) as tf.Tensor3D);
+        return [tf.stack(dInputs, 1), tf.zerosLike(savedMask), grads.dRecurrentKernel, grads.dRecurrentBias];
       },
     };
   });
@@ -196,8 +221,21 @@ function lstmForward(inputGates: tf.Tensor3D, mask: tf.Tensor2D, recurrentKernel
 export function lstmSequence(inputGates: tf.Tensor3D, mask: tf.Tensor2D, recurrentKernel: tf.Tensor2D): tf.Tensor3D {
   checkShapes("lstmSequence", inputGates, mask, recurrentKernel, 4);
   if (mask.shape[1] === 0) throw new Error("lstmSequence: seqLen must be at least 1");
+  const units = recurrentKernel.shape[0];
   const op = tf.customGrad((...args) => {
     const [gates, m, kernel, save] = args as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+    if (webGpuScanAvailable(units)) {
+      const packed = runScan(LSTM_SCAN, { gates, stepMask: m, recurrentKernel: kernel }); // [b, L, 7u]
+      save([m, kernel, packed]);
+      return {
+        value: unitSlice(packed, 0, units),
+        gradFunc: (dy, saved) => {
+          const [savedMask, savedKernel, savedPacked] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor3D];
+          const dGates = runScan(LSTM_SCAN_GRAD, { dStates: dy as tf.Tensor3D, trace: savedPacked, stepMask: savedMask, recurrentKernel: savedKernel }); // [b, L, 4u]
+          return [dGates, tf.zerosLike(savedMask), recurrentGradients(previousStates(unitSlice(savedPacked, 0, units)), dGates).dRecurrentKernel];
+        },
+      };
+    }
     const trace = lstmForward(gates, m, kernel);
     const seqLen = m.shape[1];
     save([m, kernel, ...trace.states, ...trace.cells, ...trace.gates, ...trace.cellTanh]);
@@ -238,8 +276,8 @@ export function lstmSequence(inputGates: tf.Tensor3D, mask: tf.Tensor2D, recurre
           dGates.unshift(dPre);
           carryH = tf.add(tf.sub(dState, dNextH), tf.matMul(dPre, kernelT)) as tf.Tensor2D;
         }
-        const grads = stackedGradients(previous, dGates, dGates);
-        return [grads.dInputGates, tf.zerosLike(savedMask), grads.dRecurrentKernel];
+        const stacked = tf.stack(dGates, 1) as tf.Tensor3D;
+        return [stacked, tf.zerosLike(savedMask), recurrentGradients(tf.stack(previous, 1) as tf.Tensor3D, stacked).dRecurrentKernel];
       },
     };
   });
