@@ -35,6 +35,7 @@ def parse_args():
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--steps", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu", help="cpu, or cuda for the GPU check (bench/gpu-check.sh)")
     p.add_argument("--seed", type=int, default=7)
     return p.parse_args()
 
@@ -217,11 +218,13 @@ def recommend(model, head, ids, lengths, k=10):
     return logits.topk(k, 1).indices
 
 
-def median_ms(run, repeats):
+def median_ms(run, repeats, sync):
+    """Median wall-clock milliseconds of run(); sync() waits for the GPU's queued work (CUDA runs asynchronously)."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         run()
+        sync()
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times)
 
@@ -231,6 +234,12 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
+    ids, lengths = synthetic_sessions(args.batch, args.seq_len, args.items, generator)  # on the CPU generator
+    device = torch.device(args.device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    if device.type != "cpu":
+        torch.set_default_device(device)  # every tensor below, the models' included (torch >= 2.0)
+        ids, lengths = ids.to(device), lengths.to(device)
     embedding = ItemEmbedding(args.items, args.dim)
     model = {
         "mlp": lambda: MlpModel(embedding, args.dim),
@@ -243,7 +252,6 @@ def main():
     head = Head(embedding, args.items, OUTPUT_DIM, args.sampled)
     parameters = {id(p): p for p in [*model.parameters(), *head.parameters()]}.values()
     optimizer = torch.optim.Adam(parameters, lr=1e-3)
-    ids, lengths = synthetic_sessions(args.batch, args.seq_len, args.items, generator)
     example = training_example(ids, lengths, args.scheme, model.pooled)
 
     def train_step():
@@ -255,13 +263,14 @@ def main():
     model.train()
     for _ in range(args.warmup):
         train_step()
-    step_ms = median_ms(train_step, args.steps)
+    sync()
+    step_ms = median_ms(train_step, args.steps, sync)
     model.eval()
     one = (ids[:1], lengths[:1])
     recommend(model, head, *one)
-    batch1_ms = median_ms(lambda: recommend(model, head, *one), 20)
+    batch1_ms = median_ms(lambda: recommend(model, head, *one), 20, sync)
     recommend(model, head, ids, lengths)
-    full_ms = median_ms(lambda: recommend(model, head, ids, lengths), 3)
+    full_ms = median_ms(lambda: recommend(model, head, ids, lengths), 3, sync)
     config = torch.__config__.show()
     blas = next((part.split("=")[1] for part in config.replace(",", " ").split() if part.startswith("BLAS_INFO=")), "?")
     print(json.dumps({
@@ -277,6 +286,7 @@ def main():
         "torch": torch.__version__,
         "blas": blas,
         "threads": torch.get_num_threads(),
+        "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
     }))
 
 

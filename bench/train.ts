@@ -7,6 +7,7 @@
 //   npm run bench:train                      every row (wasm at the target size, cpu at a tiny size), ~12 minutes
 //   npm run bench:train -- --quick           fewer steps, no PyTorch, no full-softmax causal GRU row
 //   npm run bench:train -- --rows gru-next-sampled,gru-last --no-torch
+//   npm run bench:train -- --backend webgpu --torch-device cuda   the GPU check (bench/gpu-check.sh runs it on a device)
 import { spawnSync } from "child_process";
 import * as os from "os";
 import * as path from "path";
@@ -23,6 +24,8 @@ export const TARGET_BATCH = 1024;
 export const EPOCH_SESSIONS = 200_000;
 export const EPOCH_SECONDS_TARGET = 60;
 export const TORCH_RATIO_TARGET = 3;
+/** Issue 6's GPU target: GRU and Transformer steps on WebGPU within this factor of PyTorch on the same GPU. */
+export const GPU_RATIO_TARGET = 5;
 /** The plain-JS cpu backend is ~40x slower than wasm: it gets a tiny shape. */
 export const TINY_SHAPE: BenchModelConfig = { numItems: 2_000, dim: 32, seqLen: 10 };
 export const TINY_BATCH = 64;
@@ -30,9 +33,10 @@ export const TINY_BATCH = 64;
 export const SAMPLED_NEGATIVES = 1024;
 /** Items recommended per session at inference. */
 const TOP_K = 10;
-const PYTHON = "/usr/bin/python3";
+/** The PyTorch peer's interpreter: Debian's python3 (python3-torch) unless BENCH_PYTHON names another. */
+const PYTHON = process.env.BENCH_PYTHON || "/usr/bin/python3";
 
-export type BenchBackend = Extract<BackendName, "wasm" | "cpu">;
+export type BenchBackend = Extract<BackendName, "wasm" | "cpu" | "webgpu">;
 
 export interface TrainRowSpec {
   /** Short unique name, used by --rows. */
@@ -71,6 +75,8 @@ export interface TorchResult {
   torch: string;
   blas: string;
   threads: number;
+  /** "cpu" or the CUDA device's name (older peers did not say: cpu). */
+  device?: string;
 }
 
 /** The rows of a full run; `quick` trims steps and drops the slowest row. */
@@ -98,11 +104,12 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-/** Wall-clock and process-CPU milliseconds of `run`. */
-function timed(run: () => void): { wall: number; cpu: number } {
+/** Wall-clock and process-CPU milliseconds of `run`, which ends when its result has been read back from the device
+ *  (`await data()`: the only read WebGPU offers in Node, and what makes GPU timings honest). */
+async function timedAsync(run: () => Promise<void>): Promise<{ wall: number; cpu: number }> {
   const start = performance.now();
   const cpuStart = process.cpuUsage();
-  run();
+  await run();
   const cpu = process.cpuUsage(cpuStart);
   return { wall: performance.now() - start, cpu: (cpu.user + cpu.system) / 1000 };
 }
@@ -119,17 +126,24 @@ export async function runRow(spec: TrainRowSpec): Promise<TrainRowResult> {
     const steps: { wall: number; cpu: number }[] = [];
     for (let step = 0; step < spec.warmup + spec.steps; step++) {
       steps.push(
-        timed(() => {
+        await timedAsync(async () => {
           const loss = optimizer.minimize(() => model.loss(sessions), true, model.variables)!;
-          losses.push(loss.dataSync()[0]); // synchronous backends: the step is done when the loss is read
+          losses.push((await loss.data())[0]); // the step is done when its loss has been read
           loss.dispose();
         }),
       );
     }
     const measured = steps.slice(spec.warmup);
-    const recommendMs = (batch: typeof sessions, repeats: number): number => {
-      tf.dispose(model.recommend(batch, TOP_K)); // warm-up
-      return median(Array.from({ length: repeats }, () => timed(() => model.recommend(batch, TOP_K).dispose()).wall));
+    const recommendOnce = async (batch: typeof sessions): Promise<void> => {
+      const top = model.recommend(batch, TOP_K);
+      await top.data();
+      top.dispose();
+    };
+    const recommendMs = async (batch: typeof sessions, repeats: number): Promise<number> => {
+      await recommendOnce(batch); // warm-up
+      const times: number[] = [];
+      for (let i = 0; i < repeats; i++) times.push((await timedAsync(() => recommendOnce(batch))).wall);
+      return median(times);
     };
     const msPerStep = median(measured.map((s) => s.wall));
     return {
@@ -139,8 +153,8 @@ export async function runRow(spec: TrainRowSpec): Promise<TrainRowResult> {
       cpuMsPerStep: median(measured.map((s) => s.cpu)),
       trainSeqPerSec: (spec.batch / msPerStep) * 1000,
       losses: [losses[0], losses[losses.length - 1]],
-      inferBatch1PerSec: 1000 / recommendMs(single, 20),
-      inferBatchPerSec: (spec.batch / recommendMs(sessions, 3)) * 1000,
+      inferBatch1PerSec: 1000 / (await recommendMs(single, 20)),
+      inferBatchPerSec: (spec.batch / (await recommendMs(sessions, 3))) * 1000,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
     };
   } finally {
@@ -177,13 +191,14 @@ export function torchAvailable(): boolean {
 }
 
 /** The PyTorch peer of one row, or an error text. */
-function runTorchPeer(spec: TrainRowSpec): TorchResult | string {
+function runTorchPeer(spec: TrainRowSpec, device: string): TorchResult | string {
   const script = path.join(path.dirname(THIS_FILE), "torch_peer.py");
   const args = [
     script,
     ...["--model", spec.model, "--scheme", spec.scheme, "--batch", String(spec.batch)],
     ...["--seq-len", String(spec.shape.seqLen), "--items", String(spec.shape.numItems), "--dim", String(spec.shape.dim)],
     ...["--sampled", String(spec.sampledNegatives ?? 0), "--warmup", String(spec.warmup), "--steps", String(spec.steps)],
+    ...["--device", device],
   ];
   const child = spawnSync(PYTHON, args, { encoding: "utf8", timeout: 30 * 60_000 });
   const line = child.stdout.trim().split("\n").pop() ?? "";
@@ -244,6 +259,12 @@ export function formatReport({ rows, torch }: BenchReport): string {
         : "";
     return [`GRU epoch (${task(row.spec)}): ${round(seconds)} s (target < ${EPOCH_SECONDS_TARGET} s: ${seconds < EPOCH_SECONDS_TARGET ? "met" : "missed"})${peerText}`];
   });
+  const gpuLines = rows.flatMap((row, i) => {
+    const peer = torch[i];
+    if (row.spec.backend !== "webgpu" || !["gru", "transformer"].includes(row.spec.model) || peer === null || typeof peer === "string") return [];
+    const ratio = row.msPerStep / peer.msPerStep;
+    return [`GPU ${row.spec.model} (${task(row.spec)}): ${round(ratio, 1)}x PyTorch (target <= ${GPU_RATIO_TARGET}x: ${ratio <= GPU_RATIO_TARGET ? "met" : "missed"})`];
+  });
   const notes = rows.flatMap((row, i) => {
     const peer = torch[i];
     return [
@@ -259,9 +280,9 @@ export function formatReport({ rows, torch }: BenchReport): string {
       `popularity-sampled negatives; Adam. ms/step: median wall clock; cpu ms: process CPU time (less sensitive to load).`,
     `Inference: top-${TOP_K} over the catalogue for 1 session and for the row's batch. ratio = ours / PyTorch ms per step.`,
     `Epoch = ${EPOCH_SESSIONS.toLocaleString("en")} sessions / train seq/s.` +
-      (peerInfo ? ` PyTorch ${peerInfo.torch}, ${peerInfo.threads} threads, BLAS ${peerInfo.blas}.` : ""),
+      (peerInfo ? ` PyTorch ${peerInfo.torch} on ${peerInfo.device ?? "cpu"}, ${peerInfo.threads} threads, BLAS ${peerInfo.blas}.` : ""),
   ];
-  return [format(header), ...cells.map(format), "", ...epochLines, "", ...setup, ...notes].join("\n");
+  return [format(header), ...cells.map(format), "", ...epochLines, ...gpuLines, "", ...setup, ...notes].join("\n");
 }
 
 function argValue(args: string[], name: string): string | undefined {
@@ -278,7 +299,16 @@ export async function main(args: string[]): Promise<void> {
   }
   const quick = args.includes("--quick");
   const only = argValue(args, "--rows")?.split(",");
-  const all = defaultRows(quick);
+  const backend = argValue(args, "--backend") ?? "wasm";
+  if (backend !== "wasm" && backend !== "webgpu") throw new Error(`bench:train: --backend must be wasm or webgpu, got ${backend}`);
+  const torchDevice = argValue(args, "--torch-device") ?? "cpu";
+  // On webgpu: the target-size rows on the GPU, more steps (a GPU step is short); the tiny cpu rows are left out.
+  const all =
+    backend === "wasm"
+      ? defaultRows(quick)
+      : defaultRows(quick)
+          .filter((row) => row.backend === "wasm")
+          .map((row) => ({ ...row, backend: "webgpu" as const, warmup: 5, steps: quick ? 10 : 50 }));
   const unknown = (only ?? []).filter((id) => !all.some((row) => row.id === id));
   if (unknown.length > 0) throw new Error(`bench:train: unknown rows ${unknown.join(", ")}; known: ${all.map((r) => r.id).join(", ")}`);
   const specs = only ? all.filter((row) => only.includes(row.id)) : all;
@@ -292,7 +322,7 @@ export async function main(args: string[]): Promise<void> {
     log(`${spec.id}: ${spec.backend} ${spec.model} (${task(spec)}), ${spec.warmup} warm-up + ${spec.steps} timed steps`);
     report.rows.push(runRowInChild(spec));
     if (torchHere) log(`${spec.id}: PyTorch peer`);
-    report.torch.push(torchHere ? runTorchPeer(spec) : null);
+    report.torch.push(torchHere ? runTorchPeer(spec, torchDevice) : null);
   }
   console.log(formatReport(report));
   console.log(`Load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(" ")} (1, 5, 15 min).`);

@@ -1,7 +1,7 @@
 // Prepared split (Parquet, one row per session; see .notes/SCHEMA.md) → compact typed arrays, read once →
 // `SessionBatch`es of tensors built on demand. Only the batch being consumed holds tensors: the consumer disposes it
 // with `disposeBatch` before asking for the next, so memory stays bounded however large the split is.
-import { DuckDBInstance, type DuckDBConnection, type DuckDBListVector, type DuckDBVector } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBListVector, DuckDBVector } from "@duckdb/node-api";
 import * as tf from "@tensorflow/tfjs";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -182,6 +182,9 @@ export async function readSplit(dir: string, split = "train"): Promise<SessionTa
   if (!existsSync(file)) throw new Error(`readSplit: ${file} not found (prepare the data first, or check the split name)`);
   const schema = await readSchema(dir);
   const plan = planColumns(schema);
+  // Loaded here, not at the top: code that only batches in-memory tables (the benches, the GPU check's bundle)
+  // then runs without DuckDB's native binary.
+  const { DuckDBInstance } = await import("@duckdb/node-api");
   const instance = await DuckDBInstance.create();
   const connection = await instance.connect();
   try {

@@ -53,7 +53,7 @@ function inputArrays(cell: Cell, units: number) {
 /** States and the gradients of Σ w ⊙ states with respect to gates, U (and b'), read back to the host. */
 async function run(op: SequenceOp, cell: Cell, units: number) {
   const a = inputArrays(cell, units);
-  const inputs = [tf.tensor3d(a.gates, [BATCH, SEQ_LEN, a.width]), tf.tensor2d(MASK), tf.tensor2d(a.kernel, [units, a.width])];
+  const inputs: tf.Tensor[] = [tf.tensor3d(a.gates, [BATCH, SEQ_LEN, a.width]), tf.tensor2d(MASK), tf.tensor2d(a.kernel, [units, a.width])];
   if (cell === "gru") inputs.push(tf.tensor1d(a.bias));
   const weights = tf.tensor3d(a.weights, [BATCH, SEQ_LEN, units]);
   const differentiable = inputs.filter((_, i) => i !== 1);
