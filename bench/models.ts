@@ -8,7 +8,7 @@ import {
   createHeadFor,
   createModel,
   createTargetScheme,
-  disposeVariables,
+  disposeModel,
   evaluationInputs,
   nextItemStates,
   type ModelConfigs,
@@ -99,8 +99,7 @@ export function buildBenchModel(kind: BenchModelKind, config: BenchModelConfig, 
       return indices;
     },
     dispose: () => {
-      head.dispose();
-      disposeVariables(model.variables);
+      disposeModel({ model, head });
     },
   };
 }

@@ -18,7 +18,7 @@ import { fromRecords } from "../lib/data/io";
 import { BOOKING_INPUT_COLUMNS, bookingWorkflow } from "../lib/data/recipes/booking";
 import { BOOKER_COUNTRIES } from "../lib/data/synthetic";
 import { type ModelFolderManifest, saveModelFolder } from "../lib/model-folder/index";
-import { createHeadFor, createModel, disposeVariables } from "../lib/models";
+import { createHeadFor, createModel, disposeModel } from "../lib/models";
 import { textTable } from "../lib/plot";
 import { Random } from "../lib/random";
 
@@ -107,8 +107,7 @@ async function buildModelFolder(dir: string): Promise<string> {
   try {
     await saveModelFolder(dir, { name: "gru-40k-untrained", model, head, workflow, schema });
   } finally {
-    head.dispose();
-    disposeVariables(model.variables);
+    disposeModel({ model, head });
   }
   const items = schema.columns.find((column) => column.name === schema.item)?.cardinality;
   return `untrained GRU ${JSON.stringify(model.config)}, ${items} item ids (${CATALOGUE} cities + padding + OOV)`;

@@ -6,7 +6,7 @@ import { initBackend } from "./backend";
 import { COURSE_MODELS, COURSE_MODELS_DIR, prepareCourseData } from "./course";
 import { DEFAULT_KS, runBaselines, runModel, type ModelRunConfig, type RunResult } from "./experiment";
 import { saveModelFolder } from "./model-folder/index";
-import { disposeVariables } from "./models/index";
+import { disposeModel } from "./models/index";
 import { barChart, lineChart, textTable, writeReport } from "./plot";
 
 // The course's settings (the tutorial's, Merlin GTC 2023: 3 epochs each; the GRU takes notebook 04's LSTM settings),
@@ -41,8 +41,7 @@ async function main(): Promise<void> {
     const dir = path.join(COURSE_MODELS_DIR, config.kind);
     await saveModelFolder(dir, { name: config.kind, model, head, workflow: data.workflow, schema: train.table.schema, metrics: result.metrics, scheme: config.scheme });
     saved.push(dir);
-    head.dispose();
-    disposeVariables(model.variables);
+    disposeModel({ model, head });
   }
 
   const popular = rows.find((r) => r.name === "most-popular")?.metrics["recall@10"] ?? NaN;

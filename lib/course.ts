@@ -10,7 +10,7 @@ import { loadWeights } from "./checkpoint";
 import { DEFAULT_KS, runModel, type ModelRunConfig, type RunResult } from "./experiment";
 import { SessionLoader, type SessionTable } from "./loader";
 import { MODEL_FILE, type ModelFolderManifest, buildModel, checkManifest, saveModelFolder } from "./model-folder/index";
-import { type ItemOutputHead, type SessionModel, disposeVariables } from "./models/index";
+import { type ItemOutputHead, type SessionModel, disposeModel } from "./models/index";
 import { type Figure, barChart, lineChart } from "./plot";
 import { Random } from "./random";
 import type { DatasetSchema } from "./schema";
@@ -199,8 +199,7 @@ export function loadCourseModel(name: CourseModelName): LoadedCourseModel | null
   }
   const { model, head } = built;
   const dispose = (): void => {
-    head.dispose();
-    disposeVariables(model.variables);
+    disposeModel({ model, head });
   };
   return { manifest, model, head, dispose };
 }
@@ -228,8 +227,7 @@ export async function loadOrTrainCourseModel(name: CourseModelName, data: Course
   console.log(`${name}: ${why} in ${courseModelDir(name)}; training it now on ${trainSet.numSessions} trips with its notebook's settings`);
   const run = await runModel({ ...COURSE_MODELS[name], progress: "lines" }, trainSet, data.valid);
   await saveCourseModel(name, run, data);
-  run.head.dispose();
-  disposeVariables(run.model.variables);
+  disposeModel(run);
   return loadCourseModel(name) as LoadedCourseModel;
 }
 

@@ -21,7 +21,6 @@ import {
   YOOCHOOSE_REFERENCES,
   comparisonChart,
   comparisonTable,
-  disposeRun,
   metricLabel,
   runBaselinesOn,
   runModelOn,
@@ -33,6 +32,7 @@ import {
 } from "../lib/evaluate";
 import { gamesRuns, yoochooseRuns } from "../lib/evaluate/settings";
 import { readSplit } from "../lib/loader";
+import { disposeModel } from "../lib/models";
 import { lineChart, textTable, writeReport, type ReportSection } from "../lib/plot";
 
 export const REPORT_FILE = path.join("build", "real-data-report.html");
@@ -136,7 +136,7 @@ async function evaluateSet(name: SetName, options: EvalRealOptions, backend: str
     console.log(`${name}: training ${config.kind} for ${epochs} epoch(s)`);
     const trained = await runModelOn({ ...config, epochs, progress: "lines" }, splits, set.protocol);
     runs.push({ ...trained, backend });
-    disposeRun(trained);
+    disposeModel(trained);
   }
   const table = comparisonTable(runs, set.references, set.protocol, set.extra);
   console.log(`\n${set.title}\n${textTable(table)}\nreferences: ${set.references.map((r) => `${r.counterpart} ← ${r.source}`).join("; ")}`);

@@ -5,9 +5,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { isBackendAvailable, startBackend } from "../lib/backend";
-import { GRU4REC_PROTOCOL, SASREC_PROTOCOL, disposeRun, headlineMetrics, runModelOn } from "../lib/evaluate";
+import { GRU4REC_PROTOCOL, SASREC_PROTOCOL, headlineMetrics, runModelOn } from "../lib/evaluate";
 import type { SessionTable } from "../lib/loader";
-import { createHeadFor, createModel, createTargetScheme, type ModelConfigs, type ModelKind } from "../lib/models/index";
+import { createHeadFor, createModel, createTargetScheme, disposeModel, type ModelConfigs, type ModelKind } from "../lib/models/index";
 import type { OutputHeadConfig } from "../lib/models/outputs";
 import { Random } from "../lib/random";
 import { trainingLoss } from "../lib/train/fit";
@@ -115,7 +115,7 @@ describe.skipIf(!available)("fit and both protocols on webgpu", () => {
     const scored = async (backend: string) => {
       await tf.setBackend(backend);
       const run = await runModelOn(config, { train: table, test: table }, protocol);
-      disposeRun(run);
+      disposeModel(run);
       return run.metrics;
     };
     const gpu = await scored("webgpu");

@@ -16,7 +16,7 @@ import { runModel } from "../lib/experiment";
 import { SessionLoader } from "../lib/loader";
 import { loadModelFolder, saveModelFolder } from "../lib/model-folder/index";
 import type { Recommendation, RecommenderModel } from "../lib/model-folder/types";
-import { disposeVariables } from "../lib/models/init";
+import { disposeModel } from "../lib/models";
 import { listen } from "../lib/serve";
 import { serveModelFolder } from "../lib/serve/load";
 import { fetchModel } from "../demo/fetch-model";
@@ -84,8 +84,7 @@ describe.skipIf(!hasChromium)("demo page in headless Chromium", () => {
     // A few epochs of a small GRU: trained enough that its scores are spread out, so the order is not a coin toss.
     const run = await runModel({ kind: "gru", model: { units: 16, inputs: { itemDim: 8 } }, epochs: 3, batchSize: 64, learningRate: 0.01, seed: 3, progress: "none" }, train, valid);
     await saveModelFolder(modelDir, { name: "demo-e2e-gru", model: run.model, head: run.head, workflow: prepared.workflow, schema: prepared.schema, metrics: run.metrics });
-    run.head.dispose();
-    disposeVariables(run.model.variables);
+    disposeModel(run);
     await startBackend("cpu");
 
     // NODE_ENV=production, as `npm run demo:build` has it: vitest sets "test", which makes Vite build a dev bundle.

@@ -20,7 +20,6 @@ import {
   gatherBatch,
   prefixTable,
   runBaselinesOn,
-  scaleInputProjection,
 } from "../lib/evaluate";
 import type { SessionTable } from "../lib/loader";
 import { SampledRankingMetrics } from "../lib/metrics";
@@ -252,19 +251,5 @@ describe("baselines under a protocol", () => {
     // Successors of 2: 3 (2) then 4 (1): ranks 1 and 2.
     expect(successors.metrics["recall@1"]).toBeCloseTo(0.5, 6);
     expect(successors.metrics["mrr@2"]).toBeCloseTo(0.75, 6);
-  });
-});
-
-describe("inputInitScale", () => {
-  it("multiplies the Transformer's input projection, and refuses a model without one", () => {
-    const schema = tableOf([[2, 3]], 10).schema;
-    const transformer = createModel("transformer", { dModel: 4, heads: 1, layers: 1, mlp: [], inputs: { itemDim: 4 } }, schema);
-    const kernel = transformer.variables["input.projection.kernel"];
-    const before = Array.from(kernel.dataSync());
-    scaleInputProjection(transformer, 7);
-    Array.from(kernel.dataSync()).forEach((value, i) => expect(value).toBeCloseTo(7 * before[i], 5));
-    expect(() => scaleInputProjection(transformer, 0)).toThrow(/> 0/);
-    const gru = createModel("gru", { units: 4, inputs: { itemDim: 4 }, mlp: [] }, schema);
-    expect(() => scaleInputProjection(gru, 7)).toThrow(/no input\.projection\.kernel/);
   });
 });

@@ -157,3 +157,17 @@ describe("attention gradient", () => {
     }
   });
 });
+
+describe("transformer inputInitScale", () => {
+  it("multiplies the initial input projection and nothing else; refuses a factor <= 0", () => {
+    const config = { dModel: 8, heads: 2, layers: 1, mlp: [], inputs: { itemDim: 4 } };
+    const plain = createTransformerModel(toySchema, config);
+    const scaled = createTransformerModel(toySchema, { ...config, inputInitScale: 7 });
+    for (const [name, variable] of Object.entries(plain.variables)) {
+      const factor = name === "input.projection.kernel" ? 7 : 1;
+      const expected = tf.mul(variable, factor);
+      expect({ name, diff: maxAbsDiff(scaled.variables[name], expected) < 1e-6 }).toEqual({ name, diff: true });
+    }
+    expect(() => createTransformerModel(toySchema, { ...config, inputInitScale: 0 })).toThrow(/inputInitScale must be a number > 0/);
+  });
+});

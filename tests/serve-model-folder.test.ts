@@ -11,7 +11,7 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prepareBooking } from "../lib/data/recipes/booking";
 import { type ModelFolderManifest, type RecommenderModel, saveModelFolder } from "../lib/model-folder/index";
-import { createHeadFor, createModel, disposeVariables } from "../lib/models";
+import { createHeadFor, createModel, disposeModel } from "../lib/models";
 import { serveModelFolder } from "../lib/serve/load";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "booking", "train_set.csv");
@@ -44,8 +44,7 @@ beforeAll(async () => {
   const head = createHeadFor(gru);
   folder = join(root, "tiny-gru");
   await saveModelFolder(folder, { name: "tiny-gru", model: gru, head, workflow: prepared.workflow, schema: prepared.schema, metrics: { "recall@10": 0.25 } });
-  head.dispose();
-  disposeVariables(gru.variables);
+  disposeModel({ model: gru, head });
   knownCities = new Set(prepared.workflow.vocabulary("city_id").values.map(Number));
   ({ app, model } = await serveModelFolder(folder));
   manifest = model.manifest;

@@ -18,7 +18,7 @@ export {
   metricLabel,
   type Protocol,
 } from "./protocols";
-export { defaultBaselines, disposeRun, runBaselinesOn, runModelOn, scaleInputProjection, type ProtocolRunConfig, type ProtocolRunResult, type RunSplits } from "./run";
+export { defaultBaselines, runBaselinesOn, runModelOn, type ProtocolRunConfig, type ProtocolRunResult, type RunSplits } from "./run";
 export {
   GAMES_REFERENCES,
   YOOCHOOSE_REFERENCES,

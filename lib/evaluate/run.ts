@@ -4,10 +4,9 @@
 //                   prefix of every session; with a validation split the best epoch (by the protocol's last
 //                   headline metric) is kept and then scored on test, without one the last epoch is scored;
 //   runBaselinesOn  most-popular, successor counts and V-SKNN fitted on train and scored on test.
-import * as tf from "@tensorflow/tfjs";
 import { MostPopular, SessionKnn, SuccessorCounts, type Recommender } from "../baselines/index";
 import { sessionsOf, type SessionTable } from "../loader";
-import { type ModelConfigs, type ModelKind, createHeadFor, createModel, createTargetScheme, disposeVariables } from "../models/index";
+import { type ModelConfigs, type ModelKind, createHeadFor, createModel, createTargetScheme } from "../models/index";
 import type { SessionModel } from "../models/model";
 import type { ItemOutputHead, OutputHeadConfig } from "../models/outputs";
 import { fit, type FitConfig } from "../train/fit";
@@ -38,13 +37,6 @@ export interface ProtocolRunConfig<K extends ModelKind = ModelKind> {
   patience?: number;
   /** Score the evaluation split after every epoch (a learning curve; costs one evaluation per epoch). Default true. */
   curve?: boolean;
-  /**
-   * Multiplies the model's initial input projection (`input.projection.kernel`: item embeddings → d_model, the
-   * Transformer's) by this before training. SASRec multiplies its item embeddings by √d before adding the positions;
-   * here embeddings start at ±0.05 and positions at σ 0.02, so without it the item signal starts barely above the
-   * positions and far below what each block adds to the residual stream. Default 1 (as created).
-   */
-  inputInitScale?: number;
   /** Sampled protocol: score only the first `validRows` rows after each epoch (cheaper; test is always whole). */
   validRows?: number;
   progress?: FitConfig["progress"];
@@ -77,7 +69,6 @@ export async function runModelOn(
   protocol: Protocol,
 ): Promise<ProtocolRunResult & { model: SessionModel; head: ItemOutputHead }> {
   const model = createModel(config.kind, (config.model ?? {}) as never, splits.train.schema);
-  if (config.inputInitScale !== undefined) scaleInputProjection(model, config.inputInitScale);
   const head = createHeadFor(model, config.head);
   const pooled = model.output === "pooled";
   const trainOn = new LengthBucketedBatches(pooled ? prefixTable(splits.train) : splits.train);
@@ -111,25 +102,6 @@ export async function runModelOn(
     model,
     head,
   };
-}
-
-/** Name of the input projection's kernel among a model's variables (see `inputInitScale`). */
-export const INPUT_PROJECTION_KERNEL = "input.projection.kernel";
-
-/** Multiplies the weights of the model's input projection by `factor` in place (see `inputInitScale`). */
-export function scaleInputProjection(model: SessionModel, factor: number): void {
-  if (!(Number.isFinite(factor) && factor > 0)) throw new Error(`inputInitScale: expected a number > 0, got ${factor}`);
-  const kernel = model.variables[INPUT_PROJECTION_KERNEL];
-  if (kernel === undefined) {
-    throw new Error(`inputInitScale: model "${model.name}" has no ${INPUT_PROJECTION_KERNEL} (only models that project their inputs, e.g. the Transformer)`);
-  }
-  tf.tidy(() => kernel.assign(tf.mul(kernel, factor)));
-}
-
-/** Frees a trained model and its head. */
-export function disposeRun(run: { model: SessionModel; head: ItemOutputHead }): void {
-  run.head.dispose();
-  disposeVariables(run.model.variables);
 }
 
 /** The three baselines of lib/baselines for a catalogue of `nItems` ids. */

@@ -54,7 +54,7 @@ export function uniformNegatives(nItems: number, count: number): NonNullable<Non
  * costs ~6× a step here and runs the wasm heap out of memory on batches of long histories — but a sampled softmax of
  * each target against 1,024 negatives drawn uniformly (the kind of items the evaluation samples) shared by the
  * batch (4,096 negatives: no better per epoch, 2.3× slower). The initial input projection is scaled by 7 ≈ √d
- * (`inputInitScale`; SASRec multiplies its embeddings by √d): it learns faster and ends +0.005 HR@10, +0.013 NDCG@10
+ * (the Transformer's `inputInitScale`; SASRec multiplies its embeddings by √d): it learns faster and ends +0.005 HR@10, +0.013 NDCG@10
  * above the unscaled model, but also overfits sooner (best validation epoch 7 of 10). Dropout 0.2 (SASRec: 0.5): at
  * 0.35–0.5 it learned slower and was still behind after 8–12 epochs, with or without the scaling.
  */
@@ -66,13 +66,12 @@ export function gamesRuns(nItems: number): ProtocolRunConfig[] {
     { kind: "gru", model: { units: 50, inputs: { itemDim: 50 }, mlp: [], dropout: 0.2 }, head, epochs: 4, batchSize: 128, schedule: cosine(0.004), adam },
     {
       kind: "transformer",
-      model: { dModel: 50, heads: 1, layers: 2, ffnDim: 50, dropout: 0.2, causal: true, mlp: [], inputs: { itemDim: 50 } },
+      model: { dModel: 50, heads: 1, layers: 2, ffnDim: 50, dropout: 0.2, causal: true, mlp: [], inputs: { itemDim: 50 }, inputInitScale: 7 },
       head,
       epochs: 10,
       batchSize: 128,
       schedule: cosine(0.004),
       adam,
-      inputInitScale: 7,
       validRows: 3000,
     },
   ];

@@ -18,6 +18,7 @@ import {
   evaluationInputs,
   nextItemStates,
 } from "../models/index";
+import { disposeModel } from "../models/index";
 import { disposeVariables } from "../models/init";
 import type { SchemeKind } from "../models/targets";
 import { type DatasetSchema, validateSchema } from "../schema";
@@ -148,8 +149,7 @@ export function recommenderFromParts(parts: ModelFolderParts): RecommenderModel 
   try {
     return createRecommender(manifest, built.model, built.head, workflow, encoder, where(FOLDER_FILES.manifest));
   } catch (error) {
-    built.head.dispose();
-    disposeVariables(built.model.variables);
+    disposeModel(built);
     throw error;
   }
 }
@@ -190,8 +190,7 @@ export function buildModel(
   try {
     assignWeights({ ...model.variables, ...head.variables }, weights);
   } catch (error) {
-    head.dispose();
-    disposeVariables(model.variables);
+    disposeModel({ model, head });
     throw new Error(`${where(FOLDER_FILES.weightManifest)} does not fit the model of ${where(FOLDER_FILES.manifest)}: ${(error as Error).message}`);
   }
   head.freeze(); // a loaded folder only serves
@@ -246,8 +245,7 @@ function createRecommender(
     dispose: () => {
       if (disposed) return;
       disposed = true;
-      head.dispose();
-      disposeVariables(model.variables);
+      disposeModel({ model, head });
     },
   };
 }

@@ -2,6 +2,7 @@
 import { type MlpModelConfig, createMlpModel } from "./mlp";
 import type { ModelKind, SessionModel } from "./model";
 import { type ItemOutputHead, type OutputHeadConfig, createOutputHead } from "./outputs";
+import { disposeVariables } from "./init";
 import { type RnnConfig, createRnnModel } from "./rnn";
 import { type TransformerConfig, createTransformerModel } from "./transformer";
 import type { ModelSchema } from "./inputs";
@@ -34,6 +35,12 @@ export function createModel<K extends ModelKind>(kind: K, config: ModelConfigs[K
 /** The output head for `model`: scores its item catalogue from its states, tied to its item table by default. */
 export function createHeadFor(model: SessionModel, config: OutputHeadConfig = {}): ItemOutputHead {
   return createOutputHead({ nItems: model.inputs.itemCardinality, hiddenDim: model.dim, itemTable: model.inputs.itemTable }, config);
+}
+
+/** Frees a trained model and its head: the model's variables, then the head's own (a tied table is the model's). */
+export function disposeModel(run: { model: Pick<SessionModel, "variables">; head: Pick<ItemOutputHead, "dispose"> }): void {
+  run.head.dispose();
+  disposeVariables(run.model.variables);
 }
 
 export type { ModelKind, SessionModel } from "./model";

@@ -33,6 +33,13 @@ export interface TransformerConfig {
   mlp?: number[];
   /** Activation of the MLP layers. Default "relu". */
   mlpActivation?: Activation;
+  /**
+   * Multiplies the initial input projection (item embeddings → d_model) by this. SASRec multiplies its item
+   * embeddings by √d before adding the positions; here embeddings start at ±0.05 and positions at σ 0.02, so
+   * without it the item signal starts barely above the positions and far below what each block adds to the
+   * residual stream. Default 1.
+   */
+  inputInitScale?: number;
   /** Seed of the initial weights and dropout masks. Default 1. */
   seed?: number;
 }
@@ -51,6 +58,7 @@ export function resolveTransformerConfig(config: TransformerConfig = {}): Resolv
     causal: config.causal ?? true,
     mlp: config.mlp ?? [64],
     mlpActivation: config.mlpActivation ?? "relu",
+    inputInitScale: config.inputInitScale ?? 1,
     seed: config.seed ?? 1,
   };
 }
@@ -112,12 +120,18 @@ export function selfAttention(
   };
 }
 
+function scaleInitialWeights(kernel: tf.Variable, factor: number): void {
+  if (!(Number.isFinite(factor) && factor > 0)) throw new Error(`transformer: inputInitScale must be a number > 0, got ${factor}`);
+  if (factor !== 1) tf.tidy(() => kernel.assign(tf.mul(kernel, factor)));
+}
+
 export function createTransformerModel(schema: ModelSchema, config: TransformerConfig = {}): SessionModel<ResolvedTransformerConfig> {
   const resolved = resolveTransformerConfig(config);
   const { dModel, dropout: rate } = resolved;
   const params = new ParameterFactory(resolved.seed);
   const seeds = new SeedSequence(resolved.seed);
   const inputs = createInputBlock(params.scope("input"), schema, { ...resolved.inputs, projection: dModel });
+  scaleInitialWeights(params.variables["input.projection.kernel"], resolved.inputInitScale);
   const transformer = params.scope("transformer");
   const positions = transformer.normal("position", [schema.maxLength, dModel], 0.02); // GPT-2's init
   const blocks = Array.from({ length: resolved.layers }, (_, i) => {
