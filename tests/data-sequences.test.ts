@@ -41,6 +41,20 @@ describe("prepareSequences", () => {
     expect(prepared.schema.maxLength).toBe(51);
   });
 
+  it("with catalogue \"file\", knows every item of the file: no target is out of vocabulary", async () => {
+    const outDir = join(work, "file");
+    const prepared = await prepareSequences({ input: FIXTURE, outDir, catalogue: "file" });
+    // Counts over all 12 lines: 5 ×4, 6 ×3, 7 ×3, 8 ×1, 9 ×1.
+    const values = prepared.workflow.vocabulary("item").values;
+    expect([...values].sort()).toEqual([5, 6, 7, 8, 9]);
+    const id = (item: number) => 2 + values.indexOf(item);
+    expect(await rows(outDir, "train")).toEqual([[id(5), id(6)]]);
+    expect(await rows(outDir, "test")).toEqual([[id(5), id(6), id(7), id(8)], [id(6), id(5), id(7)], [id(7), id(6), id(5)]]);
+    expect(prepared.counts.testUnseen).toBe(0);
+    expect(prepared.schema.columns.find((c) => c.name === "item_list")?.cardinality).toBe(2 + 5);
+    await expect(prepareSequences({ input: FIXTURE, outDir, catalogue: "all" as never })).rejects.toThrow(/catalogue must be "train" or "file"/);
+  });
+
   it("keeps maxHistory + 1 items per row", async () => {
     const outDir = join(work, "short");
     await prepareSequences({ input: FIXTURE, outDir, maxHistory: 2 });

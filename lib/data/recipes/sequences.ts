@@ -6,7 +6,9 @@
 //   3. per user: the last item is the test target, the second-to-last the validation target, the rest is train
 //      (train rows: all but the last two items; valid rows: all but the last; test rows: the whole sequence);
 //   4. item ids are encoded with a vocabulary fitted on the train rows only; a valid/test item that never occurs
-//      there becomes out-of-vocabulary (id 1) and, as a target, counts as a miss;
+//      there becomes out-of-vocabulary (id 1) and, as a target, counts as a miss. With `catalogue: "file"` the
+//      vocabulary holds every item of the file instead, as SASRec's ids 1..itemnum do: no target is then out of
+//      vocabulary, and items never trained on are in the catalogue (and among the sampled negatives of protocol (b));
 //   5. each row keeps its last `maxHistory + 1` items (up to `maxHistory` items of history before the one to
 //      predict; SASRec's maxlen is 50); rows with fewer than 2 items are dropped (nothing to predict).
 import * as fs from "fs";
@@ -59,6 +61,8 @@ export interface PrepareSequencesOptions extends SequencesWorkflowOptions {
   outDir: string;
   /** Fewest interactions a user needs. Default 3 (one to train on, one to validate, one to test). */
   minInteractions?: number;
+  /** The item ids: "train" (default), the items of the train rows; "file", every item of the input (SASRec's). */
+  catalogue?: "train" | "file";
   onProgress?: (message: string) => void;
   database?: DatabaseOptions;
 }
@@ -117,6 +121,11 @@ export async function readUserItemPairs(db: Database, file: string): Promise<Rel
   return pairs;
 }
 
+async function fitThenTransform(workflow: Workflow, fitOn: Relation, rows: Relation, progress: (message: string) => void): Promise<Relation> {
+  await workflow.fit(fitOn, progress);
+  return workflow.transform(rows);
+}
+
 /** The users with at least `min` interactions. */
 function usersWithAtLeast(pairs: Relation, min: number): Relation {
   return pairs.derive((from) => `SELECT * FROM ${from} QUALIFY count(*) OVER (PARTITION BY "user") >= ${min}`);
@@ -138,7 +147,10 @@ export async function prepareSequences(options: PrepareSequencesOptions): Promis
     const withoutValid = await lastItemSplit(withoutTest.train, { ...order, n: 1 });
     progress(`read ${formatCount(Number(read?.n))} interactions; split into train / valid / test rows`);
 
-    const train = await workflow.fit(withoutValid.train, progress);
+    const catalogue = options.catalogue ?? "train";
+    if (catalogue !== "train" && catalogue !== "file") throw new Error(`prepareSequences: catalogue must be "train" or "file", got '${catalogue}'`);
+    // Only the categorify step has fitted state; fitted on every line, it knows every item and nothing else.
+    const train = catalogue === "train" ? await workflow.fit(withoutValid.train, progress) : await fitThenTransform(workflow, pairs, withoutValid.train, progress);
     const valid = await workflow.transform(withoutValid.valid);
     const test = await workflow.transform(withoutTest.valid);
     const written = await writeDataset(options.outDir, { train, valid, test }, workflow, progress);
