@@ -137,6 +137,8 @@ export async function prepareSequences(options: PrepareSequencesOptions): Promis
   const workflow = sequencesWorkflow(options);
   const minInteractions = positiveInteger(options.minInteractions ?? 3, "minInteractions");
   const input = options.input ?? DEFAULT_GAMES_FILE;
+  const catalogue = options.catalogue ?? "train";
+  if (catalogue !== "train" && catalogue !== "file") throw new Error(`prepareSequences: catalogue must be "train" or "file", got '${catalogue}'`);
   return withDatabase(async (db) => {
     progress(`reading ${input}`);
     const pairs = await readUserItemPairs(db, input);
@@ -147,8 +149,6 @@ export async function prepareSequences(options: PrepareSequencesOptions): Promis
     const withoutValid = await lastItemSplit(withoutTest.train, { ...order, n: 1 });
     progress(`read ${formatCount(Number(read?.n))} interactions; split into train / valid / test rows`);
 
-    const catalogue = options.catalogue ?? "train";
-    if (catalogue !== "train" && catalogue !== "file") throw new Error(`prepareSequences: catalogue must be "train" or "file", got '${catalogue}'`);
     // Only the categorify step has fitted state; fitted on every line, it knows every item and nothing else.
     const train = catalogue === "train" ? await workflow.fit(withoutValid.train, progress) : await fitThenTransform(workflow, pairs, withoutValid.train, progress);
     const valid = await workflow.transform(withoutValid.valid);
