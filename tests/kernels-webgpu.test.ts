@@ -78,7 +78,7 @@ describe.skipIf(!available)("WGSL GRU/LSTM scans match the reference", () => {
   const cases = (["gru", "lstm"] as const).flatMap((cell) => [3, 37, 300].map((units) => [cell, units] as const));
   it.each(cases)("%s with %i units: states and every gradient", async (cell, units) => {
     await tf.setBackend("webgpu");
-    expect(webGpuScanAvailable(units)).toBe(true);
+    expect(webGpuScanAvailable(BATCH, units)).toBe(true);
     const fused = await run(FUSED[cell], cell, units);
     await tf.setBackend("cpu");
     const reference = await run(REFERENCE[cell], cell, units);
@@ -90,9 +90,10 @@ describe.skipIf(!available)("WGSL GRU/LSTM scans match the reference", () => {
     });
   }, 120_000);
 
-  it("falls back to the tf-op path on other backends", async () => {
+  it("falls back to the tf-op path on other backends and beyond the limits", async () => {
     await tf.setBackend("cpu");
-    expect(webGpuScanAvailable(3)).toBe(false);
+    expect(webGpuScanAvailable(4, 3)).toBe(false);
     await tf.setBackend("webgpu");
+    expect([webGpuScanAvailable(4, 1025), webGpuScanAvailable(65536, 3)]).toEqual([false, false]); // too big for one dispatch
   });
 });

@@ -119,7 +119,7 @@ export function gruSequence(inputGates: tf.Tensor3D, mask: tf.Tensor2D, recurren
   const units = recurrentKernel.shape[0];
   const op = tf.customGrad((...args) => {
     const [gates, m, kernel, bias, save] = args as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
-    if (webGpuScanAvailable(units)) {
+    if (webGpuScanAvailable(inputGates.shape[0], units)) {
       const packed = runScan(GRU_SCAN, { gates, stepMask: m, recurrentKernel: kernel, recurrentBias: bias }); // [b, L, 5u]
       save([m, kernel, packed]);
       return {
@@ -224,7 +224,7 @@ export function lstmSequence(inputGates: tf.Tensor3D, mask: tf.Tensor2D, recurre
   const units = recurrentKernel.shape[0];
   const op = tf.customGrad((...args) => {
     const [gates, m, kernel, save] = args as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
-    if (webGpuScanAvailable(units)) {
+    if (webGpuScanAvailable(inputGates.shape[0], units)) {
       const packed = runScan(LSTM_SCAN, { gates, stepMask: m, recurrentKernel: kernel }); // [b, L, 7u]
       save([m, kernel, packed]);
       return {

@@ -319,9 +319,9 @@ function kernelConfig(spec: ScanSpec): tf.KernelConfig {
 /** The scan kernels, for lib/kernels/index.ts to register on the webgpu backend. */
 export const WEBGPU_SCAN_KERNELS: readonly tf.KernelConfig[] = SPECS.map(kernelConfig);
 
-/** Whether the scans run as WGSL kernels on the current backend for `units` (else: the tf-op path). */
-export function webGpuScanAvailable(units: number): boolean {
-  return units <= MAX_SCAN_UNITS && tf.getBackend() === WEBGPU && tf.getKernel(GRU_SCAN, WEBGPU) != null;
+/** Whether the scans run as WGSL kernels on the current backend for `sessions` × `units` (else: the tf-op path). */
+export function webGpuScanAvailable(sessions: number, units: number): boolean {
+  return units <= MAX_SCAN_UNITS && sessions <= MAX_SESSIONS && tf.getBackend() === WEBGPU && tf.getKernel(GRU_SCAN, WEBGPU) != null;
 }
 
 /** Runs one of the scan kernels on tensors. */
