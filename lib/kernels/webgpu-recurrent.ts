@@ -19,8 +19,9 @@ export const LSTM_SCAN = "SessionrecLstmScan";
 export const LSTM_SCAN_GRAD = "SessionrecLstmScanGrad";
 const WEBGPU = "webgpu";
 
-/** Workgroup memory is 16 KiB (4,096 floats) by WebGPU's default limits; the GRU backward keeps 4·u floats there. */
-export const MAX_SCAN_UNITS = 1024;
+/** Workgroup memory is 16 KiB (4,096 floats) by WebGPU's default limits; the LSTM backward keeps 5·u floats there
+ *  (the GRU's 4·u). */
+export const MAX_SCAN_UNITS = 800;
 /** WebGPU's limit on workgroups along one dimension: one per session. */
 const MAX_SESSIONS = 65535;
 
