@@ -9,6 +9,8 @@ import type { Recommender } from "../lib/baselines/recommender";
 import { SuccessorCounts } from "../lib/baselines";
 import {
   GRU4REC_PROTOCOL,
+  SASREC_PROTOCOL,
+  comparisonTable,
   LengthBucketedBatches,
   drawNegatives,
   evaluateByPrefix,
@@ -251,5 +253,26 @@ describe("baselines under a protocol", () => {
     // Successors of 2: 3 (2) then 4 (1): ranks 1 and 2.
     expect(successors.metrics["recall@1"]).toBeCloseTo(0.5, 6);
     expect(successors.metrics["mrr@2"]).toBeCloseTo(0.75, 6);
+  });
+});
+
+describe("comparisonTable", () => {
+  it("puts each reference beside our figure and names the scored epoch when validation chose an earlier one", () => {
+    const runs = [
+      { name: "most-popular", metrics: { "recall@10": 0.48, "ndcg@10": 0.28 }, trainSeconds: 0.01, backend: "js" },
+      { name: "transformer", metrics: { "recall@10": 0.6676, "ndcg@10": 0.4724 }, trainSeconds: 344, epochs: 10, bestEpoch: 7, backend: "wasm" },
+      { name: "gru", metrics: { "recall@10": 0.6, "ndcg@10": 0.38 }, trainSeconds: 91, epochs: 4, bestEpoch: 4, backend: "wasm" },
+    ];
+    const references = [
+      { counterpart: "transformer", source: "a", metrics: { "recall@10": 0.741, "ndcg@10": 0.536 } },
+      { counterpart: "transformer", source: "b", metrics: { "recall@10": 0.732, "ndcg@10": 0.531 } },
+    ];
+    const table = comparisonTable(runs, references, SASREC_PROTOCOL);
+    expect(table.columns).toEqual(["model", "HR@10", "ref HR@10", "NDCG@10", "ref NDCG@10", "epochs", "train s", "ref train s", "backend"]);
+    expect(table.rows).toEqual([
+      ["most-popular", 0.48, "", 0.28, "", "", "0.0", "", "js"],
+      ["transformer", 0.6676, "0.741 / 0.732", 0.4724, "0.536 / 0.531", "10 (best 7)", "344.0", "", "wasm"],
+      ["gru", 0.6, "", 0.38, "", 4, "91.0", "", "wasm"],
+    ]);
   });
 });

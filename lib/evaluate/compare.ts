@@ -36,8 +36,9 @@ export const GAMES_REFERENCES: readonly ReferenceFigure[] = [
 
 /** A run as the comparison shows it: its result plus how it was trained. */
 export interface ComparedRun extends RunResult {
-  /** Epochs trained (models only). */
+  /** Epochs trained (models only), and the one whose weights were scored when chosen on validation. */
   epochs?: number;
+  bestEpoch?: number;
   /** Backend that trained it ("js" for the baselines). */
   backend?: string;
 }
@@ -77,7 +78,7 @@ export function comparisonTable(runs: readonly ComparedRun[], references: readon
       run.name,
       ...headline.flatMap((key): TableCell[] => [run.metrics[key], referenceCell(figures, key)]),
       ...extra.map((key) => run.metrics[key]),
-      run.epochs ?? "",
+      run.epochs === undefined ? "" : run.bestEpoch !== undefined && run.bestEpoch !== run.epochs ? `${run.epochs} (best ${run.bestEpoch})` : run.epochs,
       run.trainSeconds.toFixed(1), // a string: the table's 4 digits suit metrics, not seconds
       referenceSeconds ?? "",
       run.backend ?? "",
