@@ -11,6 +11,7 @@ import { createHeadFor, createModel, createTargetScheme, disposeModel, type Mode
 import type { OutputHeadConfig } from "../lib/models/outputs";
 import { Random } from "../lib/random";
 import { trainingLoss } from "../lib/train/fit";
+import { tableOf } from "./tables-fixtures";
 import { toyBatch, toySchema } from "./models-fixtures";
 
 const available = isBackendAvailable("webgpu", true);
@@ -92,20 +93,7 @@ function patternTable(): SessionTable {
     while (items.length < rng.int(3, 7)) items.push(rng.bernoulli(0.8) ? 2 + ((items[items.length - 1] - 1) % (CARDINALITY - 2)) : rng.int(2, CARDINALITY));
     return items;
   });
-  const maxLength = 6;
-  const items = new Int32Array(sessions.length * maxLength);
-  sessions.forEach((s, r) => items.set(s, r * maxLength));
-  const column = { name: "item_list", kind: "item" as const, list: true, dtype: "int32" as const, cardinality: CARDINALITY, vocabulary: "item", maxLength };
-  return {
-    schema: { version: 1, sessionId: "session_id", item: "item_list", maxLength, columns: [column] },
-    numSessions: sessions.length,
-    maxLength,
-    lengths: Int32Array.from(sessions, (s) => s.length),
-    items,
-    categorical: {},
-    continuous: {},
-    context: {},
-  };
+  return tableOf(sessions, CARDINALITY);
 }
 
 describe.skipIf(!available)("fit and both protocols on webgpu", () => {

@@ -26,36 +26,14 @@ import {
 import type { SessionTable } from "../lib/loader";
 import { SampledRankingMetrics } from "../lib/metrics";
 import { createHeadFor, createModel, type ItemOutputHead, type SessionModel } from "../lib/models";
-import type { DatasetSchema } from "../lib/schema";
+import { tableOf as tableOfItems } from "./tables-fixtures";
 
 const N_ITEMS = 6;
 const T: Record<number, Record<number, number>> = { 2: { 3: 5, 4: 1, 5: 2 }, 3: { 2: 1, 4: 2, 5: 3 }, 5: { 3: 1, 4: 1 } };
 
-function schemaOf(maxLength: number, nItems = N_ITEMS): DatasetSchema {
-  return {
-    version: 1,
-    sessionId: "session_id",
-    item: "item_list",
-    maxLength,
-    columns: [{ name: "item_list", kind: "item", list: true, dtype: "int32", cardinality: nItems, vocabulary: "item", maxLength }],
-  };
-}
-
-/** A table of the given sessions, right-padded to the longest. */
+/** A table of the given sessions over N_ITEMS ids unless told, right-padded to the longest. */
 function tableOf(sessions: number[][], nItems = N_ITEMS): SessionTable {
-  const maxLength = Math.max(...sessions.map((s) => s.length));
-  const items = new Int32Array(sessions.length * maxLength);
-  sessions.forEach((s, r) => items.set(s, r * maxLength));
-  return {
-    schema: schemaOf(maxLength, nItems),
-    numSessions: sessions.length,
-    maxLength,
-    lengths: Int32Array.from(sessions, (s) => s.length),
-    items,
-    categorical: {},
-    continuous: {},
-    context: {},
-  };
+  return tableOfItems(sessions, nItems);
 }
 
 function scoreRow(last: number): Float32Array {

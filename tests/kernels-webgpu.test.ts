@@ -5,8 +5,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { isBackendAvailable, startBackend } from "../lib/backend";
-import { gruSequence, gruSequenceReference, lstmSequence, lstmSequenceReference } from "../lib/kernels/recurrent-sequence";
 import { webGpuScanAvailable } from "../lib/kernels/webgpu-recurrent";
+import { type Cell, FUSED, MASK, REFERENCE, type SequenceOp } from "./rnn-fixtures";
 
 const available = isBackendAvailable("webgpu", true);
 if (!available) console.log("kernels-webgpu: SKIPPED: no WebGPU adapter here (install mesa-vulkan-drivers for lavapipe)");
@@ -15,25 +15,8 @@ beforeAll(async () => {
   if (available) await startBackend("webgpu");
 }, 60_000);
 
-// Right-padded sessions of 5, 3 and 1 events, and one with a hole (padding between real events).
-const MASK = [
-  [1, 1, 1, 1, 1],
-  [1, 1, 1, 0, 0],
-  [1, 0, 0, 0, 0],
-  [1, 0, 1, 1, 0],
-];
 const [BATCH, SEQ_LEN] = [MASK.length, MASK[0].length];
 
-type Cell = "gru" | "lstm";
-type SequenceOp = (...args: tf.Tensor[]) => tf.Tensor3D;
-const FUSED: Record<Cell, SequenceOp> = {
-  gru: (g, m, k, b) => gruSequence(g as tf.Tensor3D, m as tf.Tensor2D, k as tf.Tensor2D, b as tf.Tensor1D),
-  lstm: (g, m, k) => lstmSequence(g as tf.Tensor3D, m as tf.Tensor2D, k as tf.Tensor2D),
-};
-const REFERENCE: Record<Cell, SequenceOp> = {
-  gru: (g, m, k, b) => gruSequenceReference(g as tf.Tensor3D, m as tf.Tensor2D, k as tf.Tensor2D, b as tf.Tensor1D),
-  lstm: (g, m, k) => lstmSequenceReference(g as tf.Tensor3D, m as tf.Tensor2D, k as tf.Tensor2D),
-};
 
 /** Host arrays of the op's inputs: gates [b, L, G·u], mask, U [u, G·u] with entries ~ 1/√u, b' [G·u] for the GRU. */
 function inputArrays(cell: Cell, units: number) {

@@ -4,22 +4,15 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
+import { gruSequence, lstmSequence } from "../lib/kernels/recurrent-sequence";
 import { registerCpuKernels, registerWasmKernels } from "../lib/kernels/index";
-import { gruSequence, gruSequenceReference, lstmSequence, lstmSequenceReference } from "../lib/kernels/recurrent-sequence";
+import { type Cell, FUSED, MASK, REFERENCE, type SequenceOp } from "./rnn-fixtures";
 
 type Backend = "cpu" | "wasm";
-type Cell = "gru" | "lstm";
 
 const BATCH = 4;
 const SEQ_LEN = 5;
 const UNITS = 3;
-// Right-padded sessions of 5, 3 and 1 events, and one with a hole (padding between real events).
-const MASK = [
-  [1, 1, 1, 1, 1],
-  [1, 1, 1, 0, 0],
-  [1, 0, 0, 0, 0],
-  [1, 0, 1, 1, 0],
-];
 
 /** The op's inputs for one cell: inputGates [b, L, G·u], mask [b, L], U [u, G·u] (and b' [G·u] for the GRU). */
 function inputsFor(cell: Cell): tf.Tensor[] {
@@ -32,15 +25,6 @@ function inputsFor(cell: Cell): tf.Tensor[] {
     : [inputGates, mask, kernel];
 }
 
-type SequenceOp = (...args: tf.Tensor[]) => tf.Tensor3D;
-const FUSED: Record<Cell, SequenceOp> = {
-  gru: (g, m, k, b) => gruSequence(g as tf.Tensor3D, m as tf.Tensor2D, k as tf.Tensor2D, b as tf.Tensor1D),
-  lstm: (g, m, k) => lstmSequence(g as tf.Tensor3D, m as tf.Tensor2D, k as tf.Tensor2D),
-};
-const REFERENCE: Record<Cell, SequenceOp> = {
-  gru: (g, m, k, b) => gruSequenceReference(g as tf.Tensor3D, m as tf.Tensor2D, k as tf.Tensor2D, b as tf.Tensor1D),
-  lstm: (g, m, k) => lstmSequenceReference(g as tf.Tensor3D, m as tf.Tensor2D, k as tf.Tensor2D),
-};
 
 /** A scalar that weighs every state differently, so that every state's gradient matters. */
 const WEIGHTS = () => tf.randomUniform([BATCH, SEQ_LEN, UNITS], -1, 1, "float32", 4);
