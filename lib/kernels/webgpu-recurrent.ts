@@ -71,28 +71,93 @@ function scanProgram(name: string, units: number, sessions: number, outputShape:
   };
 }
 
-// In every body: row = the session, lane = the thread; L from the mask's shape; unit j of thread lane for
-// p < PER is lane + p·WG. `result` is the output buffer.
-const ROW_LANE = `
+/**
+ * A forward scan: one workgroup per session (row), each thread (lane) owning units j = lane + p·WG for p < PER.
+ * h (workgroup memory) starts at zero; per step t, `unitBody` computes unit j's new state from h, the mask value m
+ * and the step's input gates at gates[g + …] (G·U per step), writes its outputs at result[o + …] (OUT·U per step)
+ * and sets next[p]; then h takes the new states. `threadState` declares per-thread arrays (zero-initialised, as
+ * every WGSL variable without an initialiser).
+ */
+function forwardScan(gateWidth: number, outputWidth: number, unitBody: string, threadState = ""): string {
+  return `
+  var<workgroup> h : array<f32, U>;
+  fn main(index : i32) {
     let row = i32(workgroupId.x);
     let lane = i32(localId.x);
     let L = uniforms.stepMaskShape.y;
-`;
-
-const GRU_FORWARD = `
-  var<workgroup> h : array<f32, U>;
-  fn main(index : i32) {
-    ${ROW_LANE}
+    ${threadState}
     for (var p = 0; p < PER; p++) { let j = lane + p * WG; if (j < U) { h[j] = 0.0; } }
     workgroupBarrier();
     for (var t = 0; t < L; t++) {
       let m = stepMask[row * L + t];
-      let g = (row * L + t) * 3 * U;
-      let o = (row * L + t) * 5 * U;
+      let g = (row * L + t) * ${gateWidth} * U;
+      let o = (row * L + t) * ${outputWidth} * U;
       var next : array<f32, PER>;
       for (var p = 0; p < PER; p++) {
         let j = lane + p * WG;
         if (j < U) {
+          ${unitBody}
+        }
+      }
+      workgroupBarrier();
+      for (var p = 0; p < PER; p++) { let j = lane + p * WG; if (j < U) { h[j] = next[p]; } }
+      workgroupBarrier();
+    }
+  }
+`;
+}
+
+/**
+ * The backward scan matching `forwardScan`, from the last step to the first. carry (workgroup memory) holds
+ * dLoss/dh_t through step t + 1. Per step, `unitBody` reads the forward's outputs at trace[o + …], gets
+ * dState = dLoss/dh_t, writes unit j's gate gradients at result[d + …] (4·U per step) and its recurrent ones at
+ * dRecurrent[k·U + j] (R·U), and sets dPrevious[p] to the part of dLoss/dh_{t−1} that does not go through U; then
+ * every thread adds row j of U times dRecurrent, and carry takes the sum.
+ */
+function backwardScan(recurrentWidth: number, outputWidth: number, unitBody: string, threadState = ""): string {
+  return `
+  var<workgroup> carry : array<f32, U>;
+  var<workgroup> dRecurrent : array<f32, ${recurrentWidth} * U>;
+  fn main(index : i32) {
+    let row = i32(workgroupId.x);
+    let lane = i32(localId.x);
+    let L = uniforms.stepMaskShape.y;
+    ${threadState}
+    for (var p = 0; p < PER; p++) { let j = lane + p * WG; if (j < U) { carry[j] = 0.0; } }
+    workgroupBarrier();
+    for (var t = L - 1; t >= 0; t--) {
+      let m = stepMask[row * L + t];
+      let o = (row * L + t) * ${outputWidth} * U;
+      let d = (row * L + t) * 4 * U;
+      var dPrevious : array<f32, PER>;
+      for (var p = 0; p < PER; p++) {
+        let j = lane + p * WG;
+        if (j < U) {
+          let dState = dStates[(row * L + t) * U + j] + carry[j];
+          ${unitBody}
+        }
+      }
+      workgroupBarrier();
+      for (var p = 0; p < PER; p++) {
+        let j = lane + p * WG;
+        if (j < U) {
+          var sum = dPrevious[p];
+          for (var i = 0; i < ${recurrentWidth} * U; i++) { sum += dRecurrent[i] * recurrentKernel[j * ${recurrentWidth} * U + i]; }
+          dPrevious[p] = sum;
+        }
+      }
+      workgroupBarrier();
+      for (var p = 0; p < PER; p++) { let j = lane + p * WG; if (j < U) { carry[j] = dPrevious[p]; } }
+      workgroupBarrier();
+    }
+  }
+`;
+}
+
+const GRU_FORWARD = forwardScan(
+  3,
+  5,
+  `
           var az = recurrentBias[j];
           var ar = recurrentBias[U + j];
           var ac = recurrentBias[2 * U + j];
@@ -113,32 +178,13 @@ const GRU_FORWARD = `
           result[o + U + j] = z;
           result[o + 2 * U + j] = r;
           result[o + 3 * U + j] = n;
-          result[o + 4 * U + j] = ac;
-        }
-      }
-      workgroupBarrier();
-      for (var p = 0; p < PER; p++) { let j = lane + p * WG; if (j < U) { h[j] = next[p]; } }
-      workgroupBarrier();
-    }
-  }
-`;
+          result[o + 4 * U + j] = ac;`,
+);
 
-const GRU_BACKWARD = `
-  var<workgroup> carry : array<f32, U>;          // dLoss/dh_t through step t + 1
-  var<workgroup> dRecurrent : array<f32, 3 * U>;  // dz̃, dr̃, dc of the step
-  fn main(index : i32) {
-    ${ROW_LANE}
-    for (var p = 0; p < PER; p++) { let j = lane + p * WG; if (j < U) { carry[j] = 0.0; } }
-    workgroupBarrier();
-    for (var t = L - 1; t >= 0; t--) {
-      let m = stepMask[row * L + t];
-      let o = (row * L + t) * 5 * U;
-      let d = (row * L + t) * 4 * U;
-      var dPrevious : array<f32, PER>;
-      for (var p = 0; p < PER; p++) {
-        let j = lane + p * WG;
-        if (j < U) {
-          let dState = dStates[(row * L + t) * U + j] + carry[j];
+const GRU_BACKWARD = backwardScan(
+  3,
+  5,
+  `
           let dNext = m * dState;
           let z = trace[o + U + j];
           let r = trace[o + 2 * U + j];
@@ -158,40 +204,13 @@ const GRU_BACKWARD = `
           dRecurrent[j] = dz;
           dRecurrent[U + j] = dr;
           dRecurrent[2 * U + j] = dc;
-          dPrevious[p] = dState - dNext + dNextZ;
-        }
-      }
-      workgroupBarrier();
-      for (var p = 0; p < PER; p++) {
-        let j = lane + p * WG;
-        if (j < U) {
-          var sum = dPrevious[p];
-          for (var i = 0; i < 3 * U; i++) { sum += dRecurrent[i] * recurrentKernel[j * 3 * U + i]; } // row j of U
-          dPrevious[p] = sum;
-        }
-      }
-      workgroupBarrier();
-      for (var p = 0; p < PER; p++) { let j = lane + p * WG; if (j < U) { carry[j] = dPrevious[p]; } }
-      workgroupBarrier();
-    }
-  }
-`;
+          dPrevious[p] = dState - dNext + dNextZ;`,
+);
 
-const LSTM_FORWARD = `
-  var<workgroup> h : array<f32, U>;
-  fn main(index : i32) {
-    ${ROW_LANE}
-    var cell : array<f32, PER>; // c of the thread's own units: no other thread reads it
-    for (var p = 0; p < PER; p++) { let j = lane + p * WG; if (j < U) { h[j] = 0.0; } cell[p] = 0.0; }
-    workgroupBarrier();
-    for (var t = 0; t < L; t++) {
-      let m = stepMask[row * L + t];
-      let g = (row * L + t) * 4 * U;
-      let o = (row * L + t) * 7 * U;
-      var next : array<f32, PER>;
-      for (var p = 0; p < PER; p++) {
-        let j = lane + p * WG;
-        if (j < U) {
+const LSTM_FORWARD = forwardScan(
+  4,
+  7,
+  `
           var ai = gates[g + j];
           var af = gates[g + U + j];
           var ag = gates[g + 2 * U + j];
@@ -220,33 +239,14 @@ const LSTM_FORWARD = `
           result[o + 3 * U + j] = f;
           result[o + 4 * U + j] = gg;
           result[o + 5 * U + j] = og;
-          result[o + 6 * U + j] = cellTanh;
-        }
-      }
-      workgroupBarrier();
-      for (var p = 0; p < PER; p++) { let j = lane + p * WG; if (j < U) { h[j] = next[p]; } }
-      workgroupBarrier();
-    }
-  }
-`;
+          result[o + 6 * U + j] = cellTanh;`,
+  "var cell : array<f32, PER>; // c of the thread's own units: no other thread reads it",
+);
 
-const LSTM_BACKWARD = `
-  var<workgroup> carry : array<f32, U>;        // dLoss/dh_t through step t + 1
-  var<workgroup> dGates : array<f32, 4 * U>;   // gate pre-activation gradients of the step
-  fn main(index : i32) {
-    ${ROW_LANE}
-    var carryCell : array<f32, PER>; // dLoss/dc_t through step t + 1, for the thread's own units
-    for (var p = 0; p < PER; p++) { let j = lane + p * WG; if (j < U) { carry[j] = 0.0; } carryCell[p] = 0.0; }
-    workgroupBarrier();
-    for (var t = L - 1; t >= 0; t--) {
-      let m = stepMask[row * L + t];
-      let o = (row * L + t) * 7 * U;
-      let d = (row * L + t) * 4 * U;
-      var dPrevious : array<f32, PER>;
-      for (var p = 0; p < PER; p++) {
-        let j = lane + p * WG;
-        if (j < U) {
-          let dState = dStates[(row * L + t) * U + j] + carry[j];
+const LSTM_BACKWARD = backwardScan(
+  4,
+  7,
+  `
           let dNextH = m * dState;
           let i = trace[o + 2 * U + j];
           let f = trace[o + 3 * U + j];
@@ -264,29 +264,14 @@ const LSTM_BACKWARD = `
           result[d + U + j] = df;
           result[d + 2 * U + j] = dg;
           result[d + 3 * U + j] = dO;
-          dGates[j] = di;
-          dGates[U + j] = df;
-          dGates[2 * U + j] = dg;
-          dGates[3 * U + j] = dO;
+          dRecurrent[j] = di;
+          dRecurrent[U + j] = df;
+          dRecurrent[2 * U + j] = dg;
+          dRecurrent[3 * U + j] = dO;
           carryCell[p] = (1.0 - m) * carryCell[p] + dNextCell * f;
-          dPrevious[p] = dState - dNextH;
-        }
-      }
-      workgroupBarrier();
-      for (var p = 0; p < PER; p++) {
-        let j = lane + p * WG;
-        if (j < U) {
-          var sum = dPrevious[p];
-          for (var k = 0; k < 4 * U; k++) { sum += dGates[k] * recurrentKernel[j * 4 * U + k]; } // row j of U
-          dPrevious[p] = sum;
-        }
-      }
-      workgroupBarrier();
-      for (var p = 0; p < PER; p++) { let j = lane + p * WG; if (j < U) { carry[j] = dPrevious[p]; } }
-      workgroupBarrier();
-    }
-  }
-`;
+          dPrevious[p] = dState - dNextH;`,
+  "var carryCell : array<f32, PER>; // dLoss/dc_t through step t + 1, for the thread's own units",
+);
 
 interface ScanSpec {
   kernelName: string;
