@@ -4,8 +4,8 @@
 //   npx tsx scripts/data-booking.ts --out DIR --split-date 2017-01-01 --max-length 10 --min-length 2 --min-frequency 1
 import * as fs from "fs";
 import * as path from "path";
-import { pathToFileURL } from "url";
 import { prepareBooking, type PrepareBookingOptions } from "../lib/data/recipes/booking";
+import { runMain } from "./run-main";
 
 export const DEFAULT_INPUT = path.join("data", "booking", "train_set.csv");
 export const DEFAULT_OUT = path.join("build", "data", "booking");
@@ -53,12 +53,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(error instanceof Error ? error.message : error);
-      process.exit(1);
-    },
-  );
-}
+runMain(import.meta.url, main);

@@ -10,7 +10,6 @@
 // each user's last item against 100 sampled unseen items, HR@10 / NDCG@10; the best epoch is chosen on validation.
 import * as fs from "fs";
 import * as path from "path";
-import { pathToFileURL } from "url";
 import { initBackend } from "../lib/backend";
 import { DEFAULT_GAMES_FILE, prepareSequences } from "../lib/data/recipes/sequences";
 import { DEFAULT_YOOCHOOSE_DIR, prepareYoochoose } from "../lib/data/recipes/yoochoose";
@@ -34,6 +33,7 @@ import { gamesRuns, yoochooseRuns } from "../lib/evaluate/settings";
 import { readSplit } from "../lib/loader";
 import { disposeModel } from "../lib/models";
 import { lineChart, textTable, writeReport, type ReportSection } from "../lib/plot";
+import { runMain } from "./run-main";
 
 export const REPORT_FILE = path.join("build", "real-data-report.html");
 const SET_NAMES = ["yoochoose", "games"] as const;
@@ -181,12 +181,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(error instanceof Error ? error.message : error);
-      process.exit(1);
-    },
-  );
-}
+runMain(import.meta.url, main);
