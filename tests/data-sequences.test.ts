@@ -8,24 +8,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { prepareSequences } from "../lib/data/recipes/sequences";
-import { readSplit } from "../lib/loader";
+import { splitRows } from "./tables-fixtures";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "real", "sequences.txt");
 const work = mkdtempSync(join(tmpdir(), "sessionrec-sequences-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function rows(dir: string, split: string): Promise<number[][]> {
-  const table = await readSplit(dir, split);
-  return Array.from(table.lengths, (length, s) => Array.from(table.items.subarray(s * table.maxLength, s * table.maxLength + length)));
-}
-
 describe("prepareSequences", () => {
   it("splits leave-one-out per user, in line order, with a train-only vocabulary", async () => {
     const outDir = join(work, "default");
     const prepared = await prepareSequences({ input: FIXTURE, outDir });
-    expect(await rows(outDir, "train")).toEqual([[3, 2]]);
-    expect(await rows(outDir, "valid")).toEqual([[3, 2, 4], [2, 3], [4, 2]]);
-    expect(await rows(outDir, "test")).toEqual([[3, 2, 4, 1], [2, 3, 4], [4, 2, 3]]);
+    expect(await splitRows(outDir, "train")).toEqual([[3, 2]]);
+    expect(await splitRows(outDir, "valid")).toEqual([[3, 2, 4], [2, 3], [4, 2]]);
+    expect(await splitRows(outDir, "test")).toEqual([[3, 2, 4, 1], [2, 3, 4], [4, 2, 3]]);
     expect(prepared.counts).toEqual({
       interactions: 12,
       users: 4,
@@ -48,8 +43,8 @@ describe("prepareSequences", () => {
     const values = prepared.workflow.vocabulary("item").values;
     expect([...values].sort()).toEqual([5, 6, 7, 8, 9]);
     const id = (item: number) => 2 + values.indexOf(item);
-    expect(await rows(outDir, "train")).toEqual([[id(5), id(6)]]);
-    expect(await rows(outDir, "test")).toEqual([[id(5), id(6), id(7), id(8)], [id(6), id(5), id(7)], [id(7), id(6), id(5)]]);
+    expect(await splitRows(outDir, "train")).toEqual([[id(5), id(6)]]);
+    expect(await splitRows(outDir, "test")).toEqual([[id(5), id(6), id(7), id(8)], [id(6), id(5), id(7)], [id(7), id(6), id(5)]]);
     expect(prepared.counts.testUnseen).toBe(0);
     expect(prepared.schema.columns.find((c) => c.name === "item_list")?.cardinality).toBe(2 + 5);
     await expect(prepareSequences({ input: FIXTURE, outDir, catalogue: "all" as never })).rejects.toThrow(/catalogue must be "train" or "file"/);
@@ -58,14 +53,14 @@ describe("prepareSequences", () => {
   it("keeps maxHistory + 1 items per row", async () => {
     const outDir = join(work, "short");
     await prepareSequences({ input: FIXTURE, outDir, maxHistory: 2 });
-    expect(await rows(outDir, "test")).toEqual([[2, 4, 1], [2, 3, 4], [4, 2, 3]]);
+    expect(await splitRows(outDir, "test")).toEqual([[2, 4, 1], [2, 3, 4], [4, 2, 3]]);
   });
 
   it("keeps users with 2 interactions when minInteractions is 2", async () => {
     const outDir = join(work, "min2");
     const prepared = await prepareSequences({ input: FIXTURE, outDir, minInteractions: 2 });
     // User 3 (9 5): valid row [9] is too short; test row [9, 5] stays, 9 unseen in train → 1.
-    expect(await rows(outDir, "test")).toEqual([[3, 2, 4, 1], [2, 3, 4], [1, 3], [4, 2, 3]]);
+    expect(await splitRows(outDir, "test")).toEqual([[3, 2, 4, 1], [2, 3, 4], [1, 3], [4, 2, 3]]);
     expect(prepared.counts.keptUsers).toBe(4);
   });
 
@@ -73,6 +68,11 @@ describe("prepareSequences", () => {
     const input = join(work, "bad.txt");
     writeFileSync(input, "1 5\n1 6\n1 x7\n");
     await expect(prepareSequences({ input, outDir: join(work, "bad") })).rejects.toThrow(/bad\.txt: line 3: expected two integer ids "user item", got user "1" and item "x7"/);
+  });
+
+  it("refuses a maxHistory or minInteractions below 1, naming the option", async () => {
+    await expect(prepareSequences({ input: FIXTURE, outDir: join(work, "bad"), maxHistory: 0 })).rejects.toThrow("prepareSequences: maxHistory must be an integer >= 1, got 0");
+    await expect(prepareSequences({ input: FIXTURE, outDir: join(work, "bad"), minInteractions: 1.5 })).rejects.toThrow("prepareSequences: minInteractions must be an integer >= 1, got 1.5");
   });
 
   it("explains a missing file", async () => {

@@ -8,26 +8,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { prepareYoochoose, yoochooseWorkflow } from "../lib/data/recipes/yoochoose";
-import { readSplit } from "../lib/loader";
+import { splitRows } from "./tables-fixtures";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "real", "yoochoose");
 const work = mkdtempSync(join(tmpdir(), "sessionrec-yoochoose-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-/** The written sessions of a split as arrays of item ids. */
-async function sessions(dir: string, split: string): Promise<number[][]> {
-  const table = await readSplit(dir, split);
-  return Array.from(table.lengths, (length, s) => Array.from(table.items.subarray(s * table.maxLength, s * table.maxLength + length)));
-}
 
 describe("prepareYoochoose", () => {
   it("keeps repeats by default, orders ties by file row, drops unseen test items and short sessions", async () => {
     const outDir = join(work, "default");
     const prepared = await prepareYoochoose({ inputDir: FIXTURE, outDir });
     // Session 4: 20 (t=399), then 40 and 10 (both t=400, file order); session 3 has one click.
-    expect(await sessions(outDir, "train")).toEqual([[3, 2, 2, 4], [2, 3], [2, 5, 3]]);
+    expect(await splitRows(outDir, "train")).toEqual([[3, 2, 2, 4], [2, 3], [2, 5, 3]]);
     // Session 7 loses 99 → 10 10; session 9 loses 99 → one click → dropped.
-    expect(await sessions(outDir, "test")).toEqual([[3, 3], [4, 5, 2]]);
+    expect(await splitRows(outDir, "test")).toEqual([[3, 3], [4, 5, 2]]);
     expect(prepared.counts).toEqual({ trainEvents: 10, testEvents: 8, train: 3, test: 2, testClicks: 5, testPredictions: 3 });
     expect(prepared.schema.item).toBe("ItemId_list");
     expect(prepared.schema.maxLength).toBe(4); // whole sessions: the longest sets the padding
@@ -38,16 +32,21 @@ describe("prepareYoochoose", () => {
   it("removes consecutive repeats when asked, after dropping unseen items", async () => {
     const outDir = join(work, "no-repeats");
     const prepared = await prepareYoochoose({ inputDir: FIXTURE, outDir, removeRepeats: true });
-    expect(await sessions(outDir, "train")).toEqual([[3, 2, 4], [2, 3], [2, 5, 3]]);
+    expect(await splitRows(outDir, "train")).toEqual([[3, 2, 4], [2, 3], [2, 5, 3]]);
     // Session 7 becomes 10 10 → 10: too short.
-    expect(await sessions(outDir, "test")).toEqual([[4, 5, 2]]);
+    expect(await splitRows(outDir, "test")).toEqual([[4, 5, 2]]);
     expect(prepared.counts.testPredictions).toBe(2);
   });
 
   it("keeps the last maxLength clicks when asked", async () => {
     const outDir = join(work, "sliced");
     await prepareYoochoose({ inputDir: FIXTURE, outDir, maxLength: 2 });
-    expect(await sessions(outDir, "train")).toEqual([[2, 4], [2, 3], [5, 3]]);
+    expect(await splitRows(outDir, "train")).toEqual([[2, 4], [2, 3], [5, 3]]);
+  });
+
+  it("refuses a minLength or maxLength below 1, naming the option", () => {
+    expect(() => yoochooseWorkflow({ minLength: 0 })).toThrow("prepareYoochoose: minLength must be an integer >= 1, got 0");
+    expect(() => yoochooseWorkflow({ maxLength: -2 })).toThrow("prepareYoochoose: maxLength must be an integer >= 1, got -2");
   });
 
   it("lists its steps in order", () => {

@@ -1,5 +1,5 @@
-// Hand-made session tables (lib/loader's SessionTable) for the evaluation tests.
-import type { SessionTable } from "../lib/loader";
+// Session tables for the tests: hand-made ones (lib/loader's SessionTable), and prepared splits read back as arrays.
+import { readSplit, type SessionTable } from "../lib/loader";
 import type { DatasetSchema } from "../lib/schema";
 
 /** An item-only schema of `nItems` ids (0 padding, 1 OOV) and sessions of up to `maxLength` items. */
@@ -28,4 +28,10 @@ export function tableOf(sessions: number[][], nItems: number): SessionTable {
     continuous: {},
     context: {},
   };
+}
+
+/** The written sessions of a prepared split (`<dir>/<split>.parquet`) as arrays of item ids. */
+export async function splitRows(dir: string, split: string): Promise<number[][]> {
+  const table = await readSplit(dir, split);
+  return Array.from(table.lengths, (length, s) => Array.from(table.items.subarray(s * table.maxLength, s * table.maxLength + length)));
 }

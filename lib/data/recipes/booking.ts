@@ -16,6 +16,7 @@ import { formatCount } from "../sql";
 import { timeSplit } from "../split";
 import type { WorkflowStep } from "../steps";
 import { Workflow } from "../workflow";
+import { positiveInteger } from "./options";
 
 /** Columns of train_set.csv the preparation reads, with their types (user_id, device_class, affiliate_id are unused). */
 export const BOOKING_INPUT_COLUMNS: Record<string, string> = {
@@ -47,16 +48,11 @@ export interface BookingWorkflowOptions {
   minFrequency?: number;
 }
 
-function positiveInteger(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new Error(`prepareBooking: ${name} must be an integer >= 1, got ${value}`);
-  return value;
-}
-
 /** The steps of the course's preparation, as a workflow ready to fit. */
 export function bookingWorkflow(options: BookingWorkflowOptions = {}): Workflow {
-  const maxLength = positiveInteger(options.maxLength ?? 10, "maxLength");
-  const minLength = positiveInteger(options.minLength ?? 2, "minLength");
-  const minFrequency = positiveInteger(options.minFrequency ?? 1, "minFrequency");
+  const maxLength = positiveInteger("prepareBooking", options.maxLength ?? 10, "maxLength");
+  const minLength = positiveInteger("prepareBooking", options.minLength ?? 2, "minLength");
+  const minFrequency = positiveInteger("prepareBooking", options.minFrequency ?? 1, "minFrequency");
   const steps: WorkflowStep[] = [
     { op: "timeFeatures", column: "checkin", features: { weekday_checkin: "weekday", month_checkin: "month" } },
     { op: "timeFeatures", column: "checkout", features: { weekday_checkout: "weekday" } },

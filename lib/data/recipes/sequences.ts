@@ -20,6 +20,7 @@ import { Relation } from "../relation";
 import { lastItemSplit } from "../split";
 import { formatCount, ident, literal } from "../sql";
 import { Workflow } from "../workflow";
+import { positiveInteger } from "./options";
 
 /** Where the Amazon Games sequences live, relative to the repository root (not shipped with the repository). */
 export const DEFAULT_GAMES_FILE = path.join("..", "shared", "data", "amazon-games", "interactions.txt");
@@ -35,14 +36,9 @@ export interface SequencesWorkflowOptions {
   maxHistory?: number;
 }
 
-function positiveInteger(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new Error(`prepareSequences: ${name} must be an integer >= 1, got ${value}`);
-  return value;
-}
-
 /** Encoding, grouping and slicing (steps 4–5 above), fitted on the train rows. */
 export function sequencesWorkflow(options: SequencesWorkflowOptions = {}): Workflow {
-  const maxHistory = positiveInteger(options.maxHistory ?? 50, "maxHistory");
+  const maxHistory = positiveInteger("prepareSequences", options.maxHistory ?? 50, "maxHistory");
   return new Workflow({
     item: SEQUENCES_ITEM_COLUMN,
     steps: [
@@ -135,7 +131,7 @@ function usersWithAtLeast(pairs: Relation, min: number): Relation {
 export async function prepareSequences(options: PrepareSequencesOptions): Promise<PreparedSequences> {
   const progress = options.onProgress ?? (() => undefined);
   const workflow = sequencesWorkflow(options);
-  const minInteractions = positiveInteger(options.minInteractions ?? 3, "minInteractions");
+  const minInteractions = positiveInteger("prepareSequences", options.minInteractions ?? 3, "minInteractions");
   const input = options.input ?? DEFAULT_GAMES_FILE;
   const catalogue = options.catalogue ?? "train";
   if (catalogue !== "train" && catalogue !== "file") throw new Error(`prepareSequences: catalogue must be "train" or "file", got '${catalogue}'`);

@@ -17,6 +17,7 @@ import type { Relation } from "../relation";
 import { formatCount, ident, literal } from "../sql";
 import type { WorkflowStep } from "../steps";
 import { Workflow } from "../workflow";
+import { positiveInteger } from "./options";
 
 /** Where the YOOCHOOSE 100k sample lives, relative to the repository root (not shipped with the repository). */
 export const DEFAULT_YOOCHOOSE_DIR = path.join("..", "shared", "data", "yoochoose-100k");
@@ -39,21 +40,16 @@ export interface YoochooseWorkflowOptions {
   maxLength?: number;
 }
 
-function positiveInteger(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new Error(`prepareYoochoose: ${name} must be an integer >= 1, got ${value}`);
-  return value;
-}
-
 /** The steps of the preparation (see the top of this file), as a workflow ready to fit on train. */
 export function yoochooseWorkflow(options: YoochooseWorkflowOptions = {}): Workflow {
-  const minLength = positiveInteger(options.minLength ?? 2, "minLength");
+  const minLength = positiveInteger("prepareYoochoose", options.minLength ?? 2, "minLength");
   const order = { session: "SessionId", time: "Time", tieBreak: [FILE_ROW] };
   const steps: WorkflowStep[] = [
     { op: "categorify", name: "item", columns: ["ItemId"] },
     { op: "dropOutOfVocabulary", columns: ["ItemId"] },
     ...(options.removeRepeats ? [{ op: "removeConsecutiveRepeats" as const, ...order, column: "ItemId" }] : []),
     { op: "groupbySession", ...order, lists: ["ItemId"], count: "length" },
-    ...(options.maxLength === undefined ? [] : [{ op: "sliceLast" as const, n: positiveInteger(options.maxLength, "maxLength") }]),
+    ...(options.maxLength === undefined ? [] : [{ op: "sliceLast" as const, n: positiveInteger("prepareYoochoose", options.maxLength, "maxLength") }]),
     { op: "filterMinLength", column: YOOCHOOSE_ITEM_COLUMN, min: minLength },
   ];
   return new Workflow({ steps, item: YOOCHOOSE_ITEM_COLUMN });
