@@ -22,10 +22,12 @@ import {
   gatherBatch,
   prefixTable,
   runBaselinesOn,
+  runModelOn,
+  type ProtocolRunConfig,
 } from "../lib/evaluate";
 import type { SessionTable } from "../lib/loader";
 import { SampledRankingMetrics } from "../lib/metrics";
-import { createHeadFor, createModel, type ItemOutputHead, type SessionModel } from "../lib/models";
+import { createHeadFor, createModel, disposeModel, type ItemOutputHead, type SessionModel } from "../lib/models";
 import { tableOf as tableOfItems } from "./tables-fixtures";
 
 const N_ITEMS = 6;
@@ -216,6 +218,29 @@ describe("batches padded to their own longest session", () => {
     expect(prefixes.numSessions).toBe(3);
     expect(Array.from(prefixes.lengths)).toEqual([2, 3, 2]);
     expect(Array.from(prefixes.items)).toEqual([2, 3, 0, 2, 3, 4, 5, 2, 0]);
+  });
+});
+
+describe("runModelOn's batching", () => {
+  const sessions = [[2, 3, 4, 5], [3, 4], [5, 2, 3], [2, 2], [4, 5, 2, 3], [3, 5], [2, 3, 4], [5, 4, 3, 2]];
+  const table = tableOf(sessions);
+  const gru = { kind: "gru" as const, model: { units: 8, inputs: { itemDim: 4 }, mlp: [], dropout: 0 }, epochs: 2, curve: false, progress: "none" as const };
+  const scored = async (config: ProtocolRunConfig) => {
+    const run = await runModelOn(config, { train: table, test: table }, GRU4REC_PROTOCOL);
+    disposeModel(run);
+    return run.metrics;
+  };
+
+  it("trains on the same targets shuffled or by length (one batch of every session: the same steps)", async () => {
+    const [byLength, shuffled] = [await scored({ ...gru, batchSize: 8 }), await scored({ ...gru, batchSize: 8, batches: "shuffled" })];
+    for (const [name, value] of Object.entries(byLength)) expect({ name, value: shuffled[name] }).toEqual({ name, value: expect.closeTo(value, 5) });
+    // With batches of 2 the steps differ: so does the model.
+    const [smallByLength, smallShuffled] = [await scored({ ...gru, batchSize: 2 }), await scored({ ...gru, batchSize: 2, batches: "shuffled" })];
+    expect(smallShuffled["mrr@20"]).not.toBeCloseTo(smallByLength["mrr@20"], 5);
+  });
+
+  it("refuses an unknown batching", async () => {
+    await expect(scored({ ...gru, batches: "random" as never })).rejects.toThrow(/batches must be "by-length" or "shuffled", got 'random'/);
   });
 });
 

@@ -5,7 +5,7 @@
 //                   headline metric) is kept and then scored on test, without one the last epoch is scored;
 //   runBaselinesOn  most-popular, successor counts and V-SKNN fitted on train and scored on test.
 import { MostPopular, SessionKnn, SuccessorCounts, type Recommender } from "../baselines/index";
-import { sessionsOf, type SessionTable } from "../loader";
+import { SessionLoader, sessionsOf, type SessionTable } from "../loader";
 import { type ModelConfigs, type ModelKind, createHeadFor, createModel, createTargetScheme } from "../models/index";
 import type { SessionModel } from "../models/model";
 import type { ItemOutputHead, OutputHeadConfig } from "../models/outputs";
@@ -25,6 +25,13 @@ export interface ProtocolRunConfig<K extends ModelKind = ModelKind> {
   epochs?: number;
   /** Sessions per step. Default 64. */
   batchSize?: number;
+  /**
+   * How sessions are grouped into steps. "by-length" (default): sessions of similar length together, each batch
+   * padded to its own longest (LengthBucketedBatches: cheap on logs of mostly short sessions). "shuffled": every
+   * batch a uniform sample of all sessions, padded to the table's maxLength (SessionLoader): dearer, but no step sees
+   * only short or only long histories — on Amazon Games +0.05 validation HR@10 for the Transformer at ~4× the time.
+   */
+  batches?: "by-length" | "shuffled";
   /** Peak learning rate and decay. Default 0.005, constant. */
   schedule?: ScheduleConfig;
   /** Gradient clipping (global norm). Default none. */
@@ -71,7 +78,10 @@ export async function runModelOn(
   const model = createModel(config.kind, (config.model ?? {}) as never, splits.train.schema);
   const head = createHeadFor(model, config.head);
   const pooled = model.output === "pooled";
-  const trainOn = new LengthBucketedBatches(pooled ? prefixTable(splits.train) : splits.train);
+  const trainTable = pooled ? prefixTable(splits.train) : splits.train;
+  const batches = config.batches ?? "by-length";
+  if (batches !== "by-length" && batches !== "shuffled") throw new Error(`runModelOn: batches must be "by-length" or "shuffled", got '${batches}'`);
+  const trainOn = batches === "shuffled" ? new SessionLoader(trainTable) : new LengthBucketedBatches(trainTable);
   const watched = splits.valid ?? splits.test;
   const [, selectBy] = headlineMetrics(protocol);
   const curve = config.curve ?? true;

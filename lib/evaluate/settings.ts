@@ -73,6 +73,7 @@ export function gamesRuns(nItems: number): ProtocolRunConfig[] {
       head,
       epochs: 10,
       batchSize: 128,
+      batches: "shuffled",
       schedule: cosine(0.004),
       adam,
       validRows: 3000,
