@@ -57,8 +57,8 @@ export function uniformNegatives(nItems: number, count: number): NonNullable<Non
  *   by-length batches (a step sees users of one history length, as the YOOCHOOSE runs do), 1,024 negatives:
  *     validation peak 0.623, test 0.668 / 0.472 — each step's mean then weighs a target of a short history ~25×
  *     one of a long history; weighting each batch by its number of targets instead: 0.658; shuffled: 0.682,
- *     test 0.696 / 0.503, at ~4× the time per epoch (a shuffled batch nearly always holds a long history, so it
- *     is padded to ~51 positions);
+ *     test 0.696 / 0.503, at ~4× the time per epoch (a shuffled batch is padded to the table's 51 positions; nearly
+ *     every one holds a long history anyway);
  *   shuffled, 4,096 negatives, 10 epochs: 0.694 by epoch 5, then falling; test (epoch 6) 0.703 / 0.514 in 2,178 s;
  *     over 6 epochs (these settings): 0.689 by epoch 4, test (epoch 6) 0.704 / 0.512 in 1,255 s;
  *   8,192 negatives: 0.695 and 0.689 at epochs 4 and 5 (4,096: 0.690, 0.694), at 1.3× the time; stopped there;
