@@ -415,6 +415,36 @@ describe("Exp on wasm (through the vectorised sigmoid)", () => {
   });
 });
 
+describe("batches of matmuls computed one matrix at a time on wasm", () => {
+  // Products of >= 2^14 multiply-adds per matrix take the per-matrix path; smaller ones the stock loop.
+  const normal = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, "float32", seed);
+  it.each<[string, () => tf.Tensor]>([
+    ["batched a·b", () => tf.matMul(normal([3, 40, 24], 81), normal([3, 24, 20], 82))],
+    ["4-D attention weights·v", () => tf.matMul(normal([2, 3, 30, 30], 83), normal([2, 3, 30, 20], 84))],
+    ["one a against a batch of b", () => tf.matMul(normal([1, 40, 24], 85), normal([3, 24, 20], 86))],
+    ["a batch of a against one b", () => tf.matMul(normal([3, 40, 24], 87), normal([24, 20], 88))],
+    ["batched aᵀ·b", () => tf.matMul(normal([3, 24, 40], 89), normal([3, 24, 20], 90), true, false)],
+    ["small products (stock loop)", () => tf.matMul(normal([3, 5, 4], 91), normal([3, 4, 6], 92))],
+  ])("%s equals cpu", async (_name, compute) => {
+    await expectWasmEqualsCpu(compute, 3);
+  });
+
+  it("gives the hand-computed products and frees its intermediates", async () => {
+    await tf.setBackend("wasm");
+    // a[i] = (i + 1) everywhere [32, 32], b[i] = ones [32, 32]: every entry of product i is 32 (i + 1).
+    const a = tf.tidy(() => tf.mul(tf.ones([3, 32, 32]), tf.reshape(tf.tensor1d([1, 2, 3]), [3, 1, 1])));
+    const b = tf.ones([3, 32, 32]);
+    const before = wasmDataIds();
+    const product = tf.matMul(a, b);
+    expect(product.shape).toEqual([3, 32, 32]);
+    const values = product.dataSync();
+    [0, 1, 2].forEach((i) => expect(new Set(values.subarray(i * 1024, (i + 1) * 1024))).toEqual(new Set([32 * (i + 1)])));
+    product.dispose();
+    expect(wasmDataIds()).toBe(before);
+    tf.dispose([a, b]);
+  });
+});
+
 describe("weight-gradient matmuls aᵀ·b computed as (bᵀ·a)ᵀ on wasm", () => {
   const normal = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, "float32", seed);
   it.each<[string, () => tf.Tensor]>([

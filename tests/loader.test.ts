@@ -4,7 +4,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { batchCount, disposeBatch, readSplit, SessionLoader } from "../lib/loader";
+import { batchCount, disposeBatch, groupByLength, readSplit, SessionLoader } from "../lib/loader";
 import type { SessionBatch } from "../lib/models/types";
 import { Random } from "../lib/random";
 
@@ -169,6 +169,35 @@ describe("SessionLoader.batches", () => {
   it("rejects a bad batch size", () => {
     expect(() => loader.batches({ batchSize: 0 })).toThrow("batchSize must be an integer >= 1, got 0");
     expect(() => loader.batch([0, 7])).toThrow("batch: row 7 is not a session index in [0, 7)");
+  });
+});
+
+describe("groupByLength", () => {
+  it("splits a batch into groups of similar length, each padded to its own longest, every feature moving with its row", () => {
+    const batch = loader.batch([0, 1, 2, 3, 4, 5, 6]); // lengths 4 2 1 3 4 2 3
+    const groups = groupByLength(batch, 3);
+    // Rows by length, ties in batch order: 2 (1), 1 5 (2), 3 6 (3), 0 4 (4); cut 2 | 3 | 2 (round(7g/3)).
+    expect(groups.map(rowsIn)).toEqual([[2, 1], [5, 3, 6], [0, 4]]);
+    expect(groups.map((g) => g.size)).toEqual([2, 3, 2]);
+    expect(groups[0].items.arraySync()).toEqual([[7, 0], [6, 2]]);
+    expect(groups[0].mask.arraySync()).toEqual([[1, 0], [1, 1]]);
+    expect(groups[1].items.shape).toEqual([3, 3]);
+    expect(groups[1].lengths.arraySync()).toEqual([2, 3, 3]);
+    expect(groups[1].continuous.price_list.arraySync()).toEqual([[2.5, 2.5, 0], [0.125, 0.25, 0.375], [1.75, 0.75, 3.5]]);
+    expect(groups[1].categorical.category_list.arraySync()).toEqual([[3, 3, 0], [2, 4, 4], [3, 4, 3]]);
+    expect(groups[2].context.user_country.arraySync()).toEqual([COUNTRIES[0], COUNTRIES[4]]);
+    expect(groups[2].context.session_hour.arraySync()).toEqual([HOURS[0], HOURS[4]]);
+    expect(groups[2].items.arraySync()).toEqual([ITEMS[0], ITEMS[4]]);
+    [batch, ...groups].forEach(disposeBatch);
+  });
+
+  it("makes no more groups than rows, and refuses a bad count", () => {
+    const batch = loader.batch([3, 2]);
+    const groups = groupByLength(batch, 5);
+    expect(groups.map(rowsIn)).toEqual([[2], [3]]);
+    expect(groups.map((g) => g.items.shape)).toEqual([[1, 1], [1, 3]]);
+    expect(() => groupByLength(batch, 0)).toThrow("groupByLength: groups must be an integer >= 1, got 0");
+    [batch, ...groups].forEach(disposeBatch);
   });
 });
 

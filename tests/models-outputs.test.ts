@@ -152,6 +152,39 @@ describe("sampled softmax", () => {
     }
   });
 
+  it("in-batch with label smoothing ε: (1 − ε)·nll + ε·(mean −log p over the row's kept candidates)", () => {
+    const targets = [2, 3, 2];
+    const hidden = [...H, [0.4, -0.3, 0.9]];
+    const epsilon = 0.2;
+    const expected =
+      hidden
+        .map((h, i) => {
+          const columns = targets.map((_, j) => j).filter((j) => j === i || targets[j] !== targets[i]);
+          const logits = columns.map((j) => dot(h, TABLE[targets[j]]) + BIAS[targets[j]]);
+          const logProbabilities = logits.map((l) => l - logSumExp(logits));
+          const nll = -logProbabilities[columns.indexOf(i)];
+          return (1 - epsilon) * nll + (epsilon * -logProbabilities.reduce((a, b) => a + b, 0)) / columns.length;
+        })
+        .reduce((a, b) => a + b, 0) / 3;
+    const { head } = tiedHead({ sampled: { negatives: "in-batch", logQCorrection: false }, labelSmoothing: epsilon });
+    expect(head.loss(tf.tensor2d(hidden), tf.tensor1d(targets, "int32"), true).dataSync()[0]).toBeCloseTo(expected, 5);
+  });
+
+  it("gives the gradient of its loss (central differences on the hidden states)", () => {
+    const targets = tf.tensor1d([2, 3, 2], "int32");
+    const hidden = [...H, [0.4, -0.3, 0.9]];
+    const { head } = tiedHead({ sampled: { negatives: "in-batch", itemProbabilities: q } });
+    const lossAt = (h: number[][]) => head.loss(tf.tensor2d(h), targets, true).dataSync()[0];
+    const gradient = tf.grad((h: tf.Tensor) => head.loss(h as tf.Tensor2D, targets, true))(tf.tensor2d(hidden)).arraySync() as number[][];
+    const step = 1e-2;
+    hidden.forEach((row, i) =>
+      row.forEach((_, k) => {
+        const shifted = (delta: number) => hidden.map((r, a) => r.map((x, b) => (a === i && b === k ? x + delta : x)));
+        expect(gradient[i][k]).toBeCloseTo((lossAt(shifted(step)) - lossAt(shifted(-step))) / (2 * step), 3);
+      }),
+    );
+  });
+
   it("popularity: shared sampled negatives, logQ on the positive and the negatives, accidental hits dropped", () => {
     // Nearly all mass on item 4, so the (seeded) draws are all item 4.
     const skewed = [0, 0, 0.001, 0.001, 0.998];

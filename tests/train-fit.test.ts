@@ -1,10 +1,11 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { SessionLoader, type SessionTable } from "../lib/loader";
+import { disposeBatch, SessionLoader, type SessionTable } from "../lib/loader";
 import type { NextItemModel, OutputHead, SessionBatch, TargetScheme } from "../lib/models/types";
+import { createHeadFor, createModel, createTargetScheme } from "../lib/models/index";
 import { Random } from "../lib/random";
 import type { DatasetSchema } from "../lib/schema";
-import { clipByGlobalNorm, fit, type FitConfig } from "../lib/train/fit";
+import { clipByGlobalNorm, fit, trainableVariables, trainingLoss, type FitConfig } from "../lib/train/fit";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");
@@ -178,6 +179,48 @@ describe("fit", () => {
     expect(Array.from(kept.final)).toEqual(Array.from(kept.snapshots[3]));
   });
 
+  it("gives the same loss and gradients with a batch computed in groups of similar length (lengthGroups)", async () => {
+    const table = routeSessions(40);
+    const model = createModel("transformer", { dModel: 8, heads: 2, layers: 1, ffnDim: 8, dropout: 0, mlp: [] }, SCHEMA);
+    const head = createHeadFor(model, {});
+    const scheme = createTargetScheme("next");
+    const variables = trainableVariables(model, head);
+    const batch = new SessionLoader(table).batch(Array.from({ length: 40 }, (_, i) => i));
+    const lossAndGradients = (lengthGroups: number) =>
+      tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => trainingLoss(model, head, scheme, batch, lengthGroups), variables);
+        return { loss: value.dataSync()[0], gradients: variables.map((v) => Array.from(grads[v.name].dataSync())).flat() };
+      });
+    const whole = lossAndGradients(1);
+    for (const groups of [3, 40]) {
+      const grouped = lossAndGradients(groups);
+      expect(grouped.loss).toBeCloseTo(whole.loss, 5);
+      grouped.gradients.forEach((g, i) => expect(g).toBeCloseTo(whole.gradients[i], 5));
+    }
+    expect(Math.max(...whole.gradients.map(Math.abs))).toBeGreaterThan(1e-3); // not trivially equal
+
+    // fit passes it on: the same epoch losses.
+    const train = async (lengthGroups: number) =>
+      (await fit(model, head, new SessionLoader(table), { ...BASE, scheme, epochs: 1, lengthGroups, schedule: { learningRate: 1e-9 } })).history[0].loss;
+    expect(await train(3)).toBeCloseTo(await train(1), 5);
+    disposeBatch(batch);
+    tf.dispose([...Object.values(model.variables), ...Object.values(head.variables)]);
+  });
+
+  it("decays every matrix by 1 − rate × weightDecay per step, not vectors (weightDecay)", async () => {
+    const model = meanPoolModel(3);
+    const untouched = tf.variable(tf.ones([2, 2])); // a matrix the loss never reaches: only the decay moves it
+    const withMatrix = { ...model, variables: { ...model.variables, untouched } };
+    const head = softmaxHead(4);
+    // 60 sessions in batches of 16: 4 steps at rate 0.1, decay 0.5 → 0.95⁴.
+    await fit(withMatrix, head, new SessionLoader(routeSessions(60)), { ...BASE, schedule: { learningRate: 0.1 }, weightDecay: 0.5 });
+    Array.from(untouched.dataSync()).forEach((v) => expect(v).toBeCloseTo(0.95 ** 4, 6));
+    expect(Array.from(model.unused.dataSync())).toEqual([1, 1, 1]);
+    await expect(fit(withMatrix, head, new SessionLoader(routeSessions(60)), { ...BASE, weightDecay: -1 })).rejects.toThrow("fit: weightDecay must be >= 0, got -1");
+    untouched.dispose();
+    disposeAll(model, head);
+  });
+
   it("gives clear errors for bad configurations", async () => {
     const model = meanPoolModel(1);
     const head = softmaxHead(2);
@@ -188,6 +231,7 @@ describe("fit", () => {
       fit(model, head, loader, { ...BASE, evaluate: async () => ({ "recall@10": 1 }), earlyStopping: { metric: "mrr@10" } }),
     ).rejects.toThrow('earlyStopping watches "mrr@10" but epoch 1 reported only: loss, recall@10');
     await expect(fit(model, head, loader, { ...BASE, batchSize: 100, dropLast: true })).rejects.toThrow("no batches: 60 sessions");
+    await expect(fit(model, head, loader, { ...BASE, lengthGroups: 0 })).rejects.toThrow("fit: lengthGroups must be an integer >= 1, got 0");
     const nanHead: OutputHead = { ...head, loss: (hidden, targets) => tf.mul(head.loss(hidden, targets, true), NaN) };
     await expect(fit(model, nanHead, loader, BASE)).rejects.toThrow("training loss became NaN in epoch 1 by step 1");
     disposeAll(model, head);

@@ -1,7 +1,7 @@
 // Training runs scored under a protocol (protocols.ts), shared by `npm run eval:real` and notebook 08.
-//   runModelOn      trains one model with `fit` on length-bucketed batches and scores it: sequence models train
-//                   causally (a target at every position), pooled ones (MLP) predict the last item of every
-//                   prefix of every session; with a validation split the best epoch (by the protocol's last
+//   runModelOn      trains one model with `fit` on length-bucketed or shuffled batches and scores it: sequence
+//                   models train causally (a target at every position), pooled ones (MLP) predict the last item of
+//                   every prefix of every session; with a validation split the best epoch (by the protocol's last
 //                   headline metric) is kept and then scored on test, without one the last epoch is scored;
 //   runBaselinesOn  most-popular, successor counts and V-SKNN fitted on train and scored on test.
 import { MostPopular, SessionKnn, SuccessorCounts, type Recommender } from "../baselines/index";
@@ -28,16 +28,22 @@ export interface ProtocolRunConfig<K extends ModelKind = ModelKind> {
   /**
    * How sessions are grouped into steps. "by-length" (default): sessions of similar length together, each batch
    * padded to its own longest (LengthBucketedBatches: cheap on logs of mostly short sessions). "shuffled": every
-   * batch a uniform sample of all sessions, padded to the table's maxLength (SessionLoader): dearer, but no step sees
-   * only short or only long histories — on Amazon Games +0.06 validation HR@10 for the Transformer at ~4× the time.
+   * batch a uniform sample of all sessions (SessionLoader), computed in `lengthGroups` groups of similar length:
+   * dearer, but no step sees only short or only long histories — on Amazon Games +0.06 validation HR@10 for the
+   * Transformer.
    */
   batches?: "by-length" | "shuffled";
+  /** With "shuffled": each batch is computed as this many groups of similar length, each padded to its own longest
+   *  (fit's `lengthGroups`; the same loss, less padding). Default 4. */
+  lengthGroups?: number;
   /** Peak learning rate and decay. Default 0.005, constant. */
   schedule?: ScheduleConfig;
   /** Gradient clipping (global norm). Default none. */
   clipNorm?: number;
   /** Adam's decays and epsilon. Default: fit's (0.9, 0.999). */
   adam?: FitConfig["adam"];
+  /** Decoupled weight decay of every matrix (fit's `weightDecay`). Default 0. */
+  weightDecay?: number;
   /** Shuffle seed. Default 42. */
   seed?: number;
   /** Epochs without improvement on validation before stopping (only with a validation split). Default: no stop. */
@@ -90,10 +96,12 @@ export async function runModelOn(
     scheme: createTargetScheme(pooled ? "last" : "next"),
     epochs: config.epochs ?? 5,
     batchSize: config.batchSize ?? 64,
+    lengthGroups: batches === "shuffled" ? (config.lengthGroups ?? 4) : 1,
     seed: config.seed ?? 42,
     schedule: config.schedule ?? { learningRate: 0.005 },
     clipNorm: config.clipNorm,
     adam: config.adam,
+    weightDecay: config.weightDecay,
     evaluate: splits.valid !== undefined || curve ? async () => (await evaluateModelOn(model, head, watched, watchProtocol)).values : undefined,
     // Without a validation split nothing is selected: the last epoch is the result.
     earlyStopping: splits.valid === undefined ? undefined : { metric: selectBy, patience: config.patience ?? Number.MAX_SAFE_INTEGER },

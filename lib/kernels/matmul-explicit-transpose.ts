@@ -6,6 +6,9 @@
 // per element, strided reads). A weight gradient dW = xᵀ·dy has a tall x [K, M] and a tall, wider dy [K, N]; packing
 // dy costs more than transposing it, so such products are computed as (dyᵀ·x)ᵀ, which packs the narrower x:
 // ~2x faster for the [5129, 64]ᵀ·[5129, 1024] of a sampled softmax or the [10240, 64]ᵀ·[10240, 192] of a GRU.
+// XNNPACK serves only a single matrix: a batch of products (attention's q·kᵀ and weights·v) takes a scalar loop at
+// ~0.7 GFLOP/s, so a batch of large enough products is computed as one single-matrix product per element (~5x on
+// [128, 51, 50]·[128, 50, 51]; below ~2^14 multiply-adds per matrix the calls cost more than the loop saves).
 import * as tf from "@tensorflow/tfjs";
 import { runWasmKernel, type WasmBackend } from "./wasm-backend";
 
@@ -29,15 +32,63 @@ function swapOperands(a: tf.TensorInfo, b: tf.TensorInfo): boolean {
   return m * (k + n) < k * n;
 }
 
+/** Number of matrices in a batch of shape [..., m, n]. */
+const matrices = (x: tf.TensorInfo): number => tf.util.sizeFromShape(x.shape.slice(0, -2));
+
+/**
+ * a [...batch, M, K] · b [...batch, K, N] (plain operands, equal batch shapes or one of them a single matrix) as one
+ * single-matrix product per batch element, written into one [...batch, M, N] output.
+ */
+function productPerMatrix(original: tf.KernelConfig, a: tf.TensorInfo, b: tf.TensorInfo, attrs: tf.NamedAttrMap, wasm: WasmBackend): tf.TensorInfo {
+  const [m, k] = a.shape.slice(-2);
+  const n = b.shape[b.shape.length - 1];
+  const batchShape = matrices(a) >= matrices(b) ? a.shape.slice(0, -2) : b.shape.slice(0, -2);
+  const out = wasm.makeOutput([...batchShape, m, n], "float32");
+  /** Element i of x as a [1, rows, columns] tensor of its own (x itself when x is a single matrix). */
+  const element = (x: tf.TensorInfo, i: number, rows: number, columns: number): tf.TensorInfo => {
+    if (matrices(x) === 1) return x;
+    const copy = wasm.makeOutput([1, rows, columns], "float32");
+    const size = rows * columns;
+    wasm.typedArrayFromHeap(copy).set(wasm.typedArrayFromHeap(x).subarray(i * size, (i + 1) * size));
+    return copy;
+  };
+  for (let i = 0; i < tf.util.sizeFromShape(batchShape); i++) {
+    const ai = element(a, i, m, k);
+    const bi = element(b, i, k, n);
+    const product = original.kernelFunc({ inputs: { a: ai, b: bi }, backend: wasm as never, attrs }) as tf.TensorInfo;
+    // Views taken after the allocations above: growing the wasm heap detaches earlier views.
+    wasm.typedArrayFromHeap(out).set(wasm.typedArrayFromHeap(product), i * m * n);
+    for (const t of [ai, bi]) if (t !== a && t !== b) wasm.disposeData(t.dataId);
+    wasm.disposeData(product.dataId);
+  }
+  return out;
+}
+
+/** Per-matrix products cost ~14 µs each in calls; below this many multiply-adds per matrix the scalar loop wins. */
+const MIN_PRODUCT_PER_MATRIX = 2 ** 14;
+
+/** Whether a plain product of a and b is better computed per matrix: a batch (equal batch shapes or one single
+ *  matrix) of products large enough to repay the calls. */
+function batchOfProducts(a: tf.TensorInfo, b: tf.TensorInfo): boolean {
+  const [batchA, batchB] = [matrices(a), matrices(b)];
+  if (Math.max(batchA, batchB) <= 1 || a.dtype !== "float32" || b.dtype !== "float32") return false;
+  const [m, k] = a.shape.slice(-2);
+  if (m * k * b.shape[b.shape.length - 1] < MIN_PRODUCT_PER_MATRIX) return false;
+  return batchA === 1 || batchB === 1 || tf.util.arraysEqual(a.shape.slice(0, -2), b.shape.slice(0, -2));
+}
+
 /** The kernel config `original` with transposed operands materialised before it runs. */
 function withExplicitTranspose(original: tf.KernelConfig): tf.KernelConfig {
   const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
-    if (!transposeA && !transposeB) return original.kernelFunc({ inputs, backend, attrs });
     const wasm = backend as WasmBackend;
     const a = inputs.a as tf.TensorInfo;
     const b = inputs.b as tf.TensorInfo;
     const plainAttrs = { ...attrs, transposeA: false, transposeB: false };
+    const perMatrix = original.kernelName === tf.BatchMatMul;
+    if (!transposeA && !transposeB) {
+      return perMatrix && batchOfProducts(a, b) ? productPerMatrix(original, a, b, plainAttrs, wasm) : original.kernelFunc({ inputs, backend, attrs });
+    }
     // Only a plain product may swap: a fused bias or activation applies to the unswapped result.
     if (transposeA && !transposeB && original.kernelName === tf.BatchMatMul && swapOperands(a, b)) {
       const plainB = transposeLastTwo(b, wasm); // [N, K]
@@ -49,7 +100,10 @@ function withExplicitTranspose(original: tf.KernelConfig): tf.KernelConfig {
     }
     const plainA = transposeA ? transposeLastTwo(a, wasm) : a;
     const plainB = transposeB ? transposeLastTwo(b, wasm) : b;
-    const out = original.kernelFunc({ inputs: { ...inputs, a: plainA, b: plainB }, backend, attrs: plainAttrs });
+    const out =
+      perMatrix && batchOfProducts(plainA, plainB)
+        ? productPerMatrix(original, plainA, plainB, plainAttrs, wasm)
+        : original.kernelFunc({ inputs: { ...inputs, a: plainA, b: plainB }, backend, attrs: plainAttrs });
     if (transposeA) wasm.disposeData(plainA.dataId);
     if (transposeB) wasm.disposeData(plainB.dataId);
     return out;

@@ -11,6 +11,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Random, WeightedSampler } from "../random";
 import { catalogueSoftmaxCrossEntropy } from "../kernels/catalogue-cross-entropy";
+import { sparseSoftmaxCrossEntropy } from "../kernels/sparse-softmax-cross-entropy";
 import { ParameterFactory } from "./init";
 import { type Dense, dense } from "./layers";
 import type { OutputHead } from "./types";
@@ -156,11 +157,11 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
   const fullLogits = (hidden: tf.Tensor2D, transposedVectors: tf.Tensor2D): tf.Tensor2D =>
     tf.div(tf.add(tf.matMul(project(hidden), transposedVectors), bias), resolved.temperature);
 
-  /** Sums f(start, size) over row chunks of n rows; f returns per-row values [size]. */
-  const sumOverChunks = (n: number, columns: number, f: (start: number, size: number) => tf.Tensor1D): tf.Scalar => {
+  /** Sums f(start, size) over row chunks of n rows; f returns the sum of its rows' losses. */
+  const sumOverChunks = (n: number, columns: number, f: (start: number, size: number) => tf.Scalar): tf.Scalar => {
     const rows = rowsPerChunk(columns, resolved.maxChunkElements);
     const chunkSums: tf.Scalar[] = [];
-    for (let start = 0; start < n; start += rows) chunkSums.push(tf.sum(f(start, Math.min(rows, n - start))));
+    for (let start = 0; start < n; start += rows) chunkSums.push(f(start, Math.min(rows, n - start)));
     return (chunkSums.length === 1 ? chunkSums[0] : tf.addN(chunkSums)) as tf.Scalar;
   };
 
@@ -178,7 +179,7 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
     return sumOverChunks(hidden.shape[0], nItems, (start, size) => {
       const logits = tf.add(fullLogits(tf.slice(hidden, [start, 0], [size, -1]), transposedVectors), trainingExclusion) as tf.Tensor2D;
       const chunkTargets = tf.slice(targets, [start], [size]) as tf.Tensor1D;
-      return smoothedCrossEntropy(logits, chunkTargets, trainingValid, resolved.labelSmoothing);
+      return tf.sum(smoothedCrossEntropy(logits, chunkTargets, trainingValid, resolved.labelSmoothing));
     });
   };
 
@@ -253,7 +254,7 @@ interface HeadParts {
   bias: tf.Variable;
   temperature: number;
   labelSmoothing: number;
-  sumOverChunks(n: number, columns: number, f: (start: number, size: number) => tf.Tensor1D): tf.Scalar;
+  sumOverChunks(n: number, columns: number, f: (start: number, size: number) => tf.Scalar): tf.Scalar;
 }
 
 interface SampledLoss {
@@ -307,10 +308,12 @@ function createSampledLoss(config: SampledSoftmaxConfig | null, nItems: number, 
     const vectors = tf.gather(head.itemVectors(), ids) as tf.Tensor2D; // [m, vectorDim]
     return corrected(tf.add(tf.sum(tf.mul(head.project(hidden), vectors), 1), tf.gather(head.bias, ids)), ids) as tf.Tensor1D;
   };
-  /** Drops the candidates where `invalid` [m, c] is 1 and takes the smoothed cross-entropy per row. */
-  const lossOf = (logits: tf.Tensor2D, positive: tf.Tensor1D, invalid: tf.Tensor2D): tf.Tensor1D => {
+  /** Drops the candidates where `invalid` [m, c] is 1 and sums the rows' (smoothed) cross-entropies. */
+  const lossOf = (logits: tf.Tensor2D, positive: tf.Tensor1D, invalid: tf.Tensor2D): tf.Scalar => {
     const masked = tf.add(logits, tf.mul(invalid, NEVER)) as tf.Tensor2D;
-    return smoothedCrossEntropy(masked, positive, tf.sub(1, invalid) as tf.Tensor2D, head.labelSmoothing);
+    // Unsmoothed: the fused op (lib/kernels), one softmax for value and gradient (~2× less on wasm for [800, 4097]).
+    if (head.labelSmoothing === 0) return tf.mul(sparseSoftmaxCrossEntropy(masked, positive), logits.shape[0]) as tf.Scalar;
+    return tf.sum(smoothedCrossEntropy(masked, positive, tf.sub(1, invalid) as tf.Tensor2D, head.labelSmoothing));
   };
 
   if (mode === "in-batch") {
@@ -347,7 +350,7 @@ function createSampledLoss(config: SampledSoftmaxConfig | null, nItems: number, 
         const negativeLogits = tf.reshape(paired(repeated, tf.reshape(rowNegatives, [-1]) as tf.Tensor1D), [size, numNegatives]);
         const valid = tf.cast(tf.notEqual(rowNegatives, tf.expandDims(rowTargets, 1)), "float32"); // [m, S]
         const positiveLoss = tf.softplus(tf.neg(paired(rows, rowTargets))); // [m]
-        return tf.add(positiveLoss, tf.sum(tf.mul(tf.softplus(negativeLogits), valid), 1)) as tf.Tensor1D;
+        return tf.add(tf.sum(positiveLoss), tf.sum(tf.mul(tf.softplus(negativeLogits), valid)));
       });
     };
     return { loss, dispose };

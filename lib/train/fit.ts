@@ -1,7 +1,8 @@
-// The training loop: Adam with a per-step learning-rate schedule over shuffled batches, optional gradient-norm
-// clipping, validation after each epoch, early stopping with restore of the best weights, and a history to plot.
+// The training loop: Adam with a per-step learning-rate schedule over shuffled batches, optional decoupled weight
+// decay and gradient-norm clipping, validation after each epoch, early stopping with restore of the best weights,
+// and a history to plot.
 import * as tf from "@tensorflow/tfjs";
-import { batchCount, disposeBatch, type BatchSource } from "../loader";
+import { batchCount, disposeBatch, groupByLength, type BatchSource } from "../loader";
 import { selectTargets } from "../models/targets";
 import type { NextItemModel, OutputHead, SessionBatch, TargetScheme } from "../models/types";
 import { Random } from "../random";
@@ -33,8 +34,16 @@ export interface FitConfig {
   schedule?: ScheduleConfig;
   /** Adam's moment decays and epsilon. Defaults 0.9, 0.999 and the backend's epsilon. */
   adam?: { beta1?: number; beta2?: number; epsilon?: number };
+  /** Decoupled weight decay (AdamW, Loshchilov & Hutter 2019): after each step every matrix (rank >= 2: kernels,
+   *  embedding and position tables; not biases or norms) is multiplied by 1 − learning rate × weightDecay.
+   *  Default 0. */
+  weightDecay?: number;
   /** Rescale the gradients so that their global L2 norm is at most this. Default: no clipping. */
   clipNorm?: number;
+  /** Compute each step's batch as this many groups of sessions of similar length, each padded to its own longest
+   *  (`groupByLength`): the same loss — a mean over all the batch's targets, sampled negatives shared — with less
+   *  padding, for models that ignore padded positions. Default 1 (the batch as it comes). */
+  lengthGroups?: number;
   /** Skip the last, smaller batch of each epoch. Default false. */
   dropLast?: boolean;
   /** Validation after each epoch; returns named metrics (e.g. { "recall@10": 0.31 }). */
@@ -59,11 +68,15 @@ export async function fit(model: NextItemModel, head: OutputHead, loader: BatchS
   const epochs = config.epochs ?? DEFAULTS.epochs;
   const batchSize = config.batchSize ?? DEFAULTS.batchSize;
   const dropLast = config.dropLast ?? false;
+  const lengthGroups = config.lengthGroups ?? 1;
+  if (!(Number.isInteger(lengthGroups) && lengthGroups >= 1)) throw new Error(`fit: lengthGroups must be an integer >= 1, got ${lengthGroups}`);
   const stepsPerEpoch = batchCount(loader.numSessions, { batchSize, dropLast });
   if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`fit: epochs must be an integer >= 1, got ${epochs}`);
   if (stepsPerEpoch === 0) {
     throw new Error(`fit: no batches: ${loader.numSessions} sessions, batchSize ${batchSize}, dropLast ${dropLast}`);
   }
+  const weightDecay = config.weightDecay ?? 0;
+  if (!(weightDecay >= 0)) throw new Error(`fit: weightDecay must be >= 0, got ${weightDecay}`);
   if (config.clipNorm !== undefined && !(config.clipNorm > 0)) throw new Error(`fit: clipNorm must be > 0, got ${config.clipNorm}`);
   if (config.earlyStopping && !config.evaluate && config.earlyStopping.metric !== "loss") {
     throw new Error(`fit: earlyStopping watches "${config.earlyStopping.metric}" but no evaluate callback was given`);
@@ -80,11 +93,13 @@ export async function fit(model: NextItemModel, head: OutputHead, loader: BatchS
   const optimizer: tf.Optimizer = tf.train.adam(learningRate(0), config.adam?.beta1, config.adam?.beta2, config.adam?.epsilon);
   // Σ batch mean loss × batch size over the current epoch; built in tidy so that the initial scalar is released.
   const lossSum = tf.tidy(() => tf.variable(tf.scalar(0), false));
-  const step = (batch: SessionBatch): void =>
+  const decayed = weightDecay > 0 ? variables.filter((v) => v.rank >= 2) : [];
+  const step = (batch: SessionBatch, rate: number): void =>
     tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => trainingLoss(model, head, config.scheme, batch), variables);
+      const { value, grads } = tf.variableGrads(() => trainingLoss(model, head, config.scheme, batch, lengthGroups), variables);
       const complete = fillMissing(grads, variables);
       optimizer.applyGradients(config.clipNorm === undefined ? complete : clipByGlobalNorm(complete, config.clipNorm));
+      for (const v of decayed) v.assign(tf.mul(v, 1 - rate * weightDecay));
       lossSum.assign(lossSum.add(value.mul(batch.size)));
     });
 
@@ -102,8 +117,9 @@ export async function fit(model: NextItemModel, head: OutputHead, loader: BatchS
       let stepInEpoch = 0;
       for (const batch of loader.batches({ batchSize, dropLast, shuffleSeed: shuffles.fork(epoch).seed })) {
         try {
-          setLearningRate(optimizer, learningRate(stepsDone));
-          step(batch);
+          const rate = learningRate(stepsDone);
+          setLearningRate(optimizer, rate);
+          step(batch, rate);
         } finally {
           disposeBatch(batch);
         }
@@ -156,11 +172,15 @@ export async function fit(model: NextItemModel, head: OutputHead, loader: BatchS
   return { history, bestEpoch: monitor?.bestEpoch ?? history.length, stoppedEarly, steps: stepsDone };
 }
 
-/** scheme → encode → one state per target → head loss (+ the model's own penalty). */
-export function trainingLoss(model: NextItemModel, head: OutputHead, scheme: TargetScheme, batch: SessionBatch): tf.Scalar {
-  const example = scheme(batch);
-  const hidden = model.encode(example.inputs, true);
-  const { states, targets } = selectTargets(model, hidden, example);
+/** scheme → encode → one state per target → head loss (+ the model's own penalty); with `lengthGroups` > 1 the
+ *  batch is encoded in groups of similar length whose states and targets are pooled before the loss. */
+export function trainingLoss(model: NextItemModel, head: OutputHead, scheme: TargetScheme, batch: SessionBatch, lengthGroups = 1): tf.Scalar {
+  const selected = (lengthGroups > 1 ? groupByLength(batch, lengthGroups) : [batch]).map((part) => {
+    const example = scheme(part);
+    return selectTargets(model, model.encode(example.inputs, true), example);
+  });
+  const states = selected.length === 1 ? selected[0].states : tf.concat(selected.map((s) => s.states));
+  const targets = selected.length === 1 ? selected[0].targets : tf.concat(selected.map((s) => s.targets));
   const loss = head.loss(states, targets, true);
   return model.regularization ? loss.add(model.regularization()) : loss;
 }
