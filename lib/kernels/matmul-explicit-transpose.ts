@@ -7,7 +7,7 @@
 // dy costs more than transposing it, so such products are computed as (dyᵀ·x)ᵀ, which packs the narrower x:
 // ~2x faster for the [5129, 64]ᵀ·[5129, 1024] of a sampled softmax or the [10240, 64]ᵀ·[10240, 192] of a GRU.
 // XNNPACK serves only a single matrix: a batch of products (attention's q·kᵀ and weights·v) takes a scalar loop at
-// ~0.7 GFLOP/s, so a batch of large enough products is computed as one single-matrix product per element (~5x on
+// ~0.7 GFLOP/s, so a batch of large enough products is computed as one single-matrix product per element (~3-8x on
 // [128, 51, 50]·[128, 50, 51]; below ~2^14 multiply-adds per matrix the calls cost more than the loop saves).
 import * as tf from "@tensorflow/tfjs";
 import { runWasmKernel, type WasmBackend } from "./wasm-backend";
