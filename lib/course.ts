@@ -8,7 +8,7 @@ import { WORKFLOW_FOLDER } from "./data/dataset";
 import { Workflow } from "./data/workflow";
 import { loadWeights } from "./checkpoint";
 import { DEFAULT_KS, runModel, type ModelRunConfig, type RunResult } from "./experiment";
-import { SessionLoader, type SessionTable } from "./loader";
+import { SessionLoader, mapValues, type SessionTable } from "./loader";
 import { MODEL_FILE, type ModelFolderManifest, buildModel, checkManifest, saveModelFolder } from "./model-folder/index";
 import { type ItemOutputHead, type SessionModel, disposeModel } from "./models/index";
 import { type Figure, barChart, lineChart } from "./plot";
@@ -130,7 +130,7 @@ function selectSessions(table: SessionTable, rows: Int32Array): SessionTable {
     return out;
   };
   const each = <A extends Int32Array | Float32Array>(record: Record<string, A>, stride: number): Record<string, A> =>
-    Object.fromEntries(Object.entries(record).map(([name, values]) => [name, gather(values, stride)]));
+    mapValues(record, (values) => gather(values, stride));
   return {
     schema: table.schema,
     numSessions: rows.length,

@@ -51,6 +51,11 @@ export function batchCount(numSessions: number, options: Pick<BatchOptions, "bat
   return options.dropLast ? Math.floor(numSessions / options.batchSize) : Math.ceil(numSessions / options.batchSize);
 }
 
+/** A record with `f` applied to every value (the per-column records of tables and batches). */
+export function mapValues<A, B>(record: Record<string, A>, f: (value: A) => B): Record<string, B> {
+  return Object.fromEntries(Object.entries(record).map(([name, value]) => [name, f(value)]));
+}
+
 /** Disposes every tensor of a batch. */
 export function disposeBatch(batch: SessionBatch): void {
   tf.dispose([
@@ -80,12 +85,11 @@ export function groupByLength(batch: SessionBatch, groups: number): SessionBatch
     return tf.tidy(() => {
       const index = tf.tensor1d(rows, "int32");
       const sequence = (x: tf.Tensor2D) => tf.slice(tf.gather(x, index), [0, 0], [rows.length, longest]) as tf.Tensor2D;
-      const map = <T extends tf.Tensor>(record: Record<string, T>, f: (x: T) => T) => Object.fromEntries(Object.entries(record).map(([k, v]) => [k, f(v)]));
       return {
         items: sequence(batch.items),
-        categorical: map(batch.categorical, sequence),
-        continuous: map(batch.continuous, sequence),
-        context: map(batch.context, (x) => tf.gather(x, index)),
+        categorical: mapValues(batch.categorical, sequence),
+        continuous: mapValues(batch.continuous, sequence),
+        context: mapValues(batch.context, (x) => tf.gather(x, index) as tf.Tensor1D),
         mask: sequence(batch.mask),
         lengths: tf.gather(batch.lengths, index) as tf.Tensor1D,
         size: rows.length,
@@ -146,8 +150,6 @@ export class SessionLoader implements BatchSource {
     for (let r = 0; r < size; r++) mask.fill(1, r * len, r * len + batchLengths[r]);
 
     const shape: [number, number] = [size, len];
-    const mapValues = <A, B>(record: Record<string, A>, f: (a: A) => B): Record<string, B> =>
-      Object.fromEntries(Object.entries(record).map(([name, a]) => [name, f(a)]));
     return {
       items: tf.tensor2d(gatherSequence(this.table.items, new Int32Array(size * len)), shape, "int32"),
       categorical: mapValues(this.table.categorical, (a) => tf.tensor2d(gatherSequence(a, new Int32Array(size * len)), shape, "int32")),

@@ -14,6 +14,7 @@
 // The schemes run on the host: they read the batch once and build new tensors, all owned by the returned example
 // (unchanged tensors are cloned), so the caller may dispose the batch and the example independently.
 import * as tf from "@tensorflow/tfjs";
+import { mapValues } from "../loader";
 import { Random } from "../random";
 import type { NextItemModel, SessionBatch, TargetScheme, TrainingExample } from "./types";
 
@@ -31,10 +32,6 @@ interface HostSequences {
   mask: Float32Array;
   categorical: Record<string, Int32Array>;
   continuous: Record<string, Float32Array>;
-}
-
-function mapValues<T, U>(record: Record<string, T>, f: (value: T) => U): Record<string, U> {
-  return Object.fromEntries(Object.entries(record).map(([name, value]) => [name, f(value)]));
 }
 
 function toHost(batch: SessionBatch): HostSequences {
