@@ -8,11 +8,12 @@ import { WORKFLOW_FOLDER } from "./data/dataset";
 import { Workflow } from "./data/workflow";
 import { loadWeights } from "./checkpoint";
 import { DEFAULT_KS, runModel, type ModelRunConfig, type RunResult } from "./experiment";
-import { SessionLoader, mapValues, type SessionTable } from "./loader";
+import { SessionLoader, type SessionTable } from "./loader";
 import { MODEL_FILE, type ModelFolderManifest, buildModel, checkManifest, saveModelFolder } from "./model-folder/index";
 import { type ItemOutputHead, type SessionModel, disposeModel } from "./models/index";
 import { type Figure, barChart, lineChart } from "./plot";
 import { Random } from "./random";
+import { mapValues } from "./records";
 import type { DatasetSchema } from "./schema";
 import type { EpochRecord } from "./train/types";
 

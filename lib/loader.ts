@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { SessionBatch } from "./models/types";
 import { Random } from "./random";
+import { mapValues } from "./records";
 import { readSchema, type ColumnSchema, type DatasetSchema } from "./schema";
 
 /**
@@ -49,11 +50,6 @@ export interface BatchSource {
 /** Number of batches `batches(options)` yields for `numSessions` sessions. */
 export function batchCount(numSessions: number, options: Pick<BatchOptions, "batchSize" | "dropLast">): number {
   return options.dropLast ? Math.floor(numSessions / options.batchSize) : Math.ceil(numSessions / options.batchSize);
-}
-
-/** A record with `f` applied to every value (the per-column records of tables and batches). */
-export function mapValues<A, B>(record: Record<string, A>, f: (value: A) => B): Record<string, B> {
-  return Object.fromEntries(Object.entries(record).map(([name, value]) => [name, f(value)]));
 }
 
 /** Disposes every tensor of a batch. */
