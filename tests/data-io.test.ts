@@ -94,6 +94,19 @@ describe("readEvents", () => {
     await expect(readEvents(db, file, { columns: COLUMNS })).rejects.toThrow(`${file}: missing column "city" (the file has: trip, checkin)`);
   });
 
+  it("names a ragged row: which row and line, how many fields against the header's", async () => {
+    const short = csv("ragged.csv", "trip,checkin,city,extra\nt1,2017-01-02,10,x\nt1,2017-01-05,11\nt2,2016-12-31,10,z\n");
+    await expect(readEvents(db, short, { columns: COLUMNS })).rejects.toThrow(`${short}: row 2 (line 3) has 3 fields, but the header has 4`);
+    const long = csv("long-row.csv", "trip,checkin,city\nt1,2017-01-02,10\nt1,2017-01-05,11,oops\n");
+    await expect(readEvents(db, long, { columns: COLUMNS })).rejects.toThrow(`${long}: row 2 (line 3) has 4 fields, but the header has 3`);
+    // Far down a big file the sniffer has seen only good rows, and the typed read is what fails.
+    const rows = Array.from({ length: 5000 }, (_, i) => `t${i},2017-01-02,${i},x`);
+    rows[4200] = "t4200,2017-01-02";
+    const deep = csv("ragged-deep.csv", `trip,checkin,city,extra\n${rows.join("\n")}\n`);
+    await expect(readEvents(db, deep, { columns: COLUMNS })).rejects.toThrow(`${deep}: row 4201 (line 4202) has 2 fields, but the header has 4`);
+    await expect(readEvents(db, deep)).rejects.toThrow(`${deep}: row 4201 (line 4202) has 2 fields, but the header has 4`);
+  });
+
   it("rejects an empty file, a header without rows, a missing path and a folder", async () => {
     const empty = csv("empty.csv", "");
     await expect(readEvents(db, empty, { columns: COLUMNS })).rejects.toThrow(`${empty}: the file is empty`);

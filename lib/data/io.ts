@@ -51,6 +51,7 @@ export async function readEvents(db: Database, file: string, options: ReadEvents
   try {
     described = await db.rows(`DESCRIBE SELECT * FROM ${source.scan(format === "csv")}`);
   } catch (error) {
+    await source.throwFirstMalformedRow(db);
     throw new Error(`${file}: cannot read it as ${format.toUpperCase()}: ${firstLine(error)}`);
   }
   const available = described.map((row) => ({ name: String(row.column_name), type: String(row.column_type) }));
@@ -59,6 +60,8 @@ export async function readEvents(db: Database, file: string, options: ReadEvents
   const notNull = options.notNull ?? [];
   const missing = [...wanted, ...notNull].filter((name) => !availableNames.includes(name));
   if (missing.length > 0) {
+    // A ragged row can make the CSV sniffer miss the delimiter, and then the whole header reads as one column.
+    await source.throwFirstMalformedRow(db);
     throw new Error(`${file}: missing column ${[...new Set(missing)].map((m) => `"${m}"`).join(", ")} (the file has: ${availableNames.join(", ")})`);
   }
   const unread = notNull.filter((name) => !wanted.includes(name));
@@ -71,6 +74,7 @@ export async function readEvents(db: Database, file: string, options: ReadEvents
     const unused = availableNames.filter((name) => !wanted.includes(name));
     await db.run(`CREATE OR REPLACE TEMP TABLE ${ident(table)} AS SELECT ${selectList} FROM ${source.scan(false, unused)}`);
   } catch (error) {
+    await source.throwFirstMalformedRow(db);
     await source.throwFirstBadRow(db, wanted, sourceTypes, []);
     throw new Error(`${file}: cannot read it as ${format.toUpperCase()}: ${firstLine(error)}`);
   }
@@ -153,6 +157,37 @@ class EventSource {
   /** The strptime format given for a DATE / TIMESTAMP type, if any. */
   private formatOf(type: string): string | undefined {
     return type === "DATE" ? this.options.dateFormat : type.startsWith("TIMESTAMP") ? this.options.timestampFormat : undefined;
+  }
+
+  /**
+   * CSV only: scans the file for the first line whose fields do not match the header (too few, too many, a broken
+   * quote) and throws an error naming its row, line and field count. Returns when every line is well-formed.
+   */
+  async throwFirstMalformedRow(db: Database): Promise<void> {
+    if (this.format !== "csv") return;
+    const [rejects, scans] = [db.uniqueName("csv_rejects"), db.uniqueName("csv_reject_scans")];
+    let bad: Record<string, unknown> | undefined;
+    try {
+      // store_rejects reads on past malformed lines and records them (and lets the sniffer ignore them).
+      await db.run(
+        `SELECT count(*) FROM read_csv(${literal(this.file)}, header = true, all_varchar = true, parallel = false,
+           store_rejects = true, rejects_table = ${literal(rejects)}, rejects_scan = ${literal(scans)})`,
+      );
+      bad = await db.row(`SELECT line, error_type, error_message FROM ${ident(rejects)} ORDER BY line LIMIT 1`);
+    } catch {
+      return; // not even readable line by line: the caller's own error says so
+    } finally {
+      await db.run(`DROP TABLE IF EXISTS ${ident(rejects)}; DROP TABLE IF EXISTS ${ident(scans)}`);
+    }
+    if (bad === undefined) return;
+    const line = Number(bad.line);
+    const at = `row ${line - 1} (line ${line})`;
+    const counts = /Expected Number of Columns: (\d+) Found: (\d+)/.exec(String(bad.error_message));
+    if ((bad.error_type === "MISSING COLUMNS" || bad.error_type === "TOO MANY COLUMNS") && counts !== null) {
+      const [expected, found] = [Number(counts[1]), Number(counts[2])];
+      throw new Error(`${this.file}: ${at} has ${found} field${found === 1 ? "" : "s"}, but the header has ${expected}`);
+    }
+    throw new Error(`${this.file}: ${at}: ${firstLine(String(bad.error_message))}`);
   }
 
   /**
