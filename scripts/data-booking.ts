@@ -5,6 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { prepareBooking, type PrepareBookingOptions } from "../lib/data/recipes/booking";
+import { checkDateText } from "../lib/data/split";
 import { runMain } from "./run-main";
 
 export const DEFAULT_INPUT = path.join("data", "booking", "train_set.csv");
@@ -28,9 +29,9 @@ export function parseDataBookingArgs(argv: string[], env: NodeJS.ProcessEnv = pr
   const options: Omit<PrepareBookingOptions, "onProgress"> = { input: env.SESSIONREC_DATA || DEFAULT_INPUT, outDir: DEFAULT_OUT };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
-    if (value === undefined) throw new Error(`${flag}: missing value\n${USAGE}`);
+    if (value === undefined || value.startsWith("--")) throw new Error(`${flag}: missing value\n${USAGE}`);
     if (flag === "--out") options.outDir = value;
-    else if (flag === "--split-date") options.splitDate = value;
+    else if (flag === "--split-date") options.splitDate = checkDateText(value, flag);
     else if (flag in NUMBER_FLAGS) {
       const n = Number(value);
       if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: expected an integer >= 1, got ${value}`);

@@ -232,6 +232,10 @@ describe("prepareBooking", () => {
     await expect(prepareBooking({ input: join(dir, "nope.csv"), outDir: target })).rejects.toThrow(`${join(dir, "nope.csv")}: no such file`);
     await expect(prepareBooking({ input: FIXTURE, outDir: target, splitDate: "2018-01-01" })).rejects.toThrow(/the valid split of .* has no rows/);
     await expect(prepareBooking({ input: FIXTURE, outDir: target, maxLength: 0 })).rejects.toThrow("prepareBooking: maxLength must be an integer >= 1, got 0");
+    // Options are checked before anything is read: the missing file is not what the error is about.
+    await expect(prepareBooking({ input: join(dir, "nope.csv"), outDir: target, splitDate: "2017-13-01" })).rejects.toThrow(
+      'prepareBooking: splitDate: expected a date like 2017-01-01 or 2017-01-01 12:00:00, got "2017-13-01"',
+    );
     const copy = join(dir, "copy.csv");
     copyFileSync(FIXTURE, copy);
     await expect(prepareBooking({ input: copy, outDir: target, minLength: 1000 })).rejects.toThrow(
@@ -245,5 +249,8 @@ describe("prepareBooking", () => {
     expect(parseDataBookingArgs(["--out", "x", "--max-length", "5"], { SESSIONREC_DATA: "/d/train_set.csv" })).toEqual({ input: "/d/train_set.csv", outDir: "x", maxLength: 5 });
     expect(parseDataBookingArgs([], {}).input).toBe(join("data", "booking", "train_set.csv"));
     expect(() => parseDataBookingArgs(["--min-length", "two"], {})).toThrow("--min-length: expected an integer >= 1, got two");
+    expect(() => parseDataBookingArgs(["--out", "--min-length", "3"], {})).toThrow("--out: missing value");
+    expect(() => parseDataBookingArgs(["--split-date", "2017-13-01"], {})).toThrow('--split-date: expected a date like 2017-01-01 or 2017-01-01 12:00:00, got "2017-13-01"');
+    expect(parseDataBookingArgs(["--split-date", "2016-12-15 12:00"], {}).splitDate).toBe("2016-12-15 12:00");
   });
 });

@@ -240,7 +240,12 @@ describe("splits", () => {
       /timeSplit: the valid split of the test table has no rows .*"d" runs from 2016-06-01 to 2017-01-02/,
     );
     await expect(timeSplit(events(), { session: "sid", time: "d", date: "2000-01-01" })).rejects.toThrow(/the train split of the test table has no rows/);
-    await expect(timeSplit(events(), { session: "sid", time: "d", date: "01/01/2017" })).rejects.toThrow(/date must look like 2017-01-01/);
+    await expect(timeSplit(events(), { session: "sid", time: "d", date: "01/01/2017" })).rejects.toThrow(
+      'timeSplit: date: expected a date like 2017-01-01 or 2017-01-01 12:00:00, got "01/01/2017"',
+    );
+    for (const date of ["2017-13-01", "2017-02-30", "2017-01-01 24:00"]) {
+      await expect(timeSplit(events(), { session: "sid", time: "d", date })).rejects.toThrow(`timeSplit: date: expected a date like 2017-01-01`);
+    }
   });
 
   it("lastItemSplit holds out the last event of each session", async () => {

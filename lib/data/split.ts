@@ -20,7 +20,21 @@ export interface TimeSplitOptions {
   date: string;
 }
 
-const DATE_TEXT = /^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$/;
+const DATE_TEXT = /^(\d{4})-(\d{2})-(\d{2})(?: (\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?$/;
+
+/**
+ * `text` when it is a calendar date "2017-01-01" or date and time "2017-01-01 12:00[:00[.000]]" that exists (no
+ * month 13, no 30 February, no hour 24); else an error starting with `where` (the option or flag it came from).
+ */
+export function checkDateText(text: string, where: string): string {
+  const parts = DATE_TEXT.exec(text);
+  const [year, month, day, hour, minute, second] = (parts?.slice(1) ?? []).map((p) => (p === undefined ? 0 : Number(p)));
+  const date = new Date(Date.UTC(year, month - 1, day));
+  const exists =
+    parts !== null && date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day && hour < 24 && minute < 60 && second < 60;
+  if (!exists) throw new Error(`${where}: expected a date like 2017-01-01 or 2017-01-01 12:00:00, got ${JSON.stringify(text)}`);
+  return text;
+}
 
 /**
  * Splits by time at session level: a session that starts before `date` goes to train whole, even when it ends
@@ -28,7 +42,7 @@ const DATE_TEXT = /^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$/;
  */
 export async function timeSplit(relation: Relation, options: TimeSplitOptions): Promise<Split> {
   const where = "timeSplit";
-  if (!DATE_TEXT.test(options.date)) throw new Error(`${where}: date must look like 2017-01-01 or 2017-01-01 12:00:00, got ${JSON.stringify(options.date)}`);
+  checkDateText(options.date, `${where}: date`);
   const types = await relation.requireColumns([options.session, options.time], where);
   const timeType = types.get(options.time) as string;
   if (!isTemporalType(timeType)) throw new Error(`${where}: column "${options.time}" of ${relation.label} is ${timeType}, expected DATE or TIMESTAMP`);

@@ -13,7 +13,7 @@ import { type DatabaseOptions, withDatabase } from "../database";
 import { writeDataset } from "../dataset";
 import { readEvents } from "../io";
 import { formatCount } from "../sql";
-import { timeSplit } from "../split";
+import { checkDateText, timeSplit } from "../split";
 import type { WorkflowStep } from "../steps";
 import { Workflow } from "../workflow";
 import { positiveInteger } from "./options";
@@ -113,8 +113,9 @@ export function defaultMemoryLimit(): string {
 /** Prepares the Booking.com trips into `outDir` as the reference course does (see the top of this file). */
 export async function prepareBooking(options: PrepareBookingOptions): Promise<PreparedBooking> {
   const progress = options.onProgress ?? (() => undefined);
+  // Every option is checked here, before any SQL runs, so that errors name the option rather than a query.
   const workflow = bookingWorkflow(options);
-  const splitDate = options.splitDate ?? "2017-01-01";
+  const splitDate = checkDateText(options.splitDate ?? "2017-01-01", "prepareBooking: splitDate");
 
   return withDatabase(async (db) => {
     progress(`reading ${options.input}`);
