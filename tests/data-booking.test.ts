@@ -1,7 +1,7 @@
 // prepareBooking on a ~2,000-row Booking-shaped fixture (tests/fixtures/booking/train_set.csv: 366 trips over
 // 2016-10-01 … 2017-03, some crossing 2017-01-01, some longer than 10 bookings, some single bookings, and a few
 // cities only valid trips visit). Every expectation is recomputed here in plain JS from the CSV text.
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -240,6 +240,18 @@ describe("prepareBooking", () => {
     copyFileSync(FIXTURE, copy);
     await expect(prepareBooking({ input: copy, outDir: target, minLength: 1000 })).rejects.toThrow(
       /Workflow step 16 \(normalize num_city_visited\): .*copy\.csv \(train split, [\d,]+ events\) has no values to fit/,
+    );
+    const lines = readFileSync(FIXTURE, "utf8").split("\n");
+    const names = lines[0].split(",");
+    const cells = lines[300].split(",");
+    const [checkin, checkout] = [cells[names.indexOf("checkin")], cells[names.indexOf("checkout")]];
+    cells[names.indexOf("checkout")] = "2015-01-01";
+    lines[300] = cells.join(",");
+    const backwards = join(dir, "backwards.csv");
+    writeFileSync(backwards, lines.join("\n"));
+    expect(checkout > checkin).toBe(true);
+    await expect(prepareBooking({ input: backwards, outDir: target })).rejects.toThrow(
+      `${backwards}: row 300 (line 301), "checkout" (2015-01-01) is before "checkin" (${checkin})`,
     );
     expect(existsSync(target)).toBe(false);
     expect(readdirSync(dir).filter((name) => name.startsWith("."))).toEqual([]);

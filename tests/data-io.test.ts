@@ -131,6 +131,21 @@ describe("readEvents", () => {
     );
   });
 
+  it("names the first row whose end is before its start, with both columns (CSV and Parquet)", async () => {
+    const columns = { trip: "VARCHAR", checkin: "DATE", checkout: "DATE" };
+    const ordered = [{ start: "checkin", end: "checkout" }];
+    const text = "trip,checkin,checkout\nt1,2017-01-02,2017-01-02\nt1,2017-01-05,2017-01-04\nt2,2017-01-03,2016-01-01\n";
+    const file = csv("backwards.csv", text);
+    await expect(readEvents(db, file, { columns, ordered })).rejects.toThrow(`${file}: row 2 (line 3), "checkout" (2017-01-04) is before "checkin" (2017-01-05)`);
+    const parquet = join(dir, "backwards.parquet");
+    await db.run(`COPY (SELECT * FROM read_csv('${file}', header = true, all_varchar = true)) TO '${parquet}' (FORMAT parquet)`);
+    await expect(readEvents(db, parquet, { columns, ordered })).rejects.toThrow(`${parquet}: row 2, "checkout" (2017-01-04) is before "checkin" (2017-01-05)`);
+    expect(await (await readEvents(db, file, { columns })).count()).toBe(3); // without the rule, read as it is
+    await expect(readEvents(db, file, { columns: { trip: "VARCHAR", checkin: "DATE", checkout: "VARCHAR" }, ordered })).rejects.toThrow(
+      'ordered column "checkout" must be read as DATE or TIMESTAMP',
+    );
+  });
+
   it("refuses a notNull column that is not read", async () => {
     await expect(readEvents(db, csv("nn.csv", GOOD), { columns: { trip: "VARCHAR" }, notNull: ["city"] })).rejects.toThrow(
       /notNull column "city" is not one of the columns read/,

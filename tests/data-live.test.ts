@@ -130,6 +130,10 @@ describe("encodeSessions on the booking workflow", () => {
     expect(encode([good], [])).toThrow("live session 1: no events");
     expect(encode([good], "oops")).toThrow("live session 1: expected an array of events, got string");
     expect(encode([good, 7])).toThrow('live session 0, event 1: expected an object with "checkin"');
+    // The rule preparation applies to train_set.csv (a stay cannot end before it starts), named the same way.
+    const backwards = { ...good, checkin: "2016-10-05", checkout: "2016-10-03" };
+    expect(encode([good], [good, backwards])).toThrow('live session 1, event 1: "checkout" (2016-10-03) is before "checkin" (2016-10-05)');
+    expect(encodeSessions(workflow, [[{ ...good, checkin: "2016-10-05", checkout: "2016-10-05" }]])[0].length_of_stay_list).not.toContain(null);
   });
 
   it("a given session id is kept, and unknown values of a known type are not errors", () => {
@@ -196,7 +200,8 @@ describe("encodeSessions on a workflow using every other step op", () => {
     ],
     // the gap cuts these in two: the later session is the live one
     [event("2021-01-04 09:00:00", "a", 1, 9, "x"), event("2021-01-04 11:00:00.123", "d", 1, 8, "y"), event("2021-01-04 11:30:00", "a", 3, 7, "q")],
-    [{ ...event("2021-06-15 12:00:00", "d", 4.44, 12, "z"), ts: new Date(Date.UTC(2021, 5, 15, 12, 0, 0, 250)) }],
+    // a Date for ts, with milliseconds (and "until" after it: a stay may not end before it starts)
+    [{ ...event("2021-06-15 12:00:00", "d", 4.44, 12, "z", "2021-06-15 12:00:00.5"), ts: new Date(Date.UTC(2021, 5, 15, 12, 0, 0, 250)) }],
   ];
 
   it("agrees exactly with transformRecords(…, { filters: false })", async () => {

@@ -56,6 +56,17 @@ export interface DurationOptions {
   output: string;
 }
 
+/** Two time columns of one event where `end` may not come before `start` (a `duration` between inputs, e.g. a stay). */
+export interface TimeOrder {
+  start: string;
+  end: string;
+}
+
+/** How every reader of events (files, live sessions) words an event that ends before it starts. */
+export function endBeforeStart(order: TimeOrder, start: string, end: string): string {
+  return `"${order.end}" (${end}) is before "${order.start}" (${start})`;
+}
+
 /** Adds `end - start` in `unit` (DOUBLE, fractional for timestamps; whole days between two DATEs). */
 export async function duration(relation: Relation, options: DurationOptions): Promise<Relation> {
   const where = "duration";

@@ -3,8 +3,9 @@
 import * as fs from "fs";
 import type { Database } from "./database";
 import { writeFileAtomically } from "./files";
+import { type TimeOrder, endBeforeStart } from "./features";
 import { Relation } from "./relation";
-import { ident, identList, literal, typeName } from "./sql";
+import { ident, identList, isTemporalType, literal, typeName } from "./sql";
 
 export type FileFormat = "csv" | "parquet";
 
@@ -17,6 +18,11 @@ export interface ReadEventsOptions {
   columns?: Record<string, string>;
   /** Columns that need a value on every row (an empty cell is an error naming the row). Default: none. */
   notNull?: string[];
+  /**
+   * Pairs of DATE / TIMESTAMP columns among `columns` whose `end` may not be before their `start` (a check-out before
+   * its check-in): such a row is an error naming the row and both columns. Default: none.
+   */
+  ordered?: TimeOrder[];
   /** strptime format of DATE columns given as text, e.g. "%d/%m/%Y". Default: ISO (2017-01-31). */
   dateFormat?: string;
   /** strptime format of TIMESTAMP columns given as text, e.g. "%d/%m/%Y %H:%M". Default: ISO (2017-01-31 13:45:00). */
@@ -66,6 +72,10 @@ export async function readEvents(db: Database, file: string, options: ReadEvents
   }
   const unread = notNull.filter((name) => !wanted.includes(name));
   if (unread.length > 0) throw new Error(`readEvents(${file}): notNull column "${unread[0]}" is not one of the columns read`);
+  const ordered = options.ordered ?? [];
+  for (const column of ordered.flatMap((order) => [order.start, order.end])) {
+    if (!isTemporalType(source.declaredType(column) ?? "")) throw new Error(`readEvents(${file}): ordered column "${column}" must be read as DATE or TIMESTAMP`);
+  }
 
   const table = options.table ?? db.uniqueName("events");
   const sourceTypes = new Map(available.map((c) => [c.name, c.type]));
@@ -75,21 +85,22 @@ export async function readEvents(db: Database, file: string, options: ReadEvents
     await db.run(`CREATE OR REPLACE TEMP TABLE ${ident(table)} AS SELECT ${selectList} FROM ${source.scan(false, unused)}`);
   } catch (error) {
     await source.throwFirstMalformedRow(db);
-    await source.throwFirstBadRow(db, wanted, sourceTypes, []);
+    await source.throwFirstBadRow(db, wanted, sourceTypes, [], []);
     throw new Error(`${file}: cannot read it as ${format.toUpperCase()}: ${firstLine(error)}`);
   }
 
   const counts = await db.row(
-    `SELECT count(*) AS n${notNull.map((c, i) => `, count(*) FILTER (WHERE ${ident(c)} IS NULL) AS null_${i}`).join("")} FROM ${ident(table)}`,
+    `SELECT count(*) AS n${notNull.map((c, i) => `, count(*) FILTER (WHERE ${ident(c)} IS NULL) AS null_${i}`).join("")}
+     ${ordered.map((o, i) => `, count(*) FILTER (WHERE ${ident(o.end)} < ${ident(o.start)}) AS order_${i}`).join("")} FROM ${ident(table)}`,
   );
   if (Number(counts?.n) === 0) {
     await db.run(`DROP TABLE ${ident(table)}`);
     throw new Error(format === "csv" ? `${file}: no data rows (only a header line)` : `${file}: the file has no rows`);
   }
-  if (notNull.some((_, i) => Number(counts?.[`null_${i}`]) > 0)) {
+  if (notNull.some((_, i) => Number(counts?.[`null_${i}`]) > 0) || ordered.some((_, i) => Number(counts?.[`order_${i}`]) > 0)) {
     await db.run(`DROP TABLE ${ident(table)}`);
-    await source.throwFirstBadRow(db, wanted, sourceTypes, notNull);
-    throw new Error(`${file}: empty values in ${notNull.map((c) => `"${c}"`).join(", ")}`); // not reached: the scan finds the row
+    await source.throwFirstBadRow(db, wanted, sourceTypes, notNull, ordered);
+    throw new Error(`${file}: empty values or ends before starts`); // not reached: the scan finds the row
   }
   return Relation.table(db, table, file);
 }
@@ -113,7 +124,7 @@ class EventSource {
     readonly options: ReadEventsOptions,
   ) {}
 
-  private declaredType(name: string): string | undefined {
+  declaredType(name: string): string | undefined {
     const type = this.options.columns?.[name];
     return type === undefined ? undefined : typeName(type, `${this.file}: type of column "${name}"`);
   }
@@ -191,39 +202,52 @@ class EventSource {
   }
 
   /**
-   * Scans the raw file in order for the first row where a declared column does not parse or a `notNull` column is
-   * empty, and throws an error describing it. Returns when no such row exists.
+   * Scans the raw file in order for the first row where a declared column does not parse, a `notNull` column is
+   * empty or an `ordered` pair ends before it starts, and throws an error describing it. Returns when no such row exists.
    */
-  async throwFirstBadRow(db: Database, columns: string[], sourceTypes: Map<string, string>, notNull: string[]): Promise<void> {
-    const checks: { column: string; sql: string; problem: (value: string) => string }[] = [];
+  async throwFirstBadRow(db: Database, columns: string[], sourceTypes: Map<string, string>, notNull: string[], ordered: TimeOrder[]): Promise<void> {
+    /** `describe` gets the raw values of `columns`, as text. */
+    const checks: { columns: string[]; sql: string; describe: (values: string[]) => string }[] = [];
+    const parsed = (column: string, tolerant: boolean): string => {
+      const rawType = this.format === "csv" ? "VARCHAR" : (sourceTypes.get(column) as string);
+      return this.parse(ident(column), rawType, this.declaredType(column) as string, tolerant);
+    };
     for (const column of columns) {
       const declared = this.declaredType(column);
       if (declared === undefined) continue;
-      const rawType = this.format === "csv" ? "VARCHAR" : (sourceTypes.get(column) as string);
-      const c = ident(column);
       const format = this.formatOf(declared);
       const how = format === undefined ? "" : ` with format ${format}`;
       checks.push({
-        column,
-        sql: `${c} IS NOT NULL AND ${this.parse(c, rawType, declared, true)} IS NULL`,
-        problem: (value) => `cannot read ${JSON.stringify(value)} as ${declared}${how}`,
+        columns: [column],
+        sql: `${ident(column)} IS NOT NULL AND ${parsed(column, true)} IS NULL`,
+        describe: ([value]) => `column "${column}": cannot read ${JSON.stringify(value)} as ${declared}${how}`,
       });
     }
-    for (const column of notNull) checks.push({ column, sql: `${ident(column)} IS NULL`, problem: () => "is empty (a value is required)" });
+    for (const column of notNull) {
+      checks.push({ columns: [column], sql: `${ident(column)} IS NULL`, describe: () => `column "${column}": is empty (a value is required)` });
+    }
+    for (const order of ordered) {
+      checks.push({
+        columns: [order.start, order.end],
+        sql: `${parsed(order.end, true)} < ${parsed(order.start, true)}`,
+        describe: ([start, end]) => endBeforeStart(order, start, end),
+      });
+    }
     if (checks.length === 0) return;
 
     const rowNumber = this.format === "csv" ? "row_number() OVER ()" : "file_row_number + 1";
+    const read = [...new Set(checks.flatMap((c) => c.columns))];
     const bad = await db.row(
-      `SELECT __row, ${checks.map((check, i) => `(${check.sql}) AS bad_${i}, CAST(${ident(check.column)} AS VARCHAR) AS value_${i}`).join(", ")}
-       FROM (SELECT ${rowNumber} AS __row, ${identList([...new Set(checks.map((c) => c.column))])} FROM ${this.scan(true)}) AS t
+      `SELECT __row, ${checks.map((check, i) => `(${check.sql}) AS bad_${i}`).join(", ")}, ${read.map((c, k) => `CAST(${ident(c)} AS VARCHAR) AS value_${k}`).join(", ")}
+       FROM (SELECT ${rowNumber} AS __row, ${identList(read)} FROM ${this.scan(true)}) AS t
        WHERE ${checks.map((check) => `(${check.sql})`).join(" OR ")}
        ORDER BY __row LIMIT 1`,
     );
     if (bad === undefined) return;
     const row = Number(bad.__row);
     const at = this.format === "csv" ? `row ${row} (line ${row + 1})` : `row ${row}`;
-    const i = checks.findIndex((_, k) => bad[`bad_${k}`] === true);
-    throw new Error(`${this.file}: ${at}, column "${checks[i].column}": ${checks[i].problem(String(bad[`value_${i}`]))}`);
+    const check = checks[checks.findIndex((_, k) => bad[`bad_${k}`] === true)];
+    throw new Error(`${this.file}: ${at}, ${check.describe(check.columns.map((c) => String(bad[`value_${read.indexOf(c)}`])))}`);
   }
 }
 

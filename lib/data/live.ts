@@ -10,10 +10,10 @@
 // identifies events may not be null; the events of one session must agree on its id (an absent id is filled in).
 // A gap-based sessionize that cuts one session's events into several keeps the latest of them.
 import { FIRST_ID, OOV_ID, type Vocabulary } from "./categorify";
-import type { DurationUnit, NormalizeStats, TimePart } from "./features";
+import { type DurationUnit, type NormalizeStats, type TimePart, endBeforeStart } from "./features";
 import { type FittedWorkflow, outputColumnsOf } from "./fitted";
 import { groupbySessionColumns } from "./sessions";
-import { type StepStats, type WorkflowStep, stepFilters } from "./steps";
+import { type StepStats, type WorkflowStep, inputTimeOrders, stepFilters } from "./steps";
 
 /** A value of an encoded session: numbers (ids, floats, counts), text (session ids), or null (a missing value). */
 export type EncodedValue = number | string | null;
@@ -479,6 +479,9 @@ interface InputColumn {
   required: boolean;
 }
 
+/** A raw input value as the client gave it, for messages. */
+const shown = (raw: unknown): string => (raw instanceof Date ? raw.toISOString() : String(raw));
+
 const quoted = (columns: readonly InputColumn[]): string => columns.map((c) => `"${c.name}"`).join(", ");
 
 function compileEncoder(workflow: FittedWorkflow): LiveEncoder {
@@ -503,6 +506,7 @@ function compileEncoder(workflow: FittedWorkflow): LiveEncoder {
     }
   }
   for (const column of inputs) column.required = column.required || column.identity;
+  const orders = inputTimeOrders(workflow.steps, inputs.map((column) => column.name));
 
   const columns: Columns = { types: new Map(inputs.map((column) => [column.name, column.type])), lists: new Set() };
   const ops: RowsOp[] = [];
@@ -541,6 +545,14 @@ function compileEncoder(workflow: FittedWorkflow): LiveEncoder {
         rows[e][column.name] = value;
       });
     }
+    rows.forEach((row, e) => {
+      for (const order of orders) {
+        const [start, end] = [row[order.start] as number | null, row[order.end] as number | null];
+        if (start !== null && end !== null && end < start) {
+          throw new Error(`${where}, event ${e}: ${endBeforeStart(order, shown(events[e][order.start]), shown(events[e][order.end]))}`);
+        }
+      }
+    });
     return rows;
   };
 

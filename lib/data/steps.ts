@@ -15,6 +15,7 @@ import {
   type DurationOptions,
   type NormalizeStats,
   type TimeFeaturesOptions,
+  type TimeOrder,
   duration,
   fitNormalize,
   log1p,
@@ -221,6 +222,14 @@ export function describeStep(step: WorkflowStep): string {
     default:
       return `${step.op} ${definitionOf(step).reads(step).join(", ")}`.trim();
   }
+}
+
+/**
+ * The one rule the steps set on raw events: a `duration` between two input columns (a stay from check-in to
+ * check-out) may not be negative. Readers of events (preparation, live sessions) refuse an event breaking it.
+ */
+export function inputTimeOrders(steps: readonly WorkflowStep[], inputs: readonly string[]): TimeOrder[] {
+  return steps.flatMap((step) => (step.op === "duration" && inputs.includes(step.start) && inputs.includes(step.end) ? [{ start: step.start, end: step.end }] : []));
 }
 
 export const stepReads = (step: WorkflowStep): string[] => definitionOf(step).reads(step);

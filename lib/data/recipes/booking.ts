@@ -14,7 +14,7 @@ import { writeDataset } from "../dataset";
 import { readEvents } from "../io";
 import { formatCount } from "../sql";
 import { checkDateText, timeSplit } from "../split";
-import type { WorkflowStep } from "../steps";
+import { type WorkflowStep, inputTimeOrders } from "../steps";
 import { Workflow } from "../workflow";
 import { positiveInteger } from "./options";
 
@@ -119,7 +119,11 @@ export async function prepareBooking(options: PrepareBookingOptions): Promise<Pr
 
   return withDatabase(async (db) => {
     progress(`reading ${options.input}`);
-    const events = await readEvents(db, options.input, { columns: BOOKING_INPUT_COLUMNS, notNull: ["utrip_id", "checkin", "checkout"] });
+    const events = await readEvents(db, options.input, {
+      columns: BOOKING_INPUT_COLUMNS,
+      notNull: ["utrip_id", "checkin", "checkout"],
+      ordered: inputTimeOrders(workflow.steps, workflow.inputColumns), // checkout not before checkin
+    });
     const eventCount = await events.count();
     progress(`read ${formatCount(eventCount)} bookings`);
 
