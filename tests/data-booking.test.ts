@@ -238,8 +238,9 @@ describe("prepareBooking", () => {
     );
     const copy = join(dir, "copy.csv");
     copyFileSync(FIXTURE, copy);
-    await expect(prepareBooking({ input: copy, outDir: target, minLength: 1000 })).rejects.toThrow(
-      /Workflow step 16 \(normalize num_city_visited\): .*copy\.csv \(train split, [\d,]+ events\) has no values to fit/,
+    const longestTrip = Math.max(...want.trainSessions.map((s) => s.city_id_count));
+    await expect(prepareBooking({ input: copy, outDir: target, minLength: 40 })).rejects.toThrow(
+      `prepareBooking: no train trip has >= 40 cities (minLength, --min-length 40); the longest has ${longestTrip}`,
     );
     const lines = readFileSync(FIXTURE, "utf8").split("\n");
     const names = lines[0].split(",");

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Database } from "../lib/data/database";
 import { Relation } from "../lib/data/relation";
 import type { WorkflowStep } from "../lib/data/steps";
-import { Workflow } from "../lib/data/workflow";
+import { EmptiedByStepError, Workflow } from "../lib/data/workflow";
 
 let db: Database;
 let dir: string;
@@ -58,6 +58,14 @@ const table = (rows: string, label: string): Relation =>
 
 describe("Workflow", () => {
   let fitted: Workflow;
+
+  it("fit says so when filterMinLength leaves no session of train, with the longest there is", async () => {
+    // Sessions: u1 a b a (3 events), u1 c b (2), u2 b c (2).
+    const steps = STEPS.map((step) => (step.op === "filterMinLength" ? { ...step, min: 4 } : step));
+    const failed = new Workflow({ steps, item: "item_list" }).fit(table(TRAIN_ROWS, "train"));
+    await expect(failed).rejects.toThrow("Workflow step 7 (filterMinLength n >= 4): no row of train has n >= 4; the largest has 3");
+    await expect(failed).rejects.toMatchObject({ constructor: EmptiedByStepError, index: 6, largest: 3 });
+  });
   let trainOut: Relation;
 
   beforeAll(async () => {

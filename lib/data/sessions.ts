@@ -119,9 +119,21 @@ export interface FilterMinLengthOptions {
 export async function filterMinLength(relation: Relation, options: FilterMinLengthOptions): Promise<Relation> {
   const where = "filterMinLength";
   if (!Number.isInteger(options.min) || options.min < 0) throw new Error(`${where}: min must be an integer >= 0, got ${options.min}`);
-  const type = (await relation.requireColumns([options.column], where)).get(options.column) as string;
-  const c = ident(options.column);
-  if (!isListType(type) && !isNumericType(type)) throw new Error(`${where}: column "${options.column}" of ${relation.label} is ${type}, expected a list or a count`);
-  const length = isListType(type) ? `len(${c})` : c;
+  const length = await lengthOf(relation, options.column, where);
   return relation.derive((from) => `SELECT * FROM ${from} WHERE ${length} >= ${options.min}`);
+}
+
+/** The largest length (list column) or count (count column) of `column`; null when `relation` has no rows. */
+export async function longest(relation: Relation, column: string): Promise<number | null> {
+  const length = await lengthOf(relation, column, "longest");
+  const row = await relation.db.row(`SELECT max(${length}) AS n FROM (${relation.sql}) AS t`);
+  return row?.n === null || row?.n === undefined ? null : Number(row.n);
+}
+
+/** SQL for the length of list `column`, or the value of count `column`. */
+async function lengthOf(relation: Relation, column: string, where: string): Promise<string> {
+  const type = (await relation.requireColumns([column], where)).get(column) as string;
+  const c = ident(column);
+  if (!isListType(type) && !isNumericType(type)) throw new Error(`${where}: column "${column}" of ${relation.label} is ${type}, expected a list or a count`);
+  return isListType(type) ? `len(${c})` : c;
 }

@@ -27,6 +27,7 @@ import {
 } from "./fitted";
 import { fromRecords } from "./io";
 import type { Relation } from "./relation";
+import { longest } from "./sessions";
 import { ident } from "./sql";
 import {
   type ColumnInfos,
@@ -117,7 +118,9 @@ export class Workflow implements FittedWorkflow {
       const fitOn = runInput ?? relation;
       const fitted = await this.atStep(i, () => fitStep(fitOn, step));
       stats.push(fitted);
+      const before = relation;
       relation = await this.atStep(i, () => applyStep(relation, step, fitted));
+      if (step.op === "filterMinLength") await this.checkNotEmptied(i, step, before, relation);
       if (step.op === "groupbySession") relation = await relation.materialize(train.db.uniqueName("sessions"));
     }
     this.fitted = { inputs, stats };
@@ -253,6 +256,17 @@ export class Workflow implements FittedWorkflow {
     return this.fitted;
   }
 
+  /**
+   * Throws an `EmptiedByStepError` when filterMinLength step `i` left no rows of the train split (the steps after it
+   * would fail on it with a less useful message). LIMIT 1: cheap whenever a row is left.
+   */
+  private async checkNotEmptied(i: number, step: Extract<WorkflowStep, { op: "filterMinLength" }>, before: Relation, after: Relation): Promise<void> {
+    if ((await after.db.row(`SELECT 1 AS found FROM (${after.sql}) AS t LIMIT 1`)) !== undefined) return;
+    const n = await longest(before, step.column);
+    const largest = n === null ? "no rows reached this step" : `the largest has ${n}`;
+    throw new EmptiedByStepError(`Workflow step ${i + 1} (${describeStep(step)}): no row of ${before.label} has ${step.column} >= ${step.min}; ${largest}`, i, step, n);
+  }
+
   /** Runs one step, prefixing its errors with the step's number and description. */
   private async atStep<T>(i: number, run: () => Promise<T>): Promise<T> {
     try {
@@ -261,6 +275,20 @@ export class Workflow implements FittedWorkflow {
       const message = error instanceof Error ? error.message : String(error);
       throw new Error(`Workflow step ${i + 1} (${describeStep(this.steps[i])}): ${message}`);
     }
+  }
+}
+
+/** `Workflow.fit`: a filterMinLength step dropped every row of the train split. */
+export class EmptiedByStepError extends Error {
+  constructor(
+    message: string,
+    /** Index of the step in the workflow's steps. */
+    readonly index: number,
+    readonly step: Extract<WorkflowStep, { op: "filterMinLength" }>,
+    /** The largest length (or count) before the step; null when no rows reached it. */
+    readonly largest: number | null,
+  ) {
+    super(message);
   }
 }
 

@@ -15,7 +15,7 @@ import { readEvents } from "../io";
 import { formatCount } from "../sql";
 import { checkDateText, timeSplit } from "../split";
 import { type WorkflowStep, inputTimeOrders } from "../steps";
-import { Workflow } from "../workflow";
+import { EmptiedByStepError, Workflow } from "../workflow";
 import { positiveInteger } from "./options";
 
 /** Columns of train_set.csv the preparation reads, with their types (user_id, device_class, affiliate_id are unused). */
@@ -110,6 +110,13 @@ export function defaultMemoryLimit(): string {
   return `${Math.floor(Math.min(2500, os.totalmem() / 2 / 2 ** 20))}MB`;
 }
 
+/** A train split that the trip length filter left empty, said in trips and cities, with the option to change. */
+function inBookingTerms(error: unknown): unknown {
+  if (!(error instanceof EmptiedByStepError)) return error;
+  const min = error.step.min;
+  return new Error(`prepareBooking: no train trip has >= ${min} cities (minLength, --min-length ${min}); the longest has ${error.largest ?? 0}`);
+}
+
 /** Prepares the Booking.com trips into `outDir` as the reference course does (see the top of this file). */
 export async function prepareBooking(options: PrepareBookingOptions): Promise<PreparedBooking> {
   const progress = options.onProgress ?? (() => undefined);
@@ -131,7 +138,9 @@ export async function prepareBooking(options: PrepareBookingOptions): Promise<Pr
     await events.drop(); // the split holds its own copy
     progress(`split at ${splitDate}: ${formatCount(split.counts.train)} train bookings, ${formatCount(split.counts.valid)} valid bookings`);
 
-    const train = await workflow.fit(split.train, progress);
+    const train = await workflow.fit(split.train, progress).catch((error: unknown) => {
+      throw inBookingTerms(error);
+    });
     const valid = await workflow.transform(split.valid);
     const written = await writeDataset(options.outDir, { train, valid }, workflow, progress);
     progress(`wrote ${formatCount(written.sessions.train)} train trips and ${formatCount(written.sessions.valid)} valid trips to ${options.outDir}`);
