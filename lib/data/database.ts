@@ -4,6 +4,7 @@ import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from "@duckdb
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { isRunning, keepOnSignal, removeOnSignal } from "./files";
 
 export interface DatabaseOptions {
   /** DuckDB worker threads. Default: DuckDB's own (one per core). */
@@ -18,6 +19,8 @@ export interface DatabaseOptions {
 export type QueryParams = DuckDBValue[] | Record<string, DuckDBValue>;
 
 let openedDatabases = 0;
+/** Spill folders this module makes: `<OS temporary folder>/sessionrec-duckdb-<pid>-<n>`. */
+const SPILL_PREFIX = "sessionrec-duckdb-";
 
 export class Database {
   private nextName = 0;
@@ -38,7 +41,11 @@ export class Database {
     }
     if (options.memoryLimit !== undefined) config.memory_limit = options.memoryLimit;
     // DuckDB's default spill folder is ".tmp" in the working directory: keep the repository clean.
-    const ownTempDirectory = options.tempDirectory === undefined ? path.join(os.tmpdir(), `sessionrec-duckdb-${process.pid}-${openedDatabases++}`) : null;
+    const ownTempDirectory = options.tempDirectory === undefined ? path.join(os.tmpdir(), `${SPILL_PREFIX}${process.pid}-${openedDatabases++}`) : null;
+    if (ownTempDirectory !== null) {
+      removeStaleSpillFolders();
+      removeOnSignal(ownTempDirectory);
+    }
     config.temp_directory = options.tempDirectory ?? (ownTempDirectory as string);
     const instance = await DuckDBInstance.create(":memory:", config);
     const connection = await instance.connect();
@@ -77,11 +84,22 @@ export class Database {
     this.open = false;
     this.connection.closeSync();
     this.instance.closeSync();
-    if (this.ownTempDirectory !== null) fs.rmSync(this.ownTempDirectory, { recursive: true, force: true });
+    if (this.ownTempDirectory !== null) {
+      fs.rmSync(this.ownTempDirectory, { recursive: true, force: true });
+      keepOnSignal(this.ownTempDirectory);
+    }
   }
 
   private checkOpen(): void {
     if (!this.open) throw new Error("Database: already closed");
+  }
+}
+
+/** Removes the spill folders of databases whose process was killed before closing them. */
+function removeStaleSpillFolders(): void {
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    const pid = new RegExp(`^${SPILL_PREFIX}(\\d+)-\\d+$`).exec(name)?.[1];
+    if (pid !== undefined && !isRunning(Number(pid))) fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
   }
 }
 
