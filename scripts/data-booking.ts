@@ -4,6 +4,7 @@
 //   npx tsx scripts/data-booking.ts --out DIR --split-date 2017-01-01 --max-length 10 --min-length 2 --min-frequency 1
 import * as fs from "fs";
 import * as path from "path";
+import { checkOutputFolder } from "../lib/data/dataset";
 import { prepareBooking, type PrepareBookingOptions } from "../lib/data/recipes/booking";
 import { checkDateText } from "../lib/data/split";
 import { runMain } from "./run-main";
@@ -30,7 +31,7 @@ export function parseDataBookingArgs(argv: string[], env: NodeJS.ProcessEnv = pr
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (value === undefined || value.startsWith("--")) throw new Error(`${flag}: missing value\n${USAGE}`);
-    if (flag === "--out") options.outDir = value;
+    if (flag === "--out") options.outDir = checkOutputFolder(value, flag);
     else if (flag === "--split-date") options.splitDate = checkDateText(value, flag);
     else if (flag in NUMBER_FLAGS) {
       const n = Number(value);

@@ -232,6 +232,9 @@ describe("prepareBooking", () => {
     await expect(prepareBooking({ input: join(dir, "nope.csv"), outDir: target })).rejects.toThrow(`${join(dir, "nope.csv")}: no such file`);
     await expect(prepareBooking({ input: FIXTURE, outDir: target, splitDate: "2018-01-01" })).rejects.toThrow(/the valid split of .* has no rows/);
     await expect(prepareBooking({ input: FIXTURE, outDir: target, maxLength: 0 })).rejects.toThrow("prepareBooking: maxLength must be an integer >= 1, got 0");
+    await expect(prepareBooking({ input: FIXTURE, outDir: join(FIXTURE, "..") })).rejects.toThrow(
+      `prepareBooking: outDir: ${join(FIXTURE, "..")} holds other files and no schema.json`,
+    );
     // Options are checked before anything is read: the missing file is not what the error is about.
     await expect(prepareBooking({ input: join(dir, "nope.csv"), outDir: target, splitDate: "2017-13-01" })).rejects.toThrow(
       'prepareBooking: splitDate: expected a date like 2017-01-01 or 2017-01-01 12:00:00, got "2017-13-01"',
@@ -263,6 +266,8 @@ describe("prepareBooking", () => {
     expect(parseDataBookingArgs([], {}).input).toBe(join("data", "booking", "train_set.csv"));
     expect(() => parseDataBookingArgs(["--min-length", "two"], {})).toThrow("--min-length: expected an integer >= 1, got two");
     expect(() => parseDataBookingArgs(["--out", "--min-length", "3"], {})).toThrow("--out: missing value");
+    expect(() => parseDataBookingArgs(["--out", "."], {})).toThrow("--out: . holds other files and no schema.json: it is not a prepared data set");
+    expect(() => parseDataBookingArgs(["--out", FIXTURE], {})).toThrow(`--out: ${FIXTURE} is a file, not a folder`);
     expect(() => parseDataBookingArgs(["--split-date", "2017-13-01"], {})).toThrow('--split-date: expected a date like 2017-01-01 or 2017-01-01 12:00:00, got "2017-13-01"');
     expect(parseDataBookingArgs(["--split-date", "2016-12-15 12:00"], {}).splitDate).toBe("2016-12-15 12:00");
   });

@@ -201,16 +201,31 @@ describe("atomic writes", () => {
     const parent = join(dir, "prepared");
     const out = join(parent, "data");
     mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, "old.txt"), "previous run");
+    writeFileSync(join(out, "schema.json"), "previous run");
     await expect(writeDataset(out, { train, valid: empty }, workflow)).rejects.toThrow(`writeDataset(${out}): the valid split has no sessions left after preparation (input: empty valid)`);
     expect(readdirSync(parent)).toEqual(["data"]);
-    expect(readdirSync(out)).toEqual(["old.txt"]);
+    expect(readdirSync(out)).toEqual(["schema.json"]);
+    expect(readFileSync(join(out, "schema.json"), "utf8")).toBe("previous run");
 
     const written = await writeDataset(out, { train }, workflow);
     expect(readdirSync(out).sort()).toEqual(["schema.json", "train.parquet", "workflow"]);
     expect(written.sessions).toEqual({ train: 1 });
     expect(written.schema.maxLength).toBe(2); // no sliceLast: the longest list
     expect(readdirSync(parent)).toEqual(["data"]);
+
+    // Only a prepared data set (or an empty folder) is replaced: not a folder of other files, not a file.
+    const other = join(dir, "not-a-dataset");
+    mkdirSync(other);
+    writeFileSync(join(other, "notes.txt"), "mine");
+    await expect(writeDataset(other, { train }, workflow)).rejects.toThrow(
+      `writeDataset(${other}): ${other} holds other files and no schema.json: it is not a prepared data set`,
+    );
+    expect(readdirSync(other)).toEqual(["notes.txt"]);
+    await expect(writeDataset(join(other, "notes.txt"), { train }, workflow)).rejects.toThrow(`${join(other, "notes.txt")} is a file, not a folder`);
+    const emptyFolder = join(dir, "empty-folder");
+    mkdirSync(emptyFolder);
+    await writeDataset(emptyFolder, { train }, workflow);
+    expect(readdirSync(emptyFolder).sort()).toEqual(["schema.json", "train.parquet", "workflow"]);
   });
 });
 

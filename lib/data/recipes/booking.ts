@@ -10,7 +10,7 @@
 import * as os from "os";
 import type { DatasetSchema } from "../../schema";
 import { type DatabaseOptions, withDatabase } from "../database";
-import { writeDataset } from "../dataset";
+import { checkOutputFolder, writeDataset } from "../dataset";
 import { readEvents } from "../io";
 import { formatCount } from "../sql";
 import { checkDateText, timeSplit } from "../split";
@@ -123,6 +123,7 @@ export async function prepareBooking(options: PrepareBookingOptions): Promise<Pr
   // Every option is checked here, before any SQL runs, so that errors name the option rather than a query.
   const workflow = bookingWorkflow(options);
   const splitDate = checkDateText(options.splitDate ?? "2017-01-01", "prepareBooking: splitDate");
+  checkOutputFolder(options.outDir, "prepareBooking: outDir");
 
   return withDatabase(async (db) => {
     progress(`reading ${options.input}`);
