@@ -2,8 +2,8 @@
 // file, the row and the column), JS records → a table (serving), a relation → Parquet (atomically).
 import * as fs from "fs";
 import type { Database } from "./database";
-import { writeFileAtomically } from "./files";
 import { type TimeOrder, endBeforeStart } from "./features";
+import { writeFileAtomically } from "./files";
 import { Relation } from "./relation";
 import { ident, identList, isTemporalType, literal, typeName } from "./sql";
 
