@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { initBackend } from "../lib/backend";
-import { DEFAULT_HOST, DEFAULT_PORT, listen } from "../lib/serve";
+import { DEFAULT_HOST, DEFAULT_PORT, isLoopback, listen } from "../lib/serve";
 import { serveModelFolder } from "../lib/serve/load";
 
 const USAGE = "usage: npm run serve -- --model <model folder> [--host 127.0.0.1] [--port 8080] [--static <folder served at />, default build/demo when built] [--log]";
@@ -62,6 +62,12 @@ async function main(): Promise<void> {
   const { name, kind } = model.manifest;
   console.log(`serve: ${name} (${kind}) at ${address}  (POST /v1/recommend, POST /v1/recommend/batch, GET /v1/models, GET /healthz)`);
   console.log(options.staticDir === undefined ? "serve: no demo page (npm run demo:build, then restart)" : `serve: demo page ${address}/ (from ${options.staticDir})`);
+  if (!isLoopback(address)) {
+    console.error(
+      `serve: warning: listening on ${address}, which other machines can reach: the service has no authentication, so anyone ` +
+        `who reaches this address can use it and fetch the model folder (bind 127.0.0.1, the default, to keep it local)`,
+    );
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {
