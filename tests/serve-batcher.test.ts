@@ -75,7 +75,7 @@ describe("MicroBatcher", () => {
     expect(calls.map((call) => call.ids)).toEqual([[1, 2], [3, 4]]);
   });
 
-  it("fails a request once it has waited maxQueueWaitMs, and scores the newest first once the oldest has waited half of it", async () => {
+  it("fails a request once it has waited maxQueueWaitMs, and scores the newest first once the oldest has waited a tenth of it", async () => {
     // Every call waits for its own release: the model is as slow as the test says.
     const gates: (() => void)[] = [];
     const started: number[][] = [];
@@ -93,7 +93,7 @@ describe("MicroBatcher", () => {
     const running = batcher.submit([session(1)], 1);
     await new Promise((resolve) => setTimeout(resolve, 10)); // call [1] in progress
     const old = [2, 3, 4].map((id) => batcher.submit([session(id)], 1));
-    await new Promise((resolve) => setTimeout(resolve, 250)); // 2, 3, 4 have waited more than 200 ms: behind
+    await new Promise((resolve) => setTimeout(resolve, 250)); // 2, 3, 4 have waited more than 40 ms: behind
     const newest = batcher.submit([session(5)], 1);
     gates.shift()?.();
     await running;

@@ -185,6 +185,9 @@ describe("concurrency", () => {
     expect(refused.statusCode).toBe(503);
     expect(refused.headers["retry-after"]).toBe("1");
     expect(refused.json().message).toBe("the service is busy (4 sessions already queued): retry later");
+    // Refused before its body is read: not even parsed.
+    const unread = await server.inject({ method: "POST", url: "/v1/recommend/batch", headers: { "content-type": "application/json" }, payload: "{ not json" });
+    expect([unread.statusCode, unread.headers["retry-after"]]).toEqual([503, "1"]);
     model.hold = false;
     model.release();
     const answers = await Promise.all([...first, ...queued]);

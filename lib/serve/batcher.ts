@@ -2,7 +2,7 @@
 // `recommendBatch` call (one forward pass), one call at a time. The queue of waiting sessions is bounded in size and
 // in time, so load beyond what the model keeps up with is refused (QueueFullError, QueueTimeoutError → 503) instead
 // of growing memory and latency. While the queue keeps up, the oldest requests are scored first; once its oldest
-// has waited half of maxQueueWaitMs it is falling behind, and the newest are scored first ("adaptive LIFO"): the
+// has waited a tenth of maxQueueWaitMs it is falling behind, and the newest are scored first ("adaptive LIFO"): the
 // requests that are served are then served about as fast as without the overload, and the ones that waited longest,
 // which would be late anyway, run out their time and are told to retry.
 import type { Recommendation } from "../model-folder/types";
@@ -25,6 +25,9 @@ export interface MicroBatcherOptions {
    *  QueueTimeoutError. Default 1000. */
   maxQueueWaitMs?: number;
 }
+
+/** The queue is falling behind once its oldest request has waited this fraction of maxQueueWaitMs. */
+const BEHIND_FRACTION = 0.1;
 
 export const DEFAULT_BATCHER_OPTIONS: Required<MicroBatcherOptions> = { maxWaitMs: 2, maxBatchSessions: 64, maxQueuedSessions: 1024, maxQueueWaitMs: 1000 };
 
@@ -79,6 +82,7 @@ export class MicroBatcher {
   private queue: Job[] = [];
   private queued = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  private immediate: ReturnType<typeof setImmediate> | null = null;
   private running: Promise<void> | null = null;
   private closed = false;
 
@@ -103,16 +107,18 @@ export class MicroBatcher {
 
   /**
    * Top-`k` lists for `sessions`, scored together with whatever else arrives within `maxWaitMs`. Rejects with
-   * QueueFullError when the queue is full, with QueueTimeoutError when no call took them within `maxQueueWaitMs`,
-   * with SessionScoreError (index into `sessions`) when a session fails.
+   * QueueFullError when the queue is full, with QueueTimeoutError when no call took them within `maxQueueWaitMs`
+   * (counting the `waitedMs` the request already waited before it was submitted: since it reached the server), with
+   * SessionScoreError (index into `sessions`) when a session fails.
    */
-  submit(sessions: readonly RawSession[], k: number): Promise<Recommendation[]> {
+  submit(sessions: readonly RawSession[], k: number, waitedMs = 0): Promise<Recommendation[]> {
     if (this.closed) return Promise.reject(new BatcherClosedError());
     if (sessions.length === 0) return Promise.resolve([]);
     if (this.queued + sessions.length > this.options.maxQueuedSessions) return Promise.reject(new QueueFullError(this.options.maxQueuedSessions));
     return new Promise<Recommendation[]>((resolve, reject) => {
-      const queuedAt = Date.now();
-      const job: Job = { sessions, k, queuedAt, resolve, reject, timeout: setTimeout(() => this.expire(job), this.options.maxQueueWaitMs) };
+      const queuedAt = Date.now() - waitedMs;
+      const timeout = setTimeout(() => this.expire(job), Math.max(0, this.options.maxQueueWaitMs - waitedMs));
+      const job: Job = { sessions, k, queuedAt, resolve, reject, timeout };
       this.queue.push(job);
       this.queued += sessions.length;
       this.schedule();
@@ -139,28 +145,39 @@ export class MicroBatcher {
 
   private schedule(): void {
     if (this.running !== null) return; // the run in progress starts the next one when it ends
-    if (this.queued >= this.options.maxBatchSessions) this.startRun();
+    if (this.queued >= this.options.maxBatchSessions) this.startSoon();
     else if (this.timer === null) this.timer = setTimeout(() => this.startRun(), this.options.maxWaitMs);
+  }
+
+  /**
+   * Starts a run once the requests that have already reached the server are read (setImmediate runs after the
+   * event loop's I/O): a model call blocks the loop, and runs started back to back would leave arriving requests
+   * unread, their wait unseen by the queue and its bounds.
+   */
+  private startSoon(): void {
+    if (this.immediate === null) this.immediate = setImmediate(() => this.startRun());
   }
 
   private startRun(): void {
     if (this.timer !== null) clearTimeout(this.timer);
+    if (this.immediate !== null) clearImmediate(this.immediate);
     this.timer = null;
+    this.immediate = null;
     if (this.running !== null || this.queue.length === 0) return;
     const jobs = this.takeBatch();
     this.running = this.run(jobs).finally(() => {
       this.running = null;
-      // Whatever queued meanwhile has waited for a whole run already: score it now.
-      if (this.queue.length > 0) this.startRun();
+      // Whatever queued meanwhile has waited for a whole run already: score it next.
+      if (this.queue.length > 0) this.startSoon();
     });
   }
 
   /**
    * Whole jobs, up to `maxBatchSessions` sessions (always at least one job): the oldest, or the newest when the
-   * oldest has waited half of maxQueueWaitMs (the queue is falling behind; see the top of this file).
+   * oldest has waited BEHIND_FRACTION of maxQueueWaitMs (the queue is falling behind; see the top of this file).
    */
   private takeBatch(): Job[] {
-    const behind = Date.now() - this.queue[0].queuedAt >= this.options.maxQueueWaitMs / 2;
+    const behind = Date.now() - this.queue[0].queuedAt >= this.options.maxQueueWaitMs * BEHIND_FRACTION;
     const order = behind ? [...this.queue].reverse() : this.queue;
     let count = 0;
     let n = 0;

@@ -121,13 +121,20 @@ export function createServer(model: RecommenderModel, options: ServerOptions = {
     ],
   }));
 
-  app.post<{ Body: RecommendBody }>("/v1/recommend", { schema: schemas.recommend }, async (request) => {
-    const [result] = await scored(batcher.submit([request.body.session], request.body.k), "session");
+  // A full queue refuses a request before its body is read and checked: under overload, parsing what is refused
+  // anyway would take the time the served requests need.
+  const refuseWhenFull = async (): Promise<void> => {
+    if (batcher.queuedSessions >= batcher.capacity) throw new QueueFullError(batcher.capacity);
+  };
+  // The wait a request may have in the queue counts from its arrival (reply.elapsedTime): reading and checking it
+  // took some already.
+  app.post<{ Body: RecommendBody }>("/v1/recommend", { schema: schemas.recommend, onRequest: refuseWhenFull }, async (request, reply) => {
+    const [result] = await scored(batcher.submit([request.body.session], request.body.k, reply.elapsedTime), "session");
     return { ...finite(result), ...servedBy };
   });
 
-  app.post<{ Body: RecommendBatchBody }>("/v1/recommend/batch", { schema: schemas.recommendBatch }, async (request) => {
-    const results = await scored(batcher.submit(request.body.sessions, request.body.k), "sessions");
+  app.post<{ Body: RecommendBatchBody }>("/v1/recommend/batch", { schema: schemas.recommendBatch, onRequest: refuseWhenFull }, async (request, reply) => {
+    const results = await scored(batcher.submit(request.body.sessions, request.body.k, reply.elapsedTime), "sessions");
     return { results: results.map(finite), ...servedBy };
   });
 
