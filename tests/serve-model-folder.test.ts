@@ -234,10 +234,11 @@ describe("npm run serve", () => {
     const corrupt = join(root, "corrupt");
     cpSync(folder, corrupt, { recursive: true });
     writeFileSync(join(corrupt, "model.json"), "{ not json");
-    const [missing, broken, usage] = await Promise.all([
+    const [missing, broken, usage, wait] = await Promise.all([
       runCli(["--model", join(root, "nothing-here")]),
       runCli(["--model", corrupt]),
       runCli(["--port", "80"]),
+      runCli(["--model", folder, "--max-queue-wait", "0"]),
     ]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe(`serve: model folder ${join(root, "nothing-here")} not found (save one first, e.g. with npm start)\n`);
@@ -245,5 +246,7 @@ describe("npm run serve", () => {
     expect(broken.stderr).toMatch(new RegExp(`^serve: cannot load the model folder ${corrupt}: ${join(corrupt, "model.json")}: not valid JSON: [^\\n]+\\n$`));
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/^serve: --model is required\nusage: npm run serve -- --model <model folder>/);
+    expect(wait.code).toBe(2);
+    expect(wait.stderr).toMatch(/^serve: --max-queue-wait must be a whole number of milliseconds >= 1, got "0"\nusage: /);
   });
 });
