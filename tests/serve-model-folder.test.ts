@@ -218,11 +218,16 @@ describe("npm run serve", () => {
 
   it("with --host 0.0.0.0 prints the address it bound and warns on stderr that the network reaches it", async () => {
     let health: unknown;
+    let bound = "";
     const run = await runCli(["--model", folder, "--host", "0.0.0.0", "--port", "0"], async (url, stop) => {
-      expect(url).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
-      health = (await (await fetch(`${url}/healthz`)).json()).status;
-      stop();
+      bound = url;
+      try {
+        health = (await (await fetch(`${url}/healthz`)).json()).status;
+      } finally {
+        stop(); // whatever happens, no service is left running
+      }
     });
+    expect(bound).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
     expect(health).toBe("ok");
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(
