@@ -113,6 +113,20 @@ describe("MicroBatcher", () => {
     expect(started).toEqual([[1], [5]]);
   });
 
+  it("counts the wait a request had before it was submitted", async () => {
+    const gates: (() => void)[] = [];
+    const { calls, score } = recorder();
+    const batcher = new MicroBatcher(async (sessions, k) => (await new Promise<void>((resolve) => gates.push(resolve)), score(sessions, k)), { maxWaitMs: 0, maxQueueWaitMs: 10_000 });
+    const running = batcher.submit([session(1)], 1);
+    await new Promise((resolve) => setTimeout(resolve, 10)); // call [1] in progress
+    // Already 9,990 ms since it reached the server: 10 ms left in the queue.
+    const late = batcher.submit([session(2)], 1, 9_990);
+    await expect(late).rejects.toBeInstanceOf(QueueTimeoutError);
+    gates.shift()?.();
+    await running;
+    expect(calls.map((call) => call.ids)).toEqual([[1]]);
+  });
+
   it("close answers what is queued, then refuses new work", async () => {
     const { calls, score } = recorder();
     const batcher = new MicroBatcher(score, { maxWaitMs: 10_000 });

@@ -168,16 +168,20 @@ describe("a model folder with broken weights", () => {
 
   it("is refused at load, naming weights.bin, when a weight is not a finite number", async () => {
     const copy = garbageCopy("nan-weights", 0xff); // 0xffffffff is a NaN
+    const tensors = tf.memory().numTensors;
     await expect(serveModelFolder(copy)).rejects.toThrow(
       `cannot load the model folder ${copy}: ${join(copy, "weights.bin")}: weight "${JSON.parse(readFileSync(join(copy, "weights.json"), "utf8")).weights[0].name}" holds NaN at index 0: the file is corrupt (every weight must be a finite number)`,
     );
+    expect(tf.memory().numTensors).toBe(tensors); // nothing of the refused model is left
   });
 
   it("is refused at load, naming weights.bin, when finite weights give a probe session non-finite scores", async () => {
     const copy = garbageCopy("huge-weights", 0x7e); // 0x7e7e7e7e ≈ 8.5e37: finite, but sums of them overflow
+    const tensors = tf.memory().numTensors;
     await expect(serveModelFolder(copy)).rejects.toThrow(
       `cannot load the model folder ${copy}: ${join(copy, "weights.bin")}: the scores of a probe session are not all finite numbers: the weights are corrupt or the model diverged`,
     );
+    expect(tf.memory().numTensors).toBe(tensors);
   });
 });
 
