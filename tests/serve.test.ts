@@ -1,5 +1,8 @@
 // The service's endpoints and its answers to bad input, over a fake model with known answers (no sockets: inject).
 import type { FastifyInstance } from "fastify";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createServer, type ServerOptions } from "../lib/serve";
 import { createFakeModel, FAKE_EVENT_COLUMNS, type FakeModel } from "./serve-fake-model";
@@ -193,6 +196,23 @@ describe("concurrency", () => {
     const answers = await Promise.all([...first, ...queued]);
     expect(answers.map((answer) => (answer.body.items as number[])[0])).toEqual([101, 102, 103, 104, 111, 112, 113, 114]);
     expect(model.calls).toEqual([4, 4]);
+  });
+});
+
+describe("the static folder", () => {
+  it("serves its pages but not its dotfiles, and never a path under /model/", async () => {
+    const site = mkdtempSync(join(tmpdir(), "sessionrec-static-"));
+    try {
+      writeFileSync(join(site, "index.html"), "<h1>demo</h1>");
+      writeFileSync(join(site, ".env"), "SECRET=1");
+      mkdirSync(join(site, "model"));
+      writeFileSync(join(site, "model", "model.json"), "{}");
+      const server = serve({ staticDir: site });
+      expect((await server.inject({ method: "GET", url: "/" })).body).toBe("<h1>demo</h1>");
+      for (const url of ["/.env", "/model/model.json"]) expect([url, (await server.inject({ method: "GET", url })).statusCode]).toEqual([url, 404]);
+    } finally {
+      rmSync(site, { recursive: true, force: true });
+    }
   });
 });
 

@@ -141,7 +141,8 @@ export function createServer(model: RecommenderModel, options: ServerOptions = {
   if (options.modelFolder !== undefined) serveModelFiles(app, options.modelFolder.dir, options.modelFolder.files);
   // Anything else under /model/ is a 404, even where the static folder has such a path.
   app.all("/model/*", (_request, reply) => reply.callNotFound());
-  if (options.staticDir !== undefined) void app.register(fastifyStatic, { root: path.resolve(options.staticDir), prefix: "/" });
+  // Dotfiles of the static folder are not served either (@fastify/static allows them by default).
+  if (options.staticDir !== undefined) void app.register(fastifyStatic, { root: path.resolve(options.staticDir), prefix: "/", dotfiles: "ignore" });
 
   app.addHook("onClose", async () => batcher.close());
   return app;
