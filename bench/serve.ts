@@ -1,12 +1,16 @@
 // `npm run bench:serve`: load test of the HTTP service. Builds (once, cached under build/bench/serve/) a GRU model
 // folder with a 40,000-item catalogue, starts `scripts/serve.ts` on it in a second process on loopback, and drives
-// it with autocannon: single-session POST /v1/recommend requests, each a different random session of raw events
-// (5% unknown cities, which the service encodes as out-of-vocabulary). Prints requests/s, p50/p99 latency and the
-// error count (which must be 0) for three loads: one connection at a time, a fixed offered rate (the target:
-// 500 req/s at p99 < 50 ms), and as fast as 32 connections go.
+// it with autocannon: POST /v1/recommend requests, each a different random session of raw events (5% unknown
+// cities, which the service encodes as out-of-vocabulary), then POST /v1/recommend/batch requests of 32 sessions.
+// Prints, per load, the served (200) requests/s and their p50/p99 latency, the 503s (load shed: a full queue or a
+// wait in it past 1 s), every other failure (which must be 0) and the service's RSS after the load: one connection
+// at a time, a fixed offered rate (the target: 500 req/s at p99 < 50 ms), as fast as 32 connections go, 200
+// connections, and the overload: 200 connections of 32-session batches (6,400 sessions in flight, far more than
+// the service scores in a second), against one connection of such batches.
 //   --duration S   seconds per load (default 10)   --rate N   the offered rate (default 500)   --rebuild
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { EventEmitter } from "node:events";
 import { createRequire } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -48,7 +52,11 @@ interface AutocannonOptions {
   overallRate?: number;
   requests: { setupRequest: (request: AutocannonRequest) => AutocannonRequest }[];
 }
-const autocannon = createRequire(import.meta.url)("autocannon") as (options: AutocannonOptions) => Promise<AutocannonResult>;
+/** With a callback, autocannon returns its run, which emits ("response", client, status, bytes, ms) per answer. */
+const autocannon = createRequire(import.meta.url)("autocannon") as (
+  options: AutocannonOptions,
+  done: (error: Error | null, result: AutocannonResult) => void,
+) => EventEmitter;
 
 const FOLDER = path.resolve("build/bench/serve/gru-40k");
 /** Known cities of the catalogue (the real data has 39,901). */
@@ -61,6 +69,20 @@ interface Load {
   name: string;
   connections: number;
   rate?: number;
+  /** Sessions per request: 1 posts to /v1/recommend, more to /v1/recommend/batch. Default 1. */
+  sessions?: number;
+}
+
+/** Sessions per request of the batch loads. */
+const BATCH = 32;
+
+/** What one load gave: autocannon's totals, and the latency of each request served (200) in ms. */
+interface Measured {
+  result: AutocannonResult;
+  served: number[];
+  shed: number;
+  /** Answers other than 200 and 503. */
+  other: number;
 }
 
 /** The raw value of catalogue city `i`: ids that look like the real data's, not 0..n-1. */
@@ -113,16 +135,36 @@ async function buildModelFolder(dir: string): Promise<string> {
   return `untrained GRU ${JSON.stringify(model.config)}, ${items} item ids (${CATALOGUE} cities + padding + OOV)`;
 }
 
-/** Raw sessions of 1..10 bookings over random catalogue cities (some unknown), as request bodies. */
-function requestBodies(seed: number): string[] {
+/** Raw sessions of 1..10 bookings over random catalogue cities (some unknown), without their trip id (the service
+ *  fills the session id in). */
+function rawSessions(seed: number, count: number): Record<string, unknown>[][] {
   const random = new Random(seed);
-  return Array.from({ length: SESSIONS }, () => {
+  return Array.from({ length: count }, () => {
     const length = random.int(1, 11);
     const cities = Array.from({ length }, () => (random.bernoulli(OOV_RATE) ? 9_000_000 + random.int(0, 1000) : cityId(random.int(0, CATALOGUE))));
-    // No utrip_id: the service fills the session id in.
-    const session = trip(cities, FIRST_DAY + random.int(0, 365) * DAY_MS, "", "Gondal").map(({ utrip_id: _, ...event }) => event);
-    return JSON.stringify({ session, k: 10 });
+    return trip(cities, FIRST_DAY + random.int(0, 365) * DAY_MS, "", "Gondal").map(({ utrip_id: _, ...event }) => event);
   });
+}
+
+/** Request bodies of `perRequest` sessions each (one session: a /v1/recommend body). */
+function requestBodies(seed: number, perRequest: number): string[] {
+  const sessions = rawSessions(seed, SESSIONS);
+  if (perRequest === 1) return sessions.map((session) => JSON.stringify({ session, k: 10 }));
+  return Array.from({ length: SESSIONS / perRequest }, (_, i) => JSON.stringify({ sessions: sessions.slice(i * perRequest, (i + 1) * perRequest), k: 10 }));
+}
+
+/** The resident set of process `pid` in MiB (Linux /proc), or NaN elsewhere. */
+function rssMiB(pid: number): number {
+  try {
+    const kib = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return kib === undefined ? NaN : Number(kib) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 /** Starts the service in its own process and resolves with its URL (the line it prints once listening). */
@@ -140,23 +182,36 @@ function startService(): Promise<{ child: ChildProcess; url: string }> {
   });
 }
 
-async function drive(url: string, bodies: string[], load: Load, duration: number): Promise<AutocannonResult> {
+async function drive(url: string, bodies: string[], load: Load, duration: number): Promise<Measured> {
   let next = 0;
-  return autocannon({
-    url: `${url}/v1/recommend`,
-    connections: load.connections,
-    duration,
-    overallRate: load.rate,
-    requests: [
+  const served: number[] = [];
+  let shed = 0;
+  let other = 0;
+  return new Promise((resolve, reject) => {
+    const run = autocannon(
       {
-        setupRequest: (request) => ({
-          ...request,
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: bodies[next++ % bodies.length],
-        }),
+        url: `${url}${(load.sessions ?? 1) === 1 ? "/v1/recommend" : "/v1/recommend/batch"}`,
+        connections: load.connections,
+        duration,
+        overallRate: load.rate,
+        requests: [
+          {
+            setupRequest: (request) => ({
+              ...request,
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: bodies[next++ % bodies.length],
+            }),
+          },
+        ],
       },
-    ],
+      (error, result) => (error === null ? resolve({ result, served, shed, other }) : reject(error)),
+    );
+    run.on("response", (_client: unknown, status: number, _bytes: number, ms: number) => {
+      if (status === 200) served.push(ms);
+      else if (status === 503) shed += 1;
+      else other += 1;
+    });
   });
 }
 
@@ -172,34 +227,43 @@ async function main(): Promise<void> {
   }
   const manifest = JSON.parse(readFileSync(path.join(FOLDER, "model.json"), "utf8")) as ModelFolderManifest;
   const itemIds = manifest.schema.columns.find((column) => column.name === manifest.schema.item)?.cardinality;
-  const served = `${manifest.name}: ${manifest.kind} ${JSON.stringify(manifest.config)}, ${itemIds} item ids`;
+  const description = `${manifest.name}: ${manifest.kind} ${JSON.stringify(manifest.config)}, ${itemIds} item ids`;
   const loadBefore = os.loadavg()[0];
   const { child, url } = await startService();
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   try {
-    const bodies = requestBodies(7);
+    const bodies = requestBodies(7, 1);
+    const batches = requestBodies(7, BATCH);
     console.log(`service at ${url}; warming up`);
     await drive(url, bodies, { name: "warm-up", connections: 8 }, 2);
+    const rssBefore = rssMiB(child.pid as number);
     const loads: Load[] = [
       { name: "1 connection", connections: 1 },
       { name: `${rate} req/s offered`, connections: 32, rate },
       { name: "32 connections, max", connections: 32 },
+      { name: "200 connections, max", connections: 200 },
+      { name: `batch of ${BATCH}, 1 connection`, connections: 1, sessions: BATCH },
+      { name: `overload: batch of ${BATCH}, 200 connections`, connections: 200, sessions: BATCH },
     ];
-    const rows = [["load", "req/s", "p50 ms", "p99 ms", "errors", "non-2xx", "load avg"]];
+    const rows = [["load", "served/s", "p50 ms", "p99 ms", "503", "other errors", "RSS MiB", "load avg"]];
     for (const load of loads) {
-      const result = await drive(url, bodies, load, duration);
-      const failures = result.errors + result.timeouts;
+      const { result, served, shed, other } = await drive(url, (load.sessions ?? 1) === 1 ? bodies : batches, load, duration);
+      served.sort((a, b) => a - b);
       rows.push([
         load.name,
-        (result.requests.total / result.duration).toFixed(0),
-        result.latency.p50.toFixed(1),
-        result.latency.p99.toFixed(1),
-        String(failures),
-        String(result.non2xx),
+        (served.length / result.duration).toFixed(0),
+        percentile(served, 50).toFixed(1),
+        percentile(served, 99).toFixed(1),
+        String(shed),
+        String(other + result.errors + result.timeouts),
+        rssMiB(child.pid as number).toFixed(0),
         os.loadavg()[0].toFixed(2),
       ]);
     }
-    console.log(`\n${served}\nPOST /v1/recommend, k = 10, ${duration} s per load, ${os.cpus().length} cores (load average before: ${loadBefore.toFixed(2)}; the bench and the service share the machine)\n`);
+    console.log(
+      `\n${description}\nk = 10, ${duration} s per load, ${os.cpus().length} cores (load average before: ${loadBefore.toFixed(2)}; the bench and the service share the machine); ` +
+        `service RSS after warm-up ${rssBefore.toFixed(0)} MiB, "RSS MiB": after each load\n`,
+    );
     console.log(textTable({ columns: rows[0], rows: rows.slice(1) }));
   } finally {
     child.kill("SIGTERM");

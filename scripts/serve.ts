@@ -1,13 +1,17 @@
-// `npm run serve -- --model build/models/gru [--host 127.0.0.1] [--port 8080] [--static DIR] [--log]`: serves a
-// saved model folder over HTTP (see lib/serve/server.ts for the endpoints). Prints the URL once listening; a
-// missing or corrupt folder, a bad flag or a port in use is one line on stderr and a non-zero exit.
+// `npm run serve -- --model build/models/gru [--host 127.0.0.1] [--port 8080] [--static DIR] [--max-queue-wait MS]
+// [--log]`: serves a saved model folder over HTTP (see lib/serve/server.ts for the endpoints). Prints the address
+// bound once listening, and a warning on stderr when it is not loopback; a missing or corrupt folder, a bad flag
+// or a port in use is one line on stderr and a non-zero exit.
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { initBackend } from "../lib/backend";
-import { DEFAULT_HOST, DEFAULT_PORT, listen } from "../lib/serve";
+import { DEFAULT_HOST, DEFAULT_PORT, isLoopback, listen } from "../lib/serve";
+import { DEFAULT_BATCHER_OPTIONS } from "../lib/serve/batcher";
 import { serveModelFolder } from "../lib/serve/load";
 
-const USAGE = "usage: npm run serve -- --model <model folder> [--host 127.0.0.1] [--port 8080] [--static <folder served at />, default build/demo when built] [--log]";
+const USAGE =
+  "usage: npm run serve -- --model <model folder> [--host 127.0.0.1] [--port 8080] [--static <folder served at />, default build/demo when built] " +
+  `[--max-queue-wait <ms a request may wait in the queue before a 503, default ${DEFAULT_BATCHER_OPTIONS.maxQueueWaitMs}>] [--log]`;
 const DEMO_DIR = "build/demo";
 
 interface CliOptions {
@@ -15,6 +19,7 @@ interface CliOptions {
   host: string;
   port: number;
   staticDir?: string;
+  maxQueueWaitMs: number;
   log: boolean;
 }
 
@@ -31,6 +36,7 @@ function parseCommandLine(argv: string[]): CliOptions {
         host: { type: "string", default: DEFAULT_HOST },
         port: { type: "string", default: String(DEFAULT_PORT) },
         static: { type: "string" },
+        "max-queue-wait": { type: "string", default: String(DEFAULT_BATCHER_OPTIONS.maxQueueWaitMs) },
         log: { type: "boolean", default: false },
       },
     }));
@@ -40,8 +46,10 @@ function parseCommandLine(argv: string[]): CliOptions {
   if (values.model === undefined) throw new UsageError("--model is required");
   const port = Number(values.port);
   if (!/^\d+$/.test(values.port) || port > 65535) throw new UsageError(`--port must be an integer in 0..65535 (0: any free port), got "${values.port}"`);
+  const maxQueueWaitMs = Number(values["max-queue-wait"]);
+  if (!/^\d+$/.test(values["max-queue-wait"]) || maxQueueWaitMs < 1) throw new UsageError(`--max-queue-wait must be a whole number of milliseconds >= 1, got "${values["max-queue-wait"]}"`);
   const staticDir = values.static ?? (existsSync(DEMO_DIR) ? DEMO_DIR : undefined);
-  return { model: values.model, host: values.host, port, staticDir, log: values.log };
+  return { model: values.model, host: values.host, port, staticDir, maxQueueWaitMs, log: values.log };
 }
 
 async function main(): Promise<void> {
@@ -49,6 +57,7 @@ async function main(): Promise<void> {
   await initBackend();
   const { app, model } = await serveModelFolder(options.model, {
     staticDir: options.staticDir,
+    batching: { maxQueueWaitMs: options.maxQueueWaitMs },
     // Warnings and 500s always; one line per request only with --log (it costs throughput).
     logger: { level: options.log ? "info" : "warn" },
   });
@@ -62,6 +71,12 @@ async function main(): Promise<void> {
   const { name, kind } = model.manifest;
   console.log(`serve: ${name} (${kind}) at ${address}  (POST /v1/recommend, POST /v1/recommend/batch, GET /v1/models, GET /healthz)`);
   console.log(options.staticDir === undefined ? "serve: no demo page (npm run demo:build, then restart)" : `serve: demo page ${address}/ (from ${options.staticDir})`);
+  if (!isLoopback(address)) {
+    console.error(
+      `serve: warning: listening on ${address}, which other machines can reach: the service has no authentication, so anyone ` +
+        `who reaches this address can use it and fetch the model folder (bind 127.0.0.1, the default, to keep it local)`,
+    );
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,7 +1,7 @@
 // The micro-batcher on its own: what it groups, how it slices k, how it isolates failures, and how it closes.
 import { describe, expect, it } from "vitest";
 import type { Recommendation } from "../lib/model-folder/types";
-import { BatcherClosedError, MicroBatcher, QueueFullError, type RawSession, SessionScoreError } from "../lib/serve";
+import { BatcherClosedError, MicroBatcher, QueueFullError, QueueTimeoutError, type RawSession, SessionScoreError } from "../lib/serve";
 
 /** Scores a session [{ id: n }] with items n, n+1, … (k of them) and records each call's sessions and k. */
 function recorder(fail: (id: number) => Error | null = () => null) {
@@ -75,6 +75,58 @@ describe("MicroBatcher", () => {
     expect(calls.map((call) => call.ids)).toEqual([[1, 2], [3, 4]]);
   });
 
+  it("fails a request once it has waited maxQueueWaitMs, and scores the newest first once the oldest has waited a tenth of it", async () => {
+    // Every call waits for its own release: the model is as slow as the test says.
+    const gates: (() => void)[] = [];
+    const started: number[][] = [];
+    const { score } = recorder();
+    const slow = async (sessions: readonly RawSession[], k: number): Promise<Recommendation[]> => {
+      started.push(sessions.map((one) => one[0].id as number));
+      await new Promise<void>((resolve) => gates.push(resolve));
+      return score(sessions, k);
+    };
+    const batcher = new MicroBatcher(slow, {
+      maxWaitMs: 0,
+      maxBatchSessions: 1,
+      maxQueueWaitMs: 400,
+    });
+    const running = batcher.submit([session(1)], 1);
+    await new Promise((resolve) => setTimeout(resolve, 10)); // call [1] in progress
+    const old = [2, 3, 4].map((id) => batcher.submit([session(id)], 1));
+    await new Promise((resolve) => setTimeout(resolve, 250)); // 2, 3, 4 have waited more than 40 ms: behind
+    const newest = batcher.submit([session(5)], 1);
+    gates.shift()?.();
+    await running;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(started).toEqual([[1], [5]]); // the newest, not 2
+    // The call for 5 outlasts the wait of 2, 3 and 4: they are refused, never scored.
+    const refused = await Promise.allSettled(old);
+    for (const outcome of refused) {
+      expect(outcome.status).toBe("rejected");
+      const reason = (outcome as PromiseRejectedResult).reason as QueueTimeoutError;
+      expect(reason).toBeInstanceOf(QueueTimeoutError);
+      expect(reason.waitedMs).toBeGreaterThanOrEqual(400);
+    }
+    expect(batcher.queuedSessions).toBe(0);
+    gates.shift()?.();
+    expect(await newest).toEqual([{ items: [5], scores: [-0] }]);
+    expect(started).toEqual([[1], [5]]);
+  });
+
+  it("counts the wait a request had before it was submitted", async () => {
+    const gates: (() => void)[] = [];
+    const { calls, score } = recorder();
+    const batcher = new MicroBatcher(async (sessions, k) => (await new Promise<void>((resolve) => gates.push(resolve)), score(sessions, k)), { maxWaitMs: 0, maxQueueWaitMs: 10_000 });
+    const running = batcher.submit([session(1)], 1);
+    await new Promise((resolve) => setTimeout(resolve, 10)); // call [1] in progress
+    // Already 9,990 ms since it reached the server: 10 ms left in the queue.
+    const late = batcher.submit([session(2)], 1, 9_990);
+    await expect(late).rejects.toBeInstanceOf(QueueTimeoutError);
+    gates.shift()?.();
+    await running;
+    expect(calls.map((call) => call.ids)).toEqual([[1]]);
+  });
+
   it("close answers what is queued, then refuses new work", async () => {
     const { calls, score } = recorder();
     const batcher = new MicroBatcher(score, { maxWaitMs: 10_000 });
@@ -89,5 +141,6 @@ describe("MicroBatcher", () => {
     const { score } = recorder();
     expect(() => new MicroBatcher(score, { maxQueuedSessions: 0 })).toThrow("MicroBatcher: maxQueuedSessions must be an integer >= 1, got 0");
     expect(() => new MicroBatcher(score, { maxWaitMs: -1 })).toThrow("MicroBatcher: maxWaitMs must be a number >= 0, got -1");
+    expect(() => new MicroBatcher(score, { maxQueueWaitMs: 0 })).toThrow("MicroBatcher: maxQueueWaitMs must be a number > 0, got 0");
   });
 });

@@ -2,7 +2,7 @@
 import * as os from "node:os";
 import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
-import { createServer, listen } from "../lib/serve";
+import { createServer, isLoopback, listen } from "../lib/serve";
 import { createFakeModel, FAKE_EVENT_COLUMNS } from "./serve-fake-model";
 
 const app = createServer(createFakeModel(), { eventColumns: FAKE_EVENT_COLUMNS });
@@ -36,5 +36,10 @@ describe("listen", () => {
     const other = createServer(createFakeModel());
     await expect(listen(other, { port })).rejects.toThrow(`cannot listen on 127.0.0.1:${port}: the port is in use`);
     await other.close();
+  });
+
+  it("tells loopback addresses, which only this machine reaches, from the others", () => {
+    for (const url of ["http://127.0.0.1:8080", "http://127.1.2.3:1", "http://[::1]:8080", "http://[::ffff:127.0.0.1]:80"]) expect([url, isLoopback(url)]).toEqual([url, true]);
+    for (const url of ["http://0.0.0.0:8080", "http://[::]:8080", "http://192.168.1.5:8080", "http://10.0.0.1:80"]) expect([url, isLoopback(url)]).toEqual([url, false]);
   });
 });

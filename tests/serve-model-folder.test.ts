@@ -3,15 +3,16 @@
 // answers for the same raw events; the CLI must fail at start-up with one clear line on a missing or corrupt folder.
 import * as tf from "@tensorflow/tfjs";
 import { spawn } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prepareBooking } from "../lib/data/recipes/booking";
-import { type ModelFolderManifest, type RecommenderModel, saveModelFolder } from "../lib/model-folder/index";
+import { type ModelFolderManifest, type RecommenderModel, modelFolderFiles, saveModelFolder } from "../lib/model-folder/index";
 import { createHeadFor, createModel, disposeModel } from "../lib/models";
+import { createServer } from "../lib/serve";
 import { serveModelFolder } from "../lib/serve/load";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "booking", "train_set.csv");
@@ -89,6 +90,15 @@ describe("a served model folder", () => {
     expect(body.message).toBe('sessions[1], event 0, "checkin": cannot read "13/08/2016" as DATE (expected a date "YYYY-MM-DD")');
   });
 
+  // The message is the live encoder's (lib/data/live.ts, the rule preparation applies too), the session renamed.
+  it("refuses a checkout before its checkin with a 400 naming both", async () => {
+    const trips = fixtureTrips(2);
+    trips[1] = [trips[1][0], { ...trips[1][0], checkin: "2016-08-13", checkout: "2016-08-10" }];
+    const { status, body } = await post("/v1/recommend/batch", { sessions: trips, k: 3 });
+    expect(status).toBe(400);
+    expect(body.message).toBe('sessions[1], event 1: "checkout" (2016-08-10) is before "checkin" (2016-08-13)');
+  });
+
   it("checks events against the workflow's input columns", async () => {
     const [session] = fixtureTrips(1);
     const { status, body } = await post("/v1/recommend", { session: [{ ...session[0], city_id: undefined }] });
@@ -99,6 +109,79 @@ describe("a served model folder", () => {
     expect(described).toMatchObject({ name: "tiny-gru", kind: "gru", vocabularySize: cityIds - 2, metrics: { "recall@10": 0.25 } });
     expect(described.eventColumns).toContainEqual({ name: "city_id", type: "INTEGER", required: true });
     expect(described.eventColumns).toContainEqual({ name: "utrip_id", type: "VARCHAR", required: false });
+  });
+});
+
+describe("the model folder under /model/", () => {
+  it("serves the files the demo page fetches, and nothing else: no dotfile, no other file, no link out of the folder", async () => {
+    // Planted in the served folder itself: a secret, a stray file, and a link to the root of the file system.
+    writeFileSync(join(folder, ".env"), "SECRET=1\n");
+    writeFileSync(join(folder, "notes.txt"), "not part of the model\n");
+    symlinkSync("/", join(folder, "rootlink"));
+    try {
+      for (const file of ["model.json", "weights.json", "weights.bin", "workflow/workflow.json", "workflow/vocabularies/city_id.json"]) {
+        const response = await app.inject({ method: "GET", url: `/model/${file}` });
+        expect({ file, status: response.statusCode }).toEqual({ file, status: 200 });
+        expect(response.rawPayload.equals(readFileSync(join(folder, file)))).toBe(true);
+      }
+      for (const url of ["/model/.env", "/model/%2eenv", "/model/notes.txt", "/model/rootlink/etc/passwd", "/model/workflow/../.env", "/model/", "/model"]) {
+        const response = await app.inject({ method: "GET", url });
+        expect({ url, status: response.statusCode }).toEqual({ url, status: 404 });
+        expect(response.body).not.toContain("SECRET");
+        expect(response.body).not.toContain("root:");
+      }
+      expect((await app.inject({ method: "POST", url: "/model/model.json" })).headers.allow).toBe("GET, HEAD");
+    } finally {
+      rmSync(join(folder, ".env"));
+      rmSync(join(folder, "notes.txt"));
+      rmSync(join(folder, "rootlink"));
+    }
+  });
+
+  it("does not follow a served file that is a link leading out of the folder", async () => {
+    const linked = join(root, "linked");
+    cpSync(folder, linked, { recursive: true });
+    const vocabulary = join(linked, "workflow", "vocabularies", "city_id.json");
+    rmSync(vocabulary);
+    symlinkSync("/etc/passwd", vocabulary);
+    const server = createServer(model, { modelFolder: { dir: linked, files: await modelFolderFiles(linked) } });
+    try {
+      expect((await server.inject({ method: "GET", url: "/model/model.json" })).statusCode).toBe(200);
+      const response = await server.inject({ method: "GET", url: "/model/workflow/vocabularies/city_id.json" });
+      expect(response.statusCode).toBe(404);
+      expect(response.body).not.toContain("root:");
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("a model folder with broken weights", () => {
+  /** A copy of the folder whose weights.bin, same size, holds `byte` repeated. */
+  function garbageCopy(name: string, byte: number): string {
+    const copy = join(root, name);
+    cpSync(folder, copy, { recursive: true });
+    const size = readFileSync(join(copy, "weights.bin")).length;
+    writeFileSync(join(copy, "weights.bin"), Buffer.alloc(size, byte));
+    return copy;
+  }
+
+  it("is refused at load, naming weights.bin, when a weight is not a finite number", async () => {
+    const copy = garbageCopy("nan-weights", 0xff); // 0xffffffff is a NaN
+    const tensors = tf.memory().numTensors;
+    await expect(serveModelFolder(copy)).rejects.toThrow(
+      `cannot load the model folder ${copy}: ${join(copy, "weights.bin")}: weight "${JSON.parse(readFileSync(join(copy, "weights.json"), "utf8")).weights[0].name}" holds NaN at index 0: the file is corrupt (every weight must be a finite number)`,
+    );
+    expect(tf.memory().numTensors).toBe(tensors); // nothing of the refused model is left
+  });
+
+  it("is refused at load, naming weights.bin, when finite weights give a probe session non-finite scores", async () => {
+    const copy = garbageCopy("huge-weights", 0x7e); // 0x7e7e7e7e ≈ 8.5e37: finite, but sums of them overflow
+    const tensors = tf.memory().numTensors;
+    await expect(serveModelFolder(copy)).rejects.toThrow(
+      `cannot load the model folder ${copy}: ${join(copy, "weights.bin")}: the scores of a probe session are not all finite numbers: the weights are corrupt or the model diverged`,
+    );
+    expect(tf.memory().numTensors).toBe(tensors);
   });
 });
 
@@ -134,16 +217,37 @@ describe("npm run serve", () => {
     expect(health).toEqual({ status: "ok", model: "tiny-gru", queuedSessions: 0, queueCapacity: 1024 });
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("serve: SIGTERM, answering queued requests and stopping");
+    expect(run.stderr).toBe("");
+  });
+
+  it("with --host 0.0.0.0 prints the address it bound and warns on stderr that the network reaches it", async () => {
+    let health: unknown;
+    let bound = "";
+    const run = await runCli(["--model", folder, "--host", "0.0.0.0", "--port", "0"], async (url, stop) => {
+      bound = url;
+      try {
+        health = (await (await fetch(`${url}/healthz`)).json()).status;
+      } finally {
+        stop(); // whatever happens, no service is left running
+      }
+    });
+    expect(bound).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
+    expect(health).toBe("ok");
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(
+      /^serve: warning: listening on http:\/\/0\.0\.0\.0:\d+, which other machines can reach: the service has no authentication, so anyone who reaches this address can use it and fetch the model folder \(bind 127\.0\.0\.1, the default, to keep it local\)\n$/,
+    );
   });
 
   it("fails at start-up with one line (no stack trace) on a missing or corrupt folder or a bad command line", async () => {
     const corrupt = join(root, "corrupt");
     cpSync(folder, corrupt, { recursive: true });
     writeFileSync(join(corrupt, "model.json"), "{ not json");
-    const [missing, broken, usage] = await Promise.all([
+    const [missing, broken, usage, wait] = await Promise.all([
       runCli(["--model", join(root, "nothing-here")]),
       runCli(["--model", corrupt]),
       runCli(["--port", "80"]),
+      runCli(["--model", folder, "--max-queue-wait", "0"]),
     ]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe(`serve: model folder ${join(root, "nothing-here")} not found (save one first, e.g. with npm start)\n`);
@@ -151,5 +255,7 @@ describe("npm run serve", () => {
     expect(broken.stderr).toMatch(new RegExp(`^serve: cannot load the model folder ${corrupt}: ${join(corrupt, "model.json")}: not valid JSON: [^\\n]+\\n$`));
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/^serve: --model is required\nusage: npm run serve -- --model <model folder>/);
+    expect(wait.code).toBe(2);
+    expect(wait.stderr).toMatch(/^serve: --max-queue-wait must be a whole number of milliseconds >= 1, got "0"\nusage: /);
   });
 });

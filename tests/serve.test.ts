@@ -1,5 +1,8 @@
 // The service's endpoints and its answers to bad input, over a fake model with known answers (no sockets: inject).
 import type { FastifyInstance } from "fastify";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createServer, type ServerOptions } from "../lib/serve";
 import { createFakeModel, FAKE_EVENT_COLUMNS, type FakeModel } from "./serve-fake-model";
@@ -47,12 +50,22 @@ describe("POST /v1/recommend", () => {
     expect(body.items).toEqual([141]);
   });
 
-  it("carries string items as strings and non-finite scores as null", async () => {
+  it("carries string items as strings", async () => {
     const server = serve();
-    model.recommendBatch = async (sessions) => sessions.map(() => ({ items: ["Paris", 3, "Rome"], scores: [Infinity, 0.5, NaN] }));
+    model.recommendBatch = async (sessions) => sessions.map(() => ({ items: ["Paris", 3, "Rome"], scores: [0.75, 0.5, -2] }));
     const { status, body } = await post(server, "/v1/recommend", { session: [event(100)], k: 3 });
     expect(status).toBe(200);
-    expect(body).toMatchObject({ items: ["Paris", 3, "Rome"], scores: [null, 0.5, null] });
+    expect(body).toMatchObject({ items: ["Paris", 3, "Rome"], scores: [0.75, 0.5, -2] });
+  });
+
+  it("never sends a non-finite score: a model that gives one answers 500", async () => {
+    const server = serve();
+    model.recommendBatch = async (sessions) => sessions.map((_, s) => ({ items: [1, 2], scores: s === 1 ? [0.5, NaN] : [Infinity, 0.5] }));
+    const message = "the model gave a non-finite score (Infinity): it is not fit to serve (see the server log)";
+    expect(await post(server, "/v1/recommend", { session: [event(100)], k: 2 })).toEqual({ status: 500, body: { statusCode: 500, error: "Internal Server Error", message } });
+    model.recommendBatch = async (sessions) => sessions.map((_, s) => ({ items: [1, 2], scores: s === 1 ? [0.5, NaN] : [1, 0.5] }));
+    const batch = await post(server, "/v1/recommend/batch", { sessions: [[event(100)], [event(101)]], k: 2 });
+    expect(batch).toEqual({ status: 500, body: { statusCode: 500, error: "Internal Server Error", message: message.replace("Infinity", "NaN") } });
   });
 });
 
@@ -137,6 +150,27 @@ describe("bad input is a 4xx with a clear message", () => {
   it("an unknown route is a 404", async () => {
     const response = await serve().inject({ method: "GET", url: "/v1/nothing" });
     expect(response.statusCode).toBe(404);
+    expect(response.json()).toEqual({ statusCode: 404, error: "Not Found", message: "no such route: GET /v1/nothing" });
+  });
+
+  it("a known route asked with another method is a 405 that says which methods it takes", async () => {
+    const server = serve();
+    const cases: [string, string, string][] = [
+      ["GET", "/v1/recommend", "POST"],
+      ["PUT", "/v1/recommend/batch?x=1", "POST"],
+      ["POST", "/healthz", "GET, HEAD"],
+      ["DELETE", "/v1/models", "GET, HEAD"],
+    ];
+    for (const [method, url, allow] of cases) {
+      const response = await server.inject({ method: method as "GET", url });
+      const path = url.split("?")[0];
+      expect({ status: response.statusCode, allow: response.headers.allow, body: response.json() }).toEqual({
+        status: 405,
+        allow,
+        body: { statusCode: 405, error: "Method Not Allowed", message: `${method} is not allowed on ${path} (allowed: ${allow})` },
+      });
+    }
+    expect(model.calls).toEqual([]);
   });
 });
 
@@ -154,11 +188,50 @@ describe("concurrency", () => {
     expect(refused.statusCode).toBe(503);
     expect(refused.headers["retry-after"]).toBe("1");
     expect(refused.json().message).toBe("the service is busy (4 sessions already queued): retry later");
+    // Refused before its body is read: not even parsed.
+    const unread = await server.inject({ method: "POST", url: "/v1/recommend/batch", headers: { "content-type": "application/json" }, payload: "{ not json" });
+    expect([unread.statusCode, unread.headers["retry-after"]]).toEqual([503, "1"]);
     model.hold = false;
     model.release();
     const answers = await Promise.all([...first, ...queued]);
     expect(answers.map((answer) => (answer.body.items as number[])[0])).toEqual([101, 102, 103, 104, 111, 112, 113, 114]);
     expect(model.calls).toEqual([4, 4]);
+  });
+});
+
+describe("the static folder", () => {
+  it("serves its pages but not its dotfiles, and never a path under /model/", async () => {
+    const site = mkdtempSync(join(tmpdir(), "sessionrec-static-"));
+    try {
+      writeFileSync(join(site, "index.html"), "<h1>demo</h1>");
+      writeFileSync(join(site, ".env"), "SECRET=1");
+      mkdirSync(join(site, "model"));
+      writeFileSync(join(site, "model", "model.json"), "{}");
+      const server = serve({ staticDir: site });
+      expect((await server.inject({ method: "GET", url: "/" })).body).toBe("<h1>demo</h1>");
+      for (const url of ["/.env", "/model/model.json"]) expect([url, (await server.inject({ method: "GET", url })).statusCode]).toEqual([url, 404]);
+    } finally {
+      rmSync(site, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a request that waits too long in the queue", () => {
+  it("is answered 503 with Retry-After once it has waited maxQueueWaitMs, and is never scored", async () => {
+    const server = serve({ maxBatchSessions: 1, batching: { maxWaitMs: 0, maxBatchSessions: 1, maxQueueWaitMs: 100 } });
+    await server.ready();
+    model.hold = true; // a slow model: the first call does not end until released
+    const first = post(server, "/v1/recommend", { session: [event(100)], k: 1 });
+    await until(() => model.calls.length === 1);
+    const waiting = await server.inject({ method: "POST", url: "/v1/recommend", payload: { session: [event(110)], k: 1 } });
+    expect(waiting.statusCode).toBe(503);
+    expect(waiting.headers["retry-after"]).toBe("1");
+    expect(waiting.json().message).toMatch(/^the service is busy \(waited \d+ ms in the queue\): retry later$/);
+    model.hold = false;
+    model.release();
+    expect((await first).body.items).toEqual([101]);
+    expect(model.calls).toEqual([1]);
+    expect((await server.inject({ method: "GET", url: "/healthz" })).json().queuedSessions).toBe(0);
   });
 });
 

@@ -5,9 +5,9 @@
 // No file system here: node.ts adds it on top.
 import * as tf from "@tensorflow/tfjs";
 import { MANIFEST_FILE, WEIGHTS_FILE, assignWeights, decodeWeights, parseManifest } from "../checkpoint";
-import { cardinality } from "../data/categorify";
+import { FIRST_ID, cardinality } from "../data/categorify";
 import { type FittedWorkflow, VOCABULARY_FOLDER, WORKFLOW_FILE, fittedVocabulary, parseSavedWorkflow, savedVocabularyNames } from "../data/fitted";
-import { liveEncoder, type LiveEncoder, type RawSession } from "../data/live";
+import { type EncodedSession, liveEncoder, type LiveEncoder, type RawSession } from "../data/live";
 import {
   MODEL_KINDS,
   type EvaluationInputs,
@@ -33,6 +33,12 @@ export const FOLDER_FILES = {
   workflow: `${WORKFLOW_FOLDER}/${WORKFLOW_FILE}`,
   vocabulary: (name: string): string => `${WORKFLOW_FOLDER}/${VOCABULARY_FOLDER}/${name}.json`,
 };
+
+/** The paths of a model folder's files (what a web page fetches), given its parsed workflow.json. */
+export function folderFiles(workflow: unknown, source: string): string[] {
+  const { manifest, weightManifest, weights, workflow: workflowFile, vocabulary } = FOLDER_FILES;
+  return [manifest, weightManifest, weights, workflowFile, ...savedVocabularyNames(workflow, source).map(vocabulary)];
+}
 
 /** A model folder's files, parsed. */
 export interface ModelFolderParts {
@@ -142,12 +148,15 @@ export function recommenderFromParts(parts: ModelFolderParts): RecommenderModel 
   const weights = decodeFolderWeights(parts, where);
   let built: { model: SessionModel; head: ItemOutputHead };
   try {
+    checkFinite(weights, where(FOLDER_FILES.weights));
     built = buildModel(manifest, weights, where);
   } finally {
     tf.dispose(Object.values(weights)); // the variables hold their own copies
   }
   try {
-    return createRecommender(manifest, built.model, built.head, workflow, encoder, where(FOLDER_FILES.manifest));
+    const recommender = createRecommender(manifest, built.model, built.head, workflow, encoder, where(FOLDER_FILES.manifest));
+    checkProbeScores(manifest, built.model, built.head, where(FOLDER_FILES.weights));
+    return recommender;
   } catch (error) {
     disposeModel(built);
     throw error;
@@ -160,6 +169,44 @@ function decodeFolderWeights(parts: ModelFolderParts, where: (file: string) => s
     return decodeWeights(manifest, parts.weights);
   } catch (error) {
     throw new Error(`${where(FOLDER_FILES.weights)}: ${(error as Error).message}`);
+  }
+}
+
+/** Throws, naming `file`, at the first NaN or infinite weight: a file of the right size but garbage contents. */
+function checkFinite(weights: Record<string, tf.Tensor>, file: string): void {
+  for (const [name, tensor] of Object.entries(weights)) {
+    if (tensor.dtype !== "float32") continue;
+    const values = tensor.dataSync();
+    const at = values.findIndex((value) => !Number.isFinite(value));
+    if (at >= 0) throw new Error(`${file}: weight "${name}" holds ${values[at]} at index ${at}: the file is corrupt (every weight must be a finite number)`);
+  }
+}
+
+/** One session of one event, every id the first known one and every number 0 (encoded, as liveBatch reads it). */
+function probeSession(schema: DatasetSchema): EncodedSession {
+  const columns = schema.columns.filter((column) => column.kind !== "count");
+  const value = (column: (typeof columns)[number]): number => (column.kind === "continuous" ? 0 : Math.min(FIRST_ID, (column.cardinality ?? FIRST_ID + 1) - 1));
+  return Object.fromEntries(columns.map((column) => [column.name, column.list ? [value(column)] : value(column)]));
+}
+
+/**
+ * Scores a probe session over the whole catalogue and throws, naming `file`, when a score is not finite: finite
+ * weights can still overflow (garbage of huge magnitude, a diverged model), and such a model must not serve.
+ */
+function checkProbeScores(manifest: ModelFolderManifest, model: SessionModel, head: ItemOutputHead, file: string): void {
+  const scheme = { kind: manifest.scheme ?? ("next" as SchemeKind), maskId: model.inputs.maskId };
+  const batch = liveBatch([probeSession(manifest.schema)], manifest.schema);
+  let evaluation: EvaluationInputs | undefined;
+  let states: tf.Tensor2D | undefined;
+  let finite: tf.Tensor | undefined;
+  try {
+    evaluation = evaluationInputs(batch, scheme);
+    states = nextItemStates(model, evaluation);
+    const hidden = states;
+    finite = tf.tidy(() => tf.all(tf.isFinite(head.logits(hidden))));
+    if (finite.dataSync()[0] !== 1) throw new Error(`${file}: the scores of a probe session are not all finite numbers: the weights are corrupt or the model diverged`);
+  } finally {
+    tf.dispose([batch, evaluation, states, finite] as unknown as tf.TensorContainer);
   }
 }
 

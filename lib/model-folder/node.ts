@@ -9,7 +9,7 @@ import type { Workflow } from "../data/workflow";
 import type { ItemOutputHead, SessionModel } from "../models";
 import type { SchemeKind } from "../models/targets";
 import { type DatasetSchema, validateSchema } from "../schema";
-import { FOLDER_FILES, type FolderReader, checkManifest, checkWorkflowSchema, readModelFolder } from "./core";
+import { FOLDER_FILES, type FolderReader, checkManifest, checkWorkflowSchema, folderFiles, readModelFolder } from "./core";
 import { MODEL_FORMAT, WORKFLOW_FOLDER, type ModelFolderManifest, type RecommenderModel } from "./types";
 
 export interface SaveModelFolderOptions {
@@ -76,6 +76,19 @@ export async function loadModelFolder(dir: string): Promise<RecommenderModel> {
   if (stat === null) throw new Error(`${dir}: no such folder (a model folder holds model.json, weights.json, weights.bin and workflow/)`);
   if (!stat.isDirectory()) throw new Error(`${dir}: not a folder (a model folder holds model.json, weights.json, weights.bin and workflow/)`);
   return readModelFolder(fileReader(dir));
+}
+
+/** The paths (relative to `dir`) of the files of the model folder `dir`, as `folderFiles` lists them. */
+export async function modelFolderFiles(dir: string): Promise<string[]> {
+  const reader = fileReader(dir);
+  const source = reader.where(FOLDER_FILES.workflow);
+  let workflow: unknown;
+  try {
+    workflow = JSON.parse(await reader.text(FOLDER_FILES.workflow));
+  } catch (error) {
+    throw new Error(error instanceof SyntaxError ? `${source}: not valid JSON: ${error.message}` : (error as Error).message);
+  }
+  return folderFiles(workflow, source);
 }
 
 function fileReader(dir: string): FolderReader {

@@ -3,7 +3,7 @@
 import type { FastifyInstance } from "fastify";
 import { promises as fs } from "fs";
 import * as path from "path";
-import { loadModelFolder } from "../model-folder/index";
+import { loadModelFolder, modelFolderFiles } from "../model-folder/index";
 import { WORKFLOW_FOLDER } from "../model-folder/types";
 import type { RecommenderModel } from "../model-folder/types";
 import { readEventColumns } from "./events";
@@ -28,7 +28,8 @@ export async function serveModelFolder(dir: string, options: ServerOptions = {})
   }
   try {
     const eventColumns = options.eventColumns ?? (await readEventColumns(path.join(where, WORKFLOW_FOLDER)));
-    return { app: createServer(model, { modelDir: where, ...options, eventColumns }), model };
+    const modelFolder = options.modelFolder ?? { dir: where, files: await modelFolderFiles(where) };
+    return { app: createServer(model, { ...options, modelFolder, eventColumns }), model };
   } catch (error) {
     model.dispose();
     throw error;

@@ -24,8 +24,8 @@ export interface RecommendBatchBody {
 
 const recommendationProperties = {
   items: { type: "array", items: { type: ["string", "number"] } },
-  // null where the model's score is not a finite number (JSON has no NaN or Infinity).
-  scores: { type: "array", items: { type: ["number", "null"] } },
+  // Always finite: the server answers 500 rather than send a NaN or infinite score (see server.ts).
+  scores: { type: "array", items: { type: "number" } },
 };
 
 const servedBy = { model: { type: "string" }, version: { type: "string" } };

@@ -4,14 +4,19 @@
 //   POST /v1/recommend/batch  { sessions: [[event, …], …], k? } → { results: [{ items, scores }, …], model, version }
 //   GET  /healthz             liveness and queue depth
 //   GET  /v1/models           what is served: name, kind, schema, vocabulary size, trained at, metrics, limits
-// Every request goes through one MicroBatcher, so concurrent requests share forward passes and a full queue is a
-// 503. Bad input is a 4xx whose message names the field; a 500 means a bug, never a client's mistake.
+//   GET  /model/<file>        the model folder's files the demo page fetches (ServerOptions.modelFolder), nothing else
+// Every request goes through one MicroBatcher, so concurrent requests share forward passes; a full queue, or a wait
+// in it past maxQueueWaitMs, is a 503 with Retry-After. Bad input is a 4xx whose message names the field; a 500
+// means a bug or a model unfit to serve (a non-finite score), never a client's mistake. A known route asked with
+// another method is a 405 with Allow.
 import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { createReadStream, promises as fs, realpathSync } from "fs";
 import { STATUS_CODES } from "http";
+import type { AddressInfo } from "net";
 import * as path from "path";
 import type { Recommendation, RecommenderModel } from "../model-folder/types";
-import { BatcherClosedError, MicroBatcher, type MicroBatcherOptions, QueueFullError, SessionScoreError } from "./batcher";
+import { BatcherClosedError, MicroBatcher, type MicroBatcherOptions, QueueFullError, QueueTimeoutError, SessionScoreError } from "./batcher";
 import type { EventColumn } from "./events";
 import { type RecommendBatchBody, type RecommendBody, type RequestLimits, requestSchemas } from "./schemas";
 
@@ -33,9 +38,10 @@ export interface ServerOptions {
   batching?: MicroBatcherOptions;
   /** A folder served at / (the demo page, index.html). Default: none. */
   staticDir?: string;
-  /** The model folder, whose files are served read-only under /model/ so the demo page can run the same model in
-   *  the browser. Default: none. */
-  modelDir?: string;
+  /** The model folder, whose `files` (paths relative to `dir`, see `modelFolderFiles`) are served read-only under
+   *  /model/ so the demo page can run the same model in the browser. Nothing else of the folder is: no other file,
+   *  no dotfile, nothing reached through a link leading out of it. Default: none. */
+  modelFolder?: { dir: string; files: readonly string[] };
   /** Fastify's logger option. Default false. */
   logger?: FastifyServerOptions["logger"];
 }
@@ -73,9 +79,28 @@ export function createServer(model: RecommenderModel, options: ServerOptions = {
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { statusCode, message } = toHttpError(error, bodyLimit);
-    if (statusCode >= 500 && !(error instanceof QueueFullError || error instanceof BatcherClosedError)) request.log.error({ err: error }, "request failed");
-    if (error instanceof QueueFullError) void reply.header("retry-after", "1");
+    if (statusCode >= 500 && !isBusy(error)) request.log.error({ err: error }, "request failed");
+    if (error instanceof QueueFullError || error instanceof QueueTimeoutError) void reply.header("retry-after", String(RETRY_AFTER_S));
     void reply.status(statusCode).send({ statusCode, error: STATUS_CODES[statusCode], message });
+  });
+
+  // The methods of each fixed route, so that a known route asked with another method is a 405, not a 404.
+  const methodsOf = new Map<string, Set<string>>();
+  app.addHook("onRoute", (route) => {
+    if (/[*:]/.test(route.url)) return; // a wildcard or parameter matches many paths: those stay 404
+    const methods = methodsOf.get(route.url) ?? new Set<string>();
+    for (const method of [route.method].flat()) methods.add(method);
+    methodsOf.set(route.url, methods);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const url = request.url.split("?")[0];
+    const allowed = methodsOf.get(url);
+    // A route that takes this method and still found nothing (a model file gone or leading out) is a 404 too.
+    if (allowed === undefined || allowed.has(request.method)) {
+      return reply.status(404).send({ statusCode: 404, error: STATUS_CODES[404], message: `no such route: ${request.method} ${url}` });
+    }
+    const allow = [...allowed].join(", ");
+    return reply.status(405).header("allow", allow).send({ statusCode: 405, error: STATUS_CODES[405], message: `${request.method} is not allowed on ${url} (allowed: ${allow})` });
   });
 
   app.get("/healthz", async () => ({ status: "ok", model: manifest.name, queuedSessions: batcher.queuedSessions, queueCapacity: batcher.capacity }));
@@ -96,21 +121,28 @@ export function createServer(model: RecommenderModel, options: ServerOptions = {
     ],
   }));
 
-  app.post<{ Body: RecommendBody }>("/v1/recommend", { schema: schemas.recommend }, async (request) => {
-    const [result] = await scored(batcher.submit([request.body.session], request.body.k), "session");
-    return { ...jsonSafe(result), ...servedBy };
+  // A full queue refuses a request before its body is read and checked: under overload, parsing what is refused
+  // anyway would take the time the served requests need.
+  const refuseWhenFull = async (): Promise<void> => {
+    if (batcher.queuedSessions >= batcher.capacity) throw new QueueFullError(batcher.capacity);
+  };
+  // The wait a request may have in the queue counts from its arrival (reply.elapsedTime): reading and checking it
+  // took some already.
+  app.post<{ Body: RecommendBody }>("/v1/recommend", { schema: schemas.recommend, onRequest: refuseWhenFull }, async (request, reply) => {
+    const [result] = await scored(batcher.submit([request.body.session], request.body.k, reply.elapsedTime), "session");
+    return { ...finite(result), ...servedBy };
   });
 
-  app.post<{ Body: RecommendBatchBody }>("/v1/recommend/batch", { schema: schemas.recommendBatch }, async (request) => {
-    const results = await scored(batcher.submit(request.body.sessions, request.body.k), "sessions");
-    return { results: results.map(jsonSafe), ...servedBy };
+  app.post<{ Body: RecommendBatchBody }>("/v1/recommend/batch", { schema: schemas.recommendBatch, onRequest: refuseWhenFull }, async (request, reply) => {
+    const results = await scored(batcher.submit(request.body.sessions, request.body.k, reply.elapsedTime), "sessions");
+    return { results: results.map(finite), ...servedBy };
   });
 
-  if (options.staticDir !== undefined) void app.register(fastifyStatic, { root: path.resolve(options.staticDir), prefix: "/" });
-  if (options.modelDir !== undefined) {
-    // A second registration must not decorate the reply again.
-    void app.register(fastifyStatic, { root: path.resolve(options.modelDir), prefix: "/model/", decorateReply: options.staticDir === undefined });
-  }
+  if (options.modelFolder !== undefined) serveModelFiles(app, options.modelFolder.dir, options.modelFolder.files);
+  // Anything else under /model/ is a 404, even where the static folder has such a path.
+  app.all("/model/*", (_request, reply) => reply.callNotFound());
+  // Dotfiles of the static folder are not served either (@fastify/static allows them by default).
+  if (options.staticDir !== undefined) void app.register(fastifyStatic, { root: path.resolve(options.staticDir), prefix: "/", dotfiles: "ignore" });
 
   app.addHook("onClose", async () => batcher.close());
   return app;
@@ -126,21 +158,68 @@ export interface ListenOptions {
   port?: number;
 }
 
-/** Starts `app` listening and returns its URL; a port in use or an unknown address is a one-line error. */
+/**
+ * Starts `app` listening and returns the URL of the address it bound (for --host 0.0.0.0, http://0.0.0.0:PORT, not
+ * one of the addresses that reach it); a port in use or an unknown address is a one-line error.
+ */
 export async function listen(app: FastifyInstance, options: ListenOptions = {}): Promise<string> {
   const { host = DEFAULT_HOST, port = DEFAULT_PORT } = options;
   try {
-    return await app.listen({ host, port });
+    await app.listen({ host, port });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code === "EADDRINUSE" ? "the port is in use" : code === "EADDRNOTAVAIL" || code === "ENOTFOUND" ? "no such address on this machine" : (error as Error).message;
     throw new Error(`cannot listen on ${host}:${port}: ${reason}`);
   }
+  const bound = app.server.address() as AddressInfo;
+  return `http://${bound.family === "IPv6" ? `[${bound.address}]` : bound.address}:${bound.port}`;
 }
 
-/** The recommendation with non-finite scores (a diverged model) as null, which JSON can carry. */
-function jsonSafe(recommendation: Recommendation): { items: (string | number)[]; scores: (number | null)[] } {
-  return { items: recommendation.items, scores: recommendation.scores.map((score) => (Number.isFinite(score) ? score : null)) };
+/** Whether the URL `listen` returned is on a loopback address (127.0.0.0/8 or ::1), which only this machine reaches. */
+export function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
+  // An IPv4-mapped 127.x.y.z reads ::ffff:7fxx:yyzz once in a URL.
+  return /^127\./.test(host) || host === "::1" || /^::ffff:7f[0-9a-f]{2}:/.test(host);
+}
+
+/** Seconds a client told "busy" (503) should wait before trying again. */
+const RETRY_AFTER_S = 1;
+
+const isBusy = (error: unknown): boolean => error instanceof QueueFullError || error instanceof QueueTimeoutError || error instanceof BatcherClosedError;
+
+/** The model gave a NaN or infinite score: its weights are broken, so it answers nothing (500) rather than nulls. */
+class NonFiniteScoreError extends Error {
+  constructor(readonly scores: readonly number[]) {
+    super(`the model gave a non-finite score (${scores.find((score) => !Number.isFinite(score))}): it is not fit to serve`);
+    this.name = "NonFiniteScoreError";
+  }
+}
+
+/** `recommendation` as it is, once its scores are known to be finite (JSON has no NaN or Infinity). */
+function finite(recommendation: Recommendation): Recommendation {
+  if (!recommendation.scores.every(Number.isFinite)) throw new NonFiniteScoreError(recommendation.scores);
+  return recommendation;
+}
+
+const CONTENT_TYPES: Record<string, string> = { ".json": "application/json; charset=utf-8", ".bin": "application/octet-stream" };
+
+/**
+ * GET /model/<file> for each of `files` (paths relative to `dir`; one with a dotfile segment is left out). A file
+ * is served only when its real path, links resolved at the time of the request, is a regular file inside the real
+ * `dir`: a link leading out of the folder is a 404 like any other path.
+ */
+function serveModelFiles(app: FastifyInstance, dir: string, files: readonly string[]): void {
+  const root = realpathSync(dir);
+  for (const file of files) {
+    const segments = file.split("/");
+    if (segments.some((segment) => segment === "" || segment.startsWith("."))) continue;
+    app.get(`/model/${segments.map(encodeURIComponent).join("/")}`, async (_request, reply) => {
+      const real = await fs.realpath(path.join(root, ...segments)).catch(() => null);
+      const inside = real !== null && real.startsWith(root + path.sep) && (await fs.stat(real)).isFile();
+      if (!inside) return reply.callNotFound();
+      return reply.type(CONTENT_TYPES[path.extname(file)] ?? "application/octet-stream").send(createReadStream(real));
+    });
+  }
 }
 
 /** Known items of the catalogue: the item column's cardinality less the padding and OOV ids. */
@@ -195,7 +274,8 @@ function isInputError(error: unknown): boolean {
 }
 
 function toHttpError(error: FastifyError, bodyLimit: number): { statusCode: number; message: string } {
-  if (error instanceof QueueFullError || error instanceof BatcherClosedError) return { statusCode: 503, message: error.message };
+  if (isBusy(error)) return { statusCode: 503, message: error.message };
+  if (error instanceof NonFiniteScoreError) return { statusCode: 500, message: `${error.message} (see the server log)` };
   if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") return { statusCode: 413, message: `request body is larger than the limit of ${bodyLimit} bytes` };
   if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") return { statusCode: 415, message: "unsupported content type: send application/json" };
   const statusCode = error.statusCode ?? 500;
