@@ -78,7 +78,7 @@ const REAL_CITIES = 39_901;
 const REAL_TRIPS = 217_686;
 
 /** Bump when the generator's output for a given seed changes: the cached default file name carries it. */
-export const SYNTHETIC_GENERATOR_VERSION = 1;
+export const SYNTHETIC_GENERATOR_VERSION = 2;
 
 /** Decoded columns of consecutive bookings; a user's trips never straddle two chunks. */
 export interface BookingChunk {
@@ -133,10 +133,37 @@ const SUCCESSORS_MIN = 3;
 const SUCCESSORS_MAX = 5;
 const TRAVEL_DIRECTIONS = 2;
 const SUCCESSOR_SAME_COUNTRY = 0.7;
-/** If the walk does not follow a route: probability of a popular city in the same country (else: anywhere). */
-const STAY_IN_COUNTRY = 0.35;
-/** Probability that a trip starts in the booker's home country. */
-const START_AT_HOME = 0.35;
+/** If the walk does not follow a route: probability of a popular city of the tour's country (else: anywhere). */
+const STAY_IN_TOUR = 0.6;
+/** Probability that a trip tours the booker's home country (else a destination country drawn by booker and season). */
+const DOMESTIC_TRIP = 0.3;
+/** Per step, probability that the tour moves on from its country to a neighbouring one. */
+const MOVE_ON = 0.15;
+/** Weight factor of a route into the tour's current country: the trip's region pulls the walk back to it. */
+const TOUR_ROUTE_BOOST = 8;
+/** Probability that the last city of a trip abroad is in the booker's home country (heading home). */
+const RETURN_HOME = 0.35;
+/** Each booker country's favourite destinations: its map neighbours and this many others, weighted ×FAVOURITE_BOOST. */
+const FAVOURITE_DESTINATIONS = 6;
+const FAVOURITE_BOOST = 8;
+/** Climates of destination countries and their weight factor per season [summer, winter, between]. */
+const CLIMATES = [
+  { share: 0.55, factor: [1, 1, 1] }, // temperate
+  { share: 0.3, factor: [4, 0.4, 1] }, // sun: a summer destination
+  { share: 0.15, factor: [0.4, 4, 1] }, // snow: a winter destination
+];
+const SEASONS = 3;
+/**
+ * Classic circuits: fixed sequences of cities through a country, the last ones often across a border. Popular
+ * cities lie on several circuits, so where a traveller goes next from them depends on where they came from.
+ */
+const CIRCUITS_PER_CITY = 0.25;
+const CIRCUIT_LENGTH = { min: 5, max: 9 };
+/** Share of a circuit's cities after the first three that lie in a neighbouring country. */
+const CIRCUIT_CROSS_BORDER = 0.3;
+/** Probability that a trip follows a circuit of its destination; per step, that it keeps following it. */
+const FOLLOW_CIRCUIT = 0.5;
+const KEEP_CIRCUIT = 0.85;
 /** Trip length = minCities + X, X a mixture of two geometrics: mean 1.4, long tail to ~40. */
 const LENGTH_TAIL = { share: 0.04, shortMean: 1.21, longMean: 6 };
 /** Nights per booking: 1..14. */
@@ -259,6 +286,14 @@ interface World {
   /** Per country: its cities and a popularity sampler over them. */
   countryCities: Int32Array[];
   countryCitySampler: WeightedSampler[];
+  /** Each country's nearest countries on the map. */
+  neighbours: Int32Array[];
+  /** Circuit k is circuitCities[circuitStart[k] .. circuitStart[k + 1]); countryCircuits[c]: circuits starting in c. */
+  circuitCities: Int32Array;
+  circuitStart: Int32Array;
+  countryCircuits: Int32Array[];
+  /** Destination country of a trip abroad, per (booker country × SEASONS + season); the booker's own has weight 0. */
+  destinationSampler: WeightedSampler[];
   /** successors[(city * TRAVEL_DIRECTIONS + direction) * SUCCESSORS_MAX + k], cumulative weights alongside. */
   successors: Int32Array;
   successorCumulative: Float64Array;
@@ -353,6 +388,9 @@ function buildWorld(o: ResolvedOptions, rng: Random): World {
     }
   }
 
+  const circuits = buildCircuits(o, rng.fork(7), countryCities, countryCitySampler, neighbours, countrySampler);
+  const destinationSampler = destinationSamplers(o, rng.fork(6), countryWeight, neighbours);
+
   const metaRng = rng.fork(5);
   const affiliateIds = sparseIds(metaRng, o.affiliates, MAX_AFFILIATE_ID);
 
@@ -372,6 +410,9 @@ function buildWorld(o: ResolvedOptions, rng: Random): World {
     citySampler,
     countryCities,
     countryCitySampler,
+    neighbours,
+    ...circuits,
+    destinationSampler,
     successors,
     successorCumulative,
     successorCount,
@@ -383,6 +424,79 @@ function buildWorld(o: ResolvedOptions, rng: Random): World {
     startDayCumulative,
     firstDay,
   };
+}
+
+/** Circuits of distinct cities: starting country by country size, cities by popularity, the tail maybe abroad. */
+function buildCircuits(
+  o: ResolvedOptions,
+  rng: Random,
+  countryCities: Int32Array[],
+  countryCitySampler: WeightedSampler[],
+  neighbours: Int32Array[],
+  countrySampler: WeightedSampler,
+): Pick<World, "circuitCities" | "circuitStart" | "countryCircuits"> {
+  const count = Math.max(1, Math.round(o.cities * CIRCUITS_PER_CITY));
+  const cities: number[] = [];
+  const start: number[] = [];
+  const byCountry: number[][] = Array.from({ length: o.countries }, () => []);
+  for (let k = 0; k < count; k++) {
+    const home = k < o.countries ? k : countrySampler.sample(rng);
+    const length = rng.int(CIRCUIT_LENGTH.min, CIRCUIT_LENGTH.max + 1);
+    const circuit: number[] = [];
+    let country = home;
+    for (let attempt = 0; circuit.length < length && attempt < 20 * length; attempt++) {
+      if (circuit.length >= 3 && country === home && rng.bernoulli(CIRCUIT_CROSS_BORDER)) {
+        country = neighbours[home][rng.int(0, neighbours[home].length)];
+      }
+      const city = countryCities[country][countryCitySampler[country].sample(rng)];
+      if (!circuit.includes(city)) circuit.push(city);
+    }
+    if (circuit.length < 2) continue; // a one-city country has no circuit
+    byCountry[home].push(start.length);
+    start.push(cities.length);
+    cities.push(...circuit);
+  }
+  start.push(cities.length);
+  return {
+    circuitCities: Int32Array.from(cities),
+    circuitStart: Int32Array.from(start),
+    countryCircuits: byCountry.map((c) => Int32Array.from(c)) };
+}
+
+/**
+ * Where trips abroad go, per booker country and season: country popularity, times FAVOURITE_BOOST for the
+ * booker's favourite destinations (its neighbours and a few others), times the destination's climate factor for
+ * the season (sun countries in summer, snow countries in winter).
+ */
+function destinationSamplers(
+  o: ResolvedOptions,
+  rng: Random,
+  countryWeight: Float64Array,
+  neighbours: Int32Array[],
+): WeightedSampler[] {
+  const climateSampler = new WeightedSampler(CLIMATES.map((c) => c.share));
+  const climate = Array.from({ length: o.countries }, () => climateSampler.sample(rng));
+  const samplers: WeightedSampler[] = [];
+  for (let booker = 0; booker < BOOKER_COUNTRIES.length; booker++) {
+    const affinity = new Float64Array(o.countries).fill(1);
+    for (const n of neighbours[booker]) affinity[n] = FAVOURITE_BOOST;
+    for (let k = 0; k < FAVOURITE_DESTINATIONS; k++) affinity[rng.int(0, o.countries)] = FAVOURITE_BOOST;
+    affinity[booker] = 0;
+    for (let season = 0; season < SEASONS; season++) {
+      samplers.push(
+        new WeightedSampler(Array.from(affinity, (a, c) => countryWeight[c] * a * CLIMATES[climate[c]].factor[season])),
+      );
+    }
+  }
+  return samplers;
+}
+
+/** Season of a day (days since epoch): 0 summer (Jun–Sep), 1 winter (Dec–Feb), 2 between. */
+function seasonOf(day: number): number {
+  const month = new Date(day * DAY_MS).getUTCMonth();
+  if (month >= 5 && month <= 8) return 0;
+  if (month === 11 || month <= 1) return 1;
+  return 2;
 }
 
 /** Relative number of trips starting on `day` (days since epoch); `progress` is 0..1 through the period. */
@@ -416,30 +530,57 @@ function tripLength(o: ResolvedOptions, rng: Random): number {
   return Math.min(o.maxCities, o.minCities + rng.geometric(mean));
 }
 
-/** Next city of a walk at `city` travelling in `direction`. */
-function nextCity(w: World, o: ResolvedOptions, rng: Random, city: number, direction: number): number {
+/** Where a trip is: its cities so far, the country its tour is in, and its direction of travel. */
+interface Walk {
+  city: number;
+  /** The city before, or -1 at the start. */
+  previous: number;
+  tourCountry: number;
+  direction: number;
+}
+
+/**
+ * A preferred next city of the walk's city: route weights 1, 1/2, …, times TOUR_ROUTE_BOOST for routes into the
+ * tour's country, never straight back to the previous city. -1 if no route is left.
+ */
+function followRoute(w: World, rng: Random, walk: Walk): number {
+  const slot = walk.city * TRAVEL_DIRECTIONS + walk.direction;
+  const count = w.successorCount[slot];
+  const base = slot * SUCCESSORS_MAX;
+  const weights = [0, 0, 0, 0, 0];
+  let total = 0;
+  for (let k = 0; k < count; k++) {
+    const next = w.successors[base + k];
+    if (next === walk.previous) continue;
+    weights[k] = (w.cityCountry[next] === walk.tourCountry ? TOUR_ROUTE_BOOST : 1) / (k + 1);
+    total += weights[k];
+  }
+  if (total === 0) return -1;
+  let target = rng.uniform() * total;
+  for (let k = 0; k < count; k++) {
+    target -= weights[k];
+    if (target < 0) return w.successors[base + k];
+  }
+  return w.successors[base + count - 1];
+}
+
+function popularCityOf(w: World, rng: Random, country: number): number {
+  return w.countryCities[country][w.countryCitySampler[country].sample(rng)];
+}
+
+/** Next city of a walk: a route of its city (mostly), else a popular city of the tour's country, else anywhere. */
+function nextCity(w: World, o: ResolvedOptions, rng: Random, walk: Walk): number {
   for (let attempt = 0; attempt < 8; attempt++) {
     const u = rng.uniform();
     let next: number;
-    if (u < o.followProbability) {
-      const slot = city * TRAVEL_DIRECTIONS + direction;
-      const count = w.successorCount[slot];
-      if (count === 0) continue;
-      const base = slot * SUCCESSORS_MAX;
-      const target = rng.uniform() * w.successorCumulative[base + count - 1];
-      let k = 0;
-      while (k < count - 1 && w.successorCumulative[base + k] <= target) k++;
-      next = w.successors[base + k];
-    } else if (u < o.followProbability + (1 - o.followProbability) * STAY_IN_COUNTRY) {
-      const country = w.cityCountry[city];
-      next = w.countryCities[country][w.countryCitySampler[country].sample(rng)];
-    } else {
-      next = w.citySampler.sample(rng);
-    }
-    if (next !== city) return next;
+    if (u < o.followProbability) next = followRoute(w, rng, walk);
+    else if (u < o.followProbability + (1 - o.followProbability) * STAY_IN_TOUR) {
+      next = popularCityOf(w, rng, walk.tourCountry);
+    } else next = w.citySampler.sample(rng);
+    if (next >= 0 && next !== walk.city) return next;
   }
   const anywhere = w.citySampler.sample(rng);
-  return anywhere !== city ? anywhere : (city + 1) % w.cityId.length;
+  return anywhere !== walk.city ? anywhere : (walk.city + 1) % w.cityId.length;
 }
 
 /** One trip's bookings before ids and trip numbers are attached. */
@@ -451,20 +592,13 @@ interface Trip {
   affiliates: number[];
 }
 
+/**
+ * A trip: its dates first (the season shapes where it goes), then a tour of the booker's home country or of a
+ * destination drawn by booker country and season, moving on now and then to a neighbouring country, and often
+ * ending back home.
+ */
 function generateTrip(w: World, o: ResolvedOptions, rng: Random, home: number, device: number, affiliate: number): Trip {
   const length = tripLength(o, rng);
-  const direction = rng.int(0, TRAVEL_DIRECTIONS);
-  const cities: number[] = [];
-  let city =
-    rng.bernoulli(START_AT_HOME)
-      ? w.countryCities[home][w.countryCitySampler[home].sample(rng)]
-      : w.citySampler.sample(rng);
-  cities.push(city);
-  for (let i = 1; i < length; i++) {
-    city = nextCity(w, o, rng, city, direction);
-    cities.push(city);
-  }
-
   const nights: number[] = [];
   const devices: number[] = [];
   const affiliates: number[] = [];
@@ -485,6 +619,47 @@ function generateTrip(w: World, o: ResolvedOptions, rng: Random, home: number, d
   const limit = w.startDayCumulative.length - span;
   const target = rng.uniform() * w.startDayCumulative[limit - 1];
   const startDay = w.firstDay + searchCumulative(w.startDayCumulative, limit, target);
+
+  const destination = rng.bernoulli(DOMESTIC_TRIP)
+    ? home
+    : w.destinationSampler[home * SEASONS + seasonOf(startDay)].sample(rng);
+  const walk: Walk = {
+    city: popularCityOf(w, rng, destination),
+    previous: -1,
+    tourCountry: destination,
+    direction: rng.int(0, TRAVEL_DIRECTIONS),
+  };
+  // A circuit trip joins a circuit of its destination at a random city and follows it while it lasts.
+  const circuits = w.countryCircuits[destination];
+  let circuitAt = -1;
+  let circuitEnd = -1;
+  if (circuits.length > 0 && rng.bernoulli(FOLLOW_CIRCUIT)) {
+    const k = circuits[rng.int(0, circuits.length)];
+    circuitEnd = w.circuitStart[k + 1];
+    circuitAt = rng.int(w.circuitStart[k], circuitEnd - 1);
+    walk.city = w.circuitCities[circuitAt];
+  }
+  const cities = [walk.city];
+  for (let i = 1; i < length; i++) {
+    if (rng.bernoulli(MOVE_ON)) {
+      const neighbours = w.neighbours[walk.tourCountry];
+      walk.tourCountry = neighbours[rng.int(0, neighbours.length)];
+    }
+    let next: number;
+    if (circuitAt >= 0 && circuitAt + 1 < circuitEnd && rng.bernoulli(KEEP_CIRCUIT)) {
+      next = w.circuitCities[++circuitAt];
+      walk.tourCountry = w.cityCountry[next];
+    } else {
+      circuitAt = -1; // a trip that leaves its circuit does not rejoin it
+      if (i === length - 1 && destination !== home && rng.bernoulli(RETURN_HOME)) {
+        next = popularCityOf(w, rng, home);
+        if (next === walk.city) next = nextCity(w, o, rng, walk);
+      } else next = nextCity(w, o, rng, walk);
+    }
+    walk.previous = walk.city;
+    walk.city = next;
+    cities.push(next);
+  }
   return { startDay, cities, nights, devices, affiliates };
 }
 
@@ -569,6 +744,16 @@ class DayFormatter {
 }
 
 const MAX_ROWS_IN_MEMORY = 6_000_000;
+
+/**
+ * The map behind a synthetic log: each hotel country's nearest countries (by name), where tours and circuits
+ * cross borders to. Lets a reader (or a test) tell a move to a neighbouring country from a jump across the map.
+ */
+export function syntheticCountryNeighbours(opts: SyntheticBookingsOptions = {}): Map<string, string[]> {
+  const o = resolveOptions(opts);
+  const world = buildWorld(o, new Random(o.seed).fork(100));
+  return new Map(world.countryNames.map((name, c) => [name, Array.from(world.neighbours[c], (n) => world.countryNames[n])]));
+}
 
 /** The synthetic log as row objects, for small logs (tests, notebooks); use `writeBookingsCsv` for big ones. */
 export function generateBookings(opts: SyntheticBookingsOptions = {}): BookingRow[] {
