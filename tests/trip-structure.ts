@@ -13,9 +13,9 @@ export function groupTrips(rows: BookingRow[]): BookingRow[][] {
   return trips;
 }
 
-type Counts<K> = Map<K, Map<number, number>>;
+type Counts<K, V = number> = Map<K, Map<V, number>>;
 
-function bump<K>(m: Counts<K>, key: K, value: number): void {
+function bump<K, V>(m: Counts<K, V>, key: K, value: V): void {
   let inner = m.get(key);
   if (!inner) m.set(key, (inner = new Map()));
   inner.set(value, (inner.get(value) ?? 0) + 1);
@@ -45,8 +45,6 @@ export interface OrderAccuracy {
   last: { at1: number; at10: number };
   /** The same from counts of (second-to-last, last) pairs, backed off to the last city's counts, then popularity. */
   lastTwo: { at1: number; at10: number };
-  /** The same from counts of (country of the second-to-last, last city), backed off likewise. */
-  lastAndCountry: { at1: number; at10: number };
   /** Where the (second-to-last, last) pair was seen ≥ SEEN_PAIR times in train: how many, and both models' acc@1. */
   seenPairs: { n: number; last: number; lastTwo: number };
 }
@@ -62,19 +60,17 @@ export const SEEN_PAIR = 5;
 export function orderAccuracy(train: BookingRow[][], test: BookingRow[][]): OrderAccuracy {
   const byLast: Counts<number> = new Map();
   const byPair: Counts<string> = new Map();
-  const byCountry: Counts<string> = new Map();
   const popularity = new Map<number, number>();
   for (const t of train) {
     for (let i = 0; i < t.length; i++) {
       popularity.set(t[i].city_id, (popularity.get(t[i].city_id) ?? 0) + 1);
       if (i >= 1) bump(byLast, t[i - 1].city_id, t[i].city_id);
       if (i >= 2) bump(byPair, `${t[i - 2].city_id},${t[i - 1].city_id}`, t[i].city_id);
-      if (i >= 2) bump(byCountry, `${t[i - 2].hotel_country},${t[i - 1].city_id}`, t[i].city_id);
     }
   }
   const popular = ranked(popularity).slice(0, 10);
   let n = 0;
-  const hits = { last1: 0, last10: 0, two1: 0, two10: 0, country1: 0, country10: 0, seen: 0, seenLast: 0, seenTwo: 0 };
+  const hits = { last1: 0, last10: 0, two1: 0, two10: 0, seen: 0, seenLast: 0, seenTwo: 0 };
   for (const t of test) {
     for (let i = 2; i < t.length; i++) {
       const target = t[i].city_id;
@@ -89,10 +85,7 @@ export function orderAccuracy(train: BookingRow[][], test: BookingRow[][]): Orde
         if (last[0] === target) hits.seenLast++;
         if (two[0] === target) hits.seenTwo++;
       }
-      const country = topUp(10, ranked(byCountry.get(`${t[i - 2].hotel_country},${t[i - 1].city_id}`)), fromLast, popular);
       n++;
-      if (country[0] === target) hits.country1++;
-      if (country.includes(target)) hits.country10++;
       if (last[0] === target) hits.last1++;
       if (last.includes(target)) hits.last10++;
       if (two[0] === target) hits.two1++;
@@ -103,7 +96,6 @@ export function orderAccuracy(train: BookingRow[][], test: BookingRow[][]): Orde
     n,
     last: { at1: hits.last1 / n, at10: hits.last10 / n },
     lastTwo: { at1: hits.two1 / n, at10: hits.two10 / n },
-    lastAndCountry: { at1: hits.country1 / n, at10: hits.country10 / n },
     seenPairs: { n: hits.seen, last: hits.seenLast / hits.seen, lastTwo: hits.seenTwo / hits.seen },
   };
 }
@@ -201,7 +193,7 @@ export function contextInformation(
   test: BookingRow[][],
   context: (trip: BookingRow[]) => string,
 ): { n: number; bits: number } {
-  const byContext: Counts<string> = new Map();
+  const byContext: Counts<string, string> = new Map();
   const overall = new Map<string, number>();
   const contextTotal = new Map<string, number>();
   let total = 0;
@@ -212,10 +204,7 @@ export function contextInformation(
     if (bookers.has(t[0].hotel_country)) continue;
     const c = t[0].hotel_country;
     const key = context(t);
-    let inner = byContext.get(key);
-    if (!inner) byContext.set(key, (inner = new Map()));
-    // Counts keyed by country name: reuse the numeric helpers' shape with a string-keyed map.
-    (inner as unknown as Map<string, number>).set(c, ((inner as unknown as Map<string, number>).get(c) ?? 0) + 1);
+    bump(byContext, key, c);
     overall.set(c, (overall.get(c) ?? 0) + 1);
     contextTotal.set(key, (contextTotal.get(key) ?? 0) + 1);
     total++;
@@ -228,7 +217,7 @@ export function contextInformation(
     if (bookers.has(t[0].hotel_country)) continue;
     const c = t[0].hotel_country;
     const key = context(t);
-    const inner = byContext.get(key) as unknown as Map<string, number> | undefined;
+    const inner = byContext.get(key);
     const pContext = ((inner?.get(c) ?? 0) + CONTEXT_PRIOR * pOverall(c)) / ((contextTotal.get(key) ?? 0) + CONTEXT_PRIOR);
     bits += Math.log2(pContext / pOverall(c));
     n++;

@@ -4,11 +4,14 @@
 // offline; point SESSIONREC_DATA at the real `train_set.csv` to use the real thing.
 //
 // The world: countries scattered on a map (each has a few neighbours), cities clustered in countries with
-// Zipf-like popularity, and for every city two short lists of preferred next cities ("routes", one per
-// travel direction), mostly in the same or a neighbouring country. A trip picks a direction and walks:
-// usually to a preferred next city of the current one, sometimes to a popular city of the same country,
-// sometimes anywhere. So the last city predicts the next one far better than popularity does, the
-// direction of travel matters (A→B does not imply B→A), and earlier cities reveal the trip's direction.
+// Zipf-like popularity, for every city two short lists of preferred next cities ("routes", one per travel
+// direction), mostly in the same or a neighbouring country, and classic circuits through a country and on
+// across a border. A trip draws its dates, then a destination (the booker's home country, or a country drawn by
+// the booker's favourites and the season), and tours it: along a circuit, or by routes of the current city
+// drawn towards the tour's country, moving on now and then to a neighbouring country, often ending back home.
+// So the last city predicts the next one far better than popularity does, the direction of travel matters
+// (A→B does not imply B→A), and earlier cities, the booker's country and the season tell more (data/README.md
+// lists the statistics that tests/synthetic.test.ts checks).
 //
 // Output is produced in columnar chunks (typed arrays) so that 10M-event logs stream to disk in bounded
 // memory; `generateBookings` materialises small logs as row objects.
@@ -62,7 +65,7 @@ export interface SyntheticBookingsOptions {
   minCities?: number;
   /** Most bookings in a trip. Default 48 (the real maximum). Mean trip length ≈ minCities + 1.4. */
   maxCities?: number;
-  /** Probability that the next city is one of the current city's preferred next cities. Default 0.65. */
+  /** Off a circuit, probability that the next city is one of the current city's preferred next cities. Default 0.65. */
   followProbability?: number;
   /** First possible check-in, YYYY-MM-DD. Default "2015-12-31" (as in the real data). */
   firstCheckin?: string;
@@ -159,7 +162,7 @@ const SEASONS = 3;
  */
 const CIRCUITS_PER_CITY = 0.25;
 const CIRCUIT_LENGTH = { min: 5, max: 9 };
-/** Share of a circuit's cities after the first three that lie in a neighbouring country. */
+/** Per city after a circuit's third, probability that it crosses into a neighbouring country (and stays there). */
 const CIRCUIT_CROSS_BORDER = 0.3;
 /** Probability that a trip follows a circuit of its destination; per step, that it keeps following it. */
 const FOLLOW_CIRCUIT = 0.5;
