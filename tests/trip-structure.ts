@@ -101,10 +101,9 @@ export function orderAccuracy(train: BookingRow[][], test: BookingRow[][]): Orde
 }
 
 /**
- * Country-level memory: P(next city in the country of the second-to-last city | the last city is in another
- * country), against the share of all next cities that lie in the country of the city two steps back when the
- * order inside trips is shuffled away (the same probability with the last two cities swapped). A tour that
- * makes a detour across a border comes back to its region; a first-order walk has forgotten it.
+ * Country-level memory: how many moves follow a border crossing (the last city in another country than the
+ * second-to-last), and the share of them that go back to the second-to-last city's country. A tour that makes a
+ * detour across a border comes back to its region; a first-order walk has forgotten where it came from.
  */
 export function returnAfterDetour(trips: BookingRow[][]): { detours: number; back: number } {
   let detours = 0;
@@ -183,10 +182,10 @@ export function season(date: string): "summer" | "winter" | "between" {
 
 /**
  * How much a trip-level context (booker country, season of the start) tells about where a trip goes abroad: the
- * bits per trip saved on `test` by predicting the country of its first city (when not a booker country) from the trip's context
- * rather than from all trips, both distributions fitted on `train`. The context's counts are shrunk towards the
- * overall distribution (prior weight CONTEXT_PRIOR trips), so a context that says nothing saves ≈ 0 bits (slightly
- * less, from noise), whatever the sample size.
+ * bits per trip saved on `test` by predicting the country of its first city (when not a booker country) from the
+ * trip's context rather than from all trips, both distributions fitted on `train`. The context's counts are shrunk
+ * towards the overall distribution (prior weight CONTEXT_PRIOR trips), so a context that says nothing saves ≈ 0 bits
+ * (slightly less, from noise).
  */
 export function contextInformation(
   train: BookingRow[][],
@@ -218,7 +217,8 @@ export function contextInformation(
     const c = t[0].hotel_country;
     const key = context(t);
     const inner = byContext.get(key);
-    const pContext = ((inner?.get(c) ?? 0) + CONTEXT_PRIOR * pOverall(c)) / ((contextTotal.get(key) ?? 0) + CONTEXT_PRIOR);
+    const seen = contextTotal.get(key) ?? 0;
+    const pContext = ((inner?.get(c) ?? 0) + CONTEXT_PRIOR * pOverall(c)) / (seen + CONTEXT_PRIOR);
     bits += Math.log2(pContext / pOverall(c));
     n++;
   }

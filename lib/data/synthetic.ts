@@ -146,7 +146,7 @@ const MOVE_ON = 0.15;
 const TOUR_ROUTE_BOOST = 8;
 /** Probability that the last city of a trip abroad is in the booker's home country (heading home). */
 const RETURN_HOME = 0.35;
-/** Each booker country's favourite destinations: its map neighbours and this many others, weighted ×FAVOURITE_BOOST. */
+/** A booker country's favourite destinations: its map neighbours and this many others, weighted ×FAVOURITE_BOOST. */
 const FAVOURITE_DESTINATIONS = 6;
 const FAVOURITE_BOOST = 8;
 /** Climates of destination countries and their weight factor per season [summer, winter, between]. */
@@ -463,7 +463,8 @@ function buildCircuits(
   return {
     circuitCities: Int32Array.from(cities),
     circuitStart: Int32Array.from(start),
-    countryCircuits: byCountry.map((c) => Int32Array.from(c)) };
+    countryCircuits: byCountry.map((c) => Int32Array.from(c)),
+  };
 }
 
 /**
@@ -755,7 +756,8 @@ const MAX_ROWS_IN_MEMORY = 6_000_000;
 export function syntheticCountryNeighbours(opts: SyntheticBookingsOptions = {}): Map<string, string[]> {
   const o = resolveOptions(opts);
   const world = buildWorld(o, new Random(o.seed).fork(100));
-  return new Map(world.countryNames.map((name, c) => [name, Array.from(world.neighbours[c], (n) => world.countryNames[n])]));
+  const names = world.countryNames;
+  return new Map(names.map((name, c) => [name, Array.from(world.neighbours[c], (n) => names[n])]));
 }
 
 /** The synthetic log as row objects, for small logs (tests, notebooks); use `writeBookingsCsv` for big ones. */
