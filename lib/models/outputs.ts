@@ -69,6 +69,12 @@ export interface OutputHeadSpec {
 
 export interface ItemOutputHead extends OutputHead {
   readonly nItems: number;
+  /** Training `loss` with `negatives` (from `drawNegatives`) as the popularity-sampled negatives instead of a fresh
+   *  draw: a batch split across data-parallel replicas (lib/train/parallel) draws once and every share uses it. */
+  loss(hidden: tf.Tensor2D, targets: tf.Tensor1D, training: boolean, negatives?: Int32Array): tf.Scalar;
+  /** The negatives a training `loss` call draws for all its rows (popularity-sampled softmax), advancing the sampler
+   *  as that call would; null for heads whose training loss shares no drawn negatives (full softmax, in-batch, bce). */
+  drawNegatives(): Int32Array | null;
   /** The config with its defaults filled in. */
   readonly config: Required<Omit<OutputHeadConfig, "sampled">> & { sampled: SampledSoftmaxConfig | null };
   /** The best `k` recommendable items (ids >= 2) per hidden state, computed over row chunks: values/indices [n, k]. */
@@ -209,14 +215,16 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
     config: resolved,
     variables,
     logits: scores,
-    loss: (hidden, targets, training) =>
+    loss: (hidden, targets, training, negatives) =>
       tf.tidy(() => {
         const n = hidden.shape[0];
         if (targets.shape[0] !== n) throw new Error(`output head loss: ${n} hidden states but ${targets.shape[0]} targets`);
+        if (negatives !== undefined && !(training && sampled?.drawShared)) throw new Error("output head loss: negatives given, but this head draws no shared negatives in training");
         if (n === 0) return tf.scalar(0);
-        const total = training && sampled !== null ? sampled.loss(hidden, targets) : fullLoss(hidden, targets);
+        const total = training && sampled !== null ? sampled.loss(hidden, targets, negatives) : fullLoss(hidden, targets);
         return tf.div(total, n) as tf.Scalar;
       }),
+    drawNegatives: () => sampled?.drawShared?.() ?? null,
     topK: (hidden, k) => {
       const rows = rowsPerChunk(nItems, resolved.maxChunkElements);
       const values: tf.Tensor2D[] = [];
@@ -258,8 +266,10 @@ interface HeadParts {
 }
 
 interface SampledLoss {
-  /** Sum over rows of the sampled-softmax loss of hidden [n, d] against targets [n]. */
-  loss(hidden: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar;
+  /** Sum over rows of the sampled-softmax loss of hidden [n, d] against targets [n]; `negatives`: see `drawShared`. */
+  loss(hidden: tf.Tensor2D, targets: tf.Tensor1D, negatives?: Int32Array): tf.Scalar;
+  /** Draws the negatives shared by all rows of one `loss` call, for losses that have such (popularity softmax). */
+  drawShared?(): Int32Array;
   dispose(): void;
 }
 
@@ -357,10 +367,14 @@ function createSampledLoss(config: SampledSoftmaxConfig | null, nItems: number, 
   }
   // Row i's candidates: its target (column 0), then negatives drawn for this call and shared by all rows; a negative
   // equal to the target (an accidental hit) is dropped.
-  const loss = (hidden: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar => {
+  const drawShared = (): Int32Array => {
     const drawn = new Int32Array(numNegatives);
     for (let i = 0; i < numNegatives; i++) drawn[i] = sampler.sample(rng);
-    const negatives = tf.tensor1d(drawn, "int32"); // [S]
+    return drawn;
+  };
+  const loss = (hidden: tf.Tensor2D, targets: tf.Tensor1D, given?: Int32Array): tf.Scalar => {
+    if (given !== undefined && given.length !== numNegatives) throw new Error(`output head loss: ${given.length} negatives given, expected numNegatives = ${numNegatives}`);
+    const negatives = tf.tensor1d(given ?? drawShared(), "int32"); // [S]
     return head.sumOverChunks(hidden.shape[0], numNegatives + 1, (start, size) => {
       const rows = tf.slice(hidden, [start, 0], [size, -1]) as tf.Tensor2D;
       const rowTargets = tf.slice(targets, [start], [size]) as tf.Tensor1D;
@@ -370,5 +384,5 @@ function createSampledLoss(config: SampledSoftmaxConfig | null, nItems: number, 
       return lossOf(logits, tf.zeros([size], "int32") as tf.Tensor1D, invalid);
     });
   };
-  return { loss, dispose };
+  return { loss, drawShared, dispose };
 }

@@ -1,0 +1,67 @@
+// One replica's part of a data-parallel step, the same code on the main thread and in every worker: the gradient of
+// its share's loss, weighted by the share's fraction of the batch's targets (so that the weighted gradients add up to
+// the gradient of the batch's mean loss), exchanged for the sum, then the update every replica applies alike.
+import * as tf from "@tensorflow/tfjs";
+import type { ItemOutputHead, NextItemModel } from "../../models/index";
+import { examplesLoss, type ParameterUpdate } from "../fit";
+import type { GradientExchange } from "./exchange";
+import { exampleFromRows, type ExampleRows } from "./shares";
+
+export interface Replica {
+  model: NextItemModel;
+  head: ItemOutputHead;
+  /** The trainable variables in `trainableVariables` order: the layout of the exchanged vector (then the loss). */
+  variables: tf.Variable[];
+  update: ParameterUpdate;
+  exchange: GradientExchange;
+  rank: number;
+}
+
+/** What a replica computes in one step. */
+export interface ShareWork {
+  pieces: ExampleRows[];
+  /** The share's targets / the batch's targets. */
+  weight: number;
+  /** The batch's sampled negatives (drawn once, on the main thread), or null when the head draws none. */
+  negatives: Int32Array | null;
+  rate: number;
+}
+
+/** Floats exchanged for `variables`: every gradient, then the weighted loss. */
+export function exchangeLength(variables: tf.Variable[]): number {
+  return variables.reduce((sum, v) => sum + v.size, 0) + 1;
+}
+
+/** Runs the replica's part of one step; resolves with the batch's mean loss (the sum of the weighted losses). */
+export async function replicaStep(replica: Replica, work: ShareWork): Promise<number> {
+  const { model, head, variables, update, exchange, rank } = replica;
+  const contribution = new Float32Array(exchange.length); // an empty share contributes zeros
+  if (work.pieces.length > 0) {
+    tf.tidy(() => {
+      const examples = work.pieces.map(exampleFromRows);
+      const negatives = work.negatives ?? undefined;
+      const headLoss = (states: tf.Tensor2D, targets: tf.Tensor1D) => head.loss(states, targets, true, negatives);
+      const weighted = () => tf.mul(examplesLoss(model, head, examples, headLoss), work.weight) as tf.Scalar;
+      const { value, grads } = tf.variableGrads(weighted, variables);
+      let offset = 0;
+      for (const v of variables) {
+        const gradient = grads[v.name];
+        if (gradient !== undefined) contribution.set(gradient.dataSync(), offset);
+        offset += v.size;
+      }
+      contribution[offset] = value.dataSync()[0];
+    });
+  }
+  const sum = await exchange.allReduce(rank, contribution);
+  tf.tidy(() => {
+    const grads: tf.NamedTensorMap = {};
+    let offset = 0;
+    for (const v of variables) {
+      // A copy: some backends keep the array they are given, and the exchange reuses `sum`.
+      grads[v.name] = tf.tensor(sum.slice(offset, offset + v.size), v.shape, "float32");
+      offset += v.size;
+    }
+    update.apply(grads, work.rate);
+  });
+  return sum[sum.length - 1];
+}
