@@ -9,7 +9,7 @@ import type { DatasetSchema } from "../lib/schema";
 import { fit, trainableVariables } from "../lib/train/fit";
 import { InProcessExchange } from "../lib/train/parallel/exchange";
 import { splitShares, type ExampleRows } from "../lib/train/parallel/shares";
-import { startDataParallel } from "../lib/train/parallel/trainer";
+import { defaultWorkers, startDataParallel } from "../lib/train/parallel/trainer";
 
 const ITEMS = 30;
 const MAX_LENGTH = 6;
@@ -84,13 +84,22 @@ beforeAll(async () => {
 describe("gradient exchange", () => {
   it("gives every rank the sum of all contributions, in rank order", async () => {
     const exchange = new InProcessExchange(3, 2);
-    const sums = await Promise.all([
-      exchange.allReduce(2, Float32Array.of(100, 0.5)),
-      exchange.allReduce(0, Float32Array.of(1, 2)),
-      exchange.allReduce(1, Float32Array.of(10, 20)),
-    ]);
+    const contribute = (rank: number, values: number[]) => {
+      exchange.slot(rank).set(values);
+      return exchange.allReduce(rank);
+    };
+    const sums = await Promise.all([contribute(2, [100, 0.5]), contribute(0, [1, 2]), contribute(1, [10, 20])]);
     for (const sum of sums) expect(Array.from(sum)).toEqual([111, 22.5]);
-    expect(() => exchange.allReduce(3, Float32Array.of(0, 0))).toThrow(/rank 3 outside/);
+    expect(() => exchange.allReduce(3)).toThrow(/rank 3 outside/);
+  });
+});
+
+describe("defaultWorkers", () => {
+  it("reads SESSIONREC_WORKERS, 1 without it, and names the variable when it is not a count", () => {
+    expect(defaultWorkers({})).toBe(1);
+    expect(defaultWorkers({ SESSIONREC_WORKERS: "2" })).toBe(2);
+    expect(() => defaultWorkers({ SESSIONREC_WORKERS: "two" })).toThrow(/SESSIONREC_WORKERS="two"/);
+    expect(() => defaultWorkers({ SESSIONREC_WORKERS: "0" })).toThrow(/integer >= 1/);
   });
 });
 

@@ -6,7 +6,7 @@ import { batchCount, disposeBatch, groupByLength, type BatchSource } from "../lo
 import { selectTargets } from "../models/targets";
 import type { NextItemModel, OutputHead, SessionBatch, TargetScheme, TrainingExample } from "../models/types";
 import { Random } from "../random";
-import { startDataParallel, type DataParallelTrainer } from "./parallel/trainer";
+import { defaultWorkers, startDataParallel, type DataParallelTrainer } from "./parallel/trainer";
 import { createProgress, type ProgressMode, type ProgressReporter } from "./progress";
 import { learningRateAt, type ScheduleConfig } from "./schedule";
 import type { EpochRecord, FitResult } from "./types";
@@ -59,7 +59,8 @@ export interface FitConfig {
   onEpochEnd?: (record: EpochRecord) => void | Promise<void>;
   /** Data-parallel training over this many replicas: the main thread and workers − 1 worker threads, each computing
    *  the gradients of its share of every batch (lib/train/parallel). Needs a model from `createModel`, a head from
-   *  `createHeadFor` and a `SessionLoader`, on the wasm or cpu backend. Default 1 (this thread only). */
+   *  `createHeadFor` and a loader holding its table, on the wasm or cpu backend. Default: SESSIONREC_WORKERS when
+   *  set, else 1 (this thread only; see the README's "Training speed" for when more pays). */
   workers?: number;
 }
 
@@ -94,7 +95,7 @@ export async function fit(model: NextItemModel, head: OutputHead, loader: BatchS
   const restoreBest = monitor !== null && (config.restoreBest ?? true);
 
   const variables = trainableVariables(model, head);
-  const workers = config.workers ?? 1;
+  const workers = config.workers ?? defaultWorkers(process.env);
   if (!(Number.isInteger(workers) && workers >= 1)) throw new Error(`fit: workers must be an integer >= 1, got ${workers}`);
   // Σ batch mean loss × batch size over the current epoch; built in tidy so that the initial scalar is released.
   const lossSum = tf.tidy(() => tf.variable(tf.scalar(0), false));

@@ -8,16 +8,20 @@ export interface GradientExchange {
   readonly size: number;
   /** Length of the vectors exchanged. */
   readonly length: number;
+  /** Where replica `rank` writes its contribution (`length` floats) before calling `allReduce`; zeros at first, then
+   *  whatever it wrote last: overwrite all of it. Writing into it directly saves a copy of the whole gradient. */
+  slot(rank: number): Float32Array;
   /**
-   * Contributes `gradient` as replica `rank` and resolves with the sum over all replicas, in rank order. The result
-   * is a view that the next `allReduce` overwrites: copy what must outlive it.
+   * Contributes replica `rank`'s slot and resolves with the sum over all replicas, in rank order. The result is a
+   * view that the next `allReduce` overwrites: copy what must outlive it.
    */
-  allReduce(rank: number, gradient: Float32Array): Promise<Float32Array>;
+  allReduce(rank: number): Promise<Float32Array>;
 }
 
 /** Replicas in one thread (tests, and the plumbing of a 1-replica run): the call of the last rank to arrive sums. */
 export class InProcessExchange implements GradientExchange {
-  private readonly pending: (Float32Array | null)[];
+  private readonly slots: Float32Array[];
+  private readonly arrived: boolean[];
   private readonly waiting: ((sum: Float32Array) => void)[] = [];
   private readonly sum: Float32Array;
 
@@ -26,18 +30,24 @@ export class InProcessExchange implements GradientExchange {
     readonly length: number,
   ) {
     checkShape(size, length);
-    this.pending = new Array<Float32Array | null>(size).fill(null);
+    this.slots = Array.from({ length: size }, () => new Float32Array(length));
+    this.arrived = new Array<boolean>(size).fill(false);
     this.sum = new Float32Array(length);
   }
 
-  allReduce(rank: number, gradient: Float32Array): Promise<Float32Array> {
-    checkContribution(this, rank, gradient);
-    if (this.pending[rank] !== null) throw new Error(`InProcessExchange: rank ${rank} contributed twice to one allReduce`);
-    this.pending[rank] = Float32Array.from(gradient);
+  slot(rank: number): Float32Array {
+    checkRank(this, rank);
+    return this.slots[rank];
+  }
+
+  allReduce(rank: number): Promise<Float32Array> {
+    checkRank(this, rank);
+    if (this.arrived[rank]) throw new Error(`InProcessExchange: rank ${rank} contributed twice to one allReduce`);
+    this.arrived[rank] = true;
     const result = new Promise<Float32Array>((resolve) => this.waiting.push(resolve));
-    if (this.pending.every((g) => g !== null)) {
-      sumInRankOrder(this.pending as Float32Array[], this.sum, 0, this.length);
-      this.pending.fill(null);
+    if (this.arrived.every(Boolean)) {
+      sumInRankOrder(this.slots, this.sum, 0, this.length);
+      this.arrived.fill(false);
       for (const resolve of this.waiting.splice(0)) resolve(this.sum);
     }
     return result;
@@ -83,9 +93,13 @@ export class SharedMemoryExchange implements GradientExchange {
     this.sum = slot(size);
   }
 
-  async allReduce(rank: number, gradient: Float32Array): Promise<Float32Array> {
-    checkContribution(this, rank, gradient);
-    this.slots[rank].set(gradient);
+  slot(rank: number): Float32Array {
+    checkRank(this, rank);
+    return this.slots[rank];
+  }
+
+  async allReduce(rank: number): Promise<Float32Array> {
+    checkRank(this, rank);
     await this.barrier();
     const start = Math.floor((rank * this.length) / this.size);
     const end = Math.floor(((rank + 1) * this.length) / this.size);
@@ -127,9 +141,8 @@ function checkShape(size: number, length: number): void {
   if (!(Number.isInteger(length) && length >= 1)) throw new Error(`gradient exchange: length must be an integer >= 1, got ${length}`);
 }
 
-function checkContribution(exchange: GradientExchange, rank: number, gradient: Float32Array): void {
+function checkRank(exchange: GradientExchange, rank: number): void {
   if (!(Number.isInteger(rank) && rank >= 0 && rank < exchange.size)) throw new Error(`gradient exchange: rank ${rank} outside [0, ${exchange.size})`);
-  if (gradient.length !== exchange.length) throw new Error(`gradient exchange: rank ${rank} gave ${gradient.length} floats, expected ${exchange.length}`);
 }
 
 /** sum[i] = ((slots[0][i] + slots[1][i]) + …) for i in [start, end): the same order, hence the same bits, everywhere. */

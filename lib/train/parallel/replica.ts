@@ -35,7 +35,8 @@ export function exchangeLength(variables: tf.Variable[]): number {
 /** Runs the replica's part of one step; resolves with the batch's mean loss (the sum of the weighted losses). */
 export async function replicaStep(replica: Replica, work: ShareWork): Promise<number> {
   const { model, head, variables, update, exchange, rank } = replica;
-  const contribution = new Float32Array(exchange.length); // an empty share contributes zeros
+  const contribution = exchange.slot(rank);
+  contribution.fill(0); // an empty share, or a variable the loss does not reach, contributes zeros
   if (work.pieces.length > 0) {
     tf.tidy(() => {
       const examples = work.pieces.map(exampleFromRows);
@@ -52,13 +53,14 @@ export async function replicaStep(replica: Replica, work: ShareWork): Promise<nu
       contribution[offset] = value.dataSync()[0];
     });
   }
-  const sum = await exchange.allReduce(rank, contribution);
+  const sum = await exchange.allReduce(rank);
   tf.tidy(() => {
     const grads: tf.NamedTensorMap = {};
     let offset = 0;
     for (const v of variables) {
-      // A copy: some backends keep the array they are given, and the exchange reuses `sum`.
-      grads[v.name] = tf.tensor(sum.slice(offset, offset + v.size), v.shape, "float32");
+      // A view, no copy: the cpu backend keeps the array it is given, but these tensors die with this tidy, before
+      // any replica can enter the next allReduce and overwrite `sum`.
+      grads[v.name] = tf.tensor(sum.subarray(offset, offset + v.size), v.shape, "float32");
       offset += v.size;
     }
     update.apply(grads, work.rate);

@@ -42,6 +42,15 @@ export interface DataParallelTrainer {
   close(): Promise<void>;
 }
 
+/** `fit`'s `workers` when its config gives none: the environment variable SESSIONREC_WORKERS, else 1. */
+export function defaultWorkers(env: Record<string, string | undefined>): number {
+  const value = env.SESSIONREC_WORKERS;
+  if (value === undefined || value === "") return 1;
+  const workers = Number(value);
+  if (!(Number.isInteger(workers) && workers >= 1)) throw new Error(`SESSIONREC_WORKERS="${value}" is not a number of workers (an integer >= 1)`);
+  return workers;
+}
+
 // Resolved from the working directory, like the packages in lib/backend.ts: tslab compiles lib/ to CommonJS, where
 // a module cannot locate itself with import.meta.
 const WORKER_DIR = path.join(process.cwd(), "lib", "train", "parallel");
@@ -137,7 +146,9 @@ function replicaSpec(model: NextItemModel, head: OutputHead, loader: BatchSource
     );
   }
   const schema = (loader as { table?: { schema?: ModelSchema } }).table?.schema;
-  if (schema === undefined) throw new Error("fit: workers > 1 needs a SessionLoader (its schema rebuilds the model in each worker)");
+  if (schema === undefined) {
+    throw new Error("fit: workers > 1 needs a loader that holds its table (SessionLoader, LengthBucketedBatches): the table's schema rebuilds the model in each worker");
+  }
   const backend = tf.getBackend();
   if (backend !== "wasm" && backend !== "cpu") {
     throw new Error(`fit: workers > 1 runs replicas on the wasm or cpu backend (one per thread), not on ${backend}; use workers: 1`);
