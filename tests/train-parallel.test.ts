@@ -206,6 +206,24 @@ describe("data-parallel replicas", () => {
     two.weights.forEach((values, i) => values.forEach((x, j) => expect(Math.abs(x - one.weights[i][j])).toBeLessThan(1e-3)));
   });
 
+  it("reports a worker's error instead of waiting for its gradient", async () => {
+    const { model, head } = build("mlp");
+    // 12 sessions of 2 events (one next-item target) and 4 of 5 (four): in 2 length groups the main thread's share
+    // holds only short ones, which the pooling MLP can train on, and the worker's the long ones, which it cannot.
+    const sessions = table(16);
+    sessions.lengths.forEach((_, s) => {
+      sessions.lengths[s] = s % 4 === 3 ? 5 : 2;
+      for (let t = 0; t < MAX_LENGTH; t++) sessions.items[s * MAX_LENGTH + t] = t < sessions.lengths[s] ? 2 + ((s + t) % (ITEMS - 2)) : 0;
+    });
+    try {
+      await expect(
+        fit(model, head, new SessionLoader(sessions), { scheme: createTargetScheme("next"), batchSize: 16, lengthGroups: 2, progress: "none", workers: 2 }),
+      ).rejects.toThrow(/training worker 1: selectTargets: pooled model .* train it with predictLast/);
+    } finally {
+      disposeModel({ model, head });
+    }
+  });
+
   it("refuses sampled heads whose candidates depend on the whole batch", async () => {
     const { model, head } = build("gru", { sampled: { negatives: "in-batch" } });
     try {

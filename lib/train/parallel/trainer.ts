@@ -108,7 +108,11 @@ export async function startDataParallel(options: DataParallelOptions): Promise<D
         t.send({ type: "step", work: { pieces: shares[i + 1].pieces, weight: weight(i + 1), negatives, rate } });
         return t.next("stepped");
       });
-      const outcomes = await Promise.allSettled([replicaStep(main, { pieces: shares[0].pieces, weight: weight(0), negatives, rate }), ...done]);
+      const own = replicaStep(main, { pieces: shares[0].pieces, weight: weight(0), negatives, rate }).catch((error: unknown) => {
+        exchange.abort(); // the workers would otherwise wait for this replica's gradient forever
+        throw error;
+      });
+      const outcomes = await Promise.allSettled([own, ...done]);
       const errors = outcomes.flatMap((o) => (o.status === "rejected" ? [o.reason as Error] : []));
       if (errors.length > 0) {
         exchange.abort();
