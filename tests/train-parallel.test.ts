@@ -68,8 +68,12 @@ const MODEL_CONFIGS: Record<Exclude<ModelKind, "lstm">, object> = {
   transformer: { inputs: { itemDim: 8 }, dModel: 8, heads: 2, layers: 1, dropout: 0, seed: 3 },
 };
 
-const POPULARITY: OutputHeadConfig = {
-  sampled: { negatives: "popularity", numNegatives: 7, itemProbabilities: Array.from({ length: ITEMS }, (_, i) => 1 + (i % 4)) },
+const PROBABILITIES = Array.from({ length: ITEMS }, (_, i) => 1 + (i % 4));
+const HEADS: Record<string, OutputHeadConfig> = {
+  full: {},
+  popularity: { sampled: { negatives: "popularity", numNegatives: 7, itemProbabilities: PROBABILITIES } },
+  "in-batch": { sampled: { negatives: "in-batch", itemProbabilities: PROBABILITIES } },
+  bce: { sampled: { negatives: "popularity", loss: "bce", numNegatives: 2, itemProbabilities: PROBABILITIES } },
 };
 
 function build(kind: Exclude<ModelKind, "lstm">, head: OutputHeadConfig = {}) {
@@ -171,17 +175,21 @@ describe("data-parallel replicas", () => {
     }
   });
 
-  const cases: [Exclude<ModelKind, "lstm">, "full" | "popularity", "last" | "next"][] = [
+  const cases: [Exclude<ModelKind, "lstm">, keyof typeof HEADS, "last" | "next"][] = [
     ["mlp", "full", "last"],
+    ["mlp", "in-batch", "last"],
     ["gru", "full", "next"],
     ["gru", "popularity", "next"],
+    ["gru", "bce", "next"],
     ["transformer", "full", "next"],
     ["transformer", "popularity", "last"],
+    ["transformer", "in-batch", "next"],
+    ["transformer", "bce", "last"],
   ];
   it.each(cases)("%s with the %s softmax (%s): 2 workers follow 1 worker's loss curve", async (kind, heads, scheme) => {
     // One step per epoch: the history is the loss of every step.
     const run = async (workers: number) => {
-      const { model, head } = build(kind, heads === "full" ? {} : POPULARITY);
+      const { model, head } = build(kind, HEADS[heads]);
       try {
         const result = await fit(model, head, new SessionLoader(table(48)), {
           scheme: createTargetScheme(scheme),
@@ -224,12 +232,14 @@ describe("data-parallel replicas", () => {
     }
   });
 
-  it("refuses sampled heads whose candidates depend on the whole batch", async () => {
-    const { model, head } = build("gru", { sampled: { negatives: "in-batch" } });
+  it("refuses a model it cannot rebuild in a worker", async () => {
+    const { model, head } = build("gru");
+    // The same variables and encoder, but no kind or config to build a replica from.
+    const bare = { name: "bare", output: model.output, dim: model.dim, variables: model.variables, encode: model.encode.bind(model) };
     try {
       await expect(
-        fit(model, head, new SessionLoader(table(8)), { scheme: createTargetScheme("next"), batchSize: 8, progress: "none", workers: 2 }),
-      ).rejects.toThrow(/workers > 1 does not support the sampled head with negatives "in-batch"/);
+        fit(bare, head, new SessionLoader(table(8)), { scheme: createTargetScheme("next"), batchSize: 8, progress: "none", workers: 2 }),
+      ).rejects.toThrow(/workers > 1 rebuilds the model .*: model "bare" was not made by createModel/);
     } finally {
       disposeModel({ model, head });
     }

@@ -74,6 +74,13 @@ export function sliceRows(rows: ExampleRows, start: number, end: number): Exampl
   };
 }
 
+/** Every target of the shares, in order (row-major within each piece): the order of the states the loss sees. */
+export function batchTargets(shares: Share[]): Int32Array {
+  const ids: number[] = [];
+  for (const share of shares) for (const piece of share.pieces) for (const id of piece.targets) if (id > 0) ids.push(id);
+  return Int32Array.from(ids);
+}
+
 function rowTargets(rows: ExampleRows, row: number): number {
   let count = 0;
   for (let t = row * rows.seqLen; t < (row + 1) * rows.seqLen; t++) if (rows.targets[t] > 0) count++;

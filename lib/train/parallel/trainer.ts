@@ -15,7 +15,7 @@ import { createParameterUpdate, trainingExamples, type ParameterUpdate, type Upd
 import { SharedMemoryExchange } from "./exchange";
 import type { FromWorker, ToWorker, WorkerInit } from "./protocol";
 import { exchangeLength, replicaStep, type Replica } from "./replica";
-import { exampleRows, splitShares, type ExampleRows } from "./shares";
+import { batchTargets, exampleRows, splitShares, type ExampleRows } from "./shares";
 
 export interface DataParallelOptions {
   model: NextItemModel;
@@ -100,15 +100,17 @@ export async function startDataParallel(options: DataParallelOptions): Promise<D
       }
       const shares = splitShares(rows, workers);
       const targets = shares.reduce((sum, s) => sum + s.targets, 0);
-      // As the 1-replica loss does: the batch's negatives are drawn once, and not at all for a batch without targets.
-      const negatives = targets > 0 ? itemHead.drawNegatives() : null;
+      // As the 1-replica loss does: the batch's candidates are drawn once, and not at all for a batch without targets.
+      const ids = targets > 0 ? itemHead.drawBatch(batchTargets(shares)) : null;
+      const offsets = shares.map((_, i) => shares.slice(0, i).reduce((sum, s) => sum + s.targets, 0));
+      const draws = (i: number) => (ids === null ? null : { ids, offset: offsets[i] });
       // Without targets, the loss is the model's penalty alone: replica 0 (which always has rows) carries it.
       const weight = (i: number) => (targets > 0 ? shares[i].targets / targets : i === 0 ? 1 : 0);
       const done = threads.map((t, i) => {
-        t.send({ type: "step", work: { pieces: shares[i + 1].pieces, weight: weight(i + 1), negatives, rate } });
+        t.send({ type: "step", work: { pieces: shares[i + 1].pieces, weight: weight(i + 1), draws: draws(i + 1), rate } });
         return t.next("stepped");
       });
-      const own = replicaStep(main, { pieces: shares[0].pieces, weight: weight(0), negatives, rate }).catch((error: unknown) => {
+      const own = replicaStep(main, { pieces: shares[0].pieces, weight: weight(0), draws: draws(0), rate }).catch((error: unknown) => {
         exchange.abort(); // the workers would otherwise wait for this replica's gradient forever
         throw error;
       });
@@ -141,14 +143,7 @@ function replicaSpec(model: NextItemModel, head: OutputHead, loader: BatchSource
     throw new Error(`fit: workers > 1 rebuilds the model in each worker from its kind and config: model "${model.name}" was not made by createModel`);
   }
   const itemHead = head as Partial<ItemOutputHead>;
-  if (itemHead.config === undefined || itemHead.drawNegatives === undefined) throw new Error("fit: workers > 1 needs an output head made by createHeadFor");
-  const sampled = itemHead.config.sampled;
-  if (sampled && (sampled.negatives !== "popularity" || sampled.loss === "bce")) {
-    throw new Error(
-      `fit: workers > 1 does not support the sampled head with negatives "${sampled.negatives}" and loss "${sampled.loss ?? "softmax"}" ` +
-        `(its candidates depend on the whole batch); supported: the full softmax and negatives "popularity" with loss "softmax". Use workers: 1`,
-    );
-  }
+  if (itemHead.config === undefined || itemHead.drawBatch === undefined) throw new Error("fit: workers > 1 needs an output head made by createHeadFor");
   const schema = (loader as { table?: { schema?: ModelSchema } }).table?.schema;
   if (schema === undefined) {
     throw new Error("fit: workers > 1 needs a loader that holds its table (SessionLoader, LengthBucketedBatches): the table's schema rebuilds the model in each worker");
