@@ -76,8 +76,11 @@ const HEADS: Record<string, OutputHeadConfig> = {
   bce: { sampled: { negatives: "popularity", loss: "bce", numNegatives: 2, itemProbabilities: PROBABILITIES } },
 };
 
-function build(kind: Exclude<ModelKind, "lstm">, head: OutputHeadConfig = {}) {
-  const model = createModel(kind, MODEL_CONFIGS[kind] as never, SCHEMA);
+/** Masked-item training needs a Transformer that attends both ways, with a MASK row in its item table. */
+const MASKED = { causal: false, inputs: { itemDim: 8, maskToken: true } };
+
+function build(kind: Exclude<ModelKind, "lstm">, head: OutputHeadConfig = {}, masked = false) {
+  const model = createModel(kind, { ...MODEL_CONFIGS[kind], ...(masked ? MASKED : {}) } as never, SCHEMA);
   return { model, head: createHeadFor(model, head) };
 }
 
@@ -175,7 +178,7 @@ describe("data-parallel replicas", () => {
     }
   });
 
-  const cases: [Exclude<ModelKind, "lstm">, keyof typeof HEADS, "last" | "next"][] = [
+  const cases: [Exclude<ModelKind, "lstm">, keyof typeof HEADS, "last" | "next" | "masked"][] = [
     ["mlp", "full", "last"],
     ["mlp", "in-batch", "last"],
     ["gru", "full", "next"],
@@ -185,14 +188,15 @@ describe("data-parallel replicas", () => {
     ["transformer", "popularity", "last"],
     ["transformer", "in-batch", "next"],
     ["transformer", "bce", "last"],
+    ["transformer", "popularity", "masked"], // the masks are drawn once, on the main thread
   ];
   it.each(cases)("%s with the %s softmax (%s): 2 workers follow 1 worker's loss curve", async (kind, heads, scheme) => {
     // One step per epoch: the history is the loss of every step.
     const run = async (workers: number) => {
-      const { model, head } = build(kind, HEADS[heads]);
+      const { model, head } = build(kind, HEADS[heads], scheme === "masked");
       try {
         const result = await fit(model, head, new SessionLoader(table(48)), {
-          scheme: createTargetScheme(scheme),
+          scheme: createTargetScheme(scheme, { maskId: model.inputs.maskId }),
           epochs: 6,
           batchSize: 48,
           schedule: { learningRate: 0.02 },

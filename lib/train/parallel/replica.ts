@@ -2,7 +2,8 @@
 // its share's loss, weighted by the share's fraction of the batch's targets (so that the weighted gradients add up to
 // the gradient of the batch's mean loss), exchanged for the sum, then the update every replica applies alike.
 import * as tf from "@tensorflow/tfjs";
-import type { ItemOutputHead, NextItemModel } from "../../models/index";
+import type { BatchDraws, ItemOutputHead } from "../../models/outputs";
+import type { NextItemModel } from "../../models/types";
 import { examplesLoss, type ParameterUpdate } from "../fit";
 import type { GradientExchange } from "./exchange";
 import { exampleFromRows, type ExampleRows } from "./shares";
@@ -22,8 +23,9 @@ export interface ShareWork {
   pieces: ExampleRows[];
   /** The share's targets / the batch's targets. */
   weight: number;
-  /** The batch's sampled negatives (drawn once, on the main thread), or null when the head draws none. */
-  negatives: Int32Array | null;
+  /** The batch's sampled candidates (drawn once, on the main thread) and where the share starts among the batch's
+   *  targets; null for the full softmax. */
+  draws: BatchDraws | null;
   rate: number;
 }
 
@@ -40,8 +42,8 @@ export async function replicaStep(replica: Replica, work: ShareWork): Promise<nu
   if (work.pieces.length > 0) {
     tf.tidy(() => {
       const examples = work.pieces.map(exampleFromRows);
-      const negatives = work.negatives ?? undefined;
-      const headLoss = (states: tf.Tensor2D, targets: tf.Tensor1D) => head.loss(states, targets, true, negatives);
+      const draws = work.draws ?? undefined;
+      const headLoss = (states: tf.Tensor2D, targets: tf.Tensor1D) => head.loss(states, targets, true, draws);
       const weighted = () => tf.mul(examplesLoss(model, head, examples, headLoss), work.weight) as tf.Scalar;
       const { value, grads } = tf.variableGrads(weighted, variables);
       let offset = 0;
