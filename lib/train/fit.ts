@@ -97,27 +97,25 @@ export async function fit(model: NextItemModel, head: OutputHead, loader: BatchS
   const variables = trainableVariables(model, head);
   const workers = config.workers ?? defaultWorkers(process.env);
   if (!(Number.isInteger(workers) && workers >= 1)) throw new Error(`fit: workers must be an integer >= 1, got ${workers}`);
+  // One replica (this thread), or data-parallel replicas (lib/train/parallel) started before anything else is held.
+  const updateSettings: UpdateConfig = { adam: config.adam, weightDecay: config.weightDecay, clipNorm: config.clipNorm };
+  const parallel: DataParallelTrainer | null =
+    workers === 1 ? null : await startDataParallel({ model, head, loader, variables, workers, scheme: config.scheme, lengthGroups, update: updateSettings, rate: learningRate(0) });
+  const update: ParameterUpdate | null = parallel === null ? createParameterUpdate(variables, updateSettings, learningRate(0)) : null;
   // Σ batch mean loss × batch size over the current epoch; built in tidy so that the initial scalar is released.
   const lossSum = tf.tidy(() => tf.variable(tf.scalar(0), false));
-  let update: ParameterUpdate | null = null;
-  let parallel: DataParallelTrainer | null = null;
-  let step: (batch: SessionBatch, rate: number) => Promise<void>;
-  if (workers === 1) {
-    const single = (update = createParameterUpdate(variables, config, learningRate(0)));
-    step = async (batch, rate) =>
-      tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => trainingLoss(model, head, config.scheme, batch, lengthGroups), variables);
-        single.apply(fillMissing(grads, variables), rate);
-        lossSum.assign(lossSum.add(value.mul(batch.size)));
-      });
-  } else {
-    const update = { adam: config.adam, weightDecay: config.weightDecay, clipNorm: config.clipNorm };
-    const trainer = (parallel = await startDataParallel({ model, head, loader, variables, workers, scheme: config.scheme, lengthGroups, update, rate: learningRate(0) }));
-    step = async (batch, rate) => {
-      const loss = await trainer.step(batch, rate);
+  const step = async (batch: SessionBatch, rate: number): Promise<void> => {
+    if (parallel !== null) {
+      const loss = await parallel.step(batch, rate);
       tf.tidy(() => lossSum.assign(lossSum.add(loss * batch.size)));
-    };
-  }
+      return;
+    }
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => trainingLoss(model, head, config.scheme, batch, lengthGroups), variables);
+      update!.apply(fillMissing(grads, variables), rate);
+      lossSum.assign(lossSum.add(value.mul(batch.size)));
+    });
+  };
 
   const history: EpochRecord[] = [];
   let best: tf.Tensor[] | null = null;
@@ -199,7 +197,7 @@ export function trainingExamples(scheme: TargetScheme, batch: SessionBatch, leng
 }
 
 /** encode → one state per target of every example, pooled → head loss (+ the model's own penalty). `headLoss`
- *  replaces the head's training loss (a data-parallel share passes the batch's shared negatives). */
+ *  replaces the head's training loss (a data-parallel share passes the batch's draws). */
 export function examplesLoss(
   model: NextItemModel,
   head: OutputHead,
@@ -252,7 +250,7 @@ export function trainableVariables(model: NextItemModel, head: OutputHead): tf.V
  * A gradient for every variable, in `variables` order. tfjs leaves out variables the loss did not touch this step,
  * but its Adam keys moment estimates by position in the gradient map, so a changing set would mix them up.
  */
-export function fillMissing(grads: tf.NamedTensorMap, variables: tf.Variable[]): tf.NamedTensorMap {
+function fillMissing(grads: tf.NamedTensorMap, variables: tf.Variable[]): tf.NamedTensorMap {
   const filled: tf.NamedTensorMap = {};
   for (const v of variables) filled[v.name] = grads[v.name] ?? tf.zerosLike(v);
   return filled;
