@@ -6,7 +6,8 @@ import { SessionLoader, disposeBatch, type SessionTable } from "../lib/loader";
 import { createHeadFor, createModel, createTargetScheme, disposeModel, type ModelKind, type OutputHeadConfig } from "../lib/models/index";
 import { Random } from "../lib/random";
 import type { DatasetSchema } from "../lib/schema";
-import { fit, trainableVariables } from "../lib/train/fit";
+import * as tf from "@tensorflow/tfjs";
+import { fit, trainableVariables, trainingLoss } from "../lib/train/fit";
 import { InProcessExchange } from "../lib/train/parallel/exchange";
 import { splitShares, type ExampleRows } from "../lib/train/parallel/shares";
 import { defaultWorkers, startDataParallel } from "../lib/train/parallel/trainer";
@@ -138,6 +139,45 @@ describe("splitShares", () => {
     const shares = splitShares([rows(1, 3, [0, 4, 0])], 3);
     expect(shares.map((s) => s.pieces.length)).toEqual([1, 0, 0]);
     expect(shares.map((s) => s.targets)).toEqual([1, 0, 0]);
+  });
+});
+
+describe("one worker", () => {
+  it("is the plain loop of before: Adam on trainingLoss, bit for bit (dropout and sampled negatives included)", async () => {
+    const loader = new SessionLoader(table(40));
+    const config = { gru: { ...MODEL_CONFIGS.gru, dropout: 0.3 } };
+    const trained = async (train: (model: ReturnType<typeof build>["model"], head: ReturnType<typeof build>["head"]) => Promise<void>) => {
+      const model = createModel("gru", config.gru as never, SCHEMA);
+      const head = createHeadFor(model, HEADS.popularity);
+      try {
+        await train(model, head);
+        return trainableVariables(model, head).map((v) => Array.from(v.dataSync()));
+      } finally {
+        disposeModel({ model, head });
+      }
+    };
+    const viaFit = await trained(async (model, head) => {
+      await fit(model, head, loader, { scheme: createTargetScheme("next"), epochs: 2, batchSize: 16, seed: 5, schedule: { learningRate: 0.01 }, lengthGroups: 2, progress: "none", workers: 1 });
+    });
+    const byHand = await trained(async (model, head) => {
+      const variables = trainableVariables(model, head);
+      const optimizer: tf.Optimizer = tf.train.adam(0.01);
+      const scheme = createTargetScheme("next");
+      const shuffles = new Random(5);
+      for (let epoch = 1; epoch <= 2; epoch++) {
+        for (const batch of loader.batches({ batchSize: 16, shuffleSeed: shuffles.fork(epoch).seed })) {
+          tf.tidy(() => {
+            const { grads } = tf.variableGrads(() => trainingLoss(model, head, scheme, batch, 2), variables);
+            const complete: tf.NamedTensorMap = {};
+            for (const v of variables) complete[v.name] = grads[v.name] ?? tf.zerosLike(v);
+            optimizer.applyGradients(complete);
+          });
+          disposeBatch(batch);
+        }
+      }
+      optimizer.dispose();
+    });
+    expect(viaFit).toEqual(byHand);
   });
 });
 
