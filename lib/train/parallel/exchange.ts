@@ -54,6 +54,13 @@ export class InProcessExchange implements GradientExchange {
   }
 }
 
+/** Thrown to a replica waiting in an exchange that another replica has given up on. */
+export class ExchangeAborted extends Error {
+  constructor() {
+    super("gradient exchange aborted: another replica failed");
+  }
+}
+
 // Layout of the shared control words (Int32).
 const ARRIVED = 0; // replicas that have reached the current barrier
 const GENERATION = 1; // barriers passed so far; waiters watch it change
@@ -132,7 +139,7 @@ export class SharedMemoryExchange implements GradientExchange {
   }
 
   private throwIfFailed(): void {
-    if (Atomics.load(this.control, FAILED) !== 0) throw new Error("gradient exchange aborted: another replica failed");
+    if (Atomics.load(this.control, FAILED) !== 0) throw new ExchangeAborted();
   }
 }
 

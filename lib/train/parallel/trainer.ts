@@ -12,7 +12,7 @@ import type { ItemOutputHead, SessionModel } from "../../models/index";
 import type { ModelSchema } from "../../models/inputs";
 import type { NextItemModel, OutputHead, SessionBatch, TargetScheme } from "../../models/types";
 import { createParameterUpdate, trainingExamples, type ParameterUpdate, type UpdateConfig } from "../fit";
-import { SharedMemoryExchange } from "./exchange";
+import { ExchangeAborted, SharedMemoryExchange } from "./exchange";
 import type { FromWorker, ToWorker, WorkerInit } from "./protocol";
 import { exchangeLength, replicaStep, type Replica } from "./replica";
 import { batchTargets, exampleRows, splitShares, type ExampleRows } from "./shares";
@@ -60,13 +60,13 @@ export async function startDataParallel(options: DataParallelOptions): Promise<D
   const { model, head, loader, variables, workers } = options;
   const { backend, kind, modelConfig, schema, headConfig } = replicaSpec(model, head, loader);
   const itemHead = head as ItemOutputHead;
+  const bootstrap = path.join(WORKER_DIR, "bootstrap.mjs");
+  if (!existsSync(bootstrap)) throw new Error(`fit: workers > 1 needs ${bootstrap}; run from the repository root`);
   const length = exchangeLength(variables);
   const buffer = SharedMemoryExchange.buffer(workers, length);
   const exchange = new SharedMemoryExchange(buffer, workers, length);
   const update: ParameterUpdate = createParameterUpdate(variables, options.update, options.rate);
   const main: Replica = { model, head: itemHead, variables, update, exchange, rank: 0 };
-  const bootstrap = path.join(WORKER_DIR, "bootstrap.mjs");
-  if (!existsSync(bootstrap)) throw new Error(`fit: workers > 1 needs ${bootstrap}; run from the repository root`);
   const entry = pathToFileURL(path.join(WORKER_DIR, "worker.ts")).href;
   const values = variables.map((v) => v.dataSync() as Float32Array);
   const shapes = variables.map((v) => v.shape);
@@ -119,7 +119,7 @@ export async function startDataParallel(options: DataParallelOptions): Promise<D
       if (errors.length > 0) {
         exchange.abort();
         // A worker's own error says more than the main thread's "exchange aborted".
-        failed = errors.find((e) => !String(e.message).startsWith("gradient exchange aborted")) ?? errors[0];
+        failed = errors.find((e) => !(e instanceof ExchangeAborted)) ?? errors[0];
         throw failed;
       }
       return (outcomes[0] as PromiseFulfilledResult<number>).value;
