@@ -2,7 +2,7 @@
 // default, or causal next-item) and the library's output head (full softmax by default, or sampled): what the
 // benchmarks time is what users train.
 import * as tf from "@tensorflow/tfjs";
-import { SessionLoader, disposeBatch } from "../lib/loader";
+import { SessionLoader, disposeBatch, type SessionTable } from "../lib/loader";
 import {
   MODEL_KINDS,
   createHeadFor,
@@ -18,6 +18,7 @@ import type { SessionBatch } from "../lib/models/types";
 import { Random } from "../lib/random";
 import type { DatasetSchema } from "../lib/schema";
 import { trainableVariables, trainingLoss } from "../lib/train/fit";
+import { startDataParallel, type DataParallelTrainer } from "../lib/train/parallel/trainer";
 
 export type BenchModelKind = ModelKind;
 export const BENCH_MODEL_KINDS: readonly BenchModelKind[] = MODEL_KINDS;
@@ -46,6 +47,8 @@ export interface BenchModel {
   readonly variables: tf.Variable[];
   /** Training loss of the batch under the configured scheme and head (tied to the item table). */
   loss(batch: SessionBatch): tf.Scalar;
+  /** Data-parallel training of this model over `workers` replicas, as `fit`'s `workers` does (Adam, rate 1e-3). */
+  startParallel(workers: number): Promise<DataParallelTrainer>;
   /** Inference: the best k items (ids [batch, k]) to follow each session of `batch`. */
   recommend(batch: SessionBatch, k: number): tf.Tensor2D;
   /** Frees the weights. */
@@ -86,10 +89,13 @@ export function buildBenchModel(kind: BenchModelKind, config: BenchModelConfig, 
       : { sampled: { negatives: "popularity", numNegatives: negatives, itemProbabilities: new Float32Array(config.numItems).fill(1) } },
   );
   const scheme = createTargetScheme(training.scheme ?? "last");
+  const variables = trainableVariables(model, head);
   return {
     kind,
-    variables: trainableVariables(model, head),
+    variables,
     loss: (batch) => trainingLoss(model, head, scheme, batch),
+    startParallel: (workers) =>
+      startDataParallel({ model, head, loader: new SessionLoader(syntheticTable(config, 1)), variables, workers, scheme, lengthGroups: 1, update: {}, rate: 1e-3 }),
     recommend: (batch, k) => {
       const evaluation = evaluationInputs(batch, scheme);
       const states = nextItemStates(model, evaluation);
@@ -106,6 +112,10 @@ export function buildBenchModel(kind: BenchModelKind, config: BenchModelConfig, 
 
 /** A deterministic batch of right-padded sessions (2..seqLen events) whose last item is a function of the one before. */
 export function syntheticBatch(config: BenchModelConfig, batch: number, seed = 7): SessionBatch {
+  return new SessionLoader(syntheticTable(config, batch, seed)).batch(Array.from({ length: batch }, (_, row) => row));
+}
+
+function syntheticTable(config: BenchModelConfig, batch: number, seed = 7): SessionTable {
   const { numItems, seqLen } = config;
   const random = new Random(seed);
   const items = new Int32Array(batch * seqLen);
@@ -117,6 +127,5 @@ export function syntheticBatch(config: BenchModelConfig, batch: number, seed = 7
     items[row * seqLen + length - 1] = 2 + (previous % (numItems - 2)); // learnable: the next item follows the last
     lengths[row] = length;
   }
-  const table = { schema: itemOnlySchema(config), numSessions: batch, maxLength: seqLen, lengths, items, categorical: {}, continuous: {}, context: {} };
-  return new SessionLoader(table).batch(Array.from({ length: batch }, (_, row) => row));
+  return { schema: itemOnlySchema(config), numSessions: batch, maxLength: seqLen, lengths, items, categorical: {}, continuous: {}, context: {} };
 }

@@ -7,6 +7,7 @@
 //   npm run bench:train                      every row (wasm at the target size, cpu at a tiny size), ~12 minutes
 //   npm run bench:train -- --quick           fewer steps, no PyTorch, no full-softmax causal GRU row
 //   npm run bench:train -- --rows gru-next-sampled,gru-last --no-torch
+//   npm run bench:train -- --rows mlp-last,gru-last --workers 1,2 --no-torch   each row on 1 and on 2 worker threads
 //   npm run bench:train -- --backend webgpu --torch-device cuda   the GPU check (bench/gpu-check.sh runs it on a device)
 import { spawnSync } from "child_process";
 import * as os from "os";
@@ -49,6 +50,8 @@ export interface TrainRowSpec {
   batch: number;
   warmup: number;
   steps: number;
+  /** Data-parallel replicas (`fit`'s `workers`); absent: 1, this thread's own step. */
+  workers?: number;
 }
 
 export interface TrainRowResult {
@@ -121,12 +124,17 @@ export async function runRow(spec: TrainRowSpec): Promise<TrainRowResult> {
   const sessions = syntheticBatch(spec.shape, spec.batch);
   const single = syntheticBatch(spec.shape, 1, 8);
   const optimizer = tf.train.adam(1e-3);
+  const parallel = (spec.workers ?? 1) > 1 ? await model.startParallel(spec.workers!) : null;
   try {
     const losses: number[] = [];
     const steps: { wall: number; cpu: number }[] = [];
     for (let step = 0; step < spec.warmup + spec.steps; step++) {
       steps.push(
         await timedAsync(async () => {
+          if (parallel !== null) {
+            losses.push(await parallel.step(sessions, 1e-3)); // cpu ms then counts the workers' threads too
+            return;
+          }
           const loss = optimizer.minimize(() => model.loss(sessions), true, model.variables)!;
           losses.push((await loss.data())[0]); // the step is done when its loss has been read
           loss.dispose();
@@ -158,6 +166,7 @@ export async function runRow(spec: TrainRowSpec): Promise<TrainRowResult> {
       peakRssMb: process.resourceUsage().maxRSS / 1024,
     };
   } finally {
+    await parallel?.close();
     optimizer.dispose();
     model.dispose();
     disposeBatch(sessions);
@@ -210,7 +219,8 @@ function runTorchPeer(spec: TrainRowSpec, device: string): TorchResult | string 
 }
 
 function task(spec: TrainRowSpec): string {
-  return `${spec.scheme === "last" ? "last" : "next"}, ${spec.sampledNegatives === null ? "full" : `sampled ${spec.sampledNegatives}`}`;
+  const workers = (spec.workers ?? 1) > 1 ? `, ${spec.workers} workers` : "";
+  return `${spec.scheme === "last" ? "last" : "next"}, ${spec.sampledNegatives === null ? "full" : `sampled ${spec.sampledNegatives}`}${workers}`;
 }
 
 function shapeText(spec: TrainRowSpec): string {
@@ -311,7 +321,12 @@ export async function main(args: string[]): Promise<void> {
           .map((row) => ({ ...row, backend: "webgpu" as const, warmup: 5, steps: quick ? 10 : 50 }));
   const unknown = (only ?? []).filter((id) => !all.some((row) => row.id === id));
   if (unknown.length > 0) throw new Error(`bench:train: unknown rows ${unknown.join(", ")}; known: ${all.map((r) => r.id).join(", ")}`);
-  const specs = only ? all.filter((row) => only.includes(row.id)) : all;
+  // --workers 1,2: every row once per count (data-parallel training over worker threads), in one run.
+  const workerCounts = (argValue(args, "--workers") ?? "1").split(",").map(Number);
+  if (!workerCounts.every((n) => Number.isInteger(n) && n >= 1)) throw new Error(`bench:train: --workers must list integers >= 1, got ${argValue(args, "--workers")}`);
+  const specs = (only ? all.filter((row) => only.includes(row.id)) : all).flatMap((row) =>
+    workerCounts.map((workers) => (workers === 1 ? row : { ...row, id: `${row.id}@${workers}`, workers })),
+  );
   const withTorch = !quick && !args.includes("--no-torch");
   const torchHere = withTorch && torchAvailable();
   if (withTorch && !torchHere) console.error(`bench:train: ${PYTHON} has no torch; the PyTorch columns are skipped`);

@@ -25,6 +25,8 @@ export interface ModelRunConfig<K extends ModelKind = ModelKind> {
   seed?: number;
   ks?: readonly number[];
   progress?: FitConfig["progress"];
+  /** Data-parallel replicas (fit's `workers`). Default: fit's. */
+  workers?: number;
 }
 
 /** Metrics of a trained model: the last item of each validation session ranked over the whole catalogue. */
@@ -46,6 +48,7 @@ export async function runModel(config: ModelRunConfig, train: SessionLoader, val
     schedule: { learningRate: config.learningRate ?? 0.005 },
     evaluate: async () => (await evaluateModel(model, head, valid, ks)).values,
     progress: config.progress,
+    workers: config.workers,
   });
   // Training time without the per-epoch validation, which the baselines do not pay either.
   const trainSeconds = result.history.reduce((sum, epoch) => sum + epoch.seconds, 0);

@@ -53,6 +53,8 @@ export interface ProtocolRunConfig<K extends ModelKind = ModelKind> {
   /** Sampled protocol: score only the first `validRows` rows after each epoch (cheaper; test is always whole). */
   validRows?: number;
   progress?: FitConfig["progress"];
+  /** Data-parallel replicas (fit's `workers`). Default: fit's. */
+  workers?: number;
 }
 
 export interface RunResult {
@@ -106,6 +108,7 @@ export async function runModelOn(
     // Without a validation split nothing is selected: the last epoch is the result.
     earlyStopping: splits.valid === undefined ? undefined : { metric: selectBy, patience: config.patience ?? Number.MAX_SAFE_INTEGER },
     progress: config.progress,
+    workers: config.workers,
   });
   const trainSeconds = result.history.reduce((sum, epoch) => sum + epoch.seconds, 0);
   const lastEpochOnTest = splits.valid === undefined && curve;

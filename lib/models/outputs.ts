@@ -67,8 +67,24 @@ export interface OutputHeadSpec {
   itemTable?: tf.Variable;
 }
 
+/** What the rows of one training batch share in a sampled loss, drawn once per batch. A batch split across
+ *  data-parallel replicas (lib/train/parallel) gives every share the same draws, so the shares' losses add up to the
+ *  batch's. */
+export interface BatchDraws {
+  /** From `drawBatch`: "popularity" softmax, the negatives of every row [S]; "bce", each row's own negatives for the
+   *  whole batch [N × S]; "in-batch", the batch's N targets (every row's candidates). */
+  ids: Int32Array;
+  /** Index among the batch's N targets of this loss call's first row: where a share starts (0 for the whole batch). */
+  offset: number;
+}
+
 export interface ItemOutputHead extends OutputHead {
   readonly nItems: number;
+  /** `draws` (training only): the batch's draws, for a loss call over a share of it, instead of drawing afresh. */
+  loss(hidden: tf.Tensor2D, targets: tf.Tensor1D, training: boolean, draws?: BatchDraws): tf.Scalar;
+  /** What a training `loss` call over a whole batch with these targets (its N targets in order) draws, advancing
+   *  the sampler as that call would; null for the full softmax, which draws nothing. */
+  drawBatch(batchTargets: Int32Array): Int32Array | null;
   /** The config with its defaults filled in. */
   readonly config: Required<Omit<OutputHeadConfig, "sampled">> & { sampled: SampledSoftmaxConfig | null };
   /** The best `k` recommendable items (ids >= 2) per hidden state, computed over row chunks: values/indices [n, k]. */
@@ -209,14 +225,16 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
     config: resolved,
     variables,
     logits: scores,
-    loss: (hidden, targets, training) =>
+    loss: (hidden, targets, training, draws) =>
       tf.tidy(() => {
         const n = hidden.shape[0];
         if (targets.shape[0] !== n) throw new Error(`output head loss: ${n} hidden states but ${targets.shape[0]} targets`);
+        if (draws !== undefined && !(training && sampled !== null)) throw new Error("output head loss: draws given, but only a sampled head's training loss draws");
         if (n === 0) return tf.scalar(0);
-        const total = training && sampled !== null ? sampled.loss(hidden, targets) : fullLoss(hidden, targets);
+        const total = training && sampled !== null ? sampled.loss(hidden, targets, draws) : fullLoss(hidden, targets);
         return tf.div(total, n) as tf.Scalar;
       }),
+    drawBatch: (batchTargets) => sampled?.draw(batchTargets) ?? null,
     topK: (hidden, k) => {
       const rows = rowsPerChunk(nItems, resolved.maxChunkElements);
       const values: tf.Tensor2D[] = [];
@@ -258,8 +276,11 @@ interface HeadParts {
 }
 
 interface SampledLoss {
-  /** Sum over rows of the sampled-softmax loss of hidden [n, d] against targets [n]. */
-  loss(hidden: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar;
+  /** Sum over rows of the sampled-softmax loss of hidden [n, d] against targets [n]; with `draws`, rows
+   *  [offset, offset + n) of the batch those were drawn for. */
+  loss(hidden: tf.Tensor2D, targets: tf.Tensor1D, draws?: BatchDraws): tf.Scalar;
+  /** `ItemOutputHead.drawBatch`. */
+  draw(batchTargets: Int32Array): Int32Array;
   dispose(): void;
 }
 
@@ -319,28 +340,40 @@ function createSampledLoss(config: SampledSoftmaxConfig | null, nItems: number, 
   if (mode === "in-batch") {
     // Row i's candidates are every row's target; its positive is column i. A column j ≠ i holding the same item
     // as row i's target is not a negative (it is the same item), so it is dropped.
-    const loss = (hidden: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar => {
-      const n = hidden.shape[0];
-      return head.sumOverChunks(n, n, (start, size) => {
+    // A share of a batch (`draws`): its rows against all the batch's targets, its positives at its own columns.
+    const loss = (hidden: tf.Tensor2D, targets: tf.Tensor1D, draws?: BatchDraws): tf.Scalar => {
+      const candidates = draws === undefined ? targets : tf.tensor1d(draws.ids, "int32"); // [N]
+      const offset = draws?.offset ?? 0;
+      const n = candidates.shape[0];
+      if (offset + hidden.shape[0] > n) throw new Error(`output head loss: rows [${offset}, ${offset + hidden.shape[0]}) outside the batch's ${n} targets`);
+      return head.sumOverChunks(hidden.shape[0], n, (start, size) => {
         const rowTargets = tf.slice(targets, [start], [size]); // [m]
-        const positive = tf.range(start, start + size, 1, "int32") as tf.Tensor1D; // [m]
-        const sameItem = tf.equal(tf.expandDims(rowTargets, 1), tf.expandDims(targets, 0)); // [m, n]
-        const ownColumn = tf.equal(tf.expandDims(positive, 1), tf.expandDims(tf.range(0, n, 1, "int32"), 0)); // [m, n]
+        const positive = tf.range(offset + start, offset + start + size, 1, "int32") as tf.Tensor1D; // [m]
+        const sameItem = tf.equal(tf.expandDims(rowTargets, 1), tf.expandDims(candidates, 0)); // [m, N]
+        const ownColumn = tf.equal(tf.expandDims(positive, 1), tf.expandDims(tf.range(0, n, 1, "int32"), 0)); // [m, N]
         const invalid = tf.cast(tf.logicalAnd(sameItem, tf.logicalNot(ownColumn)), "float32") as tf.Tensor2D;
-        return lossOf(allPairs(tf.slice(hidden, [start, 0], [size, -1]) as tf.Tensor2D, targets), positive, invalid);
+        return lossOf(allPairs(tf.slice(hidden, [start, 0], [size, -1]) as tf.Tensor2D, candidates), positive, invalid);
       });
     };
-    return { loss, dispose };
+    return { loss, draw: (batchTargets) => Int32Array.from(batchTargets), dispose };
   }
 
   const sampler = new WeightedSampler(weights as number[]);
   const rng = new Random(seed);
+  const drawIds = (count: number): Int32Array => {
+    const drawn = new Int32Array(count);
+    for (let i = 0; i < count; i++) drawn[i] = sampler.sample(rng);
+    return drawn;
+  };
   if (bce) {
     // Row i: softplus(-s(target)) + Σ_j softplus(s(negative_ij)), a negative equal to the target contributing 0.
-    const loss = (hidden: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar => {
+    const loss = (hidden: tf.Tensor2D, targets: tf.Tensor1D, draws?: BatchDraws): tf.Scalar => {
       const n = hidden.shape[0];
-      const drawn = new Int32Array(n * numNegatives);
-      for (let i = 0; i < drawn.length; i++) drawn[i] = sampler.sample(rng);
+      const from = (draws?.offset ?? 0) * numNegatives;
+      if (draws !== undefined && from + n * numNegatives > draws.ids.length) {
+        throw new Error(`output head loss: rows [${draws.offset}, ${draws.offset + n}) outside the ${draws.ids.length / numNegatives} rows drawn for`);
+      }
+      const drawn = draws === undefined ? drawIds(n * numNegatives) : draws.ids.subarray(from, from + n * numNegatives);
       const negatives = tf.tensor2d(drawn, [n, numNegatives], "int32"); // [n, S]
       return head.sumOverChunks(n, numNegatives + 1, (start, size) => {
         const rows = tf.slice(hidden, [start, 0], [size, -1]) as tf.Tensor2D;
@@ -353,14 +386,13 @@ function createSampledLoss(config: SampledSoftmaxConfig | null, nItems: number, 
         return tf.add(tf.sum(positiveLoss), tf.sum(tf.mul(tf.softplus(negativeLogits), valid)));
       });
     };
-    return { loss, dispose };
+    return { loss, draw: (batchTargets) => drawIds(batchTargets.length * numNegatives), dispose };
   }
   // Row i's candidates: its target (column 0), then negatives drawn for this call and shared by all rows; a negative
   // equal to the target (an accidental hit) is dropped.
-  const loss = (hidden: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar => {
-    const drawn = new Int32Array(numNegatives);
-    for (let i = 0; i < numNegatives; i++) drawn[i] = sampler.sample(rng);
-    const negatives = tf.tensor1d(drawn, "int32"); // [S]
+  const loss = (hidden: tf.Tensor2D, targets: tf.Tensor1D, draws?: BatchDraws): tf.Scalar => {
+    if (draws !== undefined && draws.ids.length !== numNegatives) throw new Error(`output head loss: ${draws.ids.length} negatives given, expected numNegatives = ${numNegatives}`);
+    const negatives = tf.tensor1d(draws?.ids ?? drawIds(numNegatives), "int32"); // [S]
     return head.sumOverChunks(hidden.shape[0], numNegatives + 1, (start, size) => {
       const rows = tf.slice(hidden, [start, 0], [size, -1]) as tf.Tensor2D;
       const rowTargets = tf.slice(targets, [start], [size]) as tf.Tensor1D;
@@ -370,5 +402,5 @@ function createSampledLoss(config: SampledSoftmaxConfig | null, nItems: number, 
       return lossOf(logits, tf.zeros([size], "int32") as tf.Tensor1D, invalid);
     });
   };
-  return { loss, dispose };
+  return { loss, draw: () => drawIds(numNegatives), dispose };
 }

@@ -4,8 +4,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { batchCount, disposeBatch, groupByLength, type BatchSource } from "../loader";
 import { selectTargets } from "../models/targets";
-import type { NextItemModel, OutputHead, SessionBatch, TargetScheme } from "../models/types";
+import type { NextItemModel, OutputHead, SessionBatch, TargetScheme, TrainingExample } from "../models/types";
 import { Random } from "../random";
+import { defaultWorkers, startDataParallel, type DataParallelTrainer } from "./parallel/trainer";
 import { createProgress, type ProgressMode, type ProgressReporter } from "./progress";
 import { learningRateAt, type ScheduleConfig } from "./schedule";
 import type { EpochRecord, FitResult } from "./types";
@@ -56,6 +57,11 @@ export interface FitConfig {
   progress?: ProgressMode | ProgressReporter;
   /** Called with each epoch's record (e.g. to save a checkpoint or plot live). */
   onEpochEnd?: (record: EpochRecord) => void | Promise<void>;
+  /** Data-parallel training over this many replicas: the main thread and workers − 1 worker threads, each computing
+   *  the gradients of its share of every batch (lib/train/parallel). Needs a model from `createModel`, a head from
+   *  `createHeadFor` and a loader holding its table, on the wasm or cpu backend. Default: SESSIONREC_WORKERS when
+   *  set, else 1 (this thread only; see the README's "Training speed" for when more pays). */
+  workers?: number;
 }
 
 const DEFAULTS = { epochs: 1, batchSize: 256, seed: 42, patience: 2, minDelta: 0 };
@@ -89,19 +95,27 @@ export async function fit(model: NextItemModel, head: OutputHead, loader: BatchS
   const restoreBest = monitor !== null && (config.restoreBest ?? true);
 
   const variables = trainableVariables(model, head);
-  // Typed as the base class: AdamOptimizer's own signature narrows applyGradients to variables.
-  const optimizer: tf.Optimizer = tf.train.adam(learningRate(0), config.adam?.beta1, config.adam?.beta2, config.adam?.epsilon);
+  const workers = config.workers ?? defaultWorkers(process.env);
+  if (!(Number.isInteger(workers) && workers >= 1)) throw new Error(`fit: workers must be an integer >= 1, got ${workers}`);
+  // One replica (this thread), or data-parallel replicas (lib/train/parallel) started before anything else is held.
+  const updateSettings: UpdateConfig = { adam: config.adam, weightDecay: config.weightDecay, clipNorm: config.clipNorm };
+  const parallel: DataParallelTrainer | null =
+    workers === 1 ? null : await startDataParallel({ model, head, loader, variables, workers, scheme: config.scheme, lengthGroups, update: updateSettings, rate: learningRate(0) });
+  const update: ParameterUpdate | null = parallel === null ? createParameterUpdate(variables, updateSettings, learningRate(0)) : null;
   // Σ batch mean loss × batch size over the current epoch; built in tidy so that the initial scalar is released.
   const lossSum = tf.tidy(() => tf.variable(tf.scalar(0), false));
-  const decayed = weightDecay > 0 ? variables.filter((v) => v.rank >= 2) : [];
-  const step = (batch: SessionBatch, rate: number): void =>
+  const step = async (batch: SessionBatch, rate: number): Promise<void> => {
+    if (parallel !== null) {
+      const loss = await parallel.step(batch, rate);
+      tf.tidy(() => lossSum.assign(lossSum.add(loss * batch.size)));
+      return;
+    }
     tf.tidy(() => {
       const { value, grads } = tf.variableGrads(() => trainingLoss(model, head, config.scheme, batch, lengthGroups), variables);
-      const complete = fillMissing(grads, variables);
-      optimizer.applyGradients(config.clipNorm === undefined ? complete : clipByGlobalNorm(complete, config.clipNorm));
-      for (const v of decayed) v.assign(tf.mul(v, 1 - rate * weightDecay));
+      update!.apply(fillMissing(grads, variables), rate);
       lossSum.assign(lossSum.add(value.mul(batch.size)));
     });
+  };
 
   const history: EpochRecord[] = [];
   let best: tf.Tensor[] | null = null;
@@ -117,9 +131,7 @@ export async function fit(model: NextItemModel, head: OutputHead, loader: BatchS
       let stepInEpoch = 0;
       for (const batch of loader.batches({ batchSize, dropLast, shuffleSeed: shuffles.fork(epoch).seed })) {
         try {
-          const rate = learningRate(stepsDone);
-          setLearningRate(optimizer, rate);
-          step(batch, rate);
+          await step(batch, learningRate(stepsDone));
         } finally {
           disposeBatch(batch);
         }
@@ -167,7 +179,8 @@ export async function fit(model: NextItemModel, head: OutputHead, loader: BatchS
   } finally {
     tf.dispose(best ?? []);
     lossSum.dispose();
-    optimizer.dispose();
+    update?.dispose();
+    await parallel?.close();
   }
   return { history, bestEpoch: monitor?.bestEpoch ?? history.length, stoppedEarly, steps: stepsDone };
 }
@@ -175,14 +188,52 @@ export async function fit(model: NextItemModel, head: OutputHead, loader: BatchS
 /** scheme → encode → one state per target → head loss (+ the model's own penalty); with `lengthGroups` > 1 the
  *  batch is encoded in groups of similar length whose states and targets are pooled before the loss. */
 export function trainingLoss(model: NextItemModel, head: OutputHead, scheme: TargetScheme, batch: SessionBatch, lengthGroups = 1): tf.Scalar {
-  const selected = (lengthGroups > 1 ? groupByLength(batch, lengthGroups) : [batch]).map((part) => {
-    const example = scheme(part);
-    return selectTargets(model, model.encode(example.inputs, true), example);
-  });
+  return examplesLoss(model, head, trainingExamples(scheme, batch, lengthGroups));
+}
+
+/** The scheme applied to the batch, or to each of its `lengthGroups` groups of similar length. */
+export function trainingExamples(scheme: TargetScheme, batch: SessionBatch, lengthGroups = 1): TrainingExample[] {
+  return (lengthGroups > 1 ? groupByLength(batch, lengthGroups) : [batch]).map((part) => scheme(part));
+}
+
+/** encode → one state per target of every example, pooled → head loss (+ the model's own penalty). `headLoss`
+ *  replaces the head's training loss (a data-parallel share passes the batch's draws). */
+export function examplesLoss(
+  model: NextItemModel,
+  head: OutputHead,
+  examples: TrainingExample[],
+  headLoss: (states: tf.Tensor2D, targets: tf.Tensor1D) => tf.Scalar = (states, targets) => head.loss(states, targets, true),
+): tf.Scalar {
+  const selected = examples.map((example) => selectTargets(model, model.encode(example.inputs, true), example));
   const states = selected.length === 1 ? selected[0].states : tf.concat(selected.map((s) => s.states));
   const targets = selected.length === 1 ? selected[0].targets : tf.concat(selected.map((s) => s.targets));
-  const loss = head.loss(states, targets, true);
+  const loss = headLoss(states, targets);
   return model.regularization ? loss.add(model.regularization()) : loss;
+}
+
+/** One optimizer step on complete gradients (see `fillMissing`): the same in `fit` and in every data-parallel replica. */
+export interface ParameterUpdate {
+  apply(grads: tf.NamedTensorMap, rate: number): void;
+  dispose(): void;
+}
+
+/** The settings of `FitConfig` that make up an update; plain data, so that worker threads can be sent them. */
+export type UpdateConfig = Pick<FitConfig, "adam" | "weightDecay" | "clipNorm">;
+
+/** Adam at the step's learning rate on (clipped) gradients, then decoupled weight decay of the matrices. */
+export function createParameterUpdate(variables: tf.Variable[], config: UpdateConfig, initialRate: number): ParameterUpdate {
+  const weightDecay = config.weightDecay ?? 0;
+  // Typed as the base class: AdamOptimizer's own signature narrows applyGradients to variables.
+  const optimizer: tf.Optimizer = tf.train.adam(initialRate, config.adam?.beta1, config.adam?.beta2, config.adam?.epsilon);
+  const decayed = weightDecay > 0 ? variables.filter((v) => v.rank >= 2) : [];
+  return {
+    apply: (grads, rate) => {
+      setLearningRate(optimizer, rate);
+      optimizer.applyGradients(config.clipNorm === undefined ? grads : clipByGlobalNorm(grads, config.clipNorm));
+      for (const v of decayed) v.assign(tf.mul(v, 1 - rate * weightDecay));
+    },
+    dispose: () => optimizer.dispose(),
+  };
 }
 
 /** The model's and the head's trainable variables, each once (a tied head shares the item embedding). */

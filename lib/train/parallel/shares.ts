@@ -1,0 +1,118 @@
+// A batch's training examples as plain rows (host typed arrays) and their split into one share per replica: the
+// target scheme runs once, on the main thread, and each replica rebuilds the same tensors from its rows.
+import * as tf from "@tensorflow/tfjs";
+import type { TrainingExample } from "../../models/types";
+import { mapValues } from "../../records";
+
+/** Rows of one training example as host arrays, row-major [size, seqLen]; what a replica is sent. */
+export interface ExampleRows {
+  size: number;
+  seqLen: number;
+  items: Int32Array;
+  mask: Float32Array;
+  lengths: Int32Array;
+  categorical: Record<string, Int32Array>;
+  continuous: Record<string, Float32Array>;
+  /** Per-session features: int32 (categorical) or float32 (continuous), as in the batch. */
+  context: Record<string, Int32Array | Float32Array>;
+  targets: Int32Array;
+}
+
+/** One replica's part of a batch: pieces of the batch's examples, in the batch's order. */
+export interface Share {
+  pieces: ExampleRows[];
+  /** Targets (positions with a loss) in the pieces: the share's weight in the batch's mean loss is targets / total. */
+  targets: number;
+}
+
+export function exampleRows(example: TrainingExample): ExampleRows {
+  const { inputs } = example;
+  const [size, seqLen] = inputs.items.shape;
+  return {
+    size,
+    seqLen,
+    items: inputs.items.dataSync() as Int32Array,
+    mask: inputs.mask.dataSync() as Float32Array,
+    lengths: inputs.lengths.dataSync() as Int32Array,
+    categorical: mapValues(inputs.categorical, (t) => t.dataSync() as Int32Array),
+    continuous: mapValues(inputs.continuous, (t) => t.dataSync() as Float32Array),
+    context: mapValues(inputs.context, (t) => t.dataSync() as Int32Array | Float32Array),
+    targets: example.targets.dataSync() as Int32Array,
+  };
+}
+
+/** The tensors of `rows`; the caller owns them. */
+export function exampleFromRows(rows: ExampleRows): TrainingExample {
+  const shape: [number, number] = [rows.size, rows.seqLen];
+  return {
+    inputs: {
+      items: tf.tensor2d(rows.items, shape, "int32"),
+      categorical: mapValues(rows.categorical, (values) => tf.tensor2d(values, shape, "int32")),
+      continuous: mapValues(rows.continuous, (values) => tf.tensor2d(values, shape, "float32")),
+      context: mapValues(rows.context, (values) => tf.tensor1d(values, values instanceof Int32Array ? "int32" : "float32")),
+      mask: tf.tensor2d(rows.mask, shape, "float32"),
+      lengths: tf.tensor1d(rows.lengths, "int32"),
+      size: rows.size,
+    },
+    targets: tf.tensor2d(rows.targets, shape, "int32"),
+  };
+}
+
+/** Rows [start, end) of `rows` (copies). */
+export function sliceRows(rows: ExampleRows, start: number, end: number): ExampleRows {
+  const sequence = <T extends Int32Array | Float32Array>(values: T): T => values.slice(start * rows.seqLen, end * rows.seqLen) as T;
+  return {
+    size: end - start,
+    seqLen: rows.seqLen,
+    items: sequence(rows.items),
+    mask: sequence(rows.mask),
+    lengths: rows.lengths.slice(start, end),
+    categorical: mapValues(rows.categorical, sequence),
+    continuous: mapValues(rows.continuous, sequence),
+    context: mapValues(rows.context, (values) => values.slice(start, end)),
+    targets: sequence(rows.targets),
+  };
+}
+
+/** Every target of the shares, in order (row-major within each piece): the order of the states the loss sees. */
+export function batchTargets(shares: Share[]): Int32Array {
+  const ids: number[] = [];
+  for (const share of shares) for (const piece of share.pieces) for (const id of piece.targets) if (id > 0) ids.push(id);
+  return Int32Array.from(ids);
+}
+
+function rowTargets(rows: ExampleRows, row: number): number {
+  let count = 0;
+  for (let t = row * rows.seqLen; t < (row + 1) * rows.seqLen; t++) if (rows.targets[t] > 0) count++;
+  return count;
+}
+
+/**
+ * Splits the rows of `examples`, taken in order, into `count` contiguous runs of about equal work (a row costs its
+ * example's padded length: the encoder's work), so that the shares' targets, concatenated, are the batch's targets
+ * in the order one replica would see them. The first share always starts at the first row; later ones may be empty.
+ */
+export function splitShares(examples: ExampleRows[], count: number): Share[] {
+  const shares: Share[] = Array.from({ length: count }, () => ({ pieces: [], targets: 0 }));
+  const total = examples.reduce((sum, rows) => sum + rows.size * rows.seqLen, 0);
+  let before = 0;
+  for (const rows of examples) {
+    let start = 0;
+    let share = -1;
+    const close = (end: number) => {
+      if (share >= 0 && end > start) shares[share].pieces.push(start === 0 && end === rows.size ? rows : sliceRows(rows, start, end));
+    };
+    for (let row = 0; row < rows.size; row++) {
+      const owner = Math.min(count - 1, Math.floor((count * before) / total));
+      if (owner !== share) {
+        close(row);
+        share = owner;
+        start = row;
+      }
+      shares[owner].targets += rowTargets(rows, row);
+      before += rows.seqLen;
+    }
+    close(rows.size);
+  }
+  return shares;
+}

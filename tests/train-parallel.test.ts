@@ -1,0 +1,291 @@
+// Data-parallel training across worker threads (lib/train/parallel): real worker threads on the wasm backend, the
+// project's own models and heads. Dropout is 0, so that one replica and two compute the same thing.
+import { beforeAll, describe, expect, it } from "vitest";
+import { initBackend } from "../lib/backend";
+import { SessionLoader, disposeBatch, type SessionTable } from "../lib/loader";
+import { createHeadFor, createModel, createTargetScheme, disposeModel, type ModelKind, type OutputHeadConfig } from "../lib/models/index";
+import { Random } from "../lib/random";
+import type { DatasetSchema } from "../lib/schema";
+import * as tf from "@tensorflow/tfjs";
+import { fit, trainableVariables, trainingLoss } from "../lib/train/fit";
+import { InProcessExchange } from "../lib/train/parallel/exchange";
+import { splitShares, type ExampleRows } from "../lib/train/parallel/shares";
+import { defaultWorkers, startDataParallel } from "../lib/train/parallel/trainer";
+
+const ITEMS = 30;
+const MAX_LENGTH = 6;
+
+/** Items, a categorical and a continuous sequence column, a categorical (int32) and a continuous (float32) context. */
+const SCHEMA = {
+  version: 1,
+  sessionId: "session_id",
+  item: "item_list",
+  maxLength: MAX_LENGTH,
+  columns: [
+    { name: "item_list", kind: "item", list: true, dtype: "int32", cardinality: ITEMS, maxLength: MAX_LENGTH },
+    { name: "category_list", kind: "categorical", list: true, dtype: "int32", cardinality: 5, maxLength: MAX_LENGTH },
+    { name: "price_list", kind: "continuous", list: true, dtype: "float32", maxLength: MAX_LENGTH },
+    { name: "country", kind: "categorical", list: false, dtype: "int32", cardinality: 4 },
+    { name: "age", kind: "continuous", list: false, dtype: "float32" },
+  ],
+} as unknown as DatasetSchema;
+
+/** Sessions of 1..6 events following a route through the catalogue, with side features. */
+function table(numSessions: number): SessionTable {
+  const rng = new Random(11);
+  const lengths = new Int32Array(numSessions);
+  const items = new Int32Array(numSessions * MAX_LENGTH);
+  const category = new Int32Array(numSessions * MAX_LENGTH);
+  const price = new Float32Array(numSessions * MAX_LENGTH);
+  const country = new Int32Array(numSessions);
+  const age = new Float32Array(numSessions);
+  for (let s = 0; s < numSessions; s++) {
+    lengths[s] = rng.int(1, MAX_LENGTH + 1);
+    let item = rng.int(2, ITEMS);
+    for (let t = 0; t < lengths[s]; t++) {
+      items[s * MAX_LENGTH + t] = item;
+      category[s * MAX_LENGTH + t] = 2 + (item % 3);
+      price[s * MAX_LENGTH + t] = item / ITEMS;
+      item = ((item - 2 + 5) % (ITEMS - 2)) + 2;
+    }
+    country[s] = rng.int(2, 4);
+    age[s] = rng.uniform(0, 1);
+  }
+  return {
+    schema: SCHEMA,
+    numSessions,
+    maxLength: MAX_LENGTH,
+    lengths,
+    items,
+    categorical: { category_list: category },
+    continuous: { price_list: price },
+    context: { country, age },
+  };
+}
+
+const MODEL_CONFIGS: Record<Exclude<ModelKind, "lstm">, object> = {
+  mlp: { inputs: { itemDim: 8 }, layers: [16], seed: 3 },
+  gru: { inputs: { itemDim: 8 }, units: 8, seed: 3 },
+  transformer: { inputs: { itemDim: 8 }, dModel: 8, heads: 2, layers: 1, dropout: 0, seed: 3 },
+};
+
+const PROBABILITIES = Array.from({ length: ITEMS }, (_, i) => 1 + (i % 4));
+const HEADS: Record<string, OutputHeadConfig> = {
+  full: {},
+  popularity: { sampled: { negatives: "popularity", numNegatives: 7, itemProbabilities: PROBABILITIES } },
+  "in-batch": { sampled: { negatives: "in-batch", itemProbabilities: PROBABILITIES } },
+  bce: { sampled: { negatives: "popularity", loss: "bce", numNegatives: 2, itemProbabilities: PROBABILITIES } },
+};
+
+/** Masked-item training needs a Transformer that attends both ways, with a MASK row in its item table. */
+const MASKED = { causal: false, inputs: { itemDim: 8, maskToken: true } };
+
+function build(kind: Exclude<ModelKind, "lstm">, head: OutputHeadConfig = {}, masked = false) {
+  const model = createModel(kind, { ...MODEL_CONFIGS[kind], ...(masked ? MASKED : {}) } as never, SCHEMA);
+  return { model, head: createHeadFor(model, head) };
+}
+
+beforeAll(async () => {
+  await initBackend({ backend: "wasm", quiet: true });
+});
+
+describe("gradient exchange", () => {
+  it("gives every rank the sum of all contributions, in rank order", async () => {
+    const exchange = new InProcessExchange(3, 2);
+    const contribute = (rank: number, values: number[]) => {
+      exchange.slot(rank).set(values);
+      return exchange.allReduce(rank);
+    };
+    const sums = await Promise.all([contribute(2, [100, 0.5]), contribute(0, [1, 2]), contribute(1, [10, 20])]);
+    for (const sum of sums) expect(Array.from(sum)).toEqual([111, 22.5]);
+    expect(() => exchange.allReduce(3)).toThrow(/rank 3 outside/);
+  });
+});
+
+describe("defaultWorkers", () => {
+  it("reads SESSIONREC_WORKERS, 1 without it, and names the variable when it is not a count", () => {
+    expect(defaultWorkers({})).toBe(1);
+    expect(defaultWorkers({ SESSIONREC_WORKERS: "2" })).toBe(2);
+    expect(() => defaultWorkers({ SESSIONREC_WORKERS: "two" })).toThrow(/SESSIONREC_WORKERS="two"/);
+    expect(() => defaultWorkers({ SESSIONREC_WORKERS: "0" })).toThrow(/integer >= 1/);
+  });
+});
+
+describe("splitShares", () => {
+  const rows = (size: number, seqLen: number, targets: number[]): ExampleRows => ({
+    size,
+    seqLen,
+    items: new Int32Array(size * seqLen),
+    mask: new Float32Array(size * seqLen),
+    lengths: new Int32Array(size),
+    categorical: {},
+    continuous: {},
+    context: {},
+    targets: Int32Array.from(targets),
+  });
+
+  it("splits rows in order into runs of equal padded length and counts each run's targets", () => {
+    // Group 1: 2 rows of length 2; group 2: 2 rows of length 4. Work 4 + 8 = 12: rows starting before 6 go to share 0.
+    const short = rows(2, 2, [5, 0, 6, 7]);
+    const long = rows(2, 4, [8, 0, 0, 0, 9, 9, 9, 0]);
+    const [first, second] = splitShares([short, long], 2);
+    expect(first.pieces.map((p) => Array.from(p.targets))).toEqual([[5, 0, 6, 7], [8, 0, 0, 0]]);
+    expect(first.targets).toBe(4);
+    expect(second.pieces.map((p) => Array.from(p.targets))).toEqual([[9, 9, 9, 0]]);
+    expect(second.targets).toBe(3);
+  });
+
+  it("leaves later shares empty when there are fewer rows than replicas", () => {
+    const shares = splitShares([rows(1, 3, [0, 4, 0])], 3);
+    expect(shares.map((s) => s.pieces.length)).toEqual([1, 0, 0]);
+    expect(shares.map((s) => s.targets)).toEqual([1, 0, 0]);
+  });
+});
+
+describe("one worker", () => {
+  it("is the plain loop of before: Adam on trainingLoss, bit for bit (dropout and sampled negatives included)", async () => {
+    const loader = new SessionLoader(table(40));
+    const config = { gru: { ...MODEL_CONFIGS.gru, dropout: 0.3 } };
+    const trained = async (train: (model: ReturnType<typeof build>["model"], head: ReturnType<typeof build>["head"]) => Promise<void>) => {
+      const model = createModel("gru", config.gru as never, SCHEMA);
+      const head = createHeadFor(model, HEADS.popularity);
+      try {
+        await train(model, head);
+        return trainableVariables(model, head).map((v) => Array.from(v.dataSync()));
+      } finally {
+        disposeModel({ model, head });
+      }
+    };
+    const viaFit = await trained(async (model, head) => {
+      await fit(model, head, loader, { scheme: createTargetScheme("next"), epochs: 2, batchSize: 16, seed: 5, schedule: { learningRate: 0.01 }, lengthGroups: 2, progress: "none", workers: 1 });
+    });
+    const byHand = await trained(async (model, head) => {
+      const variables = trainableVariables(model, head);
+      const optimizer: tf.Optimizer = tf.train.adam(0.01);
+      const scheme = createTargetScheme("next");
+      const shuffles = new Random(5);
+      for (let epoch = 1; epoch <= 2; epoch++) {
+        for (const batch of loader.batches({ batchSize: 16, shuffleSeed: shuffles.fork(epoch).seed })) {
+          tf.tidy(() => {
+            const { grads } = tf.variableGrads(() => trainingLoss(model, head, scheme, batch, 2), variables);
+            const complete: tf.NamedTensorMap = {};
+            for (const v of variables) complete[v.name] = grads[v.name] ?? tf.zerosLike(v);
+            optimizer.applyGradients(complete);
+          });
+          disposeBatch(batch);
+        }
+      }
+      optimizer.dispose();
+    });
+    expect(viaFit).toEqual(byHand);
+  });
+});
+
+describe("data-parallel replicas", () => {
+  it("hold bit-identical weights after several steps (GRU, full softmax)", async () => {
+    const { model, head } = build("gru");
+    const loader = new SessionLoader(table(40));
+    const variables = trainableVariables(model, head);
+    const before = variables.map((v) => Float32Array.from(v.dataSync()));
+    const trainer = await startDataParallel({
+      model,
+      head,
+      loader,
+      variables,
+      workers: 2,
+      scheme: createTargetScheme("next"),
+      lengthGroups: 2,
+      update: { clipNorm: 1, weightDecay: 0.01 },
+      rate: 0.01,
+    });
+    try {
+      for (let step = 0; step < 4; step++) {
+        for (const batch of loader.batches({ batchSize: 16, shuffleSeed: step })) {
+          try {
+            expect(Number.isFinite(await trainer.step(batch, 0.01))).toBe(true);
+          } finally {
+            disposeBatch(batch);
+          }
+        }
+      }
+      const [worker] = await trainer.workerWeights();
+      const main = variables.map((v) => v.dataSync() as Float32Array);
+      expect(main.some((values, i) => values.some((x, j) => x !== before[i][j]))).toBe(true); // it trained
+      main.forEach((values, i) => expect(Buffer.from(worker[i].buffer).equals(Buffer.from(values.buffer, values.byteOffset, values.byteLength))).toBe(true));
+    } finally {
+      await trainer.close();
+      disposeModel({ model, head });
+    }
+  });
+
+  const cases: [Exclude<ModelKind, "lstm">, keyof typeof HEADS, "last" | "next" | "masked"][] = [
+    ["mlp", "full", "last"],
+    ["mlp", "in-batch", "last"],
+    ["gru", "full", "next"],
+    ["gru", "popularity", "next"],
+    ["gru", "bce", "next"],
+    ["transformer", "full", "next"],
+    ["transformer", "popularity", "last"],
+    ["transformer", "in-batch", "next"],
+    ["transformer", "bce", "last"],
+    ["transformer", "popularity", "masked"], // the masks are drawn once, on the main thread
+  ];
+  it.each(cases)("%s with the %s softmax (%s): 2 workers follow 1 worker's loss curve", async (kind, heads, scheme) => {
+    // One step per epoch: the history is the loss of every step.
+    const run = async (workers: number) => {
+      const { model, head } = build(kind, HEADS[heads], scheme === "masked");
+      try {
+        const result = await fit(model, head, new SessionLoader(table(48)), {
+          scheme: createTargetScheme(scheme, { maskId: model.inputs.maskId }),
+          epochs: 6,
+          batchSize: 48,
+          schedule: { learningRate: 0.02 },
+          lengthGroups: 3, // groups of unequal size: shares with unequal numbers of targets
+          progress: "none",
+          workers,
+        });
+        return { losses: result.history.map((r) => r.loss), weights: trainableVariables(model, head).map((v) => Array.from(v.dataSync())) };
+      } finally {
+        disposeModel({ model, head });
+      }
+    };
+    const one = await run(1);
+    const two = await run(2);
+    expect(one.losses[5]).toBeLessThan(one.losses[0]); // it learns
+    two.losses.forEach((loss, i) => expect(loss).toBeCloseTo(one.losses[i], 4));
+    // Adam divides by √v: float noise in a near-zero gradient can move a weight by a visible fraction of one step
+    // (0.02); 1e-3 is 5% of a step, far below what a wrongly weighted or misrouted share does (see the losses).
+    two.weights.forEach((values, i) => values.forEach((x, j) => expect(Math.abs(x - one.weights[i][j])).toBeLessThan(1e-3)));
+  });
+
+  it("reports a worker's error instead of waiting for its gradient", async () => {
+    const { model, head } = build("mlp");
+    // 12 sessions of 2 events (one next-item target) and 4 of 5 (four): in 2 length groups the main thread's share
+    // holds only short ones, which the pooling MLP can train on, and the worker's the long ones, which it cannot.
+    const sessions = table(16);
+    sessions.lengths.forEach((_, s) => {
+      sessions.lengths[s] = s % 4 === 3 ? 5 : 2;
+      for (let t = 0; t < MAX_LENGTH; t++) sessions.items[s * MAX_LENGTH + t] = t < sessions.lengths[s] ? 2 + ((s + t) % (ITEMS - 2)) : 0;
+    });
+    try {
+      await expect(
+        fit(model, head, new SessionLoader(sessions), { scheme: createTargetScheme("next"), batchSize: 16, lengthGroups: 2, progress: "none", workers: 2 }),
+      ).rejects.toThrow(/training worker 1: selectTargets: pooled model .* train it with predictLast/);
+    } finally {
+      disposeModel({ model, head });
+    }
+  });
+
+  it("refuses a model it cannot rebuild in a worker", async () => {
+    const { model, head } = build("gru");
+    // The same variables and encoder, but no kind or config to build a replica from.
+    const bare = { name: "bare", output: model.output, dim: model.dim, variables: model.variables, encode: model.encode.bind(model) };
+    try {
+      await expect(
+        fit(bare, head, new SessionLoader(table(8)), { scheme: createTargetScheme("next"), batchSize: 8, progress: "none", workers: 2 }),
+      ).rejects.toThrow(/workers > 1 rebuilds the model .*: model "bare" was not made by createModel/);
+    } finally {
+      disposeModel({ model, head });
+    }
+  });
+});
