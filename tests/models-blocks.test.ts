@@ -134,7 +134,7 @@ describe("summarizeModel", () => {
       { block: "input (InputBlock)", outputShape: ["batch", "seqLen", 4], parameters: 71 + 11 * 4 + 4 },
       { block: "transformer.position (PositionEmbedding)", outputShape: ["batch", "seqLen", 4], parameters: 5 * 4 },
       // 2 layer norms (4 + 4 each), query/key/value/output (4×4 + 4 each), FFN 4 → 8 → 4.
-      { block: "transformer.block0 (TransformerBlock (causal))", outputShape: ["batch", "seqLen", 4], parameters: 2 * 8 + 4 * 20 + (4 * 8 + 8) + (8 * 4 + 4) },
+      { block: "transformer.block0 (TransformerBlock, causal)", outputShape: ["batch", "seqLen", 4], parameters: 2 * 8 + 4 * 20 + (4 * 8 + 8) + (8 * 4 + 4) },
       { block: "transformer.finalNorm (LayerNorm)", outputShape: ["batch", "seqLen", 4], parameters: 8 },
       { block: "mlp (MLP)", outputShape: ["batch", "seqLen", 4], parameters: 0 },
       { block: "head (tied output head)", outputShape: ["batch", "seqLen", 12], parameters: 12 },

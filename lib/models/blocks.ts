@@ -188,7 +188,7 @@ function buildTransformerBlocks(ctx: BuildContext, spec: TransformerBlocksSpec, 
     spec: resolved,
     info: [
       { name: `${name}.position`, type: "PositionEmbedding", ...shape },
-      ...blocks.map((_, i) => ({ name: `${name}.block${i}`, type: resolved.causal ? "TransformerBlock (causal)" : "TransformerBlock", ...shape })),
+      ...blocks.map((_, i) => ({ name: `${name}.block${i}`, type: resolved.causal ? "TransformerBlock, causal" : "TransformerBlock", ...shape })),
       { name: `${name}.finalNorm`, type: "LayerNorm", ...shape },
     ],
     shape,

@@ -4,7 +4,7 @@ import type { SessionModel } from "./model";
 import type { ItemOutputHead } from "./outputs";
 
 export interface SummaryRow {
-  /** "<name> (<type>)", e.g. "transformer.block0 (TransformerBlock (causal))". */
+  /** "<name> (<type>)", e.g. "transformer.block0 (TransformerBlock, causal)". */
   block: string;
   /** e.g. ["batch", "seqLen", 64], or ["batch", 64] after pooling. */
   outputShape: (string | number)[];
