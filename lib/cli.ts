@@ -4,9 +4,9 @@
 import path from "node:path";
 import { initBackend } from "./backend";
 import { COURSE_MODELS, COURSE_MODELS_DIR, prepareCourseData } from "./course";
-import { DEFAULT_KS, runBaselines, runModel, type ModelRunConfig, type RunResult } from "./experiment";
+import { DEFAULT_KS, createRunModel, runBaselines, trainModel, type ModelRunConfig, type RunResult } from "./experiment";
 import { saveModelFolder } from "./model-folder/index";
-import { disposeModel } from "./models/index";
+import { disposeModel, formatSummary, summarizeModel } from "./models/index";
 import { barChart, lineChart, textTable, writeReport } from "./plot";
 
 // The course's settings (the tutorial's, Merlin GTC 2023: 3 epochs each; the GRU takes notebook 04's LSTM settings),
@@ -35,8 +35,9 @@ async function main(): Promise<void> {
   const rows = runBaselines(train.table, valid.table);
   const saved: string[] = [];
   for (const config of MODELS) {
-    console.log(`train: ${config.kind}`);
-    const { model, head, ...result } = await runModel(config, train, valid);
+    const run = createRunModel(config, train.table.schema);
+    console.log(`train: ${config.kind}\n${formatSummary(summarizeModel(run.model, run.head))}`);
+    const { model, head, ...result } = await trainModel(run.model, run.head, config, train, valid);
     rows.push(result);
     const dir = path.join(COURSE_MODELS_DIR, config.kind);
     await saveModelFolder(dir, { name: config.kind, model, head, workflow: data.workflow, schema: train.table.schema, metrics: result.metrics, scheme: config.scheme });

@@ -3,7 +3,7 @@
 // protocol "last" of lib/evaluate.
 import { SessionLoader, type SessionTable } from "./loader";
 import type { RankingResult } from "./metrics/index";
-import { type ModelConfigs, type ModelKind, createHeadFor, createModel, createTargetScheme } from "./models/index";
+import { type ModelConfigs, type ModelKind, type ModelSchema, createHeadFor, createModel, createTargetScheme } from "./models/index";
 import type { ItemOutputHead } from "./models/outputs";
 import type { SessionModel } from "./models/model";
 import { evaluateByPrefix } from "./evaluate/every-next";
@@ -34,11 +34,27 @@ export function evaluateModel(model: SessionModel, head: ItemOutputHead, valid: 
   return evaluateByPrefix(model, head, valid.table, { ks, positions: "last", batchSize });
 }
 
-/** Trains one model on `train` and scores it on `valid` after every epoch. */
-export async function runModel(config: ModelRunConfig, train: SessionLoader, valid: SessionLoader): Promise<RunResult & { model: SessionModel; head: ItemOutputHead }> {
+/** A model and its output head as a run trains them. */
+export interface ModelAndHead {
+  model: SessionModel;
+  head: ItemOutputHead;
+}
+
+/** The untrained model of `config` for `schema`, with the output head `runModel` trains it with (tied). */
+export function createRunModel(config: Pick<ModelRunConfig, "kind" | "model">, schema: ModelSchema): ModelAndHead {
+  const model = createModel(config.kind, (config.model ?? {}) as never, schema);
+  return { model, head: createHeadFor(model) };
+}
+
+/** Trains `model` with `head` on `train` (the settings of `config`) and scores it on `valid` after every epoch. */
+export async function trainModel(
+  model: SessionModel,
+  head: ItemOutputHead,
+  config: Omit<ModelRunConfig, "kind" | "model">,
+  train: SessionLoader,
+  valid: SessionLoader,
+): Promise<RunResult & ModelAndHead> {
   const ks = config.ks ?? DEFAULT_KS;
-  const model = createModel(config.kind, (config.model ?? {}) as never, train.table.schema);
-  const head = createHeadFor(model);
   const scheme = createTargetScheme(config.scheme ?? (model.output === "pooled" ? "last" : "next"));
   const result = await fit(model, head, train, {
     scheme,
@@ -53,7 +69,13 @@ export async function runModel(config: ModelRunConfig, train: SessionLoader, val
   // Training time without the per-epoch validation, which the baselines do not pay either.
   const trainSeconds = result.history.reduce((sum, epoch) => sum + epoch.seconds, 0);
   const best = result.history[result.bestEpoch - 1];
-  return { name: config.kind, metrics: best.metrics, trainSeconds, history: result.history, model, head };
+  return { name: model.kind, metrics: best.metrics, trainSeconds, history: result.history, model, head };
+}
+
+/** Creates the model of `config` (`createRunModel`) and trains it (`trainModel`). */
+export function runModel(config: ModelRunConfig, train: SessionLoader, valid: SessionLoader): Promise<RunResult & ModelAndHead> {
+  const { model, head } = createRunModel(config, train.table.schema);
+  return trainModel(model, head, config, train, valid);
 }
 
 /** Most-popular, successor counts and V-SKNN fitted on `train`, scored on `valid` like the models. */

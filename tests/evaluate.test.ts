@@ -53,6 +53,8 @@ function transitionModel(): { model: SessionModel; head: ItemOutputHead } {
     output: "sequence",
     dim: N_ITEMS,
     config: {},
+    causal: true,
+    blocks: [],
     variables: {},
     encode: (batch: { items: tf.Tensor2D }) => tf.oneHot(batch.items, N_ITEMS).toFloat(), // [b, L, nItems]
   } as unknown as SessionModel;

@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ParameterFactory, SeedSequence } from "../lib/models/init";
 import { createMlpModel } from "../lib/models/mlp";
 import { createRnnModel } from "../lib/models/rnn";
-import { attentionBias, createTransformerModel, selfAttention } from "../lib/models/transformer";
+import { attentionBias, selfAttention } from "../lib/models/attention";
+import { createTransformerModel } from "../lib/models/transformer";
 import type { NextItemModel, SessionBatch } from "../lib/models/types";
 import { editBatch, maxAbsDiff, toyBatch, toySchema } from "./models-fixtures";
 
@@ -168,6 +169,6 @@ describe("transformer inputInitScale", () => {
       const expected = tf.mul(variable, factor);
       expect({ name, diff: maxAbsDiff(scaled.variables[name], expected) < 1e-6 }).toEqual({ name, diff: true });
     }
-    expect(() => createTransformerModel(toySchema, { ...config, inputInitScale: 0 })).toThrow(/inputInitScale must be a number > 0/);
+    expect(() => createTransformerModel(toySchema, { ...config, inputInitScale: 0 })).toThrow(/inputInitScale\) must be a number > 0, got 0/);
   });
 });

@@ -36,7 +36,7 @@ const DEFAULT_MAX_SCORE_ELEMENTS = 4_000_000;
 /** Throws unless the model's state at t depends on events 0..t only. */
 export function checkCausal(model: SessionModel, who: string): void {
   if (model.output !== "sequence") throw new Error(`${who}: model '${model.name}' pools the session; use evaluateByPrefix`);
-  if ((model.config as { causal?: boolean }).causal === false) {
+  if (!model.causal) {
     throw new Error(`${who}: model '${model.name}' attends both ways (causal: false), so its states see later events; use evaluateByPrefix`);
   }
 }

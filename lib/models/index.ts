@@ -6,19 +6,29 @@ import { disposeVariables } from "./init";
 import { type RnnConfig, createRnnModel } from "./rnn";
 import { type TransformerConfig, createTransformerModel } from "./transformer";
 import type { ModelSchema } from "./inputs";
+import { type ComposedModelConfig, composeModel, isComposedConfig } from "./blocks";
 
-/** The config type of each model kind ("gru"/"lstm" fix the RNN's cell). */
+/** The config type of each model kind ("gru"/"lstm" fix the RNN's cell), or the blocks of a composed model. */
 export interface ModelConfigs {
-  mlp: MlpModelConfig;
-  gru: Omit<RnnConfig, "cell">;
-  lstm: Omit<RnnConfig, "cell">;
-  transformer: TransformerConfig;
+  mlp: MlpModelConfig | ComposedModelConfig;
+  gru: Omit<RnnConfig, "cell"> | ComposedModelConfig;
+  lstm: Omit<RnnConfig, "cell"> | ComposedModelConfig;
+  transformer: TransformerConfig | ComposedModelConfig;
 }
 
 export const MODEL_KINDS: readonly ModelKind[] = ["mlp", "gru", "lstm", "transformer"];
 
-/** A model of `kind` for the dataset `schema`; every config field has a documented default. */
+/** A model of `kind` for the dataset `schema`; every config field has a documented default. A composed model's
+ *  config (its blocks, from `composeModel`) rebuilds that model, whose blocks must make it a `kind`. */
 export function createModel<K extends ModelKind>(kind: K, config: ModelConfigs[K], schema: ModelSchema): SessionModel {
+  if (isComposedConfig(config)) {
+    const model = composeModel(schema, config.blocks, { seed: config.seed });
+    if (model.kind !== kind) {
+      disposeVariables(model.variables);
+      throw new Error(`createModel: the blocks of this config make a '${model.kind}' model, not a '${kind}'`);
+    }
+    return model;
+  }
   switch (kind) {
     case "mlp":
       return createMlpModel(schema, config as MlpModelConfig);
@@ -43,11 +53,23 @@ export function disposeModel(run: { model: Pick<SessionModel, "variables">; head
   disposeVariables(run.model.variables);
 }
 
-export type { ModelKind, SessionModel } from "./model";
+export type { BlockInfo, ModelKind, SessionModel } from "./model";
+export {
+  type BlockSpec,
+  type ComposedModelConfig,
+  composeModel,
+  inputBlock,
+  meanPooling,
+  mlpBlock,
+  recurrentBlock,
+  transformerBlocks,
+} from "./blocks";
+export { type ModelSummary, type SummaryRow, formatSummary, summarizeModel } from "./summary";
 export type { NextItemModel, OutputHead, SessionBatch, TargetScheme, TrainingExample } from "./types";
 export { type InputBlock, type InputConfig, type ModelColumnSchema, type ModelSchema, createInputBlock, defaultEmbeddingDim } from "./inputs";
 export { type MlpModelConfig, createMlpModel } from "./mlp";
 export { type RnnCell, type RnnConfig, createRnnModel } from "./rnn";
+export { attentionBias } from "./attention";
 export { type TransformerConfig, createTransformerModel } from "./transformer";
 export {
   type ItemOutputHead,

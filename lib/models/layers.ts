@@ -78,7 +78,7 @@ export interface MlpConfig {
   dropout?: number;
 }
 
-export interface MlpBlock {
+export interface MlpLayers {
   readonly outDim: number;
   readonly kernels: tf.Variable[];
   /** x [..., inDim] → [..., outDim]. */
@@ -86,7 +86,7 @@ export interface MlpBlock {
 }
 
 /** A stack of dense layers (`<name>.layer<i>.kernel|bias`), each followed by the activation and dropout. */
-export function mlpBlock(params: ParameterFactory, name: string, inDim: number, config: MlpConfig, seeds: SeedSequence): MlpBlock {
+export function mlpLayers(params: ParameterFactory, name: string, inDim: number, config: MlpConfig, seeds: SeedSequence): MlpLayers {
   const activation = config.activation ?? "relu";
   const rate = config.dropout ?? 0;
   const scope = params.scope(name);
@@ -109,4 +109,13 @@ export function mlpBlock(params: ParameterFactory, name: string, inDim: number, 
 export function l2Penalty(weights: tf.Variable[], scale: number): tf.Scalar {
   if (weights.length === 0) return tf.scalar(0);
   return tf.tidy(() => tf.mul(tf.addN(weights.map((w) => tf.sum(tf.square(w)))), scale) as tf.Scalar);
+}
+
+/** Mean over real positions: features [batch, seqLen, d], mask [batch, seqLen] → [batch, d] (0 for an empty session). */
+export function maskedMean(features: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const weights = tf.expandDims(mask, 2); // [b, L, 1]
+    const counts = tf.maximum(tf.sum(weights, 1), 1); // [b, 1]
+    return tf.div(tf.sum(tf.mul(features, weights), 1), counts) as tf.Tensor2D;
+  });
 }

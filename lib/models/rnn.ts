@@ -1,17 +1,12 @@
-// Recurrent next-item model: a GRU or LSTM run over the session's positions, then an MLP; one state per position
-// ("sequence"), the state at position t having seen events 0..t only.
-// Padding: a padded step leaves the state unchanged (h_t = m_t·h_new + (1 − m_t)·h_{t−1}), so the state at and
-// after the last real event is the same, and nothing at a padded position reaches a real one.
-// The input part of every gate is computed for all positions at once (one matmul); the recurrence over time is one
-// op per layer with a hand-written backward pass (lib/kernels/recurrent-sequence.ts, where the cell equations are).
-import * as tf from "@tensorflow/tfjs";
-import { gruSequence, lstmSequence } from "../kernels/recurrent-sequence";
-import { ParameterFactory, SeedSequence } from "./init";
-import { createInputBlock, type InputConfig, type ModelSchema } from "./inputs";
-import { type Activation, dropout, l2Penalty, mlpBlock } from "./layers";
+// Recurrent next-item model: a GRU or LSTM run over the session's positions (./recurrent.ts), then an MLP; one state
+// per position ("sequence"), the state at position t having seen events 0..t only.
+import { composeModel, inputBlock, mlpBlock, recurrentBlock } from "./blocks";
+import type { InputConfig, ModelSchema } from "./inputs";
+import type { Activation } from "./layers";
 import type { SessionModel } from "./model";
+import type { RnnCell } from "./recurrent";
 
-export type RnnCell = "gru" | "lstm";
+export type { RnnCell };
 
 export interface RnnConfig {
   inputs?: InputConfig;
@@ -46,56 +41,12 @@ export function resolveRnnConfig(config: RnnConfig = {}): ResolvedRnnConfig {
   };
 }
 
-export interface RecurrentLayer {
-  readonly kernels: tf.Variable[];
-  /** x [batch, seqLen, inDim], mask [batch, seqLen] → states [batch, seqLen, units]. */
-  apply(x: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor3D;
-}
-
-/** A GRU or LSTM layer with variables `<name>.kernel` [inDim, G·u], `<name>.recurrentKernel` [u, G·u], `<name>.bias`
- *  (and the GRU's `<name>.recurrentBias`); G = 3 (GRU, gates z r n) or 4 (LSTM, gates i f g o). */
-export function recurrentLayer(params: ParameterFactory, name: string, cell: RnnCell, inDim: number, units: number): RecurrentLayer {
-  const scope = params.scope(name);
-  const gates = cell === "gru" ? 3 : 4;
-  const kernel = scope.glorotUniform("kernel", [inDim, gates * units]);
-  const recurrent = scope.glorotUniform("recurrentKernel", [units, gates * units]);
-  // LSTM: forget-gate bias 1 (Jozefowicz et al. 2015, Keras' unit_forget_bias) so that early training remembers.
-  const bias = scope.filled("bias", [gates * units], (i) => (cell === "lstm" && i >= units && i < 2 * units ? 1 : 0));
-  const recurrentBias = cell === "gru" ? scope.constant("recurrentBias", [gates * units], 0) : null;
-  return {
-    kernels: [kernel, recurrent],
-    apply: (x, mask) =>
-      tf.tidy(() => {
-        const [batchSize, seqLen] = mask.shape;
-        const inputGates = tf.fused.matMul({ a: tf.reshape(x, [-1, inDim]), b: kernel, bias }); // [b·L, G·u]
-        const perPosition = tf.reshape(inputGates, [batchSize, seqLen, gates * units]) as tf.Tensor3D;
-        return recurrentBias === null
-          ? lstmSequence(perPosition, mask, recurrent as tf.Tensor2D)
-          : gruSequence(perPosition, mask, recurrent as tf.Tensor2D, recurrentBias as tf.Tensor1D); // [b, L, u]
-      }),
-  };
-}
-
 export function createRnnModel(schema: ModelSchema, config: RnnConfig = {}): SessionModel<ResolvedRnnConfig> {
-  const resolved = resolveRnnConfig(config);
-  const params = new ParameterFactory(resolved.seed);
-  const seeds = new SeedSequence(resolved.seed);
-  const inputs = createInputBlock(params.scope("input"), schema, resolved.inputs);
-  const rnn = recurrentLayer(params, resolved.cell, resolved.cell, inputs.dim, resolved.units);
-  const mlp = mlpBlock(params, "mlp", resolved.units, { units: resolved.mlp, activation: resolved.mlpActivation }, seeds);
-  return {
-    kind: resolved.cell,
-    name: resolved.cell,
-    output: "sequence",
-    dim: mlp.outDim,
-    config: resolved,
-    inputs,
-    variables: params.variables,
-    encode: (batch, training) =>
-      tf.tidy(() => {
-        const states = rnn.apply(inputs.apply(batch), batch.mask); // [b, L, units]
-        return mlp.apply(dropout(states, resolved.dropout, training, seeds), training); // [b, L, dim]
-      }),
-    regularization: resolved.l2 > 0 ? () => l2Penalty(rnn.kernels, resolved.l2) : undefined,
-  };
+  const c = resolveRnnConfig(config);
+  const blocks = [
+    inputBlock(c.inputs),
+    recurrentBlock({ cell: c.cell, units: c.units, dropout: c.dropout, l2: c.l2 }),
+    mlpBlock({ units: c.mlp, activation: c.mlpActivation }),
+  ];
+  return { ...composeModel(schema, blocks, { seed: c.seed }), config: c };
 }

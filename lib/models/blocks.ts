@@ -1,0 +1,259 @@
+// The public blocks every model is composed of, and `composeModel`, which builds a list of them into a model:
+//   inputBlock          the schema's features per position           [batch, seqLen, features]
+//   meanPooling         their mean over the real positions           [batch, features]
+//   mlpBlock            dense layers (per position or per session)   [..., units]
+//   recurrentBlock      a GRU or LSTM over the positions             [batch, seqLen, units]
+//   transformerBlocks   position embeddings + N causal blocks + norm [batch, seqLen, dModel]
+// createMlpModel / createRnnModel / createTransformerModel are such lists, so a model composed in a notebook and the
+// factory's are one definition. A block is a plain JSON description; `composeModel` creates its variables under the
+// block's name, each seeded by (seed, full name), so one list and one seed always give the same weights, and it
+// keeps the list as the model's config, from which lib/model-folder rebuilds a saved model.
+import * as tf from "@tensorflow/tfjs";
+import { attentionBias, selfAttention } from "./attention";
+import { ParameterFactory, SeedSequence } from "./init";
+import { createInputBlock, type InputConfig, type ModelSchema } from "./inputs";
+import { type Activation, dense, dropout, gelu, l2Penalty, layerNorm, maskedMean, mlpLayers } from "./layers";
+import type { BlockInfo, ModelKind, SessionModel } from "./model";
+import { type RnnCell, recurrentLayer } from "./recurrent";
+import type { SessionBatch } from "./types";
+
+export interface InputBlockSpec extends InputConfig {
+  block: "input";
+  /** Multiplies the initial projection kernel (needs `projection`). Default 1. */
+  projectionInitScale?: number;
+}
+export interface MeanPoolingSpec {
+  block: "meanPooling";
+}
+export interface MlpBlockSpec {
+  block: "mlp";
+  /** Width of each layer; [] makes the block the identity. */
+  units: number[];
+  /** Default "relu". */
+  activation?: Activation;
+  /** Dropout after each layer when training. Default 0. */
+  dropout?: number;
+  /** Scope of its variables. Default "mlp". */
+  name?: string;
+}
+export interface RecurrentBlockSpec {
+  block: "recurrent";
+  cell: RnnCell;
+  /** State size. */
+  units: number;
+  /** Dropout on the layer's outputs when training. Default 0. */
+  dropout?: number;
+  /** L2 penalty scale on the input and recurrent kernels (the model's `regularization()`). Default 0 (none). */
+  l2?: number;
+  /** Scope of its variables. Default the cell ("gru" or "lstm"). */
+  name?: string;
+}
+export interface TransformerBlocksSpec {
+  block: "transformer";
+  /** Attention heads; must divide the input width (d_model). Default 4. */
+  heads?: number;
+  /** Blocks. Default 2. */
+  layers?: number;
+  /** Feed-forward hidden width. Default 4·d_model. */
+  ffnDim?: number;
+  /** Dropout on embeddings, attention weights and residual branches when training. Default 0.1. */
+  dropout?: number;
+  /** Attend to earlier positions only (next-item / predict-last training); false for masked-item. Default true. */
+  causal?: boolean;
+  /** Scope of its variables. Default "transformer". */
+  name?: string;
+}
+export type BlockSpec = InputBlockSpec | MeanPoolingSpec | MlpBlockSpec | RecurrentBlockSpec | TransformerBlocksSpec;
+
+/** The config of a composed model: its blocks, defaults filled in, and its seed. */
+export interface ComposedModelConfig {
+  seed: number;
+  blocks: BlockSpec[];
+}
+
+export function isComposedConfig(config: unknown): config is ComposedModelConfig {
+  return typeof config === "object" && config !== null && Array.isArray((config as ComposedModelConfig).blocks);
+}
+
+/** The schema's columns embedded (or as-is) and concatenated per position, optionally projected. */
+export const inputBlock = (config: Omit<InputBlockSpec, "block"> = {}): InputBlockSpec => ({ block: "input", ...config });
+/** The mean of each session's features over its real positions: one state per session. */
+export const meanPooling = (): MeanPoolingSpec => ({ block: "meanPooling" });
+export const mlpBlock = (config: Omit<MlpBlockSpec, "block">): MlpBlockSpec => ({ block: "mlp", ...config });
+export const recurrentBlock = (config: Omit<RecurrentBlockSpec, "block">): RecurrentBlockSpec => ({ block: "recurrent", ...config });
+/** Pre-LN Transformer blocks (GPT-style) over the input's width: learned position embeddings, then N times
+ *  x += Dropout(SelfAttention(LayerNorm(x))); x += Dropout(W2·GELU(W1·LayerNorm(x))), then a final LayerNorm.
+ *  Attention never reaches padded keys and, when causal, never later ones. */
+export const transformerBlocks = (config: Omit<TransformerBlocksSpec, "block"> = {}): TransformerBlocksSpec => ({ block: "transformer", ...config });
+
+interface BuildContext {
+  params: ParameterFactory;
+  seeds: SeedSequence;
+  schema: ModelSchema;
+}
+
+/** What a block reads: its input's width and whether it holds one state per position or per session. */
+interface Shape {
+  dim: number;
+  output: "sequence" | "pooled";
+}
+
+interface BuiltBlock {
+  spec: BlockSpec;
+  info: BlockInfo[];
+  shape: Shape;
+  causal: boolean;
+  apply(x: tf.Tensor, batch: SessionBatch, training: boolean): tf.Tensor;
+  regularization?: () => tf.Scalar;
+}
+
+function fail(index: number, spec: BlockSpec, message: string): never {
+  throw new Error(`composeModel: block ${index} (${spec.block}): ${message}`);
+}
+
+function buildBlock(ctx: BuildContext, spec: BlockSpec, input: Shape, index: number): BuiltBlock {
+  const sequenceOnly = () => input.output === "sequence" || fail(index, spec, "needs one state per position, but an earlier block pooled the session");
+  switch (spec.block) {
+    case "meanPooling": {
+      sequenceOnly();
+      const shape: Shape = { dim: input.dim, output: "pooled" };
+      return {
+        spec,
+        info: [{ name: "meanPooling", type: "MeanPooling", ...shape }],
+        shape,
+        causal: true,
+        apply: (x, batch) => maskedMean(x as tf.Tensor3D, batch.mask),
+      };
+    }
+    case "mlp": {
+      const resolved: MlpBlockSpec = { block: "mlp", units: spec.units, activation: spec.activation ?? "relu", dropout: spec.dropout ?? 0, name: spec.name ?? "mlp" };
+      const layers = mlpLayers(ctx.params, resolved.name!, input.dim, resolved, ctx.seeds);
+      const shape: Shape = { dim: layers.outDim, output: input.output };
+      return { spec: resolved, info: [{ name: resolved.name!, type: "MLP", ...shape }], shape, causal: true, apply: (x, _batch, training) => layers.apply(x, training) };
+    }
+    case "recurrent": {
+      sequenceOnly();
+      const resolved: RecurrentBlockSpec = { block: "recurrent", cell: spec.cell, units: spec.units, dropout: spec.dropout ?? 0, l2: spec.l2 ?? 0, name: spec.name ?? spec.cell };
+      if (resolved.cell !== "gru" && resolved.cell !== "lstm") fail(index, spec, `cell must be "gru" or "lstm", got '${resolved.cell}'`);
+      const rnn = recurrentLayer(ctx.params, resolved.name!, resolved.cell, input.dim, resolved.units);
+      const shape: Shape = { dim: resolved.units, output: "sequence" };
+      return {
+        spec: resolved,
+        info: [{ name: resolved.name!, type: resolved.cell.toUpperCase(), ...shape }],
+        shape,
+        causal: true,
+        apply: (x, batch, training) => dropout(rnn.apply(x as tf.Tensor3D, batch.mask), resolved.dropout!, training, ctx.seeds),
+        regularization: resolved.l2! > 0 ? () => l2Penalty(rnn.kernels, resolved.l2!) : undefined,
+      };
+    }
+    case "transformer":
+      sequenceOnly();
+      return buildTransformerBlocks(ctx, spec, input.dim);
+    case "input":
+      return fail(index, spec, "only the first block may be the input block");
+    default:
+      throw new Error(`composeModel: block ${index}: unknown block '${(spec as { block: unknown }).block}', expected input, meanPooling, mlp, recurrent or transformer`);
+  }
+}
+
+function buildTransformerBlocks(ctx: BuildContext, spec: TransformerBlocksSpec, dModel: number): BuiltBlock {
+  const resolved: Required<TransformerBlocksSpec> = {
+    block: "transformer",
+    heads: spec.heads ?? 4,
+    layers: spec.layers ?? 2,
+    ffnDim: spec.ffnDim ?? 4 * dModel,
+    dropout: spec.dropout ?? 0.1,
+    causal: spec.causal ?? true,
+    name: spec.name ?? "transformer",
+  };
+  const { dropout: rate, name } = resolved;
+  const scope = ctx.params.scope(name);
+  const maxLength = ctx.schema.maxLength;
+  const positions = scope.normal("position", [maxLength, dModel], 0.02); // GPT-2's init
+  const blocks = Array.from({ length: resolved.layers }, (_, i) => {
+    const block = scope.scope(`block${i}`);
+    const ffn = block.scope("ffn");
+    const ffnIn = dense(ffn, "in", dModel, resolved.ffnDim);
+    const ffnOut = dense(ffn, "out", resolved.ffnDim, dModel);
+    return {
+      attentionNorm: layerNorm(block, "attentionNorm", dModel),
+      attention: selfAttention(block, "attention", dModel, resolved.heads, rate, ctx.seeds),
+      ffnNorm: layerNorm(block, "ffnNorm", dModel),
+      ffn: (x: tf.Tensor) => ffnOut.apply(gelu(ffnIn.apply(x))),
+    };
+  });
+  const finalNorm = layerNorm(scope, "finalNorm", dModel);
+  const shape: Shape = { dim: dModel, output: "sequence" };
+  return {
+    spec: resolved,
+    info: [
+      { name: `${name}.position`, type: "PositionEmbedding", ...shape },
+      ...blocks.map((_, i) => ({ name: `${name}.block${i}`, type: resolved.causal ? "TransformerBlock, causal" : "TransformerBlock", ...shape })),
+      { name: `${name}.finalNorm`, type: "LayerNorm", ...shape },
+    ],
+    shape,
+    causal: resolved.causal,
+    apply: (input, batch, training) =>
+      tf.tidy(() => {
+        const seqLen = batch.items.shape[1];
+        if (seqLen > maxLength) throw new Error(`transformer: batch seqLen ${seqLen} exceeds the schema's maxLength ${maxLength}`);
+        const bias = attentionBias(batch.mask, resolved.causal);
+        let x = tf.add(input, tf.slice(positions, [0, 0], [seqLen, dModel])) as tf.Tensor3D; // [b, L, dModel]
+        x = dropout(x, rate, training, ctx.seeds) as tf.Tensor3D;
+        for (const block of blocks) {
+          x = tf.add(x, dropout(block.attention.apply(block.attentionNorm(x) as tf.Tensor3D, bias, training), rate, training, ctx.seeds)) as tf.Tensor3D;
+          x = tf.add(x, dropout(block.ffn(block.ffnNorm(x)), rate, training, ctx.seeds)) as tf.Tensor3D;
+        }
+        return finalNorm(x);
+      }),
+  };
+}
+
+/** The kind a block list is: "transformer" with Transformer blocks, else the recurrent cell, else "mlp". */
+function kindOf(blocks: readonly BlockSpec[]): ModelKind {
+  if (blocks.some((b) => b.block === "transformer")) return "transformer";
+  const recurrent = blocks.find((b): b is RecurrentBlockSpec => b.block === "recurrent");
+  return recurrent?.cell ?? "mlp";
+}
+
+/**
+ * A model of the blocks `blocks` (the first one `inputBlock`) for `schema`; its config is the list with every default
+ * filled in, plus the seed of its weights and dropout masks (default 1).
+ */
+export function composeModel(schema: ModelSchema, blocks: readonly BlockSpec[], options: { seed?: number } = {}): SessionModel<ComposedModelConfig> {
+  const seed = options.seed ?? 1;
+  const [first, ...rest] = blocks;
+  if (first?.block !== "input") {
+    throw new Error(`composeModel: the first block must be inputBlock(...), which turns a batch into features; got ${first === undefined ? "no blocks" : `'${first.block}'`}`);
+  }
+  const ctx: BuildContext = { params: new ParameterFactory(seed), seeds: new SeedSequence(seed), schema };
+  const { block: _input, projectionInitScale = 1, ...inputConfig } = first;
+  const inputs = createInputBlock(ctx.params.scope("input"), schema, inputConfig);
+  if (projectionInitScale !== 1) {
+    const kernel = ctx.params.variables["input.projection.kernel"];
+    if (kernel === undefined) throw new Error("composeModel: inputBlock's projectionInitScale needs a projection");
+    if (!(Number.isFinite(projectionInitScale) && projectionInitScale > 0)) throw new Error(`composeModel: inputBlock projectionInitScale (the Transformer's inputInitScale) must be a number > 0, got ${projectionInitScale}`);
+    tf.tidy(() => kernel.assign(tf.mul(kernel, projectionInitScale)));
+  }
+  let shape: Shape = { dim: inputs.dim, output: "sequence" };
+  const built = rest.map((spec, i) => {
+    const block = buildBlock(ctx, spec, shape, i + 1);
+    shape = block.shape;
+    return block;
+  });
+  const penalties = built.flatMap((b) => (b.regularization === undefined ? [] : [b.regularization]));
+  const kind = kindOf(blocks);
+  return {
+    kind,
+    name: kind,
+    output: shape.output,
+    dim: shape.dim,
+    causal: built.every((b) => b.causal),
+    config: { seed, blocks: [{ ...first, projectionInitScale }, ...built.map((b) => b.spec)] },
+    blocks: [{ name: "input", type: "InputBlock", dim: inputs.dim, output: "sequence" }, ...built.flatMap((b) => b.info)],
+    inputs,
+    variables: ctx.params.variables,
+    encode: (batch, training) => tf.tidy(() => built.reduce((x: tf.Tensor, block) => block.apply(x, batch, training), inputs.apply(batch))),
+    regularization: penalties.length === 0 ? undefined : () => tf.tidy(() => tf.addN(penalties.map((p) => p())) as tf.Scalar),
+  };
+}
