@@ -228,23 +228,31 @@ def recommend(model, head, ids, lengths, k=10):
     return logits.topk(k, 1).indices
 
 
+def blas_kind(mapped):
+    """(kind, path) of the BLAS among the paths of the libraries mapped into a process: "openblas", "mkl",
+    "reference" (Debian's .../blas/libblas.so.3 of package libblas3: single-threaded, unoptimised) or "unknown"."""
+    openblas = next((path for path in mapped if "openblas" in os.path.basename(path)), None)
+    if openblas is not None:
+        return "openblas", openblas
+    mkl = next((path for path in mapped if "mkl" in os.path.basename(path)), None)
+    if mkl is not None:
+        return "mkl", mkl
+    libblas = next((path for path in mapped if os.path.basename(path).startswith("libblas.so")), None)
+    if libblas is not None:
+        return ("reference" if os.path.basename(os.path.dirname(libblas)) == "blas" else "unknown"), libblas
+    return "unknown", f"{os.path.realpath(LIBBLAS)} (not mapped)"
+
+
 def blas_in_use():
     """(kind, description, threads) of the BLAS this process has loaded — call after a matmul. torch's own BLAS_INFO
     says only "generic" for Debian's build, so the answer comes from the libraries mapped into the process."""
-    mapped = sorted({line.split()[-1] for line in open("/proc/self/maps") if len(line.split()) >= 6 and ("blas" in line or "mkl" in line)})
-    openblas = next((path for path in mapped if "openblas" in os.path.basename(path)), None)
-    if openblas is not None:
-        library = ctypes.CDLL(openblas)
+    mapped = sorted({line.split()[-1] for line in open("/proc/self/maps") if len(line.split()) >= 6})
+    kind, path = blas_kind(mapped)
+    if kind == "openblas":
+        library = ctypes.CDLL(path)
         library.openblas_get_config.restype = ctypes.c_char_p
-        config = library.openblas_get_config().decode().strip()
-        return "openblas", f"{config} ({openblas})", library.openblas_get_num_threads()
-    if any("mkl" in os.path.basename(path) for path in mapped):
-        return "mkl", ", ".join(mapped), torch.get_num_threads()
-    libblas = next((path for path in mapped if os.path.basename(path).startswith("libblas.so")), None)
-    if libblas is not None:
-        # Debian's reference BLAS lives in .../blas/libblas.so.3 (package libblas3): single-threaded, unoptimised.
-        return ("reference" if os.path.basename(os.path.dirname(libblas)) == "blas" else "unknown"), libblas, 1
-    return "unknown", f"{os.path.realpath(LIBBLAS)} (not mapped)", 1
+        return kind, f"{library.openblas_get_config().decode().strip()} ({path})", library.openblas_get_num_threads()
+    return kind, path, torch.get_num_threads() if kind == "mkl" else 1
 
 
 def median_ms(run, repeats, sync):

@@ -1,6 +1,7 @@
 // bench:train's report: a PyTorch peer on the reference BLAS gets no ratio, and the peer's BLAS and threads are said.
+import { spawnSync } from "child_process";
 import { describe, expect, it } from "vitest";
-import { YOOCHOOSE_BATCH, YOOCHOOSE_SHAPE, defaultRows, formatReport, ratioText, type TorchResult, type TrainRowResult } from "../bench/train";
+import { YOOCHOOSE_BATCH, YOOCHOOSE_SHAPE, defaultRows, formatReport, ratioText, torchAvailable, type TorchResult, type TrainRowResult } from "../bench/train";
 
 const peer = (blasKind: TorchResult["blasKind"], threads = 2): TorchResult => ({
   msPerStep: 200,
@@ -44,5 +45,33 @@ describe("bench:train report", () => {
     expect(yoochoose.spec.shape).toEqual(YOOCHOOSE_SHAPE);
     expect(yoochoose.spec.batch).toBe(YOOCHOOSE_BATCH);
     expect(formatReport({ rows: [yoochoose], torch: [peer("openblas")] }, 2)).toMatch(/YOOCHOOSE GRU epoch .*: 29\.2 min; PyTorch 19\.5 min/);
+  });
+});
+
+describe.skipIf(!torchAvailable())("bench/torch_peer.py (the real peer, when /usr/bin/python3 has torch)", () => {
+  it("reports the BLAS library it loaded, its kind and threads, and trains the YOOCHOOSE-settings GRU", () => {
+    const args = ["bench/torch_peer.py", "--model", "gru", "--scheme", "next", "--batch", "4", "--items", "50", "--dim", "8"];
+    const flags = ["--seq-len", "4", "--min-len", "4", "--no-mlp", "--temperature", "0.5", "--warmup", "1", "--steps", "1"];
+    const child = spawnSync(process.env.BENCH_PYTHON || "/usr/bin/python3", [...args, ...flags], { encoding: "utf8" });
+    expect(child.status, child.stderr).toBe(0);
+    const result = JSON.parse(child.stdout.trim().split("\n").pop()!) as TorchResult & { targetsPerStep: number };
+    expect(["openblas", "mkl", "reference", "unknown"]).toContain(result.blasKind);
+    if (result.blasKind === "openblas") expect(result.blas).toMatch(/^OpenBLAS .*libopenblas/);
+    expect(result.threads).toBe(2); // --threads defaults to 2: the 2 cores the benchmarks are measured on
+    expect(result.blasThreads).toBeGreaterThanOrEqual(1);
+    expect(result.targetsPerStep).toBe(4 * 3); // 4 sessions of 4 clicks: 3 next-item targets each
+  });
+
+  it("tells the reference BLAS from OpenBLAS by the libraries mapped into the process", () => {
+    const cases = {
+      reference: ["/usr/lib/x86_64-linux-gnu/blas/libblas.so.3", "/usr/lib/x86_64-linux-gnu/libgomp.so.1"],
+      openblas: ["/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3", "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so"],
+      mkl: ["/opt/intel/lib/libmkl_rt.so.2"],
+      unknown: ["/usr/lib/x86_64-linux-gnu/libc.so.6"],
+    };
+    const script = `import sys, json; sys.path.insert(0, "bench"); import torch_peer; print(json.dumps({k: torch_peer.blas_kind(v)[0] for k, v in ${JSON.stringify(cases)}.items()}))`;
+    const child = spawnSync(process.env.BENCH_PYTHON || "/usr/bin/python3", ["-c", script], { encoding: "utf8" });
+    expect(child.status, child.stderr).toBe(0);
+    expect(JSON.parse(child.stdout)).toEqual({ reference: "reference", openblas: "openblas", mkl: "mkl", unknown: "unknown" });
   });
 });
