@@ -9,6 +9,7 @@ import * as os from "os";
 import * as tf from "@tensorflow/tfjs";
 import { startBackend } from "../lib/backend";
 import { disposeBatch } from "../lib/loader";
+import { adam } from "../lib/train/adam";
 import { buildBenchModel, syntheticBatch } from "./models";
 import { YOOCHOOSE_BATCH, YOOCHOOSE_SHAPE } from "./train";
 
@@ -73,7 +74,7 @@ async function main(args: string[]): Promise<void> {
   const shape = YOOCHOOSE_SHAPE;
   const model = buildBenchModel("gru", shape, { scheme: "next" });
   const batch = syntheticBatch(shape, YOOCHOOSE_BATCH);
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = adam(1e-3);
   const step = () => {
     const loss = optimizer.minimize(() => model.loss(batch), true, model.variables)!;
     loss.dataSync();

@@ -14,9 +14,9 @@ import { spawnSync } from "child_process";
 import * as os from "os";
 import * as path from "path";
 import { fileURLToPath, pathToFileURL } from "url";
-import * as tf from "@tensorflow/tfjs";
 import { startBackend, type BackendName } from "../lib/backend";
 import { disposeBatch } from "../lib/loader";
+import { adam } from "../lib/train/adam";
 import { buildBenchModel, syntheticBatch, type BenchModelConfig, type BenchModelKind } from "./models";
 
 /** The target of issues 4 and 6: sessions of <= 10 events over 40,000 items, embedding and state 64, batch 1024. */
@@ -136,7 +136,7 @@ export async function runRow(spec: TrainRowSpec): Promise<TrainRowResult> {
   const model = buildBenchModel(spec.model, spec.shape, { scheme: spec.scheme, sampledNegatives: spec.sampledNegatives });
   const sessions = syntheticBatch(spec.shape, spec.batch);
   const single = syntheticBatch(spec.shape, 1, 8);
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = adam(1e-3);
   try {
     const losses: number[] = [];
     const steps: { wall: number; cpu: number }[] = [];

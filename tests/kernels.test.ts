@@ -47,7 +47,7 @@ describe("registerWasmKernels", () => {
     const names = registerWasmKernels();
     const kernelFuncs = names.map((name) => tf.getKernel(name, "wasm").kernelFunc);
     expect(registerWasmKernels()).toEqual([
-      ...["UnsortedSegmentSum", "OneHot"], // ours
+      ...["UnsortedSegmentSum", "OneHot", "SessionrecAdamUpdate"], // ours
       ...["BatchMatMul", "_FusedMatMul", "Slice", "Unpack", "SplitV", "Identity", "GatherV2", "Transpose", "Sum"], // wrapped
       ...["Equal", "NotEqual", "Less", "LessEqual", "Greater", "GreaterEqual", "LogicalAnd", "LogicalOr", "Exp"],
     ]);

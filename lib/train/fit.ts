@@ -4,6 +4,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { batchCount, disposeBatch, groupByLength, type BatchSource } from "../loader";
 import { selectTargets } from "../models/targets";
+import { adam } from "./adam";
 import type { NextItemModel, OutputHead, SessionBatch, TargetScheme } from "../models/types";
 import { Random } from "../random";
 import { createProgress, type ProgressMode, type ProgressReporter } from "./progress";
@@ -90,7 +91,7 @@ export async function fit(model: NextItemModel, head: OutputHead, loader: BatchS
 
   const variables = trainableVariables(model, head);
   // Typed as the base class: AdamOptimizer's own signature narrows applyGradients to variables.
-  const optimizer: tf.Optimizer = tf.train.adam(learningRate(0), config.adam?.beta1, config.adam?.beta2, config.adam?.epsilon);
+  const optimizer: tf.Optimizer = adam(learningRate(0), config.adam?.beta1, config.adam?.beta2, config.adam?.epsilon);
   // Σ batch mean loss × batch size over the current epoch; built in tidy so that the initial scalar is released.
   const lossSum = tf.tidy(() => tf.variable(tf.scalar(0), false));
   const decayed = weightDecay > 0 ? variables.filter((v) => v.rank >= 2) : [];
