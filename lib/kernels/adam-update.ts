@@ -105,6 +105,13 @@ function adamModuleBytes(): Uint8Array {
 }
 
 type AdamFunction = (...args: number[]) => void;
+let bytes: Uint8Array | null = null;
+
+/** Whether this JavaScript engine runs the module (it needs WebAssembly SIMD, as tfjs's SIMD wasm build does). */
+export function adamUpdateSupported(): boolean {
+  bytes ??= adamModuleBytes();
+  return WebAssembly.validate(bytes);
+}
 /** One instance per wasm memory (per backend instance). */
 const instances = new WeakMap<WebAssembly.Memory, AdamFunction>();
 let compiled: WebAssembly.Module | null = null;
@@ -112,7 +119,7 @@ let compiled: WebAssembly.Module | null = null;
 function adamFor(memory: WebAssembly.Memory): AdamFunction {
   let adam = instances.get(memory);
   if (adam === undefined) {
-    compiled ??= new WebAssembly.Module(adamModuleBytes());
+    compiled ??= new WebAssembly.Module((bytes ??= adamModuleBytes()));
     adam = new WebAssembly.Instance(compiled, { env: { memory } }).exports.adam as AdamFunction;
     instances.set(memory, adam);
   }

@@ -1,8 +1,8 @@
 // Adam as tfjs's AdamOptimizer computes it — same state, same float32 results, same saved weights — with each
 // variable's update as one kernel (lib/kernels/adam-update.ts) instead of 14 element-wise ops, on the backends that
-// have the kernel (wasm); tfjs's own update elsewhere.
+// have the kernel (wasm, where the engine runs WebAssembly SIMD); tfjs's own update elsewhere.
 import * as tf from "@tensorflow/tfjs";
-import { ADAM_UPDATE } from "../kernels/adam-update";
+import { ADAM_UPDATE, adamUpdateSupported } from "../kernels/adam-update";
 
 /** The AdamOptimizer fields this class uses (TypeScript-protected in tfjs). */
 interface AdamState {
@@ -19,7 +19,7 @@ interface AdamState {
 
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
   override applyGradients(variableGradients: Parameters<tf.AdamOptimizer["applyGradients"]>[0]): void {
-    if (tf.getKernel(ADAM_UPDATE, tf.getBackend()) == null) return super.applyGradients(variableGradients);
+    if (tf.getKernel(ADAM_UPDATE, tf.getBackend()) == null || !adamUpdateSupported()) return super.applyGradients(variableGradients);
     const state = this as unknown as AdamState;
     const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
     tf.tidy(() => {
