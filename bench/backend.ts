@@ -5,8 +5,8 @@
 //   npm run bench:backend
 import * as path from "path";
 import { pathToFileURL } from "url";
-import * as tf from "@tensorflow/tfjs";
 import { disposeBatch } from "../lib/loader";
+import { adam } from "../lib/train/adam";
 import { BACKEND_NAMES, isBackendAvailable, startBackend, type BackendName } from "../lib/backend";
 import {
   BENCH_MODEL_KINDS,
@@ -67,7 +67,7 @@ async function train(
 ): Promise<{ losses: number[]; ms: number[] }> {
   const model = buildBenchModel(kind, config);
   const sessions = syntheticBatch(config, batch);
-  const optimizer = tf.train.adam(learningRate);
+  const optimizer = adam(learningRate);
   const losses: number[] = [];
   const ms: number[] = [];
   try {

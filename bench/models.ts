@@ -30,6 +30,14 @@ export interface BenchModelConfig {
   dim: number;
   /** Padded session length. */
   seqLen: number;
+  /** Shortest session of a synthetic batch (lengths uniform in [minLength, seqLen]). Default 2. */
+  minLength?: number;
+  /** Layers between the encoder and the head (GRU/LSTM/Transformer). Default: the library's. */
+  mlp?: number[];
+  /** Dropout rate of the encoder. Default: the library's. */
+  dropout?: number;
+  /** Logits are divided by this (the head's temperature). Default 1. */
+  temperature?: number;
 }
 
 /** How a bench model is trained. */
@@ -65,28 +73,29 @@ function itemOnlySchema(config: BenchModelConfig): DatasetSchema {
   };
 }
 
-function modelConfig(kind: BenchModelKind, dim: number): ModelConfigs[BenchModelKind] {
-  const inputs = { itemDim: dim };
+function modelConfig(kind: BenchModelKind, config: BenchModelConfig): ModelConfigs[BenchModelKind] {
+  const inputs = { itemDim: config.dim };
+  const extra = { ...(config.mlp === undefined ? {} : { mlp: config.mlp }), ...(config.dropout === undefined ? {} : { dropout: config.dropout }) };
   switch (kind) {
     case "mlp":
       return { inputs };
     case "gru":
     case "lstm":
-      return { inputs, units: dim };
+      return { inputs, units: config.dim, ...extra };
     case "transformer":
-      return { inputs, dModel: dim };
+      return { inputs, dModel: config.dim, ...extra };
   }
 }
 
 /** Builds one bench model with fresh weights. */
 export function buildBenchModel(kind: BenchModelKind, config: BenchModelConfig, training: BenchTrainingConfig = {}): BenchModel {
-  const model = createModel(kind, modelConfig(kind, config.dim), itemOnlySchema(config));
+  const model = createModel(kind, modelConfig(kind, config), itemOnlySchema(config));
   const negatives = training.sampledNegatives ?? null;
   const head = createHeadFor(
     model,
     negatives === null
-      ? {}
-      : { sampled: { negatives: "popularity", numNegatives: negatives, itemProbabilities: new Float32Array(config.numItems).fill(1) } },
+      ? { temperature: config.temperature }
+      : { temperature: config.temperature, sampled: { negatives: "popularity", numNegatives: negatives, itemProbabilities: new Float32Array(config.numItems).fill(1) } },
   );
   const scheme = createTargetScheme(training.scheme ?? "last");
   const variables = trainableVariables(model, head);
@@ -110,7 +119,7 @@ export function buildBenchModel(kind: BenchModelKind, config: BenchModelConfig, 
   };
 }
 
-/** A deterministic batch of right-padded sessions (2..seqLen events) whose last item is a function of the one before. */
+/** A deterministic batch of right-padded sessions (minLength..seqLen events, minLength default 2) whose last item is a function of the one before. */
 export function syntheticBatch(config: BenchModelConfig, batch: number, seed = 7): SessionBatch {
   return new SessionLoader(syntheticTable(config, batch, seed)).batch(Array.from({ length: batch }, (_, row) => row));
 }
@@ -121,7 +130,7 @@ function syntheticTable(config: BenchModelConfig, batch: number, seed = 7): Sess
   const items = new Int32Array(batch * seqLen);
   const lengths = new Int32Array(batch);
   for (let row = 0; row < batch; row++) {
-    const length = random.int(2, seqLen + 1);
+    const length = random.int(config.minLength ?? 2, seqLen + 1);
     for (let pos = 0; pos < length - 1; pos++) items[row * seqLen + pos] = random.int(2, numItems);
     const previous = items[row * seqLen + length - 2];
     items[row * seqLen + length - 1] = 2 + (previous % (numItems - 2)); // learnable: the next item follows the last

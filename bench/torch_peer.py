@@ -4,13 +4,17 @@ target scheme and output head, timed the same way on the same machine.
     /usr/bin/python3 bench/torch_peer.py --model gru --scheme next --batch 1024 --items 40000
 
 Prints one JSON object: ms per training step (median of the timed steps), training and inference sequences per
-second, peak RSS, and the torch build (its BLAS decides most of the matmul speed). Synthetic sessions follow
-bench/models.ts: lengths uniform in [2, seq_len], items uniform in [2, items).
+second, peak RSS, the torch build and the BLAS this process loaded, with its threads (the BLAS decides most of the
+matmul speed: Debian's python3-torch calls whatever libblas.so.3 the alternatives system points at — the reference
+BLAS, or OpenBLAS once `apt-get install libopenblas0-pthread` is done). Synthetic sessions follow bench/models.ts:
+lengths uniform in [min_len, seq_len], items uniform in [2, items).
 """
 
 import argparse
+import ctypes
 import json
 import math
+import os
 import resource
 import statistics
 import time
@@ -21,6 +25,7 @@ import torch.nn.functional as F
 
 NEVER = -1e9  # added to a logit that must never win (padding id 0; OOV 1 is never recommended)
 OUTPUT_DIM = 64  # width of every model's last MLP layer (the library's defaults: [128, 64] and [64])
+LIBBLAS = "/usr/lib/x86_64-linux-gnu/libblas.so.3"
 
 
 def parse_args():
@@ -29,8 +34,11 @@ def parse_args():
     p.add_argument("--scheme", choices=["last", "next"], default="last")
     p.add_argument("--batch", type=int, default=1024)
     p.add_argument("--seq-len", type=int, default=10)
+    p.add_argument("--min-len", type=int, default=2, help="shortest synthetic session")
     p.add_argument("--items", type=int, default=40000, help="catalogue size including padding 0 and OOV 1")
     p.add_argument("--dim", type=int, default=64, help="embedding size = hidden size of every encoder")
+    p.add_argument("--no-mlp", action="store_true", help="GRU/LSTM: no MLP after the encoder (states go to the head)")
+    p.add_argument("--temperature", type=float, default=1.0, help="logits are divided by this")
     p.add_argument("--sampled", type=int, default=0, help="negatives of a popularity-sampled softmax; 0 = full softmax")
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--steps", type=int, default=3)
@@ -81,11 +89,12 @@ class RnnModel(nn.Module):
 
     pooled = False
 
-    def __init__(self, embedding, dim, cell):
+    def __init__(self, embedding, dim, cell, mlp=True):
         super().__init__()
         self.embedding = embedding
         self.rnn = (nn.GRU if cell == "gru" else nn.LSTM)(dim, dim, batch_first=True)
-        self.mlp = mlp_stack(dim, [OUTPUT_DIM])
+        self.mlp = mlp_stack(dim, [OUTPUT_DIM]) if mlp else nn.Identity()
+        self.output_dim = OUTPUT_DIM if mlp else dim
 
     def forward(self, items, mask):
         states, _ = self.rnn(self.embedding(items))
@@ -147,8 +156,9 @@ class Head(nn.Module):
     """Tied output head: logits = h·Eᵀ + b over the catalogue (id 0 excluded), full or popularity-sampled softmax
     (S negatives shared by the rows, accidental hits dropped, logQ-corrected)."""
 
-    def __init__(self, embedding, items, hidden_dim, sampled):
+    def __init__(self, embedding, items, hidden_dim, sampled, temperature=1.0):
         super().__init__()
+        self.temperature = temperature
         self.embedding = embedding
         item_dim = embedding.table.shape[1]
         # As the library's head: states are projected to the item-embedding size when the sizes differ.
@@ -161,7 +171,7 @@ class Head(nn.Module):
         self.log_q = math.log(1.0 / (items - 1))  # uniform popularity over ids >= 1
 
     def logits(self, states):
-        return self.project(states) @ self.embedding.table.t() + self.bias + self.exclusion
+        return (self.project(states) @ self.embedding.table.t() + self.bias + self.exclusion) / self.temperature
 
     def loss(self, states, targets):
         if self.sampled == 0:
@@ -175,9 +185,9 @@ class Head(nn.Module):
         return F.cross_entropy(logits, torch.zeros(len(targets), dtype=torch.long))
 
 
-def synthetic_sessions(batch, seq_len, items, generator):
-    """Right-padded sessions of 2..seq_len events: ids [b, L] (0 = padding), lengths [b]."""
-    lengths = torch.randint(2, seq_len + 1, (batch,), generator=generator)
+def synthetic_sessions(batch, seq_len, items, generator, min_len=2):
+    """Right-padded sessions of min_len..seq_len events: ids [b, L] (0 = padding), lengths [b]."""
+    lengths = torch.randint(min_len, seq_len + 1, (batch,), generator=generator)
     ids = torch.randint(2, items, (batch, seq_len), generator=generator)
     positions = torch.arange(seq_len).unsqueeze(0)
     return ids * (positions < lengths.unsqueeze(1)), lengths
@@ -218,6 +228,33 @@ def recommend(model, head, ids, lengths, k=10):
     return logits.topk(k, 1).indices
 
 
+def blas_kind(mapped):
+    """(kind, path) of the BLAS among the paths of the libraries mapped into a process: "openblas", "mkl",
+    "reference" (Debian's .../blas/libblas.so.3 of package libblas3: single-threaded, unoptimised) or "unknown"."""
+    openblas = next((path for path in mapped if "openblas" in os.path.basename(path)), None)
+    if openblas is not None:
+        return "openblas", openblas
+    mkl = next((path for path in mapped if "mkl" in os.path.basename(path)), None)
+    if mkl is not None:
+        return "mkl", mkl
+    libblas = next((path for path in mapped if os.path.basename(path).startswith("libblas.so")), None)
+    if libblas is not None:
+        return ("reference" if os.path.basename(os.path.dirname(libblas)) == "blas" else "unknown"), libblas
+    return "unknown", f"{os.path.realpath(LIBBLAS)} (not mapped)"
+
+
+def blas_in_use():
+    """(kind, description, threads) of the BLAS this process has loaded — call after a matmul. torch's own BLAS_INFO
+    says only "generic" for Debian's build, so the answer comes from the libraries mapped into the process."""
+    mapped = sorted({line.split()[-1] for line in open("/proc/self/maps") if len(line.split()) >= 6})
+    kind, path = blas_kind(mapped)
+    if kind == "openblas":
+        library = ctypes.CDLL(path)
+        library.openblas_get_config.restype = ctypes.c_char_p
+        return kind, f"{library.openblas_get_config().decode().strip()} ({path})", library.openblas_get_num_threads()
+    return kind, path, torch.get_num_threads() if kind == "mkl" else 1
+
+
 def median_ms(run, repeats, sync):
     """Median wall-clock milliseconds of run(); sync() waits for the GPU's queued work (CUDA runs asynchronously)."""
     times = []
@@ -234,7 +271,7 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
-    ids, lengths = synthetic_sessions(args.batch, args.seq_len, args.items, generator)  # on the CPU generator
+    ids, lengths = synthetic_sessions(args.batch, args.seq_len, args.items, generator, args.min_len)  # on the CPU generator
     device = torch.device(args.device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     if device.type != "cpu":
@@ -243,13 +280,13 @@ def main():
     embedding = ItemEmbedding(args.items, args.dim)
     model = {
         "mlp": lambda: MlpModel(embedding, args.dim),
-        "gru": lambda: RnnModel(embedding, args.dim, "gru"),
-        "lstm": lambda: RnnModel(embedding, args.dim, "lstm"),
+        "gru": lambda: RnnModel(embedding, args.dim, "gru", not args.no_mlp),
+        "lstm": lambda: RnnModel(embedding, args.dim, "lstm", not args.no_mlp),
         "transformer": lambda: TransformerModel(embedding, args.dim, args.seq_len),
     }[args.model]()
     if model.pooled and args.scheme != "last":
         raise SystemExit(f"torch_peer: the {args.model} model is pooled and trains with --scheme last only")
-    head = Head(embedding, args.items, OUTPUT_DIM, args.sampled)
+    head = Head(embedding, args.items, getattr(model, "output_dim", OUTPUT_DIM), args.sampled, args.temperature)
     parameters = {id(p): p for p in [*model.parameters(), *head.parameters()]}.values()
     optimizer = torch.optim.Adam(parameters, lr=1e-3)
     example = training_example(ids, lengths, args.scheme, model.pooled)
@@ -271,8 +308,7 @@ def main():
     batch1_ms = median_ms(lambda: recommend(model, head, *one), 20, sync)
     recommend(model, head, ids, lengths)
     full_ms = median_ms(lambda: recommend(model, head, ids, lengths), 3, sync)
-    config = torch.__config__.show()
-    blas = next((part.split("=")[1] for part in config.replace(",", " ").split() if part.startswith("BLAS_INFO=")), "?")
+    blas_kind, blas, blas_threads = blas_in_use()
     print(json.dumps({
         "model": args.model,
         "scheme": args.scheme,
@@ -285,6 +321,8 @@ def main():
         "peakRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "torch": torch.__version__,
         "blas": blas,
+        "blasKind": blas_kind,
+        "blasThreads": blas_threads,
         "threads": torch.get_num_threads(),
         "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
     }))

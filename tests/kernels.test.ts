@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { registerCpuKernels, registerWasmKernels } from "../lib/kernels/index";
 import { catalogueSoftmaxCrossEntropy, catalogueSoftmaxCrossEntropyReference } from "../lib/kernels/catalogue-cross-entropy";
 import { MAX_FAST_EXP_INPUT } from "../lib/kernels/exp";
+import { tallRightOperand } from "../lib/kernels/matmul-explicit-transpose";
 import { sparseSoftmaxCrossEntropy } from "../lib/kernels/sparse-softmax-cross-entropy";
 
 type Backend = "cpu" | "wasm";
@@ -46,7 +47,7 @@ describe("registerWasmKernels", () => {
     const names = registerWasmKernels();
     const kernelFuncs = names.map((name) => tf.getKernel(name, "wasm").kernelFunc);
     expect(registerWasmKernels()).toEqual([
-      ...["UnsortedSegmentSum", "OneHot"], // ours
+      ...["UnsortedSegmentSum", "OneHot", "SessionrecAdamUpdate"], // ours
       ...["BatchMatMul", "_FusedMatMul", "Slice", "Unpack", "SplitV", "Identity", "GatherV2", "Transpose", "Sum"], // wrapped
       ...["Equal", "NotEqual", "Less", "LessEqual", "Greater", "GreaterEqual", "LogicalAnd", "LogicalOr", "Exp"],
     ]);
@@ -467,24 +468,58 @@ describe("weight-gradient matmuls aᵀ·b computed as (bᵀ·a)ᵀ on wasm", () 
   });
 });
 
+describe("products with a tall right operand, summed over blocks of the inner dimension on wasm", () => {
+  const info = (shape: number[]) => ({ dataId: {}, shape, dtype: "float32" as const });
+
+  it("takes the blocks only for a right operand over 2^20 floats and a few rows", () => {
+    expect(tallRightOperand(info([96, 43000]), info([43000, 128]))).toBe(true); // the catalogue softmax's dh = G·W
+    expect(tallRightOperand(info([1, 96, 43000]), info([1, 43000, 128]))).toBe(true);
+    expect(tallRightOperand(info([96, 8000]), info([8000, 128]))).toBe(false); // 2^20 floats or fewer: one piece
+    expect(tallRightOperand(info([1024, 43000]), info([43000, 128]))).toBe(false); // many rows: the copies cost more
+    expect(tallRightOperand(info([2, 96, 43000]), info([2, 43000, 128]))).toBe(false); // a batch: per matrix
+  });
+
+  it("gives the hand-computed product, and cpu's on random values, and frees its intermediates", async () => {
+    await tf.setBackend("wasm");
+    // a = ones [3, 9000], b[k][j] = (k + j) mod 4: every entry is 9000 / 4 · (0 + 1 + 2 + 3) = 13,500, exact in float32.
+    const b = tf.tensor2d(Float32Array.from({ length: 9000 * 128 }, (_, i) => (Math.floor(i / 128) + (i % 128)) % 4), [9000, 128]);
+    const a = tf.ones([3, 9000]);
+    const before = wasmDataIds();
+    const product = tf.matMul(a, b);
+    expect(product.shape).toEqual([3, 128]);
+    expect(new Set(product.dataSync())).toEqual(new Set([13500]));
+    product.dispose();
+    expect(wasmDataIds()).toBe(before);
+    tf.dispose([a, b]);
+    const normal = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, "float32", seed);
+    const { values } = await expectWasmEqualsCpu(() => tf.div(tf.matMul(normal([5, 9000], 93), normal([9000, 128], 94)), 100), 4);
+    expect(Math.max(...values.map(Math.abs))).toBeGreaterThan(0.5);
+  });
+});
+
 describe("catalogueSoftmaxCrossEntropy (scores h·Wᵀ + b over the whole catalogue, one op)", () => {
   const hidden = () => tf.randomNormal([7, 5], 0, 1, "float32", 71) as tf.Tensor2D;
   const vectors = () => tf.randomNormal([23, 5], 0, 1, "float32", 72) as tf.Tensor2D;
   const bias = () => tf.randomNormal([23], 0, 1, "float32", 73) as tf.Tensor1D;
   const targets = () => tf.tensor1d([0, 22, 5, 5, 11, 3, 17], "int32");
   // 7 rows of 23 items in chunks of at most 3 rows (69 / 23): three chunks, the last one short.
-  const fused = (h: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
-    catalogueSoftmaxCrossEntropy(h as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D, targets(), 69);
+  const fusedIn = (itemsFirst?: boolean) => (h: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
+    catalogueSoftmaxCrossEntropy(h as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D, targets(), 69, itemsFirst);
+  const fused = fusedIn();
   const reference = (h: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
     catalogueSoftmaxCrossEntropyReference(h as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D, targets());
 
-  it.each<Backend>(["cpu", "wasm"])("gives the reference loss and gradients for h, W and b on %s, over several chunks", async (backend) => {
-    const ours = await on(backend, () => fused(hidden(), vectors(), bias()));
+  it.each<[Backend, string, boolean | undefined]>([
+    ["cpu", "", undefined],
+    ["wasm", ", logits items-first (W·hᵀ)ᵀ", true],
+    ["wasm", ", logits rows-first h·(Wᵀ)", false],
+  ])("gives the reference loss and gradients for h, W and b on %s%s, over several chunks", async (backend, _layout, itemsFirst) => {
+    const ours = await on(backend, () => fusedIn(itemsFirst)(hidden(), vectors(), bias()));
     const expected = await on(backend, () => reference(hidden(), vectors(), bias()));
     expect(ours.values[0]).toBeCloseTo(expected.values[0], 5);
     for (let input = 0; input < 3; input++) {
       const gradient = (loss: typeof fused) => () => tf.grads(loss)([hidden(), vectors(), bias()])[input];
-      const got = await on(backend, gradient(fused));
+      const got = await on(backend, gradient(fusedIn(itemsFirst)));
       const want = await on(backend, gradient(reference));
       expect(got.shape).toEqual(want.shape);
       got.values.forEach((g, i) => expect(g).toBeCloseTo(want.values[i], 6));

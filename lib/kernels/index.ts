@@ -3,6 +3,7 @@
 // wrapped); lib/backend.ts calls it before selecting the wasm backend, `registerCpuKernels` for cpu and
 // `registerWebGpuKernels` (WGSL kernels of our own ops) for webgpu.
 import * as tf from "@tensorflow/tfjs";
+import { adamUpdateWasmConfig } from "./adam-update";
 import { COMPARE_REPLACEMENTS } from "./compare";
 import { EXP_REPLACEMENTS } from "./exp";
 import { GATHER_REPLACEMENTS } from "./gather";
@@ -15,8 +16,9 @@ import { unsortedSegmentSumCpu, unsortedSegmentSumWasm } from "./unsorted-segmen
 import { WASM } from "./wasm-backend";
 import { WEBGPU_SCAN_KERNELS } from "./webgpu-recurrent";
 
-/** Kernels of our own on wasm: UnsortedSegmentSum is missing, OneHot is wrong for non-int32 dtypes. */
-const OWN_WASM_KERNELS: readonly tf.KernelConfig[] = [unsortedSegmentSumWasm, oneHotConfig];
+/** Kernels of our own on wasm: UnsortedSegmentSum is missing, OneHot is wrong for non-int32 dtypes, Adam's update
+ *  as one pass. */
+const OWN_WASM_KERNELS: readonly tf.KernelConfig[] = [unsortedSegmentSumWasm, oneHotConfig, adamUpdateWasmConfig];
 
 /** Faster versions of wasm kernels, built around (and falling back to) the original kernel. */
 const WASM_REPLACEMENTS: Record<string, (original: tf.KernelConfig) => tf.KernelConfig> = {

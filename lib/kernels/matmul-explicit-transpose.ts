@@ -9,6 +9,10 @@
 // XNNPACK serves only a single matrix: a batch of products (attention's q·kᵀ and weights·v) takes a scalar loop at
 // ~0.7 GFLOP/s, so a batch of large enough products is computed as one single-matrix product per element (~3-8x on
 // [128, 51, 50]·[128, 50, 51]; below ~2^14 multiply-adds per matrix the calls cost more than the loop saves).
+// That packing also slows down steeply once the right operand outgrows the cache: a fresh [43000, 128] packs in
+// ~100 ms, ten [4300, 128] row blocks of it in ~25 ms together. A product with a tall right operand (the catalogue
+// softmax's dh = G·W over the whole item table) is therefore summed over blocks of the inner dimension (2.3x on
+// [96, 43000]·[43000, 128]); the sum in another order changes the last bits of the result.
 import * as tf from "@tensorflow/tfjs";
 import { runWasmKernel, type WasmBackend } from "./wasm-backend";
 
@@ -77,6 +81,60 @@ function batchOfProducts(a: tf.TensorInfo, b: tf.TensorInfo): boolean {
   return batchA === 1 || batchB === 1 || tf.util.arraysEqual(a.shape.slice(0, -2), b.shape.slice(0, -2));
 }
 
+/** Right operands with more elements than this are packed in inner-dimension blocks (4 MiB of float32). */
+const MAX_PACKED_ELEMENTS = 2 ** 20;
+/** Elements per block of the right operand (1 MiB). */
+const PACKED_BLOCK_ELEMENTS = 2 ** 18;
+
+/** Whether a plain single-matrix product a [M, K] · b [K, N] has a right operand too large to pack in one piece, and
+ *  few enough rows M that the packing is what costs (with many rows, the copies of a's blocks cost more). */
+export function tallRightOperand(a: tf.TensorInfo, b: tf.TensorInfo): boolean {
+  if (matrices(a) !== 1 || matrices(b) !== 1 || a.dtype !== "float32" || b.dtype !== "float32") return false;
+  const m = a.shape[a.shape.length - 2];
+  const [k, n] = b.shape.slice(-2);
+  return k * n > MAX_PACKED_ELEMENTS && k >= 2 * Math.floor(PACKED_BLOCK_ELEMENTS / n) && m <= 2 * n;
+}
+
+/**
+ * a [M, K] · b [K, N] (plain single matrices, any leading 1s) as Σ over blocks of K of a[:, block] · b[block, :], so
+ * that each packed block of b stays in the cache. The result has the shape the original kernel gives.
+ */
+function productOverInnerBlocks(original: tf.KernelConfig, a: tf.TensorInfo, b: tf.TensorInfo, attrs: tf.NamedAttrMap, wasm: WasmBackend): tf.TensorInfo {
+  const [m, k] = a.shape.slice(-2);
+  const n = b.shape[b.shape.length - 1];
+  const rows = Math.max(1, Math.floor(PACKED_BLOCK_ELEMENTS / n));
+  let out: tf.TensorInfo | null = null;
+  for (let start = 0; start < k; start += rows) {
+    const size = Math.min(rows, k - start);
+    const aBlock = wasm.makeOutput([...a.shape.slice(0, -2), m, size], "float32");
+    const bBlock = wasm.makeOutput([...b.shape.slice(0, -2), size, n], "float32");
+    // Views taken after the allocations: growing the wasm heap detaches earlier views.
+    const aValues = wasm.typedArrayFromHeap(a);
+    const aBlockValues = wasm.typedArrayFromHeap(aBlock);
+    for (let row = 0; row < m; row++) aBlockValues.set(aValues.subarray(row * k + start, row * k + start + size), row * size);
+    wasm.typedArrayFromHeap(bBlock).set(wasm.typedArrayFromHeap(b).subarray(start * n, (start + size) * n));
+    const product = original.kernelFunc({ inputs: { a: aBlock, b: bBlock }, backend: wasm as never, attrs }) as tf.TensorInfo;
+    wasm.disposeData(aBlock.dataId);
+    wasm.disposeData(bBlock.dataId);
+    if (out === null) {
+      out = product;
+    } else {
+      const sum = wasm.typedArrayFromHeap(out);
+      const part = wasm.typedArrayFromHeap(product);
+      for (let i = 0; i < sum.length; i++) sum[i] += part[i]; // float32 stores: one rounding per add, as a float32 add
+      wasm.disposeData(product.dataId);
+    }
+  }
+  return out as tf.TensorInfo;
+}
+
+/** A plain BatchMatMul (no transposed operand): per matrix, over inner blocks, or as the original kernel computes it. */
+function plainProduct(original: tf.KernelConfig, a: tf.TensorInfo, b: tf.TensorInfo, attrs: tf.NamedAttrMap, wasm: WasmBackend): tf.TensorInfo {
+  if (batchOfProducts(a, b)) return productPerMatrix(original, a, b, attrs, wasm);
+  if (tallRightOperand(a, b)) return productOverInnerBlocks(original, a, b, attrs, wasm);
+  return original.kernelFunc({ inputs: { a, b }, backend: wasm as never, attrs }) as tf.TensorInfo;
+}
+
 /** The kernel config `original` with transposed operands materialised before it runs. */
 function withExplicitTranspose(original: tf.KernelConfig): tf.KernelConfig {
   const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
@@ -85,9 +143,8 @@ function withExplicitTranspose(original: tf.KernelConfig): tf.KernelConfig {
     const a = inputs.a as tf.TensorInfo;
     const b = inputs.b as tf.TensorInfo;
     const plainAttrs = { ...attrs, transposeA: false, transposeB: false };
-    const perMatrix = original.kernelName === tf.BatchMatMul;
     if (!transposeA && !transposeB) {
-      return perMatrix && batchOfProducts(a, b) ? productPerMatrix(original, a, b, plainAttrs, wasm) : original.kernelFunc({ inputs, backend, attrs });
+      return original.kernelName === tf.BatchMatMul ? plainProduct(original, a, b, plainAttrs, wasm) : original.kernelFunc({ inputs, backend, attrs });
     }
     // Only a plain product may swap: a fused bias or activation applies to the unswapped result.
     if (transposeA && !transposeB && original.kernelName === tf.BatchMatMul && swapOperands(a, b)) {
@@ -101,8 +158,8 @@ function withExplicitTranspose(original: tf.KernelConfig): tf.KernelConfig {
     const plainA = transposeA ? transposeLastTwo(a, wasm) : a;
     const plainB = transposeB ? transposeLastTwo(b, wasm) : b;
     const out =
-      perMatrix && batchOfProducts(plainA, plainB)
-        ? productPerMatrix(original, plainA, plainB, plainAttrs, wasm)
+      original.kernelName === tf.BatchMatMul
+        ? plainProduct(original, plainA, plainB, plainAttrs, wasm)
         : original.kernelFunc({ inputs: { ...inputs, a: plainA, b: plainB }, backend, attrs: plainAttrs });
     if (transposeA) wasm.disposeData(plainA.dataId);
     if (transposeB) wasm.disposeData(plainB.dataId);

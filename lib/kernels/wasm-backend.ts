@@ -16,6 +16,8 @@ export interface WasmBackend {
   /** A view of a tensor's values on the wasm heap. Take it after the last allocation: growing the heap
    *  detaches earlier views. */
   typedArrayFromHeap(info: tf.TensorInfo): tf.backend_util.TypedArray;
+  /** Byte offset of a tensor's values in the wasm memory. */
+  getMemoryOffset(dataId: tf.DataId): number;
   /** Adds a reference to a tensor's memory (a second tensor sharing it). */
   incRef(dataId: tf.DataId): void;
   /** Drops one reference; frees the memory when none is left. */

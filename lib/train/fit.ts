@@ -6,6 +6,7 @@ import { batchCount, disposeBatch, groupByLength, type BatchSource } from "../lo
 import { selectTargets } from "../models/targets";
 import type { NextItemModel, OutputHead, SessionBatch, TargetScheme, TrainingExample } from "../models/types";
 import { Random } from "../random";
+import { adam } from "./adam";
 import { defaultWorkers, startDataParallel, type DataParallelTrainer } from "./parallel/trainer";
 import { createProgress, type ProgressMode, type ProgressReporter } from "./progress";
 import { learningRateAt, type ScheduleConfig } from "./schedule";
@@ -224,7 +225,7 @@ export type UpdateConfig = Pick<FitConfig, "adam" | "weightDecay" | "clipNorm">;
 export function createParameterUpdate(variables: tf.Variable[], config: UpdateConfig, initialRate: number): ParameterUpdate {
   const weightDecay = config.weightDecay ?? 0;
   // Typed as the base class: AdamOptimizer's own signature narrows applyGradients to variables.
-  const optimizer: tf.Optimizer = tf.train.adam(initialRate, config.adam?.beta1, config.adam?.beta2, config.adam?.epsilon);
+  const optimizer: tf.Optimizer = adam(initialRate, config.adam?.beta1, config.adam?.beta2, config.adam?.epsilon);
   const decayed = weightDecay > 0 ? variables.filter((v) => v.rank >= 2) : [];
   return {
     apply: (grads, rate) => {
