@@ -107,29 +107,39 @@ function adamModuleBytes(): Uint8Array {
 type AdamFunction = (...args: number[]) => void;
 let bytes: Uint8Array | null = null;
 
+/** The part of the WebAssembly API used here, typed locally: tslab compiles notebook imports without the DOM
+ *  library, where the global `WebAssembly` has no types. */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+  Memory: abstract new (...args: never[]) => object;
+}
+const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
 /** Whether this JavaScript engine runs the module (it needs WebAssembly SIMD, as tfjs's SIMD wasm build does). */
 export function adamUpdateSupported(): boolean {
   bytes ??= adamModuleBytes();
-  return WebAssembly.validate(bytes);
+  return wasmApi.validate(bytes);
 }
 /** One instance per wasm memory (per backend instance). */
-const instances = new WeakMap<WebAssembly.Memory, AdamFunction>();
-let compiled: WebAssembly.Module | null = null;
+const instances = new WeakMap<object, AdamFunction>();
+let compiled: object | null = null;
 
-function adamFor(memory: WebAssembly.Memory): AdamFunction {
+function adamFor(memory: object): AdamFunction {
   let adam = instances.get(memory);
   if (adam === undefined) {
-    compiled ??= new WebAssembly.Module((bytes ??= adamModuleBytes()));
-    adam = new WebAssembly.Instance(compiled, { env: { memory } }).exports.adam as AdamFunction;
+    compiled ??= new wasmApi.Module((bytes ??= adamModuleBytes()));
+    adam = new wasmApi.Instance(compiled, { env: { memory } }).exports.adam as AdamFunction;
     instances.set(memory, adam);
   }
   return adam;
 }
 
 /** The backend's WebAssembly memory (Emscripten exports it as `asm.memory`). */
-function memoryOf(backend: WasmBackend): WebAssembly.Memory {
-  const memory = (backend as unknown as { wasm: { asm?: { memory?: WebAssembly.Memory } } }).wasm.asm?.memory;
-  if (!(memory instanceof WebAssembly.Memory)) throw new Error("SessionrecAdamUpdate: the wasm backend does not export its memory");
+function memoryOf(backend: WasmBackend): object {
+  const memory = (backend as unknown as { wasm: { asm?: { memory?: unknown } } }).wasm.asm?.memory;
+  if (!(memory instanceof wasmApi.Memory)) throw new Error("SessionrecAdamUpdate: the wasm backend does not export its memory");
   return memory;
 }
 
