@@ -17,7 +17,7 @@ import {
 import type { SessionBatch } from "../lib/models/types";
 import { Random } from "../lib/random";
 import type { DatasetSchema } from "../lib/schema";
-import { trainableVariables, trainingLoss } from "../lib/train/fit";
+import { trainableVariables, trainingLoss } from "../lib/train/step";
 import { startDataParallel, type DataParallelTrainer } from "../lib/train/parallel/trainer";
 
 export type BenchModelKind = ModelKind;

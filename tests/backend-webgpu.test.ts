@@ -10,7 +10,7 @@ import type { SessionTable } from "../lib/loader";
 import { createHeadFor, createModel, createTargetScheme, disposeModel, type ModelConfigs, type ModelKind } from "../lib/models/index";
 import type { OutputHeadConfig } from "../lib/models/outputs";
 import { Random } from "../lib/random";
-import { trainingLoss } from "../lib/train/fit";
+import { trainingLoss } from "../lib/train/step";
 import { tableOf } from "./tables-fixtures";
 import { toyBatch, toySchema } from "./models-fixtures";
 

@@ -5,7 +5,8 @@ import type { NextItemModel, OutputHead, SessionBatch, TargetScheme } from "../l
 import { createHeadFor, createModel, createTargetScheme } from "../lib/models/index";
 import { Random } from "../lib/random";
 import type { DatasetSchema } from "../lib/schema";
-import { clipByGlobalNorm, fit, trainableVariables, trainingLoss, type FitConfig } from "../lib/train/fit";
+import { fit, type FitConfig } from "../lib/train/fit";
+import { clipByGlobalNorm, trainableVariables, trainingLoss } from "../lib/train/step";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");

@@ -7,7 +7,8 @@ import { createHeadFor, createModel, createTargetScheme, disposeModel, type Mode
 import { Random } from "../lib/random";
 import type { DatasetSchema } from "../lib/schema";
 import * as tf from "@tensorflow/tfjs";
-import { fit, trainableVariables, trainingLoss } from "../lib/train/fit";
+import { fit } from "../lib/train/fit";
+import { trainableVariables, trainingLoss } from "../lib/train/step";
 import { InProcessExchange } from "../lib/train/parallel/exchange";
 import { splitShares, type ExampleRows } from "../lib/train/parallel/shares";
 import { defaultWorkers, startDataParallel } from "../lib/train/parallel/trainer";

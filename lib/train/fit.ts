@@ -2,14 +2,13 @@
 // decay and gradient-norm clipping, validation after each epoch, early stopping with restore of the best weights,
 // and a history to plot.
 import * as tf from "@tensorflow/tfjs";
-import { batchCount, disposeBatch, groupByLength, type BatchSource } from "../loader";
-import { selectTargets } from "../models/targets";
-import type { NextItemModel, OutputHead, SessionBatch, TargetScheme, TrainingExample } from "../models/types";
+import { batchCount, disposeBatch, type BatchSource } from "../loader";
+import type { NextItemModel, OutputHead, SessionBatch, TargetScheme } from "../models/types";
 import { Random } from "../random";
-import { adam } from "./adam";
 import { defaultWorkers, startDataParallel, type DataParallelTrainer } from "./parallel/trainer";
 import { createProgress, type ProgressMode, type ProgressReporter } from "./progress";
 import { learningRateAt, type ScheduleConfig } from "./schedule";
+import { createParameterUpdate, fillMissing, trainableVariables, trainingLoss, type ParameterUpdate, type UpdateConfig } from "./step";
 import type { EpochRecord, FitResult } from "./types";
 
 export interface EarlyStoppingConfig {
@@ -23,7 +22,7 @@ export interface EarlyStoppingConfig {
   minDelta?: number;
 }
 
-export interface FitConfig {
+export interface FitConfig extends UpdateConfig {
   /** Maps each batch to inputs and targets (predict-last, causal next-item, masked-item). */
   scheme: TargetScheme;
   /** Passes over the training data. Default 1. */
@@ -34,14 +33,6 @@ export interface FitConfig {
   seed?: number;
   /** Learning-rate schedule. Default: constant 1e-3. */
   schedule?: ScheduleConfig;
-  /** Adam's moment decays and epsilon. Defaults 0.9, 0.999 and the backend's epsilon. */
-  adam?: { beta1?: number; beta2?: number; epsilon?: number };
-  /** Decoupled weight decay (AdamW, Loshchilov & Hutter 2019): after each step every matrix (rank >= 2: kernels,
-   *  embedding and position tables; not biases or norms) is multiplied by 1 − learning rate × weightDecay.
-   *  Default 0. */
-  weightDecay?: number;
-  /** Rescale the gradients so that their global L2 norm is at most this. Default: no clipping. */
-  clipNorm?: number;
   /** Compute each step's batch as this many groups of sessions of similar length, each padded to its own longest
    *  (`groupByLength`): the same loss — a mean over all the batch's targets, sampled negatives shared — with less
    *  padding, for models that ignore padded positions. Default 1 (the batch as it comes). */
@@ -184,92 +175,6 @@ export async function fit(model: NextItemModel, head: OutputHead, loader: BatchS
     await parallel?.close();
   }
   return { history, bestEpoch: monitor?.bestEpoch ?? history.length, stoppedEarly, steps: stepsDone };
-}
-
-/** scheme → encode → one state per target → head loss (+ the model's own penalty); with `lengthGroups` > 1 the
- *  batch is encoded in groups of similar length whose states and targets are pooled before the loss. */
-export function trainingLoss(model: NextItemModel, head: OutputHead, scheme: TargetScheme, batch: SessionBatch, lengthGroups = 1): tf.Scalar {
-  return examplesLoss(model, head, trainingExamples(scheme, batch, lengthGroups));
-}
-
-/** The scheme applied to the batch, or to each of its `lengthGroups` groups of similar length. */
-export function trainingExamples(scheme: TargetScheme, batch: SessionBatch, lengthGroups = 1): TrainingExample[] {
-  return (lengthGroups > 1 ? groupByLength(batch, lengthGroups) : [batch]).map((part) => scheme(part));
-}
-
-/** encode → one state per target of every example, pooled → head loss (+ the model's own penalty). `headLoss`
- *  replaces the head's training loss (a data-parallel share passes the batch's draws). */
-export function examplesLoss(
-  model: NextItemModel,
-  head: OutputHead,
-  examples: TrainingExample[],
-  headLoss: (states: tf.Tensor2D, targets: tf.Tensor1D) => tf.Scalar = (states, targets) => head.loss(states, targets, true),
-): tf.Scalar {
-  const selected = examples.map((example) => selectTargets(model, model.encode(example.inputs, true), example));
-  const states = selected.length === 1 ? selected[0].states : tf.concat(selected.map((s) => s.states));
-  const targets = selected.length === 1 ? selected[0].targets : tf.concat(selected.map((s) => s.targets));
-  const loss = headLoss(states, targets);
-  return model.regularization ? loss.add(model.regularization()) : loss;
-}
-
-/** One optimizer step on complete gradients (see `fillMissing`): the same in `fit` and in every data-parallel replica. */
-export interface ParameterUpdate {
-  apply(grads: tf.NamedTensorMap, rate: number): void;
-  dispose(): void;
-}
-
-/** The settings of `FitConfig` that make up an update; plain data, so that worker threads can be sent them. */
-export type UpdateConfig = Pick<FitConfig, "adam" | "weightDecay" | "clipNorm">;
-
-/** Adam at the step's learning rate on (clipped) gradients, then decoupled weight decay of the matrices. */
-export function createParameterUpdate(variables: tf.Variable[], config: UpdateConfig, initialRate: number): ParameterUpdate {
-  const weightDecay = config.weightDecay ?? 0;
-  // Typed as the base class: AdamOptimizer's own signature narrows applyGradients to variables.
-  const optimizer: tf.Optimizer = adam(initialRate, config.adam?.beta1, config.adam?.beta2, config.adam?.epsilon);
-  const decayed = weightDecay > 0 ? variables.filter((v) => v.rank >= 2) : [];
-  return {
-    apply: (grads, rate) => {
-      setLearningRate(optimizer, rate);
-      optimizer.applyGradients(config.clipNorm === undefined ? grads : clipByGlobalNorm(grads, config.clipNorm));
-      for (const v of decayed) v.assign(tf.mul(v, 1 - rate * weightDecay));
-    },
-    dispose: () => optimizer.dispose(),
-  };
-}
-
-/** The model's and the head's trainable variables, each once (a tied head shares the item embedding). */
-export function trainableVariables(model: NextItemModel, head: OutputHead): tf.Variable[] {
-  const byName = new Map<string, tf.Variable>();
-  for (const v of [...Object.values(model.variables), ...Object.values(head.variables)]) {
-    if (v.trainable) byName.set(v.name, v);
-  }
-  if (byName.size === 0) throw new Error(`fit: model "${model.name}" and its head have no trainable variables`);
-  return [...byName.values()];
-}
-
-/**
- * A gradient for every variable, in `variables` order. tfjs leaves out variables the loss did not touch this step,
- * but its Adam keys moment estimates by position in the gradient map, so a changing set would mix them up.
- */
-function fillMissing(grads: tf.NamedTensorMap, variables: tf.Variable[]): tf.NamedTensorMap {
-  const filled: tf.NamedTensorMap = {};
-  for (const v of variables) filled[v.name] = grads[v.name] ?? tf.zerosLike(v);
-  return filled;
-}
-
-/** Scales all gradients by min(1, maxNorm / globalNorm), globalNorm = sqrt(Σ over every gradient of Σ g²). */
-export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): tf.NamedTensorMap {
-  const squares = Object.values(grads).map((g) => tf.sum(tf.square(g)));
-  const globalNorm = tf.sqrt(tf.addN(squares));
-  const scale = tf.div(maxNorm, tf.maximum(globalNorm, maxNorm));
-  const clipped: tf.NamedTensorMap = {};
-  for (const [name, g] of Object.entries(grads)) clipped[name] = tf.mul(g, scale);
-  return clipped;
-}
-
-/** tfjs's AdamOptimizer reads its (TypeScript-protected) `learningRate` field on every `applyGradients`. */
-function setLearningRate(optimizer: tf.Optimizer, rate: number): void {
-  (optimizer as unknown as { learningRate: number }).learningRate = rate;
 }
 
 function checkMetrics(metrics: Record<string, number>): Record<string, number> {

@@ -1,7 +1,7 @@
 // The messages between the main thread and a training worker (structured-cloned; typed arrays are copied).
 import type { ModelSchema } from "../../models/inputs";
 import type { ModelConfigs, ModelKind, OutputHeadConfig } from "../../models/index";
-import type { UpdateConfig } from "../fit";
+import type { UpdateConfig } from "../step";
 import type { ShareWork } from "./replica";
 
 /** Everything a worker needs to build its replica: the model and head configs and the main thread's weights. */

@@ -4,7 +4,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BatchDraws, ItemOutputHead } from "../../models/outputs";
 import type { NextItemModel } from "../../models/types";
-import { examplesLoss, type ParameterUpdate } from "../fit";
+import { examplesLoss, type ParameterUpdate } from "../step";
 import type { GradientExchange } from "./exchange";
 import { exampleFromRows, type ExampleRows } from "./shares";
 

@@ -11,7 +11,7 @@ import type { BatchSource } from "../../loader";
 import type { ItemOutputHead, SessionModel } from "../../models/index";
 import type { ModelSchema } from "../../models/inputs";
 import type { NextItemModel, OutputHead, SessionBatch, TargetScheme } from "../../models/types";
-import { createParameterUpdate, trainingExamples, type ParameterUpdate, type UpdateConfig } from "../fit";
+import { createParameterUpdate, trainingExamples, type ParameterUpdate, type UpdateConfig } from "../step";
 import { ExchangeAborted, SharedMemoryExchange } from "./exchange";
 import type { FromWorker, ToWorker, WorkerInit } from "./protocol";
 import { exchangeLength, replicaStep, type Replica } from "./replica";

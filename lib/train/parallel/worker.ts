@@ -4,7 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { parentPort, workerData } from "node:worker_threads";
 import { startBackend } from "../../backend";
 import { createHeadFor, createModel } from "../../models/index";
-import { createParameterUpdate, trainableVariables } from "../fit";
+import { createParameterUpdate, trainableVariables } from "../step";
 import { SharedMemoryExchange } from "./exchange";
 import type { FromWorker, ToWorker, WorkerInit } from "./protocol";
 import { replicaStep, type Replica } from "./replica";
