@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { registerCpuKernels, registerWasmKernels } from "../lib/kernels/index";
-import { catalogueSoftmaxCrossEntropy, catalogueSoftmaxCrossEntropyReference } from "../lib/kernels/catalogue-cross-entropy";
+import { catalogueSoftmaxCrossEntropy, catalogueSoftmaxCrossEntropyReference, logitsItemsFirst } from "../lib/kernels/catalogue-cross-entropy";
 import { MAX_FAST_EXP_INPUT } from "../lib/kernels/exp";
 import { tallRightOperand } from "../lib/kernels/matmul-explicit-transpose";
 import { sparseSoftmaxCrossEntropy } from "../lib/kernels/sparse-softmax-cross-entropy";
@@ -525,6 +525,17 @@ describe("catalogueSoftmaxCrossEntropy (scores h·Wᵀ + b over the whole catalo
       got.values.forEach((g, i) => expect(g).toBeCloseTo(want.values[i], 6));
       expect(Math.max(...got.values.map(Math.abs))).toBeGreaterThan(1e-3);
     }
+  });
+
+  it("computes the logits items-first only on wasm, for few rows over a table of more than 2^20 floats", async () => {
+    await tf.setBackend("wasm");
+    expect(logitsItemsFirst(96, 128, 43_000)).toBe(true); // the YOOCHOOSE GRU: 5.5M floats, 96 targets
+    expect(logitsItemsFirst(257, 128, 43_000)).toBe(false); // more rows than 2d
+    expect(logitsItemsFirst(64, 64, 7_785)).toBe(false); // the course's MLP: 0.5M floats, the usual order
+    expect(logitsItemsFirst(64, 64, 2 ** 14)).toBe(false); // exactly 2^20 floats
+    expect(logitsItemsFirst(64, 64, 2 ** 14 + 1)).toBe(true);
+    await tf.setBackend("cpu");
+    expect(logitsItemsFirst(96, 128, 43_000)).toBe(false);
   });
 
   it("equals the hand-computed loss of one row", async () => {

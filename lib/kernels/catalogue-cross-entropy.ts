@@ -6,9 +6,10 @@
 // narrow h as its second operand; the bias gradient is a column sum of G. On wasm this is ~2x faster for 1024
 // rows over 40,000 items (see bench/train.ts).
 // On wasm, XNNPACK packs a matmul's right operand on every call with a new tensor, ~7 ns per element of W (the item
-// table changes every step). With few rows (n <= 2d: the YOOCHOOSE GRU's ~96 targets per step against d = 128) the
-// logits are computed items-first, (W·hᵀ)ᵀ: W is read in place, only the small hᵀ is packed, and transposing the
-// [n, items] result costs less than transposing and packing W. With many rows Wᵀ is packed once for all chunks.
+// table changes every step). With a large table (over 2^20 floats) and few rows (n <= 2d: the YOOCHOOSE GRU's ~96
+// targets per step against d = 128) the logits are computed items-first, (W·hᵀ)ᵀ: W is read in place, only the
+// small hᵀ is packed, and transposing the [n, items] result costs less than transposing and packing W. With many
+// rows Wᵀ is packed once for all chunks.
 import * as tf from "@tensorflow/tfjs";
 import { crossEntropyRows, sparseSoftmaxCrossEntropy } from "./sparse-softmax-cross-entropy";
 
@@ -24,9 +25,13 @@ function checkInputs(hidden: tf.Tensor2D, itemVectors: tf.Tensor2D, bias: tf.Ten
   if (targets.dtype !== "int32") throw new Error(`catalogueSoftmaxCrossEntropy: targets must be int32, got ${targets.dtype}`);
 }
 
-/** Whether the logits of n rows of width d are cheaper as (W·hᵀ)ᵀ than as h·(Wᵀ) on the current backend. */
-export function logitsItemsFirst(n: number, d: number): boolean {
-  return tf.getBackend() === "wasm" && n <= 2 * d;
+/** Item tables up to this many floats (4 MiB) pack quickly enough that the logits keep the usual order h·Wᵀ, whose
+ *  rounding the course's figures were measured with. */
+const ITEMS_FIRST_MIN_TABLE = 2 ** 20;
+
+/** Whether the logits of n rows of width d over `items` are cheaper as (W·hᵀ)ᵀ than as h·(Wᵀ) on the current backend. */
+export function logitsItemsFirst(n: number, d: number, items: number): boolean {
+  return tf.getBackend() === "wasm" && n <= 2 * d && items * d > ITEMS_FIRST_MIN_TABLE;
 }
 
 /** Row ranges [start, size) of at most `maxChunkElements / items` rows (at least one). */
@@ -49,7 +54,7 @@ export function catalogueSoftmaxCrossEntropy(
   bias: tf.Tensor1D,
   targets: tf.Tensor1D,
   maxChunkElements = DEFAULT_MAX_CHUNK_ELEMENTS,
-  itemsFirst = logitsItemsFirst(hidden.shape[0], hidden.shape[1]),
+  itemsFirst = logitsItemsFirst(hidden.shape[0], hidden.shape[1], itemVectors.shape[0]),
 ): tf.Scalar {
   checkInputs(hidden, itemVectors, bias, targets);
   const [n] = hidden.shape;
