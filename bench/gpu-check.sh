@@ -59,7 +59,7 @@ run() {
   command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
   local device=cuda
   python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null || device=cpu
-  # From inside the pack, so that lib/backend.ts resolves the packages there.
+  # From inside the pack, so that lib/compute/backend.ts resolves the packages there.
   (cd "$PACK" && BENCH_PYTHON="$(command -v python3)" ./node train.mjs --backend webgpu --torch-device "$device" "$@")
 }
 

@@ -2,7 +2,7 @@
 // default, or causal next-item) and the library's output head (full softmax by default, or sampled): what the
 // benchmarks time is what users train.
 import * as tf from "@tensorflow/tfjs";
-import { SessionLoader, disposeBatch, type SessionTable } from "../lib/loader";
+import { SessionLoader, disposeBatch, type SessionTable } from "../lib/data/loader";
 import {
   MODEL_KINDS,
   createHeadFor,
@@ -15,8 +15,8 @@ import {
   type ModelKind,
 } from "../lib/models";
 import type { SessionBatch } from "../lib/models/types";
-import { Random } from "../lib/random";
-import type { DatasetSchema } from "../lib/schema";
+import { Random } from "../lib/util/random";
+import type { DatasetSchema } from "../lib/data/schema";
 import { trainableVariables, trainingLoss } from "../lib/train/step";
 import { startDataParallel, type DataParallelTrainer } from "../lib/train/parallel/trainer";
 

@@ -7,8 +7,8 @@
 //   npx tsx bench/softmax-step.ts [--steps 5]
 import * as os from "os";
 import * as tf from "@tensorflow/tfjs";
-import { startBackend } from "../lib/backend";
-import { disposeBatch } from "../lib/loader";
+import { startBackend } from "../lib/compute/backend";
+import { disposeBatch } from "../lib/data/loader";
 import { adam } from "../lib/train/adam";
 import { buildBenchModel, syntheticBatch } from "./models";
 import { YOOCHOOSE_BATCH, YOOCHOOSE_SHAPE } from "./train";

@@ -15,8 +15,8 @@ import { spawnSync } from "child_process";
 import * as os from "os";
 import * as path from "path";
 import { fileURLToPath, pathToFileURL } from "url";
-import { startBackend, type BackendName } from "../lib/backend";
-import { disposeBatch } from "../lib/loader";
+import { startBackend, type BackendName } from "../lib/compute/backend";
+import { disposeBatch } from "../lib/data/loader";
 import { adam } from "../lib/train/adam";
 import { buildBenchModel, syntheticBatch, type BenchModelConfig, type BenchModelKind } from "./models";
 

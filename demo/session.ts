@@ -6,7 +6,7 @@
 // id column is left out: the encoder and the service fill it in.
 import { type Vocabulary } from "../lib/data/categorify";
 import { type FittedWorkflow, fittedVocabularies } from "../lib/data/fitted";
-import type { DatasetSchema } from "../lib/schema";
+import type { DatasetSchema } from "../lib/data/schema";
 
 /** Date of the first event of every demo session (UTC). */
 export const DEMO_START_DATE = "2016-07-01";

@@ -1,7 +1,7 @@
 // One training-and-evaluation run on prepared data, shared by the CLI and the notebooks:
 // every model and baseline is scored the same way (predict the last item of each validation session), with the
 // protocol "last" of lib/evaluate.
-import { SessionLoader, type SessionTable } from "./loader";
+import { SessionLoader, type SessionTable } from "./data/loader";
 import type { RankingResult } from "./metrics/index";
 import { type ModelConfigs, type ModelKind, type ModelSchema, createHeadFor, createModel, createTargetScheme } from "./models/index";
 import type { ItemOutputHead } from "./models/outputs";

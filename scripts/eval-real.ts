@@ -10,7 +10,7 @@
 // each user's last item against 100 sampled unseen items, HR@10 / NDCG@10; the best epoch is chosen on validation.
 import * as fs from "fs";
 import * as path from "path";
-import { initBackend } from "../lib/backend";
+import { initBackend } from "../lib/compute/backend";
 import { DEFAULT_GAMES_FILE, prepareSequences } from "../lib/data/recipes/sequences";
 import { DEFAULT_YOOCHOOSE_DIR, prepareYoochoose } from "../lib/data/recipes/yoochoose";
 import {
@@ -30,9 +30,9 @@ import {
   type RunSplits,
 } from "../lib/evaluate";
 import { gamesRuns, yoochooseRuns } from "../lib/evaluate/settings";
-import { readSplit } from "../lib/loader";
+import { readSplit } from "../lib/data/loader";
 import { disposeModel } from "../lib/models";
-import { lineChart, textTable, writeReport, type ReportSection } from "../lib/plot";
+import { lineChart, textTable, writeReport, type ReportSection } from "../lib/report/plot";
 import { runMain } from "./run-main";
 
 export const REPORT_FILE = path.join("build", "real-data-report.html");

@@ -4,7 +4,7 @@
 // or a port in use is one line on stderr and a non-zero exit.
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { initBackend } from "../lib/backend";
+import { initBackend } from "../lib/compute/backend";
 import { DEFAULT_HOST, DEFAULT_PORT, isLoopback, listen } from "../lib/serve";
 import { DEFAULT_BATCHER_OPTIONS } from "../lib/serve/batcher";
 import { serveModelFolder } from "../lib/serve/load";

@@ -4,15 +4,15 @@
 // adapter; a software one (Mesa's lavapipe, which .ci/run installs) is enough. Without one the file is skipped.
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { isBackendAvailable, startBackend } from "../lib/backend";
+import { isBackendAvailable, startBackend } from "../lib/compute/backend";
 import { GRU4REC_PROTOCOL, SASREC_PROTOCOL, headlineMetrics, runModelOn } from "../lib/evaluate";
-import type { SessionTable } from "../lib/loader";
+import type { SessionTable } from "../lib/data/loader";
 import { createHeadFor, createModel, createTargetScheme, disposeModel, type ModelConfigs, type ModelKind } from "../lib/models/index";
 import type { OutputHeadConfig } from "../lib/models/outputs";
-import { Random } from "../lib/random";
+import { Random } from "../lib/util/random";
 import { trainingLoss } from "../lib/train/step";
-import { tableOf } from "./tables-fixtures";
-import { toyBatch, toySchema } from "./models-fixtures";
+import { tableOf } from "./helpers/tables-fixtures";
+import { toyBatch, toySchema } from "./helpers/models-fixtures";
 
 const available = isBackendAvailable("webgpu", true);
 if (!available) console.log("backend-webgpu: SKIPPED: no WebGPU adapter here (install mesa-vulkan-drivers for lavapipe)");

@@ -11,7 +11,7 @@ import {
   parseManifest,
   saveCheckpoint,
   type WeightManifest,
-} from "../lib/checkpoint";
+} from "../lib/model-folder/checkpoint";
 
 let root: string;
 

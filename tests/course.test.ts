@@ -1,12 +1,12 @@
-// lib/course.ts: the CI training sample, the reuse of prepared data, and the numbers the notebooks print.
+// lib/course/course.ts: the CI training sample, the reuse of prepared data, and the numbers the notebooks print.
 import * as tf from "@tensorflow/tfjs";
 import { copyFileSync, mkdtempSync, rmSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compareWithBaselines, metricsTable, prepareCourseData, sampleSessions, trainingCurve } from "../lib/course";
-import { SessionLoader, type SessionTable } from "../lib/loader";
-import { Random } from "../lib/random";
+import { compareWithBaselines, metricsTable, prepareCourseData, sampleSessions, trainingCurve } from "../lib/course/course";
+import { SessionLoader, type SessionTable } from "../lib/data/loader";
+import { Random } from "../lib/util/random";
 import type { EpochRecord } from "../lib/train/types";
 
 const FIXTURES = join(import.meta.dirname, "fixtures");

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { prepareYoochoose, yoochooseWorkflow } from "../lib/data/recipes/yoochoose";
-import { splitRows } from "./tables-fixtures";
+import { splitRows } from "./helpers/tables-fixtures";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "real", "yoochoose");
 const work = mkdtempSync(join(tmpdir(), "sessionrec-yoochoose-"));

@@ -25,10 +25,10 @@ import {
   runModelOn,
   type ProtocolRunConfig,
 } from "../lib/evaluate";
-import type { SessionTable } from "../lib/loader";
+import type { SessionTable } from "../lib/data/loader";
 import { SampledRankingMetrics } from "../lib/metrics";
 import { createHeadFor, createModel, disposeModel, type ItemOutputHead, type SessionModel } from "../lib/models";
-import { tableOf as tableOfItems } from "./tables-fixtures";
+import { tableOf as tableOfItems } from "./helpers/tables-fixtures";
 
 const N_ITEMS = 6;
 const T: Record<number, Record<number, number>> = { 2: { 3: 5, 4: 1, 5: 2 }, 3: { 2: 1, 4: 2, 5: 3 }, 5: { 3: 1, 4: 1 } };

@@ -1,12 +1,12 @@
-// The WGSL GRU/LSTM scans (lib/kernels/webgpu-recurrent.ts) against the reference forward differentiated by tfjs's
+// The WGSL GRU/LSTM scans (lib/compute/kernels/webgpu-recurrent.ts) against the reference forward differentiated by tfjs's
 // autograd, computed on cpu: states and the gradients of every input, for unit counts below, at and above one
 // workgroup (a thread owning one unit, several, or none). Needs a WebGPU adapter; a software one (Mesa's lavapipe,
 // which .ci/run installs) is enough. Without one the file is skipped.
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { isBackendAvailable, startBackend } from "../lib/backend";
-import { webGpuScanAvailable } from "../lib/kernels/webgpu-recurrent";
-import { type Cell, FUSED, MASK, REFERENCE, type SequenceOp } from "./rnn-fixtures";
+import { isBackendAvailable, startBackend } from "../lib/compute/backend";
+import { webGpuScanAvailable } from "../lib/compute/kernels/webgpu-recurrent";
+import { type Cell, FUSED, MASK, REFERENCE, type SequenceOp } from "./helpers/rnn-fixtures";
 
 const available = isBackendAvailable("webgpu", true);
 if (!available) console.log("kernels-webgpu: SKIPPED: no WebGPU adapter here (install mesa-vulkan-drivers for lavapipe)");

@@ -1,12 +1,12 @@
-// Our wasm kernels (lib/kernels) must give the cpu backend's answers, and values worked out by hand.
+// Our wasm kernels (lib/compute/kernels) must give the cpu backend's answers, and values worked out by hand.
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { registerCpuKernels, registerWasmKernels } from "../lib/kernels/index";
-import { catalogueSoftmaxCrossEntropy, catalogueSoftmaxCrossEntropyReference, logitsItemsFirst } from "../lib/kernels/catalogue-cross-entropy";
-import { MAX_FAST_EXP_INPUT } from "../lib/kernels/exp";
-import { tallRightOperand } from "../lib/kernels/matmul-explicit-transpose";
-import { sparseSoftmaxCrossEntropy } from "../lib/kernels/sparse-softmax-cross-entropy";
+import { registerCpuKernels, registerWasmKernels } from "../lib/compute/kernels/index";
+import { catalogueSoftmaxCrossEntropy, catalogueSoftmaxCrossEntropyReference, logitsItemsFirst } from "../lib/compute/kernels/catalogue-cross-entropy";
+import { MAX_FAST_EXP_INPUT } from "../lib/compute/kernels/exp";
+import { tallRightOperand } from "../lib/compute/kernels/matmul-explicit-transpose";
+import { sparseSoftmaxCrossEntropy } from "../lib/compute/kernels/sparse-softmax-cross-entropy";
 
 type Backend = "cpu" | "wasm";
 

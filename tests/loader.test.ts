@@ -4,9 +4,9 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { batchCount, disposeBatch, groupByLength, readSplit, SessionLoader } from "../lib/loader";
+import { batchCount, disposeBatch, groupByLength, readSplit, SessionLoader } from "../lib/data/loader";
 import type { SessionBatch } from "../lib/models/types";
-import { Random } from "../lib/random";
+import { Random } from "../lib/util/random";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "prepared");
 

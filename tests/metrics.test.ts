@@ -15,7 +15,7 @@ import {
   topK,
   topKRow,
 } from "../lib/metrics";
-import { Random } from "../lib/random";
+import { Random } from "../lib/util/random";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");

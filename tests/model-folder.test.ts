@@ -10,11 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Database } from "../lib/data/database";
 import type { RawSession } from "../lib/data/live";
 import { prepareBooking, type PreparedBooking } from "../lib/data/recipes/booking";
-import { SessionLoader, type SessionTable } from "../lib/loader";
+import { SessionLoader, type SessionTable } from "../lib/data/loader";
 import { liveBatch, loadModelFolder, saveModelFolder, type ModelFolderManifest, type RecommenderModel } from "../lib/model-folder/index";
 import { type ItemOutputHead, type ModelKind, type SessionModel, createHeadFor, createModel, createTargetScheme, evaluationInputs, nextItemStates } from "../lib/models";
 import type { SchemeKind } from "../lib/models/targets";
-import type { DatasetSchema } from "../lib/schema";
+import type { DatasetSchema } from "../lib/data/schema";
 import { fit } from "../lib/train/fit";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "booking", "train_set.csv");
@@ -50,7 +50,7 @@ function readTrips(): Map<string, Record<string, unknown>[]> {
   return trips;
 }
 
-/** Rows as DuckDB returns them → a SessionTable, the way lib/loader.ts lays out a Parquet split. */
+/** Rows as DuckDB returns them → a SessionTable, the way lib/data/loader.ts lays out a Parquet split. */
 function tableOf(rows: Record<string, unknown>[], schema: DatasetSchema): SessionTable {
   const n = rows.length;
   const len = schema.maxLength;

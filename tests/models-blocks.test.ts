@@ -20,7 +20,7 @@ import {
   summarizeModel,
   transformerBlocks,
 } from "../lib/models/index";
-import { disposeToyBatch, toyBatch, toySchema } from "./models-fixtures";
+import { disposeToyBatch, toyBatch, toySchema } from "./helpers/models-fixtures";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");

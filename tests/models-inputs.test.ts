@@ -5,7 +5,7 @@ import { createHeadFor, createModel, MODEL_KINDS } from "../lib/models/index";
 import { ParameterFactory } from "../lib/models/init";
 import { createInputBlock, defaultEmbeddingDim } from "../lib/models/inputs";
 import { predictLast, selectTargets } from "../lib/models/targets";
-import { ITEMS, toyBatch, toySchema } from "./models-fixtures";
+import { ITEMS, toyBatch, toySchema } from "./helpers/models-fixtures";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");

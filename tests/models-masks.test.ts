@@ -8,7 +8,7 @@ import { createRnnModel } from "../lib/models/rnn";
 import { attentionBias, selfAttention } from "../lib/models/attention";
 import { createTransformerModel } from "../lib/models/transformer";
 import type { NextItemModel, SessionBatch } from "../lib/models/types";
-import { editBatch, maxAbsDiff, toyBatch, toySchema } from "./models-fixtures";
+import { editBatch, maxAbsDiff, toyBatch, toySchema } from "./helpers/models-fixtures";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");

@@ -7,8 +7,8 @@ import { createHeadFor, createModel, type ModelConfigs, type ModelKind } from ".
 import type { SessionModel } from "../lib/models/model";
 import { type NamedTargetScheme, evaluationExample, nextItemStates, predictLast, selectTargets } from "../lib/models/targets";
 import type { SessionBatch } from "../lib/models/types";
-import { Random } from "../lib/random";
-import { toyBatch, toySchema } from "./models-fixtures";
+import { Random } from "../lib/util/random";
+import { toyBatch, toySchema } from "./helpers/models-fixtures";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");

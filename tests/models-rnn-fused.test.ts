@@ -1,12 +1,12 @@
-// The fused GRU/LSTM sequence ops (lib/kernels/recurrent-sequence.ts) against their reference, the same forward
+// The fused GRU/LSTM sequence ops (lib/compute/kernels/recurrent-sequence.ts) against their reference, the same forward
 // differentiated by tfjs's autograd, on cpu and wasm; plus central finite differences of the hand-written backward
 // pass, and properties worked out by hand (padded steps receive no gradient, state held on padding).
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { gruSequence, lstmSequence } from "../lib/kernels/recurrent-sequence";
-import { registerCpuKernels, registerWasmKernels } from "../lib/kernels/index";
-import { type Cell, FUSED, MASK, REFERENCE, type SequenceOp } from "./rnn-fixtures";
+import { gruSequence, lstmSequence } from "../lib/compute/kernels/recurrent-sequence";
+import { registerCpuKernels, registerWasmKernels } from "../lib/compute/kernels/index";
+import { type Cell, FUSED, MASK, REFERENCE, type SequenceOp } from "./helpers/rnn-fixtures";
 
 type Backend = "cpu" | "wasm";
 

@@ -11,7 +11,7 @@ import {
   statesAt,
 } from "../lib/models/targets";
 import type { NextItemModel, SessionBatch } from "../lib/models/types";
-import { ITEMS, disposeToyBatch, toyBatch } from "./models-fixtures";
+import { ITEMS, disposeToyBatch, toyBatch } from "./helpers/models-fixtures";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");

@@ -15,7 +15,7 @@ import {
   showPlot,
   writeReport,
   type Figure,
-} from "../lib/plot";
+} from "../lib/report/plot";
 
 // showPlot talks to the Jupyter kernel through tslab.display; here we capture what it would send.
 vi.mock("tslab", () => ({ display: { html: vi.fn() } }));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Random, WeightedSampler, hash32 } from "../lib/random";
+import { Random, WeightedSampler, hash32 } from "../lib/util/random";
 
 /** Mean and (population) variance of a sample. */
 function moments(xs: ArrayLike<number>): { mean: number; variance: number } {

@@ -3,7 +3,7 @@ import * as os from "node:os";
 import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { createServer, isLoopback, listen } from "../lib/serve";
-import { createFakeModel, FAKE_EVENT_COLUMNS } from "./serve-fake-model";
+import { createFakeModel, FAKE_EVENT_COLUMNS } from "./helpers/serve-fake-model";
 
 const app = createServer(createFakeModel(), { eventColumns: FAKE_EVENT_COLUMNS });
 

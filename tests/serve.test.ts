@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createServer, type ServerOptions } from "../lib/serve";
-import { createFakeModel, FAKE_EVENT_COLUMNS, type FakeModel } from "./serve-fake-model";
+import { createFakeModel, FAKE_EVENT_COLUMNS, type FakeModel } from "./helpers/serve-fake-model";
 
 const event = (city_id: unknown, checkin: unknown = "2016-08-13") => ({ city_id, checkin });
 

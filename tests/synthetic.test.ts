@@ -25,7 +25,7 @@ import {
   returnAfterDetour,
   season,
   tourShape,
-} from "./trip-structure";
+} from "./helpers/trip-structure";
 
 const SMALL = { trips: 3000, seed: 7 };
 const DAY_MS = 86_400_000;

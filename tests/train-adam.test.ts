@@ -1,10 +1,10 @@
-// lib/train/adam.ts: tfjs's Adam with each variable's update as one kernel (lib/kernels/adam-update.ts) on wasm. It
+// lib/train/adam.ts: tfjs's Adam with each variable's update as one kernel (lib/compute/kernels/adam-update.ts) on wasm. It
 // must give tfjs's AdamOptimizer's results bit for bit — weights and both moments — and fall back to it elsewhere.
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ADAM_UPDATE, adamUpdateSupported } from "../lib/kernels/adam-update";
-import { registerWasmKernels } from "../lib/kernels/index";
+import { ADAM_UPDATE, adamUpdateSupported } from "../lib/compute/kernels/adam-update";
+import { registerWasmKernels } from "../lib/compute/kernels/index";
 import { adam } from "../lib/train/adam";
 
 beforeAll(async () => {

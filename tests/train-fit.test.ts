@@ -1,10 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { disposeBatch, SessionLoader, type SessionTable } from "../lib/loader";
+import { disposeBatch, SessionLoader, type SessionTable } from "../lib/data/loader";
 import type { NextItemModel, OutputHead, SessionBatch, TargetScheme } from "../lib/models/types";
 import { createHeadFor, createModel, createTargetScheme } from "../lib/models/index";
-import { Random } from "../lib/random";
-import type { DatasetSchema } from "../lib/schema";
+import { Random } from "../lib/util/random";
+import type { DatasetSchema } from "../lib/data/schema";
 import { fit, type FitConfig } from "../lib/train/fit";
 import { clipByGlobalNorm, trainableVariables, trainingLoss } from "../lib/train/step";
 

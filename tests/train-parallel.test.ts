@@ -1,11 +1,11 @@
 // Data-parallel training across worker threads (lib/train/parallel): real worker threads on the wasm backend, the
 // project's own models and heads. Dropout is 0, so that one replica and two compute the same thing.
 import { beforeAll, describe, expect, it } from "vitest";
-import { initBackend } from "../lib/backend";
-import { SessionLoader, disposeBatch, type SessionTable } from "../lib/loader";
+import { initBackend } from "../lib/compute/backend";
+import { SessionLoader, disposeBatch, type SessionTable } from "../lib/data/loader";
 import { createHeadFor, createModel, createTargetScheme, disposeModel, type ModelKind, type OutputHeadConfig } from "../lib/models/index";
-import { Random } from "../lib/random";
-import type { DatasetSchema } from "../lib/schema";
+import { Random } from "../lib/util/random";
+import type { DatasetSchema } from "../lib/data/schema";
 import * as tf from "@tensorflow/tfjs";
 import { fit } from "../lib/train/fit";
 import { trainableVariables, trainingLoss } from "../lib/train/step";

@@ -17,7 +17,7 @@
 // memory; `generateBookings` materialises small logs as row objects.
 import * as fs from "fs";
 import * as path from "path";
-import { Random, WeightedSampler } from "../random";
+import { Random, WeightedSampler } from "../util/random";
 
 /** Column names of the real `train_set.csv`, in file order. */
 export const BOOKING_COLUMNS = [

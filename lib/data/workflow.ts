@@ -7,7 +7,7 @@
 // holds the parts of this that a web page can use; lib/data/live.ts encodes live sessions without DuckDB).
 import { promises as fs } from "fs";
 import * as path from "path";
-import type { ColumnSchema, DatasetSchema } from "../schema";
+import type { ColumnSchema, DatasetSchema } from "./schema";
 import type { Vocabulary } from "./categorify";
 import type { Database } from "./database";
 import type { NormalizeStats } from "./features";

@@ -7,10 +7,10 @@
 //   prefixTable          every prefix of at least 2 events of every session as its own row (for models that only
 //                        predict the item after the last event, e.g. the MLP, to train on every position).
 import * as tf from "@tensorflow/tfjs";
-import { batchCount, type BatchOptions, type BatchSource, type SessionTable } from "../loader";
+import { batchCount, type BatchOptions, type BatchSource, type SessionTable } from "../data/loader";
 import type { SessionBatch } from "../models/types";
-import { Random } from "../random";
-import { mapValues } from "../records";
+import { Random } from "../util/random";
+import { mapValues } from "../util/records";
 
 /**
  * A batch of the table's rows `rows` (in that order), row i keeping its first `lengths[i]` events (default: all of

@@ -1,7 +1,7 @@
 // Our runs next to published reference figures: one table (for the console and the HTML report) and one grouped
 // bar chart per data set. The reference figures are those of ../shared/data/*/SOURCE.md.
 import type { RunResult } from "./run";
-import type { Figure, ReportTable, TableCell } from "../plot";
+import type { Figure, ReportTable, TableCell } from "../report/plot";
 import { type Protocol, headlineMetrics, metricLabel } from "./protocols";
 
 /** A figure someone else measured, and which of our runs it is compared with. */

@@ -12,7 +12,7 @@ import { hostRowsAsync } from "../metrics/rank";
 import type { SessionModel } from "../models/model";
 import type { ItemOutputHead } from "../models/outputs";
 import { causalNext, evaluationInputs, nextItemStates, selectTargets } from "../models/targets";
-import { disposeBatch, type SessionTable } from "../loader";
+import { disposeBatch, type SessionTable } from "../data/loader";
 import { byLength, gatherBatch } from "./batches";
 
 export interface EveryNextConfig {

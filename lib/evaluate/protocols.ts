@@ -6,7 +6,7 @@
 // One function per kind of scorer picks the right evaluation (see every-next.ts and sampled-last.ts).
 import { evaluateRecommender } from "../baselines/evaluate";
 import type { Recommender } from "../baselines/recommender";
-import { sessionsOf, type SessionTable } from "../loader";
+import { sessionsOf, type SessionTable } from "../data/loader";
 import type { RankingResult } from "../metrics/accumulator";
 import type { SessionModel } from "../models/model";
 import type { ItemOutputHead } from "../models/outputs";

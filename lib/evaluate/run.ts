@@ -5,7 +5,7 @@
 //                   headline metric) is kept and then scored on test, without one the last epoch is scored;
 //   runBaselinesOn  most-popular, successor counts and V-SKNN fitted on train and scored on test.
 import { MostPopular, SessionKnn, SuccessorCounts, type Recommender } from "../baselines/index";
-import { SessionLoader, sessionsOf, type SessionTable } from "../loader";
+import { SessionLoader, sessionsOf, type SessionTable } from "../data/loader";
 import { type ModelConfigs, type ModelKind, createHeadFor, createModel, createTargetScheme } from "../models/index";
 import type { SessionModel } from "../models/model";
 import type { ItemOutputHead, OutputHeadConfig } from "../models/outputs";

@@ -8,14 +8,14 @@
 // Targets out of the vocabulary (id 1) are misses and draw no negatives.
 import * as tf from "@tensorflow/tfjs";
 import type { Recommender } from "../baselines/recommender";
-import { disposeBatch, type SessionTable } from "../loader";
+import { disposeBatch, type SessionTable } from "../data/loader";
 import { RankingMetrics, type RankingResult } from "../metrics/accumulator";
 import { FIRST_CANDIDATE, UNRANKED, hostRowsAsync } from "../metrics/rank";
 import { sampleNegatives, sampledRank } from "../metrics/sampled";
 import type { SessionModel } from "../models/model";
 import type { ItemOutputHead } from "../models/outputs";
 import { evaluationExample, nextItemStates } from "../models/targets";
-import { Random } from "../random";
+import { Random } from "../util/random";
 import { byLength, gatherBatch } from "./batches";
 
 export interface SampledLastConfig {

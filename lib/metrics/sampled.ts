@@ -10,7 +10,7 @@
 //   draw nothing (OOV counts as a miss, padding is skipped, as in the full protocol).
 // Sampled metrics overestimate full-ranking quality and may even order models differently (Krichene &
 // Rendle 2020); report them only next to the full-ranking ones.
-import { Random } from "../random";
+import { Random } from "../util/random";
 import { RankingMetrics, type RankingResult } from "./accumulator";
 import { FIRST_CANDIDATE, SKIPPED, UNRANKED, hostRows, hostTargetIds, type ScoreRows, type Targets } from "./rank";
 

@@ -1,10 +1,10 @@
 // Encoded live sessions (lib/data/live.ts rows) → one `SessionBatch`, laid out as the loader lays out a prepared
-// split (lib/loader.ts): sequences right-padded to the schema's maxLength, oldest event first. Browser-safe (the
+// split (lib/data/loader.ts): sequences right-padded to the schema's maxLength, oldest event first. Browser-safe (the
 // loader itself reads Parquet through DuckDB).
 import * as tf from "@tensorflow/tfjs";
 import type { EncodedSession } from "../data/live";
 import type { SessionBatch } from "../models/types";
-import type { DatasetSchema } from "../schema";
+import type { DatasetSchema } from "../data/schema";
 
 /**
  * A batch of `rows` for a model trained on `schema`. Sessions longer than `schema.maxLength` keep their last

@@ -4,7 +4,7 @@
 // the last event) → head.topK → item ids decoded to raw item values through the item vocabulary.
 // No file system here: node.ts adds it on top.
 import * as tf from "@tensorflow/tfjs";
-import { MANIFEST_FILE, WEIGHTS_FILE, assignWeights, decodeWeights, parseManifest } from "../checkpoint";
+import { MANIFEST_FILE, WEIGHTS_FILE, assignWeights, decodeWeights, parseManifest } from "./checkpoint";
 import { FIRST_ID, cardinality } from "../data/categorify";
 import { type FittedWorkflow, VOCABULARY_FOLDER, WORKFLOW_FILE, fittedVocabulary, parseSavedWorkflow, savedVocabularyNames } from "../data/fitted";
 import { type EncodedSession, liveEncoder, type LiveEncoder, type RawSession } from "../data/live";
@@ -21,7 +21,7 @@ import {
 import { disposeModel } from "../models/index";
 import { disposeVariables } from "../models/init";
 import type { SchemeKind } from "../models/targets";
-import { type DatasetSchema, validateSchema } from "../schema";
+import { type DatasetSchema, validateSchema } from "../data/schema";
 import { liveBatch } from "./batch";
 import { MODEL_FILE, MODEL_FORMAT, WORKFLOW_FOLDER, type ModelFolderManifest, type Recommendation, type RecommenderModel } from "./types";
 

@@ -3,12 +3,12 @@
 // RecommenderModel through the browser-safe core (core.ts), adding only the file system.
 import { promises as fs } from "fs";
 import * as path from "path";
-import { encodeWeights } from "../checkpoint";
+import { encodeWeights } from "./checkpoint";
 import { writeDirectoryAtomically } from "../data/files";
 import type { Workflow } from "../data/workflow";
 import type { ItemOutputHead, SessionModel } from "../models";
 import type { SchemeKind } from "../models/targets";
-import { type DatasetSchema, validateSchema } from "../schema";
+import { type DatasetSchema, validateSchema } from "../data/schema";
 import { FOLDER_FILES, type FolderReader, checkManifest, checkWorkflowSchema, folderFiles, readModelFolder } from "./core";
 import { MODEL_FORMAT, WORKFLOW_FOLDER, type ModelFolderManifest, type RecommenderModel } from "./types";
 

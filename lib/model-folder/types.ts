@@ -3,11 +3,11 @@
 //
 // Folder layout (every file fetchable by a web page):
 //   model.json            ModelFolderManifest below
-//   weights.json/.bin     the model's and the head's variables (lib/checkpoint format)
+//   weights.json/.bin     the model's and the head's variables (lib/model-folder/checkpoint format)
 //   workflow/             the fitted data workflow (workflow.json + vocabularies/*.json)
 // Implemented by core.ts (browser-safe: builds a RecommenderModel from fetched parts) and node.ts (save / load with
 // the file system); callers import ./index (node) or ./core (a web page).
-import type { DatasetSchema } from "../schema";
+import type { DatasetSchema } from "../data/schema";
 import type { ModelKind } from "../models/model";
 import type { OutputHeadConfig } from "../models/outputs";
 import type { SchemeKind } from "../models/targets";

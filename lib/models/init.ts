@@ -3,7 +3,7 @@
 // seeded by (model seed, full name): adding or reordering parameters never changes another parameter's start values,
 // and the values are the same on every backend because they are computed in plain JS.
 import * as tf from "@tensorflow/tfjs";
-import { hash32, Random } from "../random";
+import { hash32, Random } from "../util/random";
 
 /** Trainable variables by stable name, e.g. "transformer.block0.attention.query.kernel". */
 export type Variables = Record<string, tf.Variable>;

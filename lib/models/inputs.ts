@@ -8,7 +8,7 @@
 // linear projection to `projection` units. "count" columns are informational and never fed to a model.
 import * as tf from "@tensorflow/tfjs";
 import { dense } from "./layers";
-import type { ColumnSchema, DatasetSchema } from "../schema";
+import type { ColumnSchema, DatasetSchema } from "../data/schema";
 import type { ParameterFactory } from "./init";
 import type { SessionBatch } from "./types";
 

@@ -9,9 +9,9 @@
 // separate rule. The loss is computed over row chunks so that no logits tensor exceeds `maxChunkElements` floats
 // (wasm crashes and WebGPU corrupts results on a huge one).
 import * as tf from "@tensorflow/tfjs";
-import { Random, WeightedSampler } from "../random";
-import { catalogueSoftmaxCrossEntropy } from "../kernels/catalogue-cross-entropy";
-import { sparseSoftmaxCrossEntropy } from "../kernels/sparse-softmax-cross-entropy";
+import { Random, WeightedSampler } from "../util/random";
+import { catalogueSoftmaxCrossEntropy } from "../compute/kernels/catalogue-cross-entropy";
+import { sparseSoftmaxCrossEntropy } from "../compute/kernels/sparse-softmax-cross-entropy";
 import { ParameterFactory } from "./init";
 import { type Dense, dense } from "./layers";
 import type { OutputHead } from "./types";
@@ -183,7 +183,7 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
 
   const fullLoss = (hidden: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar => {
     if (resolved.labelSmoothing === 0) {
-      // Without smoothing, the fused catalogue op (lib/kernels): its hand-written gradient reuses W as is instead of
+      // Without smoothing, the fused catalogue op (lib/compute/kernels): its hand-written gradient reuses W as is instead of
       // transposing it per chunk (~2x on wasm for 1024 rows over 40k items). (h·Wᵀ + b + exclusion)/T, as a sum.
       const scaled = tf.div(project(hidden), resolved.temperature) as tf.Tensor2D;
       const scaledBias = tf.div(tf.add(bias, trainingExclusion), resolved.temperature) as tf.Tensor1D;
@@ -332,7 +332,7 @@ function createSampledLoss(config: SampledSoftmaxConfig | null, nItems: number, 
   /** Drops the candidates where `invalid` [m, c] is 1 and sums the rows' (smoothed) cross-entropies. */
   const lossOf = (logits: tf.Tensor2D, positive: tf.Tensor1D, invalid: tf.Tensor2D): tf.Scalar => {
     const masked = tf.add(logits, tf.mul(invalid, NEVER)) as tf.Tensor2D;
-    // Unsmoothed: the fused op (lib/kernels), one softmax for value and gradient (~12% of a Games Transformer step).
+    // Unsmoothed: the fused op (lib/compute/kernels), one softmax for value and gradient (~12% of a Games Transformer step).
     if (head.labelSmoothing === 0) return tf.mul(sparseSoftmaxCrossEntropy(masked, positive), logits.shape[0]) as tf.Scalar;
     return tf.sum(smoothedCrossEntropy(masked, positive, tf.sub(1, invalid) as tf.Tensor2D, head.labelSmoothing));
   };

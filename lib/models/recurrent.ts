@@ -1,9 +1,9 @@
 // A GRU or LSTM layer. The input part of every gate is computed for all positions at once (one matmul); the
-// recurrence over time is one op per layer with a hand-written backward pass (lib/kernels/recurrent-sequence.ts,
+// recurrence over time is one op per layer with a hand-written backward pass (lib/compute/kernels/recurrent-sequence.ts,
 // where the cell equations are). A padded step leaves the state unchanged (h_t = m_t·h_new + (1 − m_t)·h_{t−1}), so
 // the state at and after the last real event is the same, and nothing at a padded position reaches a real one.
 import * as tf from "@tensorflow/tfjs";
-import { gruSequence, lstmSequence } from "../kernels/recurrent-sequence";
+import { gruSequence, lstmSequence } from "../compute/kernels/recurrent-sequence";
 import type { ParameterFactory } from "./init";
 
 export type RnnCell = "gru" | "lstm";

@@ -14,8 +14,8 @@
 // The schemes run on the host: they read the batch once and build new tensors, all owned by the returned example
 // (unchanged tensors are cloned), so the caller may dispose the batch and the example independently.
 import * as tf from "@tensorflow/tfjs";
-import { mapValues } from "../records";
-import { Random } from "../random";
+import { mapValues } from "../util/records";
+import { Random } from "../util/random";
 import type { NextItemModel, SessionBatch, TargetScheme, TrainingExample } from "./types";
 
 export type SchemeKind = "last" | "next" | "masked";

@@ -1,8 +1,8 @@
 // Adam as tfjs's AdamOptimizer computes it — same state, same float32 results, same saved weights — with each
-// variable's update as one kernel (lib/kernels/adam-update.ts) instead of 14 element-wise ops, on the backends that
+// variable's update as one kernel (lib/compute/kernels/adam-update.ts) instead of 14 element-wise ops, on the backends that
 // have the kernel (wasm, where the engine runs WebAssembly SIMD); tfjs's own update elsewhere.
 import * as tf from "@tensorflow/tfjs";
-import { ADAM_UPDATE, adamUpdateSupported } from "../kernels/adam-update";
+import { ADAM_UPDATE, adamUpdateSupported } from "../compute/kernels/adam-update";
 
 /** The AdamOptimizer fields this class uses (TypeScript-protected in tfjs). */
 interface AdamState {

@@ -2,9 +2,9 @@
 // decay and gradient-norm clipping, validation after each epoch, early stopping with restore of the best weights,
 // and a history to plot.
 import * as tf from "@tensorflow/tfjs";
-import { batchCount, disposeBatch, type BatchSource } from "../loader";
+import { batchCount, disposeBatch, type BatchSource } from "../data/loader";
 import type { NextItemModel, OutputHead, SessionBatch, TargetScheme } from "../models/types";
-import { Random } from "../random";
+import { Random } from "../util/random";
 import { defaultWorkers, startDataParallel, type DataParallelTrainer } from "./parallel/trainer";
 import { createProgress, type ProgressMode, type ProgressReporter } from "./progress";
 import { learningRateAt, type ScheduleConfig } from "./schedule";

@@ -2,7 +2,7 @@
 // loss through the target scheme, the trainable variables, and the parameter update (Adam, clipping, decoupled
 // weight decay). A module of its own so that fit.ts and the replicas import it without importing each other.
 import * as tf from "@tensorflow/tfjs";
-import { groupByLength } from "../loader";
+import { groupByLength } from "../data/loader";
 import { selectTargets } from "../models/targets";
 import type { NextItemModel, OutputHead, SessionBatch, TargetScheme, TrainingExample } from "../models/types";
 import { adam } from "./adam";

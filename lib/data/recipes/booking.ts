@@ -8,7 +8,7 @@
 //   4. one row per trip, lists in check-in order, city_id_count; the last `maxLength` entries of each list; trips
 //      with at least `minLength` cities; num_city_visited = log1p(city_id_count) → z-score (fitted on train trips).
 import * as os from "os";
-import type { DatasetSchema } from "../../schema";
+import type { DatasetSchema } from "../schema";
 import { type DatabaseOptions, withDatabase } from "../database";
 import { checkOutputFolder, writeDataset } from "../dataset";
 import { readEvents } from "../io";

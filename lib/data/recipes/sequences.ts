@@ -13,7 +13,7 @@
 //      predict; SASRec's maxlen is 50); rows with fewer than 2 items are dropped (nothing to predict).
 import * as fs from "fs";
 import * as path from "path";
-import type { DatasetSchema } from "../../schema";
+import type { DatasetSchema } from "../schema";
 import { type Database, type DatabaseOptions, withDatabase } from "../database";
 import { writeDataset } from "../dataset";
 import { Relation } from "../relation";

@@ -9,7 +9,7 @@
 //   5. one row per session, clicks in time order, whole sessions unless `maxLength` cuts them; sessions with fewer
 //      than `minLength` (2) clicks are dropped, since they hold nothing to predict.
 import * as path from "path";
-import type { DatasetSchema } from "../../schema";
+import type { DatasetSchema } from "../schema";
 import { type Database, type DatabaseOptions, withDatabase } from "../database";
 import { writeDataset } from "../dataset";
 import { readEvents } from "../io";

@@ -2,7 +2,7 @@
 // target scheme runs once, on the main thread, and each replica rebuilds the same tensors from its rows.
 import * as tf from "@tensorflow/tfjs";
 import type { TrainingExample } from "../../models/types";
-import { mapValues } from "../../records";
+import { mapValues } from "../../util/records";
 
 /** Rows of one training example as host arrays, row-major [size, seqLen]; what a replica is sent. */
 export interface ExampleRows {

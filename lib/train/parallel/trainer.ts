@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { BatchSource } from "../../loader";
+import type { BatchSource } from "../../data/loader";
 import type { ItemOutputHead, SessionModel } from "../../models/index";
 import type { ModelSchema } from "../../models/inputs";
 import type { NextItemModel, OutputHead, SessionBatch, TargetScheme } from "../../models/types";
@@ -51,7 +51,7 @@ export function defaultWorkers(env: Record<string, string | undefined>): number 
   return workers;
 }
 
-// Resolved from the working directory, like the packages in lib/backend.ts: tslab compiles lib/ to CommonJS, where
+// Resolved from the working directory, like the packages in lib/compute/backend.ts: tslab compiles lib/ to CommonJS, where
 // a module cannot locate itself with import.meta.
 const WORKER_DIR = path.join(process.cwd(), "lib", "train", "parallel");
 

@@ -2,7 +2,7 @@
 // tfjs backend, then runs `replicaStep` on every share it is sent. Loaded through bootstrap.mjs.
 import * as tf from "@tensorflow/tfjs";
 import { parentPort, workerData } from "node:worker_threads";
-import { startBackend } from "../../backend";
+import { startBackend } from "../../compute/backend";
 import { createHeadFor, createModel } from "../../models/index";
 import { createParameterUpdate, trainableVariables } from "../step";
 import { SharedMemoryExchange } from "./exchange";

@@ -8,7 +8,7 @@
 // `inputGates`. Padding (mask 0) leaves the state unchanged: h_t = h_{t−1} + m_t·(h'_t − h_{t−1}).
 // `gruSequenceReference` / `lstmSequenceReference` are the same forward differentiated by tfjs's autograd: the
 // definition the tests check the hand-written gradients against. On WebGPU, forward and backward scans run as
-// WGSL kernels instead (lib/kernels/webgpu-recurrent.ts), one dispatch each.
+// WGSL kernels instead (lib/compute/kernels/webgpu-recurrent.ts), one dispatch each.
 import * as tf from "@tensorflow/tfjs";
 import { GRU_SCAN, GRU_SCAN_GRAD, LSTM_SCAN, LSTM_SCAN_GRAD, runScan, webGpuScanAvailable } from "./webgpu-recurrent";
 

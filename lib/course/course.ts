@@ -2,20 +2,20 @@
 // run settings per model, a smaller training sample for CI runs, and the tables and charts every notebook shows.
 import * as fs from "fs";
 import * as path from "path";
-import { bookingWorkflow, prepareBooking } from "./data/recipes/booking";
-import { projectRoot, resolveBookingData } from "./data/synthetic";
-import { WORKFLOW_FOLDER } from "./data/dataset";
-import { Workflow } from "./data/workflow";
-import { loadWeights } from "./checkpoint";
-import { DEFAULT_KS, runModel, type ModelRunConfig, type RunResult } from "./experiment";
-import { SessionLoader, type SessionTable } from "./loader";
-import { MODEL_FILE, type ModelFolderManifest, buildModel, checkManifest, saveModelFolder } from "./model-folder/index";
-import { type ItemOutputHead, type SessionModel, disposeModel } from "./models/index";
-import { type Figure, barChart, lineChart } from "./plot";
-import { Random } from "./random";
-import { mapValues } from "./records";
-import type { DatasetSchema } from "./schema";
-import type { EpochRecord } from "./train/types";
+import { bookingWorkflow, prepareBooking } from "../data/recipes/booking";
+import { projectRoot, resolveBookingData } from "../data/synthetic";
+import { WORKFLOW_FOLDER } from "../data/dataset";
+import { Workflow } from "../data/workflow";
+import { loadWeights } from "../model-folder/checkpoint";
+import { DEFAULT_KS, runModel, type ModelRunConfig, type RunResult } from "../experiment";
+import { SessionLoader, type SessionTable } from "../data/loader";
+import { MODEL_FILE, type ModelFolderManifest, buildModel, checkManifest, saveModelFolder } from "../model-folder/index";
+import { type ItemOutputHead, type SessionModel, disposeModel } from "../models/index";
+import { type Figure, barChart, lineChart } from "../report/plot";
+import { Random } from "../util/random";
+import { mapValues } from "../util/records";
+import type { DatasetSchema } from "../data/schema";
+import type { EpochRecord } from "../train/types";
 
 /** Where the course keeps its prepared data and its trained model folders (relative to the repository root). */
 export const COURSE_DATA_DIR = path.join("build", "data", "booking");

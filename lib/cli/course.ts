@@ -2,12 +2,12 @@
 // current), fit the baselines and the MLP, GRU and Transformer, print one comparison table, write build/report.html
 // and save each model as a folder in build/models/<name> that `npm run serve -- --model <folder>` serves.
 import path from "node:path";
-import { initBackend } from "./backend";
-import { COURSE_MODELS, COURSE_MODELS_DIR, prepareCourseData } from "./course";
-import { DEFAULT_KS, createRunModel, runBaselines, trainModel, type ModelRunConfig, type RunResult } from "./experiment";
-import { saveModelFolder } from "./model-folder/index";
-import { disposeModel, formatSummary, summarizeModel } from "./models/index";
-import { barChart, lineChart, textTable, writeReport } from "./plot";
+import { initBackend } from "../compute/backend";
+import { COURSE_MODELS, COURSE_MODELS_DIR, prepareCourseData } from "../course/course";
+import { DEFAULT_KS, createRunModel, runBaselines, trainModel, type ModelRunConfig, type RunResult } from "../experiment";
+import { saveModelFolder } from "../model-folder/index";
+import { disposeModel, formatSummary, summarizeModel } from "../models/index";
+import { barChart, lineChart, textTable, writeReport } from "../report/plot";
 
 // The course's settings (the tutorial's, Merlin GTC 2023: 3 epochs each; the GRU takes notebook 04's LSTM settings),
 // except smaller batches for the MLP and the GRU: at the tutorial's 512 and 1024 three epochs are only ~40–80

@@ -1,10 +1,10 @@
-// The GRU and LSTM recurrences of lib/kernels/recurrent-sequence.ts as WGSL kernels for the WebGPU backend.
+// The GRU and LSTM recurrences of lib/compute/kernels/recurrent-sequence.ts as WGSL kernels for the WebGPU backend.
 // Why: built from tf ops, every time step costs ~10 dispatches forward and ~20 backward, each a few microseconds of
 // launch and a round trip through GPU memory for tensors of [batch, units]; here one dispatch runs the whole
 // sequence. One workgroup per session: its threads share the state h (and c) in workgroup memory, each computes
 // the recurrent products of its own units (reading U column-wise: neighbouring threads read neighbouring floats),
 // and barriers separate the steps. The backward scan runs the same way in reverse, carrying dLoss/dh (and dc).
-// Outputs pack what the backward pass needs per step; lib/kernels/recurrent-sequence.ts unpacks them and computes
+// Outputs pack what the backward pass needs per step; lib/compute/kernels/recurrent-sequence.ts unpacks them and computes
 // dU (one matmul over all steps) and db' with ordinary ops. The numerics are the JS path's (tests compare them).
 //
 //   GRU forward   gates [b, L, 3u], mask [b, L], U [u, 3u], b' [3u]  → [b, L, 5u]: h_t, z, r, n, c = h_{t−1}·U_n + b'_n
@@ -302,7 +302,7 @@ function kernelConfig(spec: ScanSpec): tf.KernelConfig {
   };
 }
 
-/** The scan kernels, for lib/kernels/index.ts to register on the webgpu backend. */
+/** The scan kernels, for lib/compute/kernels/index.ts to register on the webgpu backend. */
 export const WEBGPU_SCAN_KERNELS: readonly tf.KernelConfig[] = SPECS.map(kernelConfig);
 
 /** Whether the scans run as WGSL kernels on the current backend for `sessions` × `units` (else: the tf-op path). */

@@ -1,13 +1,13 @@
-// Prepared split (Parquet, one row per session; see .notes/SCHEMA.md) → compact typed arrays, read once →
+// Prepared split (Parquet, one row per session; see docs/data-format.md) → compact typed arrays, read once →
 // `SessionBatch`es of tensors built on demand. Only the batch being consumed holds tensors: the consumer disposes it
 // with `disposeBatch` before asking for the next, so memory stays bounded however large the split is.
 import type { DuckDBConnection, DuckDBListVector, DuckDBVector } from "@duckdb/node-api";
 import * as tf from "@tensorflow/tfjs";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { SessionBatch } from "./models/types";
-import { Random } from "./random";
-import { mapValues } from "./records";
+import type { SessionBatch } from "../models/types";
+import { Random } from "../util/random";
+import { mapValues } from "../util/records";
 import { readSchema, type ColumnSchema, type DatasetSchema } from "./schema";
 
 /**

@@ -1,6 +1,6 @@
 // Kernels for the wasm and cpu backends: the ones they lack or get wrong, and faster replacements of slow ones.
 // `registerWasmKernels` must run after @tensorflow/tfjs-backend-wasm is imported (some of its kernels are
-// wrapped); lib/backend.ts calls it before selecting the wasm backend, `registerCpuKernels` for cpu and
+// wrapped); lib/compute/backend.ts calls it before selecting the wasm backend, `registerCpuKernels` for cpu and
 // `registerWebGpuKernels` (WGSL kernels of our own ops) for webgpu.
 import * as tf from "@tensorflow/tfjs";
 import { adamUpdateWasmConfig } from "./adam-update";
