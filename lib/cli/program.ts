@@ -1,0 +1,34 @@
+// The `sessionrec` program: one commander Command per module of ./commands, and the exit-code rule
+// (0 done, 1 failed, 2 wrong usage) with one line of error on stderr.
+import { Command, CommanderError } from "commander";
+import { isUsageError } from "./errors";
+import { COMMANDS } from "./commands/index";
+
+export const PROGRAM_NAME = "sessionrec";
+
+export function createProgram(): Command {
+  const program = new Command(PROGRAM_NAME)
+    .description("Session-based recommendation: event log → prepared data → trained model folder → served top-k")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  for (const create of COMMANDS) program.addCommand(create().exitOverride());
+  return program;
+}
+
+/** Runs the CLI on `argv` (without node and the script) and returns the exit code; never throws. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  try {
+    await createProgram().parseAsync([...argv], { from: "user" });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander has printed its message already; help and version are not failures.
+      if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help") return 0;
+      return 2;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${PROGRAM_NAME}: ${message}\n`);
+    if (process.env.SESSIONREC_DEBUG === "1" && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    return isUsageError(error) ? 2 : 1;
+  }
+}
