@@ -3,7 +3,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
-import * as tslab from "tslab";
 import {
   barChart,
   figureHtml,
@@ -18,8 +17,8 @@ import {
 } from "../lib/report/plot";
 
 // showPlot talks to the Jupyter kernel through tslab.display; here we capture what it would send.
-vi.mock("tslab", () => ({ display: { html: vi.fn() } }));
-const displayHtml = vi.mocked(tslab.display.html);
+const displayHtml = vi.hoisted(() => vi.fn<(html: string) => void>());
+vi.mock("../lib/report/notebook", () => ({ notebookDisplay: () => ({ html: displayHtml }) }));
 
 const CHROMIUM = "/usr/bin/chromium";
 // The bundle's licence header names the version once; counting it counts inlined bundles.

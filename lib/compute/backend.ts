@@ -66,9 +66,10 @@ export function chooseBackend(opts: {
   return BACKEND_NAMES.find((name) => name === "cpu" || available(name, false)) ?? "cpu";
 }
 
-// Packages are resolved from the working directory (the repo root for the CLI, tests and the tslab kernel):
-// lib/ is also compiled to CommonJS by tslab, so it cannot locate itself with import.meta.
-const requireFromRoot = createRequire(path.join(process.cwd(), "package.json"));
+// Packages are resolved from this module's own file where the runtime names it (`__filename`: tslab's CommonJS,
+// vitest, and the built package through tsup's shim, so an installed sessionrec finds its own dependencies), else
+// from the working directory (tsx: lib/ cannot locate itself with import.meta, which tslab cannot compile).
+const requireFromRoot = createRequire(typeof __filename === "string" ? __filename : path.join(process.cwd(), "package.json"));
 
 function resolves(specifier: string): boolean {
   try {

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
-import * as tslab from "tslab";
+import { notebookDisplay } from "./notebook";
 
 /** One Plotly trace (`{ type: "bar", x, y, name, ... }`), loosely typed: see plotly.com/javascript/reference. */
 export type Trace = Record<string, unknown>;
@@ -153,14 +153,15 @@ export function plotlyBundle(): string {
 }
 
 function resolveBundlePath(): string {
-  // Under tslab this module is CommonJS and `require` resolves from lib/; under tsx/vitest (ESM, where
-  // import.meta is off limits because tslab compiles this file too) resolve from the working directory.
-  const from = typeof require === "function" ? require : createRequire(join(process.cwd(), "noop.js"));
+  // From this module's own file where the runtime names it (`__filename`: tslab's CommonJS, vitest, and the built
+  // package through tsup's shim); under tsx (ESM, where import.meta is off limits because tslab compiles this file
+  // too) from the working directory.
+  const from = typeof __filename === "string" ? __filename : join(process.cwd(), "noop.js");
   try {
-    return from.resolve("plotly.js-dist-min");
+    return createRequire(from).resolve("plotly.js-dist-min");
   } catch (err) {
     throw new Error(
-      `plotly.js-dist-min is not installed (searched from ${process.cwd()}): run "npm ci" in the sessionrec ` +
+      `plotly.js-dist-min is not installed (searched from ${dirname(from)}): run "npm ci" in the sessionrec ` +
         `repository root, and run notebooks/scripts from there`,
       { cause: err },
     );
@@ -249,7 +250,7 @@ export function showPlot(fig: Figure, opts: { includeBundle?: boolean } = {}): v
   const flag = globalThis as BundleFlag;
   const includeBundle = opts.includeBundle ?? !flag[BUNDLE_SENT];
   try {
-    tslab.display.html(figureHtml(fig, { includeBundle }));
+    notebookDisplay().html(figureHtml(fig, { includeBundle }));
   } catch (err) {
     throw new Error(
       "showPlot: cannot display, this only works inside a tslab notebook kernel; from scripts use writeReport()",

@@ -51,29 +51,40 @@ export function defaultWorkers(env: Record<string, string | undefined>): number 
   return workers;
 }
 
-// Resolved from the working directory, like the packages in lib/compute/backend.ts: tslab compiles lib/ to CommonJS, where
-// a module cannot locate itself with import.meta.
-const WORKER_DIR = path.join(process.cwd(), "lib", "train", "parallel");
+// This module's folder. `__dirname` exists under tslab (CommonJS), vitest and in the built package (tsup's shim, see
+// tsup.config.ts); under tsx nothing locates a module but import.meta, which tslab cannot compile, so there the
+// repository's layout under the working directory is assumed.
+const MODULE_DIR = typeof __dirname === "string" ? __dirname : path.join(process.cwd(), "lib", "train", "parallel");
+/** The worker built into the package (dist/), beside this module's chunk. */
+const BUILT_WORKER = "train-worker.js";
+
+/** The worker thread's file and its module: the built one where it exists, else worker.ts run through tsx by
+ *  bootstrap.mjs (Node cannot load TypeScript itself). */
+function workerFiles(): { file: string; entry: string } {
+  const built = path.join(MODULE_DIR, BUILT_WORKER);
+  if (existsSync(built)) return { file: built, entry: pathToFileURL(built).href };
+  const bootstrap = path.join(MODULE_DIR, "bootstrap.mjs");
+  if (!existsSync(bootstrap)) throw new Error(`fit: workers > 1 needs ${bootstrap} (or a built ${BUILT_WORKER} beside this module); run from the repository root`);
+  return { file: bootstrap, entry: pathToFileURL(path.join(MODULE_DIR, "worker.ts")).href };
+}
 
 /** Starts `workers − 1` worker threads holding replicas of the model with the main thread's current weights. */
 export async function startDataParallel(options: DataParallelOptions): Promise<DataParallelTrainer> {
   const { model, head, loader, variables, workers } = options;
   const { backend, kind, modelConfig, schema, headConfig } = replicaSpec(model, head, loader);
   const itemHead = head as ItemOutputHead;
-  const bootstrap = path.join(WORKER_DIR, "bootstrap.mjs");
-  if (!existsSync(bootstrap)) throw new Error(`fit: workers > 1 needs ${bootstrap}; run from the repository root`);
+  const { file, entry } = workerFiles();
   const length = exchangeLength(variables);
   const buffer = SharedMemoryExchange.buffer(workers, length);
   const exchange = new SharedMemoryExchange(buffer, workers, length);
   const update: ParameterUpdate = createParameterUpdate(variables, options.update, options.rate);
   const main: Replica = { model, head: itemHead, variables, update, exchange, rank: 0 };
-  const entry = pathToFileURL(path.join(WORKER_DIR, "worker.ts")).href;
   const values = variables.map((v) => v.dataSync() as Float32Array);
   const shapes = variables.map((v) => v.shape);
 
   const threads = Array.from({ length: workers - 1 }, (_, i) => {
     const init: WorkerInit = { backend, kind, modelConfig, schema, headConfig, shapes, values, update: options.update, rate: options.rate, exchange: { buffer, size: workers, length }, rank: i + 1 };
-    return new WorkerThread(new Worker(bootstrap, { workerData: { entry, init } }), i + 1, () => exchange.abort());
+    return new WorkerThread(new Worker(file, { workerData: { entry, init } }), i + 1, () => exchange.abort());
   });
   const close = async () => {
     update.dispose();
