@@ -3,15 +3,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  assignWeights,
-  decodeWeights,
-  loadCheckpoint,
-  loadWeights,
-  parseManifest,
-  saveCheckpoint,
-  type WeightManifest,
-} from "../lib/model-folder/checkpoint";
+import { assignWeights, decodeWeights, parseManifest, type WeightManifest } from "../lib/model-folder/checkpoint";
+import { loadCheckpoint, loadWeights, saveCheckpoint } from "../lib/model-folder/checkpoint-files";
 
 let root: string;
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Database, withDatabase } from "../lib/data/database";
 import { prepareBooking, type PreparedBooking } from "../lib/data/recipes/booking";
 import { Workflow } from "../lib/data/workflow";
-import { readSchema } from "../lib/data/schema";
+import { readSchema } from "../lib/data/loader";
 import { parseDataBookingArgs } from "../scripts/data-booking";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "booking", "train_set.csv");

@@ -9,7 +9,8 @@ import { writeDataset } from "../lib/data/dataset";
 import { fromRecords, readEvents, writeParquet } from "../lib/data/io";
 import { Relation } from "../lib/data/relation";
 import { Workflow } from "../lib/data/workflow";
-import { readSchema, validateSchema } from "../lib/data/schema";
+import { readSchema } from "../lib/data/loader";
+import { validateSchema } from "../lib/data/schema";
 
 let db: Database;
 let dir: string;

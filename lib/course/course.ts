@@ -6,7 +6,7 @@ import { bookingWorkflow, prepareBooking } from "../data/recipes/booking";
 import { projectRoot, resolveBookingData } from "../data/synthetic";
 import { WORKFLOW_FOLDER } from "../data/dataset";
 import { Workflow } from "../data/workflow";
-import { loadWeights } from "../model-folder/checkpoint";
+import { loadWeights } from "../model-folder/checkpoint-files";
 import { DEFAULT_KS, runModel, type ModelRunConfig, type RunResult } from "../experiment";
 import { SessionLoader, type SessionTable } from "../data/loader";
 import { MODEL_FILE, type ModelFolderManifest, buildModel, checkManifest, saveModelFolder } from "../model-folder/index";

@@ -4,11 +4,12 @@
 import type { DuckDBConnection, DuckDBListVector, DuckDBVector } from "@duckdb/node-api";
 import * as tf from "@tensorflow/tfjs";
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { SessionBatch } from "../models/types";
 import { Random } from "../util/random";
 import { mapValues } from "../util/records";
-import { readSchema, type ColumnSchema, type DatasetSchema } from "./schema";
+import { SCHEMA_FILE, type ColumnSchema, type DatasetSchema, validateSchema } from "./schema";
 
 /**
  * A split held in memory as flat typed arrays. Sequence columns are [numSessions × maxLength], row-major, right-padded
@@ -204,6 +205,27 @@ function planColumns(schema: DatasetSchema): PlannedColumn[] {
 
 const quoteIdentifier = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 const quoteString = (text: string): string => `'${text.replace(/'/g, "''")}'`;
+
+/** Reads and validates `<dir>/schema.json`; errors name the file and the offending field. */
+export async function readSchema(dir: string): Promise<DatasetSchema> {
+  const file = join(dir, SCHEMA_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new Error(`${file} not found: prepare the data set first (it is written next to train.parquet)`);
+    }
+    throw new Error(`${file}: cannot read: ${(error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${file}: not valid JSON: ${(error as Error).message}`);
+  }
+  return validateSchema(parsed, file);
+}
 
 /** Reads `<dir>/<split>.parquet` into typed arrays, checking it against `<dir>/schema.json`. */
 export async function readSplit(dir: string, split = "train"): Promise<SessionTable> {

@@ -1,7 +1,6 @@
 // The contract between prepared data (lib/data) and the models (lib/data/loader, lib/models): the shape of
 // `<dir>/schema.json` next to `train.parquet` / `valid.parquet`. docs/data-format.md describes the whole folder.
-import { promises as fs } from "fs";
-import * as path from "path";
+// No file system here (a web page checks a fetched schema with it): loader.ts's `readSchema` reads the file.
 
 /**
  * "item": the next-item target sequence (exactly one list column); "categorical": encoded ids with an embedding
@@ -38,27 +37,6 @@ export interface DatasetSchema {
 }
 
 export const SCHEMA_FILE = "schema.json";
-
-/** Reads and validates `<dir>/schema.json`; errors name the file and the offending field. */
-export async function readSchema(dir: string): Promise<DatasetSchema> {
-  const file = path.join(dir, SCHEMA_FILE);
-  let text: string;
-  try {
-    text = await fs.readFile(file, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-      throw new Error(`${file} not found: prepare the data set first (it is written next to train.parquet)`);
-    }
-    throw new Error(`${file}: cannot read: ${(error as Error).message}`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`${file}: not valid JSON: ${(error as Error).message}`);
-  }
-  return validateSchema(parsed, file);
-}
 
 /** Checks that `value` is a `DatasetSchema`; `source` (a file name) starts every error message. */
 export function validateSchema(value: unknown, source: string): DatasetSchema {
