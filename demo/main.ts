@@ -9,8 +9,7 @@
 // For scripts (the end-to-end test): <body data-state> is loading | ready | error, and each recommendation list's
 // data-for attribute names the trip (items joined by ",") it shows, once it shows it.
 import * as tf from "@tensorflow/tfjs";
-import type { Recommendation } from "../lib/model-folder/types";
-import { type FetchedModel, fetchModel } from "./fetch-model";
+import { type FetchedModel, type Recommendation, fetchModel } from "sessionrec/browser";
 import { type ItemValue, type RawEvent, demoSessionBuilder, itemCatalogue } from "./session";
 
 const POPULAR_SHOWN = 30;

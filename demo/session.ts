@@ -4,9 +4,7 @@
 // value: dates one stay after another from DEMO_START_DATE (an end date, e.g. a checkout, STAY_DAYS after its
 // start), text and integer columns that a vocabulary encodes its most frequent value, other numbers 0. The session
 // id column is left out: the encoder and the service fill it in.
-import { type Vocabulary } from "../lib/data/categorify";
-import { type FittedWorkflow, fittedVocabularies } from "../lib/data/fitted";
-import type { DatasetSchema } from "../lib/data/schema";
+import { type DatasetSchema, type FittedWorkflow, type Vocabulary, fittedVocabularies } from "sessionrec/browser";
 
 /** Date of the first event of every demo session (UTC). */
 export const DEMO_START_DATE = "2016-07-01";

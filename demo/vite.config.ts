@@ -11,6 +11,8 @@ export default defineConfig({
   root: demoDir,
   // Relative asset URLs: the page works wherever it is mounted.
   base: "./",
+  // The page imports the package's browser entry by its published name (as an app would); here, its source.
+  resolve: { alias: { "sessionrec/browser": path.resolve(demoDir, "../lib/browser.ts") } },
   // Keep Vite's cache out of node_modules/.vite, which other tools share.
   cacheDir: path.resolve(demoDir, "../build/.vite-demo"),
   build: {

@@ -19,7 +19,7 @@ import type { Recommendation, RecommenderModel } from "../lib/model-folder/types
 import { disposeModel } from "../lib/models";
 import { listen } from "../lib/serve";
 import { serveModelFolder } from "../lib/serve/load";
-import { fetchModel } from "../demo/fetch-model";
+import { fetchModel } from "../lib/browser";
 import { type ItemValue, type RawEvent, demoSessionBuilder } from "../demo/session";
 
 const CHROMIUM = "/usr/bin/chromium";

@@ -1,10 +1,9 @@
-// The model folder over HTTP: every file fetched (in parallel) relative to a base URL — by default `model/` beside
-// the page, where the service serves the folder it answers with — then built into a recommender by the
-// browser-safe core of lib/model-folder. The page also keeps the parsed workflow: its item vocabulary is the
-// catalogue it shows, and its input columns are the fields of the events it sends.
-import { type FittedWorkflow, parseSavedWorkflow, savedVocabularyNames } from "../lib/data/fitted";
-import { FOLDER_FILES, type ModelFolderParts, recommenderFromParts } from "../lib/model-folder/core";
-import type { RecommenderModel } from "../lib/model-folder/types";
+// A model folder over HTTP (a web page, or anything with `fetch`): every file fetched in parallel relative to a base
+// URL, then built into a recommender by the browser-safe core (core.ts). The parsed workflow comes back too: its
+// item vocabulary is a page's catalogue, and its input columns are the fields of the events it sends.
+import { type FittedWorkflow, parseSavedWorkflow, savedVocabularyNames } from "../data/fitted";
+import { FOLDER_FILES, type ModelFolderParts, recommenderFromParts } from "./core";
+import type { RecommenderModel } from "./types";
 
 export interface FetchedModel {
   recommender: RecommenderModel;
