@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { withDatabase } from "../lib/data/database";
 import { type EventsRecipeInput, checkEventsRecipe, prepareEvents, sessionWorkflow } from "../lib/data/recipes/events";
 import { readSchema } from "../lib/data/schema";

@@ -83,6 +83,12 @@ export const BY_DATE_WITH_VALIDATION = {
     [5, 3, 6],
     [3, 4],
   ],
+  // BY_DATE's test rows in these ids: S10 hat shoes socks, S11 shoes scarf socks, S14 socks hat.
+  test: [
+    [4, 2, 5],
+    [2, 6, 5],
+    [5, 4],
+  ],
 };
 
 /**
