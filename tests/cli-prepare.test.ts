@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { runCli } from "../lib/cli/program";
-import { withDatabase } from "../lib/data/database";
+import { withDatabase } from "../lib/data";
 import { readSchema } from "../lib/data/schema";
 import { BY_DATE, BY_DATE_WITH_VALIDATION, CLEANING } from "./helpers/clickstream";
 import { splitRows } from "./helpers/tables-fixtures";

@@ -4,8 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { withDatabase } from "../lib/data/database";
-import { type EventsRecipeInput, checkEventsRecipe, prepareEvents, sessionWorkflow } from "../lib/data/recipes/events";
+import { type EventsRecipeInput, checkEventsRecipe, prepareEvents, sessionWorkflow, withDatabase } from "../lib/data";
 import { readSchema } from "../lib/data/schema";
 import {
   BY_DATE,
