@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type EventsRecipeInput, checkEventsRecipe, prepareEvents, sessionWorkflow, withDatabase } from "../lib/data";
+import { type EventsRecipeInput, Workflow, checkEventsRecipe, prepareEvents, sessionWorkflow, withDatabase } from "../lib/data";
+import { encodeSessions } from "../lib/data/live";
 import { readSchema } from "../lib/data/schema";
 import {
   BY_DATE,
@@ -60,6 +61,29 @@ describe("prepareEvents on the clickstream fixture", () => {
       ["device_list", "categorical", 4],
       ["length", "count", undefined],
     ]);
+  });
+
+  it("encodes live sessions (serving) from item, time and features alone: the file row stands in as the array order", async () => {
+    const dir = outDir();
+    await prepareEvents(recipe({}), { outDir: dir });
+    const workflow = await Workflow.load(join(dir, "workflow"));
+    const at = "2024-03-05 10:00:00"; // two events at the same time: their order in the array decides
+    const sessions = [
+      [
+        { item_id: "hat", device: "mobile", timestamp: at },
+        { item_id: "shoes", device: "desktop", timestamp: at },
+      ],
+      [
+        { item_id: "shoes", device: "desktop", timestamp: at },
+        { item_id: "hat", device: "mobile", timestamp: at },
+      ],
+    ];
+    // BY_DATE's ids: hat 4, shoes 3; mobile 2, desktop 3.
+    expect(encodeSessions(workflow, sessions).map((s) => [s.item_id_list, s.device_list])).toEqual([
+      [[4, 3], [2, 3]],
+      [[3, 4], [3, 2]],
+    ]);
+    expect(() => encodeSessions(workflow, [[{ item_id: "hat", device: "mobile" }]])).toThrow('live session 0, event 0: no "timestamp" (each event needs "item_id", "device", "timestamp")');
   });
 
   it("carves validation from train the same way", async () => {
