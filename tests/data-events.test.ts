@@ -177,8 +177,12 @@ describe("prepareEvents errors", () => {
     lines[5] = lines[5].replace("2024-03-01T10:00:00+02:00", "yesterday");
     const input = join(work, "bad-time.csv");
     writeFileSync(input, lines.join("\n"));
-    await expect(prepareEvents(recipe({ input }), { outDir: outDir() })).rejects.toThrow(`${input}: row 5 (line 6), column "timestamp": cannot read "yesterday" as TIMESTAMPTZ`);
-    await expect(prepareEvents(recipe({ timeUnit: "s" }), { outDir: outDir() })).rejects.toThrow(`${FIXTURE}: row 1 (line 2), column "timestamp": cannot read "2024-03-01T09:00:00Z" as DOUBLE`);
+    await expect(prepareEvents(recipe({ input }), { outDir: outDir() })).rejects.toThrow(`${input}: row 5 (line 6), column "timestamp": cannot read "yesterday" as an ISO timestamp like 2024-03-01T10:00:00+02:00 (timeUnit "iso")`);
+    const jsonl = join(work, "bad-time.jsonl");
+    const event = (time: string): string => JSON.stringify({ user_id: "u1", timestamp: time, item_id: "hat", device: "mobile" });
+    writeFileSync(jsonl, [event("2024-03-01T09:00:00Z"), event("2024-03-01T09:01:00Z"), event("soon")].join("\n") + "\n");
+    await expect(prepareEvents(recipe({ input: jsonl }), { outDir: outDir() })).rejects.toThrow(`${jsonl}: line 3, column "timestamp": cannot read "soon" as an ISO timestamp`);
+    await expect(prepareEvents(recipe({ timeUnit: "s" }), { outDir: outDir() })).rejects.toThrow(`${FIXTURE}: row 1 (line 2), column "timestamp": cannot read "2024-03-01T09:00:00Z" as epoch seconds (timeUnit "s")`);
   });
 
   it("checks the recipe with errors naming the key", () => {

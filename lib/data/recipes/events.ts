@@ -370,7 +370,10 @@ export async function readEventLog(db: Database, recipe: EventsRecipe): Promise<
     ...Object.fromEntries(columns.categorical.map((c) => [c, AUTO_TYPE])),
     ...Object.fromEntries(columns.continuous.map((c) => [c, "DOUBLE"])),
   };
-  const raw = await readEvents(db, recipe.input, { columns: types, notNull: [columns.item, columns.time, ...ids, ...columns.continuous], format: recipe.format });
+  const notNull = [columns.item, columns.time, ...ids, ...columns.continuous];
+  const raw = await readEvents(db, recipe.input, { columns: types, notNull, format: recipe.format }).catch((error: unknown) => {
+    throw inTimeUnitTerms(error, recipe);
+  });
   const itemType = (await raw.requireColumns([columns.item], "prepareEvents")).get(columns.item) as string;
   const item = ident(columns.item);
   const time = ident(columns.time);
@@ -384,6 +387,21 @@ export async function readEventLog(db: Database, recipe: EventsRecipe): Promise<
   const events = await typed.materialize(db.uniqueName("event_log"));
   await raw.drop();
   return new Relation(db, events.sql, recipe.input, events.table);
+}
+
+const TIME_EXPECTED: Record<TimeUnit, string> = {
+  iso: 'an ISO timestamp like 2024-03-01T10:00:00+02:00 (timeUnit "iso")',
+  s: 'epoch seconds (timeUnit "s")',
+  ms: 'epoch milliseconds (timeUnit "ms")',
+};
+
+/** A time value the reader could not parse, said in the recipe's terms rather than DuckDB's type name. */
+function inTimeUnitTerms(error: unknown, recipe: EventsRecipe): unknown {
+  if (!(error instanceof Error)) return error;
+  const type = recipe.timeUnit === "iso" ? "TIMESTAMPTZ" : "DOUBLE";
+  const at = `column ${JSON.stringify(recipe.columns.time)}: cannot read `;
+  if (!error.message.includes(at) || !error.message.endsWith(` as ${type}`)) return error;
+  return new Error(`${error.message.slice(0, -type.length)}${TIME_EXPECTED[recipe.timeUnit]}`);
 }
 
 /** Prepares an event log into `options.outDir` as `recipe` says (see the top of this file). */
