@@ -185,6 +185,16 @@ describe("prepareEvents errors", () => {
     await expect(prepareEvents(recipe({ timeUnit: "s" }), { outDir: outDir() })).rejects.toThrow(`${FIXTURE}: row 1 (line 2), column "timestamp": cannot read "2024-03-01T09:00:00Z" as epoch seconds (timeUnit "s")`);
   });
 
+  it("says which split a split setting leaves empty", async () => {
+    await expect(prepareEvents(recipe({ split: { by: "date", date: "2024-04-01" } }), { outDir: outDir() })).rejects.toThrow(
+      /prepareEvents: timeSplit: the test split of .*clicks.csv has no rows \(sessions starting before 2024-04-01 go to train, the others to test; "timestamp" runs from 2024-03-01 08:00:00 to 2024-03-04 11:03:00\)/,
+    );
+    await expect(prepareEvents(recipe({ split: { by: "lastDays", days: 10 } }), { outDir: outDir() })).rejects.toThrow(/the train split of .* has no rows/);
+    await expect(prepareEvents(recipe({ split: { by: "fraction", fraction: 0.01 } }), { outDir: outDir() })).rejects.toThrow(
+      "prepareEvents: a fraction of 0.01 of 13 sessions is 0: both parts need at least one session",
+    );
+  });
+
   it("checks the recipe with errors naming the key", () => {
     expect(() => checkEventsRecipe({ ...recipe({}), colums: {} })).toThrow("events recipe: colums: unknown key");
     expect(() => checkEventsRecipe(recipe({ filters: { minItemSupport: "5" as never } }))).toThrow("events recipe: filters.minItemSupport: Invalid input: expected number, received string");

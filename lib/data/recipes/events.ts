@@ -278,8 +278,8 @@ export async function prepareSessions(events: Relation, recipe: SessionRecipe, o
     throw new Error(`${recipe.recipe}: no events left after cleaning (${leaveOneOut ? "users" : "sessions"} need >= ${minEvents} events, items >= ${recipe.minItemSupport} events; lower filters.minLength or filters.minItemSupport)`);
   }
 
-  const outer = await splitEvents(cleaned, recipe.split, order, recipe.recipe);
-  const inner = recipe.validation === undefined ? undefined : await splitEvents(outer.train, recipe.validation, order, `${recipe.recipe} (validation)`);
+  const outer = await splitEvents(cleaned, recipe.split, order, recipe.recipe, "test");
+  const inner = recipe.validation === undefined ? undefined : await splitEvents(outer.train, recipe.validation, order, `${recipe.recipe} (validation)`, "valid");
   const trainEvents = inner?.train ?? outer.train;
   progress(
     `split (${describeSplit(recipe.split)}${recipe.validation === undefined ? "" : `, validation ${describeSplit(recipe.validation)}`}): ` +
@@ -312,12 +312,16 @@ function describeSplit(split: EventsSplit): string {
   }
 }
 
-/** Holds out the later sessions (or each user's last event): `train` keeps the rest, `valid` is the held-out part. */
+/**
+ * Holds out the later sessions (or each user's last event): `train` keeps the rest, `valid` is the held-out part,
+ * which errors call `heldOut` ("test", or "valid" for a validation split carved from train).
+ */
 export async function splitEvents(
   events: Relation,
   split: EventsSplit,
   order: { session: string; time: string; tieBreak?: string[] },
   who: string,
+  heldOut: "test" | "valid",
 ): Promise<Split> {
   if (split.by === "leaveOneOut") return lastItemSplit(events, { ...order, n: 1 });
   const s = ident(order.session);
@@ -338,7 +342,10 @@ export async function splitEvents(
     const row = await events.db.row(`SELECT CAST(start AS VARCHAR) AS boundary FROM (${starts}) AS t ORDER BY start DESC LIMIT 1 OFFSET ${held - 1}`);
     date = String(row?.boundary);
   }
-  return timeSplit(events, { session: order.session, time: order.time, date });
+  return timeSplit(events, { session: order.session, time: order.time, date }).catch((error: unknown) => {
+    if (!(error instanceof Error) || heldOut === "valid") throw error;
+    throw new Error(`${who}: ${error.message.replace(/\bvalid\b/g, "test")}`);
+  });
 }
 
 export interface PrepareEventsOptions {
