@@ -45,6 +45,12 @@ describe("sessionrec prepare", () => {
     expect(err).toContain("prepare: writing train.parquet"); // progress, as lines when stderr is not a terminal
   });
 
+  it("has --help with a description and an example", async () => {
+    expect(await runCli(["prepare", "--help"])).toBe(0);
+    expect(out).toContain("Usage: sessionrec prepare [options] [events-file]");
+    expect(out).toContain("$ sessionrec prepare clicks.csv --out data/clicks --item item_id --time timestamp --user user_id");
+  });
+
   it("reads the recipe from --config, its input relative to the config file", async () => {
     const folder = join(work, "config");
     mkdirSync(folder);
