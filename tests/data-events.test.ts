@@ -149,6 +149,26 @@ describe("prepareEvents on the clickstream fixture", () => {
     }
   });
 
+  it("writes continuous features as z-scored list columns, fitted on train", async () => {
+    // price 10 on mobile, 20 on desktop. BY_DATE's train events are 11 mobile and 10 desktop (tests/helpers/clickstream.ts),
+    // but the statistics are fitted on the events as they reach the step: S5's "shoes shoes" (mobile) has lost its repeat.
+    const input = await writeVariant(join(work, "prices.csv"), `*, CASE device WHEN 'mobile' THEN 10 ELSE 20 END AS price`, "csv");
+    const dir = outDir();
+    const prepared = await prepareEvents(recipe({ input, columns: { ...COLUMNS, continuous: ["price"] } }), { outDir: dir });
+    const mean = (10 * 10 + 10 * 20) / 20; // 15
+    const std = Math.sqrt((10 * (10 - mean) ** 2 + 10 * (20 - mean) ** 2) / 19); // sample deviation
+    const fitted = prepared.workflow.normalization("price");
+    expect(fitted.mean).toBeCloseTo(mean, 12);
+    expect(fitted.std).toBeCloseTo(std, 12);
+    expect(prepared.schema.columns.find((c) => c.name === "price_list")).toEqual({ name: "price_list", kind: "continuous", list: true, dtype: "float32", maxLength: 4 });
+    const rows = await withDatabase((db) => db.rows(`SELECT device_list, price_list FROM read_parquet('${join(dir, "train.parquet")}')`));
+    for (const row of rows) {
+      const devices = row.device_list as number[];
+      const prices = row.price_list as number[];
+      devices.forEach((device, i) => expect(prices[i]).toBeCloseTo(((device === 2 ? 10 : 20) - mean) / std, 5)); // mobile is id 2
+    }
+  });
+
   it("keeps integer item ids as numbers", async () => {
     const ids = "CASE item_id WHEN 'shoes' THEN 101 WHEN 'socks' THEN 102 WHEN 'hat' THEN 103 WHEN 'scarf' THEN 104 WHEN 'gloves' THEN 105 WHEN 'belt' THEN 106 ELSE 107 END";
     const input = await writeVariant(join(work, "integer-items.csv"), `user_id, "timestamp", ${ids} AS item_id, device`, "csv");
