@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vites
 import { runCli } from "../lib/cli/program";
 import { withDatabase } from "../lib/data";
 import { readSchema } from "../lib/data/schema";
-import { BY_DATE, BY_DATE_WITH_VALIDATION, CLEANING } from "./helpers/clickstream";
+import { BY_DATE, BY_DATE_WITH_VALIDATION, CLEANING, SESSIONS_AT_GAP } from "./helpers/clickstream";
 import { splitRows } from "./helpers/tables-fixtures";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -43,6 +43,13 @@ describe("sessionrec prepare", () => {
     const { train, valid, test } = BY_DATE_WITH_VALIDATION.splits;
     expect(out).toContain(`written: train ${train}, valid ${valid}, test ${test} sessions`);
     expect(err).toContain("prepare: writing train.parquet"); // progress, as lines when stderr is not a terminal
+  });
+
+  it("takes the gap as a duration", async () => {
+    expect(await runCli(["prepare", FIXTURE, "--out", join(work, "gap"), ...MAPPING, "--gap", "1740s", "--split-date", "2024-03-04"])).toBe(0);
+    expect(out).toContain(`read:    43 events, ${SESSIONS_AT_GAP[29]} sessions`); // 1740 s = 29 minutes
+    expect(await runCli(["prepare", FIXTURE, "--out", join(work, "gap"), ...MAPPING, "--gap", "half an hour", "--split-date", "2024-03-04"])).toBe(2);
+    expect(errorLines()).toEqual([`error: option '--gap <duration>' argument 'half an hour' is invalid. expected a duration like 30m, 90s or 1h, got "half an hour"`]);
   });
 
   it("has --help with a description and an example", async () => {

@@ -17,6 +17,7 @@ import {
   LAST_QUARTER,
   LEAVE_ONE_OUT,
   LEAVE_ONE_OUT_WITH_VALIDATION,
+  SESSIONS_AT_GAP,
 } from "./helpers/clickstream";
 import { splitRows } from "./helpers/tables-fixtures";
 
@@ -84,6 +85,13 @@ describe("prepareEvents on the clickstream fixture", () => {
       [[3, 4], [3, 2]],
     ]);
     expect(() => encodeSessions(workflow, [[{ item_id: "hat", device: "mobile" }]])).toThrow('live session 0, event 0: no "timestamp" (each event needs "item_id", "device", "timestamp")');
+  });
+
+  it("cuts at gaps longer than gapMinutes only", async () => {
+    for (const gapMinutes of [29, 31] as const) {
+      const prepared = await prepareEvents(recipe({ gapMinutes }), { outDir: outDir() });
+      expect(prepared.counts.sessions, `gap ${gapMinutes}`).toBe(SESSIONS_AT_GAP[gapMinutes]);
+    }
   });
 
   it("carves validation from train the same way", async () => {

@@ -14,7 +14,7 @@
 //   S9  u6 03-03 14:00 gloves hat
 //   S10 u3 03-04 00:50 hat shoes socks           (written 2024-03-03T23:50-01:00: the 3rd locally, the 4th in UTC)
 //   S11 u4 03-04 08:00 shoes scarf socks
-//   S12 u2 03-04 09:00 scarf umbrella
+//   S12 u2 03-04 09:00 scarf umbrella            umbrella exactly 30:00 after scarf: same session
 //   S13 u5 03-04 10:00 belt shoes
 //   S14 u6 03-04 10:30 belt socks belt hat
 //   S15 u1 03-04 11:00 belt×2 scarf belt
@@ -29,6 +29,9 @@
 
 export const CLICKSTREAM_ROWS = 43;
 export const CLICKSTREAM_SESSIONS = 15;
+// The only gaps between 29 and 31 minutes are S1's and S12's 30:00 and S1 → S3's 30:01: a 29-minute gap also cuts
+// S1 and S12 (17 sessions), a 31-minute gap joins S1 and S3 (14).
+export const SESSIONS_AT_GAP = { 29: 17, 30: 15, 31: 14 };
 export const CLICKSTREAM_USERS = 6;
 export const CLEANING = {
   dropped: { repeats: 3, shortSessions: 2, rareItems: 2 },
