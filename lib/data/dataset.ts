@@ -1,4 +1,4 @@
-// Writes a prepared data set folder as docs/data-format.md describes it: one Parquet file per split (one row per
+// Writes a prepared data set folder as docs/data-formats.md describes it: one Parquet file per split (one row per
 // session), schema.json, and the fitted workflow under workflow/. All or nothing: the folder appears complete
 // or not at all, and an existing folder is replaced only after everything was written.
 import * as fs from "fs";

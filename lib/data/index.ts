@@ -1,4 +1,4 @@
-// The data-preparation toolkit in one import: `import { Database, readEvents, Workflow, prepareBooking } from "../lib/data"`.
+// The data-preparation toolkit in one import: `import { Database, readEvents, Workflow, prepareBooking, prepareEvents } from "../lib/data"`.
 // (The synthetic Booking-shaped generator is imported from "./synthetic" directly.)
 export * from "./categorify";
 export * from "./database";
@@ -8,6 +8,7 @@ export * from "./files";
 export * from "./io";
 export * from "./loader";
 export * from "./recipes/booking";
+export * from "./recipes/events";
 export * from "./relation";
 export * from "./schema";
 export * from "./sessionize";

@@ -1,4 +1,4 @@
-// Getting events in and prepared tables out: CSV / Parquet files → typed DuckDB tables (with errors that name the
+// Getting events in and prepared tables out: CSV / TSV / Parquet / JSON lines files → typed DuckDB tables (with errors that name the
 // file, the row and the column), JS records → a table (serving), a relation → Parquet (atomically).
 import * as fs from "fs";
 import type { Database } from "./database";
@@ -7,13 +7,19 @@ import { writeFileAtomically } from "./files";
 import { Relation } from "./relation";
 import { ident, identList, isTemporalType, literal, typeName } from "./sql";
 
-export type FileFormat = "csv" | "parquet";
+export type FileFormat = "csv" | "tsv" | "parquet" | "jsonl";
+
+export const FILE_FORMATS: readonly FileFormat[] = ["csv", "tsv", "parquet", "jsonl"];
+
+/** The type of a column in `ReadEventsOptions.columns` that keeps whatever type the file gives it. */
+export const AUTO_TYPE = "AUTO";
 
 export interface ReadEventsOptions {
   /**
-   * Columns to keep, with their DuckDB types ("DATE", "TIMESTAMP", "INTEGER", "BIGINT", "DOUBLE", "VARCHAR", …): each
-   * must exist in the file, every value must parse as its type, and the table has exactly these columns, in this
-   * order. Default: every column, with the types CSV sniffing or the Parquet file gives.
+   * Columns to keep, with their DuckDB types ("DATE", "TIMESTAMP", "INTEGER", "BIGINT", "DOUBLE", "VARCHAR", …, or
+   * `AUTO_TYPE`: the type CSV sniffing or the file gives): each must exist in the file, every value must parse as its
+   * type, and the table has exactly these columns, in this order. Default: every column, with the types CSV sniffing
+   * or the Parquet / JSON file gives.
    */
   columns?: Record<string, string>;
   /** Columns that need a value on every row (an empty cell is an error naming the row). Default: none. */
@@ -29,9 +35,14 @@ export interface ReadEventsOptions {
   timestampFormat?: string;
   /** Name of the table to create. Default: a fresh name. */
   table?: string;
+  /** How to read the file. Default: `detectFormat`'s answer. */
+  format?: FileFormat;
 }
 
-/** "parquet" when the file starts with Parquet's magic bytes, else "csv" (CSV files need a header line). */
+/**
+ * "parquet" when the file starts with Parquet's magic bytes; else by extension: .tsv / .tab → "tsv", .jsonl / .ndjson /
+ * .json → "jsonl" (one JSON object per line); anything else "csv" (CSV and TSV files need a header line).
+ */
 export function detectFormat(file: string): FileFormat {
   const magic = Buffer.alloc(4);
   const fd = fs.openSync(file, "r");
@@ -40,22 +51,27 @@ export function detectFormat(file: string): FileFormat {
   } finally {
     fs.closeSync(fd);
   }
-  return magic.toString("latin1") === "PAR1" ? "parquet" : "csv";
+  if (magic.toString("latin1") === "PAR1") return "parquet";
+  const extension = /\.([A-Za-z]+)$/.exec(file)?.[1]?.toLowerCase();
+  if (extension === "tsv" || extension === "tab") return "tsv";
+  if (extension === "jsonl" || extension === "ndjson" || extension === "json") return "jsonl";
+  return "csv";
 }
 
 /**
- * Reads a CSV (with a header line) or Parquet file of events into a new temporary table, parsed and typed once, and
- * returns it. Errors name the file, and where it applies the column, the row (rows count from 1 after the header;
- * CSV errors also give the line) and the offending value.
+ * Reads a CSV or TSV (with a header line), Parquet or JSON lines file of events into a new temporary table, parsed and
+ * typed once, and returns it. Errors name the file, and where it applies the column, the row (rows count from 1 after
+ * the header; CSV / TSV errors also give the line; a JSON line's row is its line) and the offending value.
  */
 export async function readEvents(db: Database, file: string, options: ReadEventsOptions = {}): Promise<Relation> {
   checkReadableFile(file);
-  const format = detectFormat(file);
+  const format = options.format ?? detectFormat(file);
+  if (!FILE_FORMATS.includes(format)) throw new Error(`readEvents(${file}): format must be one of ${FILE_FORMATS.join(", ")}, got ${JSON.stringify(format)}`);
   const source = new EventSource(file, format, options);
   // CSV: the header as text columns (types come later, from `options.columns`); Parquet: the file's own types.
   let described: Record<string, unknown>[];
   try {
-    described = await db.rows(`DESCRIBE SELECT * FROM ${source.scan(format === "csv")}`);
+    described = await db.rows(`DESCRIBE SELECT * FROM ${source.scan(source.isText)}`);
   } catch (error) {
     await source.throwFirstMalformedRow(db);
     throw new Error(`${file}: cannot read it as ${format.toUpperCase()}: ${firstLine(error)}`);
@@ -95,7 +111,7 @@ export async function readEvents(db: Database, file: string, options: ReadEvents
   );
   if (Number(counts?.n) === 0) {
     await db.run(`DROP TABLE ${ident(table)}`);
-    throw new Error(format === "csv" ? `${file}: no data rows (only a header line)` : `${file}: the file has no rows`);
+    throw new Error(source.isText ? `${file}: no data rows (only a header line)` : `${file}: the file has no rows`);
   }
   if (notNull.some((_, i) => Number(counts?.[`null_${i}`]) > 0) || ordered.some((_, i) => Number(counts?.[`order_${i}`]) > 0)) {
     await db.run(`DROP TABLE ${ident(table)}`);
@@ -112,7 +128,7 @@ function checkReadableFile(file: string): void {
   } catch {
     throw new Error(`${file}: no such file`);
   }
-  if (stat.isDirectory()) throw new Error(`${file}: is a folder, expected a CSV or Parquet file`);
+  if (stat.isDirectory()) throw new Error(`${file}: is a folder, expected a CSV, TSV, Parquet or JSON lines file`);
   if (stat.size === 0) throw new Error(`${file}: the file is empty (expected a header line and rows of events)`);
 }
 
@@ -124,9 +140,14 @@ class EventSource {
     readonly options: ReadEventsOptions,
   ) {}
 
+  /** CSV or TSV: cells are text until typed (and rows have line numbers one past them, after the header). */
+  get isText(): boolean {
+    return this.format === "csv" || this.format === "tsv";
+  }
+
   declaredType(name: string): string | undefined {
     const type = this.options.columns?.[name];
-    return type === undefined ? undefined : typeName(type, `${this.file}: type of column "${name}"`);
+    return type === undefined || type === AUTO_TYPE ? undefined : typeName(type, `${this.file}: type of column "${name}"`);
   }
 
   /**
@@ -135,11 +156,15 @@ class EventSource {
    */
   scan(raw: boolean, unused: string[] = []): string {
     if (this.format === "parquet") return `read_parquet(${literal(this.file)}${raw ? ", file_row_number = true" : ""})`;
-    const settings = ["header = true"];
+    if (this.format === "jsonl") return `read_json(${literal(this.file)}, format = 'newline_delimited')`;
+    const settings = ["header = true", ...(this.format === "tsv" ? ["delim = '\\t'"] : [])];
     if (raw) settings.push("all_varchar = true", "parallel = false");
     else {
       const declared = [
-        ...Object.keys(this.options.columns ?? {}).map((name) => `${literal(name)}: ${literal(this.declaredType(name) as string)}`),
+        ...Object.keys(this.options.columns ?? {}).flatMap((name) => {
+          const type = this.declaredType(name);
+          return type === undefined ? [] : [`${literal(name)}: ${literal(type)}`];
+        }),
         ...unused.map((name) => `${literal(name)}: 'VARCHAR'`),
       ];
       if (declared.length > 0) settings.push(`types = {${declared.join(", ")}}`);
@@ -152,7 +177,7 @@ class EventSource {
   /** The select item giving column `name` its declared type (CSV columns are typed by the reader itself). */
   typedColumn(name: string, sourceType: string): string {
     const declared = this.declaredType(name);
-    if (this.format === "csv" || declared === undefined || declared === sourceType) return ident(name);
+    if (this.isText || declared === undefined || declared === sourceType) return ident(name);
     return `${this.parse(ident(name), sourceType, declared, false)} AS ${ident(name)}`;
   }
 
@@ -175,13 +200,13 @@ class EventSource {
    * quote) and throws an error naming its row, line and field count. Returns when every line is well-formed.
    */
   async throwFirstMalformedRow(db: Database): Promise<void> {
-    if (this.format !== "csv") return;
+    if (!this.isText) return;
     const [rejects, scans] = [db.uniqueName("csv_rejects"), db.uniqueName("csv_reject_scans")];
     let bad: Record<string, unknown> | undefined;
     try {
       // store_rejects reads on past malformed lines and records them (and lets the sniffer ignore them).
       await db.run(
-        `SELECT count(*) FROM read_csv(${literal(this.file)}, header = true, all_varchar = true, parallel = false,
+        `SELECT count(*) FROM read_csv(${literal(this.file)}, header = true, all_varchar = true, parallel = false,${this.format === "tsv" ? " delim = '\\t'," : ""}
            store_rejects = true, rejects_table = ${literal(rejects)}, rejects_scan = ${literal(scans)})`,
       );
       bad = await db.row(`SELECT line, error_type, error_message FROM ${ident(rejects)} ORDER BY line LIMIT 1`);
@@ -209,7 +234,7 @@ class EventSource {
     /** `describe` gets the raw values of `columns`, as text. */
     const checks: { columns: string[]; sql: string; describe: (values: string[]) => string }[] = [];
     const parsed = (column: string, tolerant: boolean): string => {
-      const rawType = this.format === "csv" ? "VARCHAR" : (sourceTypes.get(column) as string);
+      const rawType = this.isText ? "VARCHAR" : (sourceTypes.get(column) as string);
       return this.parse(ident(column), rawType, this.declaredType(column) as string, tolerant);
     };
     for (const column of columns) {
@@ -235,7 +260,8 @@ class EventSource {
     }
     if (checks.length === 0) return;
 
-    const rowNumber = this.format === "csv" ? "row_number() OVER ()" : "file_row_number + 1";
+    // A JSON lines file is read in order by one thread at these sizes; its row is its line.
+    const rowNumber = this.format === "parquet" ? "file_row_number + 1" : "row_number() OVER ()";
     const read = [...new Set(checks.flatMap((c) => c.columns))];
     const bad = await db.row(
       `SELECT __row, ${checks.map((check, i) => `(${check.sql}) AS bad_${i}`).join(", ")}, ${read.map((c, k) => `CAST(${ident(c)} AS VARCHAR) AS value_${k}`).join(", ")}
@@ -245,7 +271,7 @@ class EventSource {
     );
     if (bad === undefined) return;
     const row = Number(bad.__row);
-    const at = this.format === "csv" ? `row ${row} (line ${row + 1})` : `row ${row}`;
+    const at = this.isText ? `row ${row} (line ${row + 1})` : this.format === "jsonl" ? `line ${row}` : `row ${row}`;
     const check = checks[checks.findIndex((_, k) => bad[`bad_${k}`] === true)];
     throw new Error(`${this.file}: ${at}, ${check.describe(check.columns.map((c) => String(bad[`value_${read.indexOf(c)}`])))}`);
   }

@@ -13,7 +13,7 @@ import { FIRST_ID, OOV_ID, type Vocabulary } from "./categorify";
 import { type DurationUnit, type NormalizeStats, type TimePart, endBeforeStart } from "./features";
 import { type FittedWorkflow, outputColumnsOf } from "./fitted";
 import { groupbySessionColumns } from "./sessions";
-import { type StepStats, type WorkflowStep, inputTimeOrders, stepFilters } from "./steps";
+import { type StepStats, type WorkflowStep, inputTimeOrders, stepFilters, stepReads } from "./steps";
 
 /** A value of an encoded session: numbers (ids, floats, counts), text (session ids), or null (a missing value). */
 export type EncodedValue = number | string | null;
@@ -477,6 +477,11 @@ interface InputColumn {
   identity: boolean;
   /** Orders events: may not be null. */
   required: boolean;
+  /**
+   * Only breaks ties between events at the same time (e.g. a file row number), read by no other step: when an event
+   * leaves it out, its position in the session's array stands in (the client's order is the session's order).
+   */
+  position: boolean;
 }
 
 /** A raw input value as the client gave it, for messages. */
@@ -489,7 +494,7 @@ function compileEncoder(workflow: FittedWorkflow): LiveEncoder {
   const inputs: InputColumn[] = Object.entries(workflow.inputTypes).map(([name, typeName]) => {
     const type = valueType(typeName);
     if (type === null) throw new Error(`live encoder: input column "${name}" is ${typeName}, which it cannot read (supported: ${SUPPORTED_TYPES})`);
-    return { name, type, identity: false, required: false };
+    return { name, type, identity: false, required: false, position: false };
   });
   const mark = (names: readonly string[], field: "identity" | "required"): void => {
     for (const name of names) {
@@ -506,6 +511,15 @@ function compileEncoder(workflow: FittedWorkflow): LiveEncoder {
     }
   }
   for (const column of inputs) column.required = column.required || column.identity;
+  const tieBreaks = new Set(workflow.steps.flatMap((step) => (step.op === "groupbySession" || step.op === "removeConsecutiveRepeats" ? (step.tieBreak ?? []) : [])));
+  const readOtherwise = new Set(
+    workflow.steps.flatMap((step) => {
+      if (step.op === "removeConsecutiveRepeats") return [step.session, step.time, step.column];
+      if (step.op === "groupbySession") return [step.session, step.time, ...step.lists, ...(step.first ?? []), ...(step.last ?? [])];
+      return stepReads(step);
+    }),
+  );
+  for (const column of inputs) column.position = tieBreaks.has(column.name) && !readOtherwise.has(column.name) && column.type.kind === "integer";
   const orders = inputTimeOrders(workflow.steps, inputs.map((column) => column.name));
 
   const columns: Columns = { types: new Map(inputs.map((column) => [column.name, column.type])), lists: new Set() };
@@ -529,12 +543,12 @@ function compileEncoder(workflow: FittedWorkflow): LiveEncoder {
       const given = (e: number): boolean => events[e][column.name] !== undefined;
       const filled = column.identity ? fillValue(events, column, s) : undefined;
       events.forEach((event, e) => {
-        if (!given(e) && filled === undefined) {
-          throw new Error(`${where}, event ${e}: no "${column.name}" (each event needs ${quoted(inputs.filter((c) => !c.identity))})`);
+        if (!given(e) && filled === undefined && !column.position) {
+          throw new Error(`${where}, event ${e}: no "${column.name}" (each event needs ${quoted(inputs.filter((c) => !c.identity && !c.position))})`);
         }
         let value: Value;
         try {
-          value = readValue(given(e) ? event[column.name] : filled, column.type);
+          value = readValue(given(e) ? event[column.name] : column.position ? e : filled, column.type);
         } catch (error) {
           if (!(error instanceof ReadError)) throw error;
           throw new Error(`${where}, event ${e}, "${column.name}": ${error.message}`);

@@ -1,4 +1,4 @@
-// Prepared split (Parquet, one row per session; see docs/data-format.md) → compact typed arrays, read once →
+// Prepared split (Parquet, one row per session; see docs/data-formats.md) → compact typed arrays, read once →
 // `SessionBatch`es of tensors built on demand. Only the batch being consumed holds tensors: the consumer disposes it
 // with `disposeBatch` before asking for the next, so memory stays bounded however large the split is.
 import type { DuckDBConnection, DuckDBListVector, DuckDBVector } from "@duckdb/node-api";

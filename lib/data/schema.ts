@@ -1,5 +1,5 @@
 // The contract between prepared data (lib/data) and the models (lib/data/loader, lib/models): the shape of
-// `<dir>/schema.json` next to `train.parquet` / `valid.parquet`. docs/data-format.md describes the whole folder.
+// `<dir>/schema.json` next to `train.parquet` / `valid.parquet`. docs/data-formats.md describes the whole folder.
 // No file system here (a web page checks a fetched schema with it): loader.ts's `readSchema` reads the file.
 
 /**

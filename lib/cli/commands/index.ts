@@ -1,5 +1,6 @@
 // Every command of the CLI, in the order `sessionrec --help` lists them. Each module exports a function that
 // returns its commander Command.
 import type { Command } from "commander";
+import { prepareCommand } from "./prepare";
 
-export const COMMANDS: ReadonlyArray<() => Command> = [];
+export const COMMANDS: ReadonlyArray<() => Command> = [prepareCommand];

@@ -1,5 +1,6 @@
 // Preparation of per-user interaction sequences with the leave-one-out split of SASRec (Kang & McAuley 2018) and
-// the papers that follow it, built from the general operators of lib/data:
+// the papers that follow it: the events recipe (./events, `prepareSessions`) configured for a `user item` file —
+// rows are users, leave-one-out for test and again for validation, no item support filter, repeats kept:
 //   1. input: one `user item` pair per line (SASRec's data files), each user's lines in time order, no header;
 //      the line number orders a user's interactions;
 //   2. users with fewer than `minInteractions` (3) interactions are dropped: they have no validation and test item;
@@ -15,11 +16,10 @@ import * as fs from "fs";
 import * as path from "path";
 import type { DatasetSchema } from "../schema";
 import { type Database, type DatabaseOptions, withDatabase } from "../database";
-import { writeDataset } from "../dataset";
 import { Relation } from "../relation";
-import { lastItemSplit } from "../split";
 import { formatCount, ident, literal } from "../sql";
-import { Workflow } from "../workflow";
+import type { Workflow } from "../workflow";
+import { prepareSessions, sessionWorkflow } from "./events";
 import { positiveInteger } from "./options";
 
 /** Where the Amazon Games sequences live, relative to the repository root (not shipped with the repository). */
@@ -39,16 +39,11 @@ export interface SequencesWorkflowOptions {
 /** Encoding, grouping and slicing (steps 4–5 above), fitted on the train rows. */
 export function sequencesWorkflow(options: SequencesWorkflowOptions = {}): Workflow {
   const maxHistory = positiveInteger("prepareSequences", options.maxHistory ?? 50, "maxHistory");
-  return new Workflow({
-    item: SEQUENCES_ITEM_COLUMN,
-    steps: [
-      { op: "categorify", name: "item", columns: ["item"] },
-      { op: "groupbySession", session: "user", time: LINE, lists: ["item"], count: "length" },
-      { op: "sliceLast", n: maxHistory + 1 },
-      { op: "filterMinLength", column: SEQUENCES_ITEM_COLUMN, min: 2 },
-    ],
-  });
+  return sessionWorkflow({ ...SESSIONS, unseenItems: "keep", maxLength: maxHistory + 1, minLength: 2, recipe: "prepareSequences" });
 }
+
+/** The events recipe's columns here: each user's history is one row, ordered by line. */
+const SESSIONS = { item: "item", session: "user", time: LINE };
 
 export interface PrepareSequencesOptions extends SequencesWorkflowOptions {
   /** The `user item` file. Default `DEFAULT_GAMES_FILE`. */
@@ -117,16 +112,6 @@ export async function readUserItemPairs(db: Database, file: string): Promise<Rel
   return pairs;
 }
 
-async function fitThenTransform(workflow: Workflow, fitOn: Relation, rows: Relation, progress: (message: string) => void): Promise<Relation> {
-  await workflow.fit(fitOn, progress);
-  return workflow.transform(rows);
-}
-
-/** The users with at least `min` interactions. */
-function usersWithAtLeast(pairs: Relation, min: number): Relation {
-  return pairs.derive((from) => `SELECT * FROM ${from} QUALIFY count(*) OVER (PARTITION BY "user") >= ${min}`);
-}
-
 /** Prepares a `user item` file into train / valid / test rows in `outDir` (see the top of this file). */
 export async function prepareSequences(options: PrepareSequencesOptions): Promise<PreparedSequences> {
   const progress = options.onProgress ?? (() => undefined);
@@ -139,38 +124,48 @@ export async function prepareSequences(options: PrepareSequencesOptions): Promis
     progress(`reading ${input}`);
     const pairs = await readUserItemPairs(db, input);
     const read = await db.row(`SELECT count(*) AS n, count(DISTINCT "user") AS users, count(DISTINCT item) AS items FROM (${pairs.sql}) AS t`);
-    const kept = usersWithAtLeast(pairs, minInteractions);
-    const order = { session: "user", time: LINE };
-    const withoutTest = await lastItemSplit(kept, { ...order, n: 1 }); // train: all but the last item; valid: whole sequences
-    const withoutValid = await lastItemSplit(withoutTest.train, { ...order, n: 1 });
     progress(`read ${formatCount(Number(read?.n))} interactions; split into train / valid / test rows`);
-
-    // Only the categorify step has fitted state; fitted on every line, it knows every item and nothing else.
-    const train = catalogue === "train" ? await workflow.fit(withoutValid.train, progress) : await fitThenTransform(workflow, pairs, withoutValid.train, progress);
-    const valid = await workflow.transform(withoutValid.valid);
-    const test = await workflow.transform(withoutTest.valid);
-    const written = await writeDataset(options.outDir, { train, valid, test }, workflow, progress);
+    const prepared = await prepareSessions(
+      pairs,
+      {
+        ...SESSIONS,
+        categorical: [],
+        continuous: [],
+        minItemSupport: 1,
+        minLength: 2,
+        minEvents: minInteractions,
+        maxLength: workflow.maxLength,
+        removeRepeats: false,
+        split: { by: "leaveOneOut" },
+        validation: { by: "leaveOneOut" },
+        // Only the categorify step has fitted state; fitted on every line, it knows every item and nothing else.
+        catalogue: catalogue === "file" ? "all" : "train",
+        recipe: "prepareSequences",
+      },
+      options.outDir,
+      progress,
+    );
     const unseen = async (split: string): Promise<number> => {
       const file = literal(path.join(options.outDir, `${split}.parquet`));
       const row = await db.row(`SELECT count(*) FILTER (WHERE ${ident(SEQUENCES_ITEM_COLUMN)}[-1] = 1) AS n FROM read_parquet(${file})`);
       return Number(row?.n);
     };
-    const users = await db.row(`SELECT count(DISTINCT "user") AS n FROM (${kept.sql}) AS t`);
-    progress(`wrote ${formatCount(written.sessions.train)} train, ${formatCount(written.sessions.valid)} valid, ${formatCount(written.sessions.test)} test rows to ${options.outDir}`);
+    const written = prepared.counts.splits;
+    progress(`wrote ${formatCount(written.train)} train, ${formatCount(written.valid)} valid, ${formatCount(written.test)} test rows to ${options.outDir}`);
     return {
-      schema: written.schema,
+      schema: prepared.schema,
       counts: {
         interactions: Number(read?.n),
         users: Number(read?.users),
         items: Number(read?.items),
-        keptUsers: Number(users?.n),
-        train: written.sessions.train,
-        valid: written.sessions.valid,
-        test: written.sessions.test,
+        keptUsers: prepared.counts.kept.sessions,
+        train: written.train,
+        valid: written.valid,
+        test: written.test,
         validUnseen: await unseen("valid"),
         testUnseen: await unseen("test"),
       },
-      workflow,
+      workflow: prepared.workflow,
     };
   }, options.database);
 }

@@ -1,5 +1,7 @@
 // Preparation of YOOCHOOSE click logs in GRU4Rec's format (RecSys Challenge 2015: tab-separated
-// `SessionId ItemId Time`, Time in unix seconds), built only from the general operators of lib/data:
+// `SessionId ItemId Time`, Time in unix seconds). Steps 2–5 are the events recipe's session workflow
+// (`sessionWorkflow` in ./events) configured for these columns; reading and splitting are its own, since the split
+// comes as two files and Time stays the file's seconds (as the saved workflow records it):
 //   1. train and test come as two files (GRU4Rec's split: the test file is the day after the train file);
 //   2. events of a session are ordered by Time, ties kept in file order;
 //   3. item ids are encoded with a vocabulary fitted on train; test clicks on items unseen in train are dropped
@@ -15,18 +17,16 @@ import { writeDataset } from "../dataset";
 import { readEvents } from "../io";
 import type { Relation } from "../relation";
 import { formatCount, ident, literal } from "../sql";
-import type { WorkflowStep } from "../steps";
-import { Workflow } from "../workflow";
-import { positiveInteger } from "./options";
+import type { Workflow } from "../workflow";
+import { FILE_ROW, sessionWorkflow } from "./events";
+
+export { FILE_ROW };
 
 /** Where the YOOCHOOSE 100k sample lives, relative to the repository root (not shipped with the repository). */
 export const DEFAULT_YOOCHOOSE_DIR = path.join("..", "shared", "data", "yoochoose-100k");
 
 /** Input columns and their types. */
 export const YOOCHOOSE_COLUMNS: Record<string, string> = { SessionId: "BIGINT", ItemId: "BIGINT", Time: "DOUBLE" };
-
-/** Column added on reading: the event's line number in its file, to order events of a session at the same time. */
-export const FILE_ROW = "file_row";
 
 /** The encoded item sequence column of the output (the schema's item column). */
 export const YOOCHOOSE_ITEM_COLUMN = "ItemId_list";
@@ -42,17 +42,17 @@ export interface YoochooseWorkflowOptions {
 
 /** The steps of the preparation (see the top of this file), as a workflow ready to fit on train. */
 export function yoochooseWorkflow(options: YoochooseWorkflowOptions = {}): Workflow {
-  const minLength = positiveInteger("prepareYoochoose", options.minLength ?? 2, "minLength");
-  const order = { session: "SessionId", time: "Time", tieBreak: [FILE_ROW] };
-  const steps: WorkflowStep[] = [
-    { op: "categorify", name: "item", columns: ["ItemId"] },
-    { op: "dropOutOfVocabulary", columns: ["ItemId"] },
-    ...(options.removeRepeats ? [{ op: "removeConsecutiveRepeats" as const, ...order, column: "ItemId" }] : []),
-    { op: "groupbySession", ...order, lists: ["ItemId"], count: "length" },
-    ...(options.maxLength === undefined ? [] : [{ op: "sliceLast" as const, n: positiveInteger("prepareYoochoose", options.maxLength, "maxLength") }]),
-    { op: "filterMinLength", column: YOOCHOOSE_ITEM_COLUMN, min: minLength },
-  ];
-  return new Workflow({ steps, item: YOOCHOOSE_ITEM_COLUMN });
+  return sessionWorkflow({
+    item: "ItemId",
+    session: "SessionId",
+    time: "Time",
+    tieBreak: [FILE_ROW],
+    unseenItems: "drop",
+    removeRepeats: options.removeRepeats,
+    maxLength: options.maxLength,
+    minLength: options.minLength ?? 2,
+    recipe: "prepareYoochoose",
+  });
 }
 
 export interface PrepareYoochooseOptions extends YoochooseWorkflowOptions {
