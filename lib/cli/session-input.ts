@@ -8,7 +8,6 @@
 // order events (a time or line number: ascending, so the ids stay oldest first); a workflow that reads more of each
 // event (features, dates it derives features from) needs whole events.
 import type { RawSession } from "../data/live";
-import type { SavedWorkflow } from "../data/fitted";
 import { stepReads, type WorkflowStep } from "../data/steps";
 import { UsageError } from "./errors";
 
@@ -60,7 +59,7 @@ function sessionOf(value: unknown, where: string, itemEvents: ItemEvents): RawSe
  * How item ids become events for the saved workflow `saved` (its workflow.json): the item column, and an ascending
  * stand-in for each column read only to order events. A UsageError names the columns ids alone cannot fill.
  */
-export function itemEventsFor(saved: Pick<SavedWorkflow, "steps" | "inputs" | "item">): ItemEvents {
+export function itemEventsFor(saved: { steps: readonly WorkflowStep[]; inputs: Readonly<Record<string, string>>; item: string }): ItemEvents {
   const steps = saved.steps;
   const group = steps.find((step) => step.op === "groupbySession");
   const itemColumn = group?.op === "groupbySession" ? group.lists.find((column) => `${column}_list` === saved.item) : undefined;
