@@ -244,12 +244,13 @@ describe("sessionrec serve (npm run serve)", () => {
     const corrupt = join(root, "corrupt");
     cpSync(folder, corrupt, { recursive: true });
     writeFileSync(join(corrupt, "model.json"), "{ not json");
-    const [missing, broken, usage, wait, port, help] = await Promise.all([
+    const [missing, broken, usage, wait, port, batch, help] = await Promise.all([
       runCli([join(root, "nothing-here")]),
       runCli(["--model", corrupt]),
       runCli(["--port", "80"]),
       runCli([folder, "--max-queue-wait", "0"]),
       runCli([folder, "--port", "65536"]),
+      runCli([folder, "--max-batch", "5000"]),
       runCli(["--help"]),
     ]);
     expect(missing.code).toBe(1);
@@ -262,6 +263,8 @@ describe("sessionrec serve (npm run serve)", () => {
     expect(wait.stderr).toMatch(/^error: option '--max-queue-wait <ms>' argument '0' is invalid\. expected an integer >= 1\n/);
     expect(port.code).toBe(2);
     expect(port.stderr).toMatch(/^error: option '--port <port>' argument '65536' is invalid\. expected an integer in 0\.\.65535/);
+    expect(batch.code).toBe(2);
+    expect(batch.stderr).toMatch(/^error: option '--max-batch <sessions>' argument '5000' is invalid\. expected at most 1024 \(the sessions the queue holds\)\n/);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: sessionrec serve \[options\] \[model-folder\]\n/);
     for (const flag of ["--model <folder>", "--host <address>", "--port <port>", "--static <folder>", "--max-queue-wait <ms>", "--max-batch <sessions>", "--log", "Examples:"]) {

@@ -5,6 +5,7 @@
 import { promises as fs } from "fs";
 import * as path from "path";
 import type { SavableBaseline } from "../baselines/saved";
+import type { BaselineState } from "../baselines/state";
 import { encodeArrays, encodeWeights } from "./checkpoint";
 import { writeDirectoryAtomically } from "../data/files";
 import type { Workflow } from "../data/workflow";
@@ -96,7 +97,7 @@ function baselineContents(options: SaveBaselineOptions, schema: DatasetSchema, w
   if (baseline.nItems !== itemCardinality) {
     throw new Error(`${where}: the schema has ${itemCardinality} item ids but the ${baseline.name} baseline has ${baseline.nItems}: was it fitted on this schema's data?`);
   }
-  let state;
+  let state: BaselineState;
   try {
     state = baseline.state();
   } catch (error) {

@@ -30,6 +30,14 @@ interface ServeOptions {
   log?: boolean;
 }
 
+/** At most the queue's capacity: a larger batch request could never be queued. */
+function maxBatch(value: string): number {
+  const sessions = positiveInteger(value);
+  const capacity = DEFAULT_BATCHER_OPTIONS.maxQueuedSessions;
+  if (sessions > capacity) throw new InvalidArgumentError(`expected at most ${capacity} (the sessions the queue holds)`);
+  return sessions;
+}
+
 function port(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError("expected an integer in 0..65535 (0: any free port)");
   return Number(value);
@@ -44,7 +52,7 @@ export function serveCommand(): Command {
     .option("--port <port>", "port to listen on (0: any free port)", port, DEFAULT_PORT)
     .option("--static <folder>", `a folder served at / (default ${DEMO_DIR} when built: the demo page)`)
     .option("--max-queue-wait <ms>", "longest a request waits in the queue before a 503", positiveInteger, DEFAULT_BATCHER_OPTIONS.maxQueueWaitMs)
-    .option("--max-batch <sessions>", "most sessions in one /v1/recommend/batch request", positiveInteger, DEFAULT_MAX_BATCH)
+    .option("--max-batch <sessions>", "most sessions in one /v1/recommend/batch request", maxBatch, DEFAULT_MAX_BATCH)
     .option("--log", "one log line per request (costs throughput)")
     .addHelpText("after", EXAMPLES)
     .action(async (folder: string | undefined, options: ServeOptions) => {
