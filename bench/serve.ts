@@ -1,5 +1,5 @@
 // `npm run bench:serve`: load test of the HTTP service. Builds (once, cached under build/bench/serve/) a GRU model
-// folder with a 40,000-item catalogue, starts `scripts/serve.ts` on it in a second process on loopback, and drives
+// folder with a 40,000-item catalogue, starts `sessionrec serve` on it in a second process on loopback, and drives
 // it with autocannon: POST /v1/recommend requests, each a different random session of raw events (5% unknown
 // cities, which the service encodes as out-of-vocabulary), then POST /v1/recommend/batch requests of 32 sessions.
 // Prints, per load, the served (200) requests/s and their p50/p99 latency, the 503s (load shed: a full queue or a
@@ -170,7 +170,7 @@ function percentile(sorted: readonly number[], p: number): number {
 /** Starts the service in its own process and resolves with its URL (the line it prints once listening). */
 function startService(): Promise<{ child: ChildProcess; url: string }> {
   // node --import tsx, not the tsx CLI: its signal relay SIGKILLs a child busy in a forward pass for 30 ms.
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/serve.ts", "--model", FOLDER, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "lib/cli/index.ts", "serve", FOLDER, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on("line", (line) => {

@@ -1,5 +1,5 @@
 // End to end: a tiny real model folder (an untrained GRU with the booking workflow fitted on the fixture), served
-// in process (inject) and by the CLI in a child process. The HTTP answers must be exactly what the loaded model
+// in process (inject) and by the CLI (`sessionrec serve`, what `npm run serve` runs) in a child process. The HTTP answers must be exactly what the loaded model
 // answers for the same raw events; the CLI must fail at start-up with one clear line on a missing or corrupt folder.
 import * as tf from "@tensorflow/tfjs";
 import { spawn } from "node:child_process";
@@ -188,7 +188,7 @@ describe("a model folder with broken weights", () => {
 /** Runs the CLI; resolves with its exit status and output once it exits (or, with `onListening`, once it listens). */
 function runCli(args: string[], onListening?: (url: string, stop: () => void) => Promise<void>) {
   // As `npm run serve` runs it: node --import tsx (signals reach the server itself, not a relaying wrapper).
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/serve.ts", ...args], { env: { ...process.env, SESSIONREC_BACKEND: "cpu" } });
+  const child = spawn(process.execPath, ["--import", "tsx", "lib/cli/index.ts", "serve", ...args], { env: { ...process.env, SESSIONREC_BACKEND: "cpu" } });
   let stdout = "";
   let stderr = "";
   child.stderr.on("data", (chunk) => (stderr += chunk));
@@ -206,10 +206,10 @@ function runCli(args: string[], onListening?: (url: string, stop: () => void) =>
   );
 }
 
-describe("npm run serve", () => {
+describe("sessionrec serve (npm run serve)", () => {
   it("serves the folder on 127.0.0.1, prints the URL and stops cleanly on SIGTERM", async () => {
     let health: unknown;
-    const run = await runCli(["--model", folder, "--port", "0"], async (url, stop) => {
+    const run = await runCli([folder, "--port", "0"], async (url, stop) => {
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       health = await (await fetch(`${url}/healthz`)).json();
       stop();
@@ -223,6 +223,7 @@ describe("npm run serve", () => {
   it("with --host 0.0.0.0 prints the address it bound and warns on stderr that the network reaches it", async () => {
     let health: unknown;
     let bound = "";
+    // --model <folder>: the folder as a flag, as `npm run serve -- --model <folder>` gives it.
     const run = await runCli(["--model", folder, "--host", "0.0.0.0", "--port", "0"], async (url, stop) => {
       bound = url;
       try {
@@ -243,19 +244,31 @@ describe("npm run serve", () => {
     const corrupt = join(root, "corrupt");
     cpSync(folder, corrupt, { recursive: true });
     writeFileSync(join(corrupt, "model.json"), "{ not json");
-    const [missing, broken, usage, wait] = await Promise.all([
-      runCli(["--model", join(root, "nothing-here")]),
+    const [missing, broken, usage, wait, port, batch, help] = await Promise.all([
+      runCli([join(root, "nothing-here")]),
       runCli(["--model", corrupt]),
       runCli(["--port", "80"]),
-      runCli(["--model", folder, "--max-queue-wait", "0"]),
+      runCli([folder, "--max-queue-wait", "0"]),
+      runCli([folder, "--port", "65536"]),
+      runCli([folder, "--max-batch", "5000"]),
+      runCli(["--help"]),
     ]);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toBe(`serve: model folder ${join(root, "nothing-here")} not found (save one first, e.g. with npm start)\n`);
+    expect(missing.stderr).toBe(`sessionrec: model folder ${join(root, "nothing-here")} not found (save one first, e.g. with npm start)\n`);
     expect(broken.code).toBe(1);
-    expect(broken.stderr).toMatch(new RegExp(`^serve: cannot load the model folder ${corrupt}: ${join(corrupt, "model.json")}: not valid JSON: [^\\n]+\\n$`));
+    expect(broken.stderr).toMatch(new RegExp(`^sessionrec: cannot load the model folder ${corrupt}: ${join(corrupt, "model.json")}: not valid JSON: [^\\n]+\\n$`));
     expect(usage.code).toBe(2);
-    expect(usage.stderr).toMatch(/^serve: --model is required\nusage: npm run serve -- --model <model folder>/);
+    expect(usage.stderr).toBe("sessionrec: no model folder: sessionrec serve <model-folder> (see --help)\n");
     expect(wait.code).toBe(2);
-    expect(wait.stderr).toMatch(/^serve: --max-queue-wait must be a whole number of milliseconds >= 1, got "0"\nusage: /);
+    expect(wait.stderr).toMatch(/^error: option '--max-queue-wait <ms>' argument '0' is invalid\. expected an integer >= 1\n/);
+    expect(port.code).toBe(2);
+    expect(port.stderr).toMatch(/^error: option '--port <port>' argument '65536' is invalid\. expected an integer in 0\.\.65535/);
+    expect(batch.code).toBe(2);
+    expect(batch.stderr).toMatch(/^error: option '--max-batch <sessions>' argument '5000' is invalid\. expected at most 1024 \(the sessions the queue holds\)\n/);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: sessionrec serve \[options\] \[model-folder\]\n/);
+    for (const flag of ["--model <folder>", "--host <address>", "--port <port>", "--static <folder>", "--max-queue-wait <ms>", "--max-batch <sessions>", "--log", "Examples:"]) {
+      expect(help.stdout).toContain(flag);
+    }
   });
 });

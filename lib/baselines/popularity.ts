@@ -1,5 +1,6 @@
 // Most-popular baseline: every session gets the same list, the items seen most often in training.
 import { checkItemCount, checkSession, checkSessions, itemCounts, outputBuffer, type Recommender } from "./recommender";
+import { type BaselineState, checkCounts, stateArray } from "./state";
 
 export class MostPopular implements Recommender {
   readonly name = "most-popular";
@@ -15,6 +16,23 @@ export class MostPopular implements Recommender {
   fit(sessions: readonly Int32Array[]): void {
     checkSessions(sessions, this.nItems, "MostPopular.fit");
     this.counts = Float32Array.from(itemCounts(sessions, this.nItems));
+  }
+
+  /** No settings. */
+  get config(): Record<string, unknown> {
+    return {};
+  }
+
+  /** { counts } (see saved.ts). */
+  state(): BaselineState {
+    if (this.counts.length === 0) throw new Error("MostPopular: call fit(sessions) first");
+    return { counts: this.counts };
+  }
+
+  restore(state: BaselineState): void {
+    const counts = stateArray(state, "counts", "float32", this.nItems);
+    checkCounts(counts, "counts");
+    this.counts = counts;
   }
 
   /** Score of item i = its number of occurrences in the training sessions, whatever the session. */

@@ -17,6 +17,7 @@
 // items from their recent ends, summing the common-item weights on the way, so no session is scanned for the
 // similarity and only k neighbours are expanded into the [nItems] score array.
 import { checkItemCount, checkSession, checkSessions, knownItems, outputBuffer, type Recommender } from "./recommender";
+import { type BaselineState, checkItemIds, checkOffsets, stateArray } from "./state";
 
 export type SessionSimilarity = "cosine" | "vec";
 
@@ -105,6 +106,27 @@ export class SessionKnn implements Recommender {
     checkSessions(sessions, this.nItems, "SessionKnn.fit");
     this.itemsOfSession = distinctItemsBySession(sessions.map(knownItems), this.nItems);
     this.sessionsOfItem = sessionsByItem(this.itemsOfSession, sessions.length, this.nItems);
+  }
+
+  /** The settings, every default filled in. */
+  get config(): Record<string, unknown> {
+    return { k: this.k, sampleSize: this.sampleSize, similarity: this.similarity };
+  }
+
+  /** { sessionStart, sessionItems }: the distinct items of each training session (see saved.ts); the inverted
+   *  index is rebuilt from them. */
+  state(): BaselineState {
+    const { start, values } = this.fitted().itemsOfSession;
+    return { sessionStart: start, sessionItems: values };
+  }
+
+  restore(state: BaselineState): void {
+    const start = stateArray(state, "sessionStart", "int32", null);
+    const values = stateArray(state, "sessionItems", "int32", null);
+    checkOffsets(start, values.length, "sessionStart");
+    checkItemIds(values, this.nItems, "sessionItems");
+    this.itemsOfSession = { start, values };
+    this.sessionsOfItem = sessionsByItem(this.itemsOfSession, start.length - 1, this.nItems);
   }
 
   /** The `k` nearest training sessions of `session` (steps 1–4 of the header), most similar first. */

@@ -17,6 +17,7 @@ import {
   outputBuffer,
   type Recommender,
 } from "./recommender";
+import { type BaselineState, checkCounts, checkItemIds, checkOffsets, stateArray } from "./state";
 
 /** Transition counts in compressed-row form: the successors of item a are successors[start[a]..start[a+1]). */
 interface TransitionTable {
@@ -73,6 +74,30 @@ export class SuccessorCounts implements Recommender {
     let maxPopularity = 0;
     for (let i = 0; i < this.nItems; i++) maxPopularity = Math.max(maxPopularity, popularity[i]);
     this.popularityShare = Float32Array.from(popularity, (count) => count / (maxPopularity + 1));
+  }
+
+  /** No settings. */
+  get config(): Record<string, unknown> {
+    return {};
+  }
+
+  /** { start, successors, counts, popularityShare } (see saved.ts). */
+  state(): BaselineState {
+    const { start, successors, counts } = this.fitted();
+    return { start, successors, counts, popularityShare: this.popularityShare };
+  }
+
+  restore(state: BaselineState): void {
+    const start = stateArray(state, "start", "int32", this.nItems + 1);
+    const successors = stateArray(state, "successors", "int32", null);
+    const counts = stateArray(state, "counts", "float32", successors.length);
+    const popularityShare = stateArray(state, "popularityShare", "float32", this.nItems);
+    checkOffsets(start, successors.length, "start");
+    checkItemIds(successors, this.nItems, "successors");
+    checkCounts(counts, "counts");
+    checkCounts(popularityShare, "popularityShare", 1);
+    this.transitions = { start, successors, counts };
+    this.popularityShare = popularityShare;
   }
 
   score(session: Int32Array, out?: Float32Array): Float32Array {

@@ -3,8 +3,9 @@
 //                 byte offset, byte length), in file order;
 //   weights.bin   the tensors' values concatenated, little-endian float32 / int32, no padding;
 //   config.json   whatever JSON the caller wants to keep beside the weights (model config, vocabulary sizes, …).
-// This module is pure (no file system), so a web page can `fetch` both files and decode them; checkpoint-files.ts
-// reads and writes such folders on disk.
+// `encodeWeights` / `decodeWeights` are pure (no file system), so a web page can `fetch` both files and decode them;
+// `encodeArrays` / `decodeArrays` are the same format for plain typed arrays (a fitted baseline's state, no tfjs);
+// checkpoint-files.ts reads and writes such folders on disk.
 import * as tf from "@tensorflow/tfjs";
 
 export const WEIGHTS_FILE = "weights.bin";
@@ -41,26 +42,40 @@ function requireLittleEndian(): void {
   if (!HOST_IS_LITTLE_ENDIAN) throw new Error("checkpoint: weights files are little-endian; this host is big-endian");
 }
 
+/** Named typed arrays, the values of a weights file without tfjs (a baseline's fitted state, for one). */
+export type WeightArrays = Record<string, { values: Float32Array | Int32Array; shape: number[] }>;
+
 /** Serialises tensors (in the record's key order) into a manifest and one contiguous byte buffer. */
 export async function encodeWeights(
   tensors: Record<string, tf.Tensor>,
 ): Promise<{ manifest: WeightManifest; data: Uint8Array }> {
-  requireLittleEndian();
-  const weights: WeightEntry[] = [];
-  let offset = 0;
+  const arrays: WeightArrays = {};
   for (const [name, tensor] of Object.entries(tensors)) {
     if (tensor.dtype !== "float32" && tensor.dtype !== "int32") {
       throw new Error(`checkpoint: tensor "${name}" has dtype ${tensor.dtype}; only float32 and int32 can be saved`);
     }
-    const byteLength = tensor.size * BYTES_PER_VALUE;
-    weights.push({ name, shape: [...tensor.shape], dtype: tensor.dtype, offset, byteLength });
+    arrays[name] = { values: (await tensor.data()) as Float32Array | Int32Array, shape: [...tensor.shape] };
+  }
+  return encodeArrays(arrays);
+}
+
+/** Serialises typed arrays (in the record's key order) as `encodeWeights` does tensors: the same two files. */
+export function encodeArrays(arrays: WeightArrays): { manifest: WeightManifest; data: Uint8Array } {
+  requireLittleEndian();
+  const weights: WeightEntry[] = [];
+  let offset = 0;
+  for (const [name, { values, shape }] of Object.entries(arrays)) {
+    const dtype: WeightDtype = values instanceof Float32Array ? "float32" : "int32";
+    if (shape.reduce((a, b) => a * b, 1) !== values.length) throw new Error(`checkpoint: "${name}" has ${values.length} values but shape [${shape}]`);
+    const byteLength = values.length * BYTES_PER_VALUE;
+    weights.push({ name, shape: [...shape], dtype, offset, byteLength });
     offset += byteLength;
   }
   const data = new Uint8Array(offset);
-  for (const entry of weights) {
-    const values = (await tensors[entry.name].data()) as Float32Array | Int32Array;
+  weights.forEach((entry) => {
+    const { values } = arrays[entry.name];
     data.set(new Uint8Array(values.buffer, values.byteOffset, entry.byteLength), entry.offset);
-  }
+  });
   return { manifest: { format: FORMAT, version: FORMAT_VERSION, byteLength: offset, weights }, data };
 }
 
@@ -99,6 +114,12 @@ export function parseManifest(json: unknown, source: string): WeightManifest {
 
 /** Tensors named as in the manifest, read from the bytes of weights.bin. The caller owns (disposes) them. */
 export function decodeWeights(manifest: WeightManifest, data: Uint8Array): Record<string, tf.Tensor> {
+  const arrays = decodeArrays(manifest, data);
+  return Object.fromEntries(Object.entries(arrays).map(([name, { values, shape }]) => [name, tf.tensor(values, shape, values instanceof Float32Array ? "float32" : "int32")]));
+}
+
+/** The typed arrays named in the manifest, read from the bytes of weights.bin (the inverse of `encodeArrays`). */
+export function decodeArrays(manifest: WeightManifest, data: Uint8Array): WeightArrays {
   requireLittleEndian();
   if (data.byteLength !== manifest.byteLength) {
     throw new Error(
@@ -106,14 +127,13 @@ export function decodeWeights(manifest: WeightManifest, data: Uint8Array): Recor
         `(truncated or from another save?)`,
     );
   }
-  const tensors: Record<string, tf.Tensor> = {};
+  const arrays: WeightArrays = {};
   for (const e of manifest.weights) {
     // Copy into a fresh, aligned buffer: `data` may sit at any byte offset of a larger buffer.
     const bytes = data.slice(e.offset, e.offset + e.byteLength);
-    const values = e.dtype === "float32" ? new Float32Array(bytes.buffer) : new Int32Array(bytes.buffer);
-    tensors[e.name] = tf.tensor(values, e.shape, e.dtype);
+    arrays[e.name] = { values: e.dtype === "float32" ? new Float32Array(bytes.buffer) : new Int32Array(bytes.buffer), shape: [...e.shape] };
   }
-  return tensors;
+  return arrays;
 }
 
 export interface AssignOptions {

@@ -2,9 +2,13 @@
 // answering "what next?" for raw sessions the way lib/experiment.ts evaluates a model: raw events → the live
 // encoder of the saved workflow (lib/data/live.ts) → a batch → evaluationInputs / nextItemStates (the state after
 // the last event) → head.topK → item ids decoded to raw item values through the item vocabulary.
-// No file system here: node.ts adds it on top.
+// A folder of a fitted baseline (model.json's kind is a baseline's name) goes to baseline.ts after the same checks
+// of model.json and the workflow. No file system here: node.ts adds it on top.
 import * as tf from "@tensorflow/tfjs";
+import { BASELINE_KINDS, isBaselineKind } from "../baselines/saved";
 import { MANIFEST_FILE, WEIGHTS_FILE, assignWeights, decodeWeights, parseManifest } from "./checkpoint";
+import { baselineRecommender, restoreFolderBaseline } from "./baseline";
+import { checkRecommendCall } from "./request";
 import { FIRST_ID, cardinality } from "../data/categorify";
 import { type FittedWorkflow, VOCABULARY_FOLDER, WORKFLOW_FILE, fittedVocabulary, parseSavedWorkflow, savedVocabularyNames } from "../data/fitted";
 import { type EncodedSession, liveEncoder, type LiveEncoder, type RawSession } from "../data/live";
@@ -20,6 +24,7 @@ import {
 } from "../models/index";
 import { disposeModel } from "../models/index";
 import { disposeVariables } from "../models/init";
+import type { OutputHeadConfig } from "../models/outputs";
 import type { SchemeKind } from "../models/targets";
 import { type DatasetSchema, validateSchema } from "../data/schema";
 import { liveBatch } from "./batch";
@@ -79,9 +84,12 @@ export function checkManifest(json: unknown, source: string): ModelFolderManifes
   }
   if (json.version !== 1) fail(`unsupported "version" ${JSON.stringify(json.version)}, expected 1`);
   if (typeof json.name !== "string" || json.name === "") fail(`"name" must be a non-empty string`);
-  if (!MODEL_KINDS.includes(json.kind as never)) fail(`"kind" must be one of ${MODEL_KINDS.join(", ")}, got ${JSON.stringify(json.kind)}`);
+  const baseline = isBaselineKind(json.kind);
+  if (!baseline && !MODEL_KINDS.includes(json.kind as never)) {
+    fail(`"kind" must be a model kind (${MODEL_KINDS.join(", ")}) or a baseline (${BASELINE_KINDS.join(", ")}), got ${JSON.stringify(json.kind)}`);
+  }
   if (!isObject(json.config)) fail(`"config" must be an object (the model's config)`);
-  if (!isObject(json.head)) fail(`"head" must be an object (the output head's config)`);
+  if (!baseline && !isObject(json.head)) fail(`"head" must be an object (the output head's config)`);
   const schema = validateSchema(json.schema, `${source}: "schema"`);
   if (typeof json.trainedAt !== "string") fail(`"trainedAt" must be an ISO 8601 time`);
   if (!isObject(json.metrics) || Object.values(json.metrics).some((v) => typeof v !== "number")) fail(`"metrics" must map names to numbers`);
@@ -145,6 +153,11 @@ export function recommenderFromParts(parts: ModelFolderParts): RecommenderModel 
     vocabulary: (name) => where(FOLDER_FILES.vocabulary(name)),
   });
   const encoder = checkWorkflowSchema(workflow, manifest.schema, `${where(FOLDER_FILES.workflow)} does not fit ${where(FOLDER_FILES.manifest)}`);
+  if (isBaselineKind(manifest.kind)) {
+    const weightManifest = parseManifest(parts.weightManifest, where(FOLDER_FILES.weightManifest));
+    const files = { manifest: where(FOLDER_FILES.manifest), weightManifest: where(FOLDER_FILES.weightManifest), weights: where(FOLDER_FILES.weights) };
+    return baselineRecommender(manifest, restoreFolderBaseline(manifest, weightManifest, parts.weights, files), workflow, encoder);
+  }
   const weights = decodeFolderWeights(parts, where);
   let built: { model: SessionModel; head: ItemOutputHead };
   try {
@@ -221,15 +234,17 @@ export function buildModel(
 ): { model: SessionModel; head: ItemOutputHead } {
   const cannotBuild = (error: unknown): Error =>
     new Error(`${where(FOLDER_FILES.manifest)}: cannot build the ${manifest.kind} model it describes: ${(error as Error).message}`);
+  const kind = manifest.kind;
+  if (isBaselineKind(kind)) throw new Error(`${where(FOLDER_FILES.manifest)}: holds the baseline ${kind}, not a neural model`);
   let model: SessionModel;
   try {
-    model = createModel(manifest.kind, manifest.config as never, manifest.schema);
+    model = createModel(kind, manifest.config as never, manifest.schema);
   } catch (error) {
     throw cannotBuild(error);
   }
   let head: ItemOutputHead;
   try {
-    head = createHeadFor(model, { ...manifest.head, sampled: null });
+    head = createHeadFor(model, { ...(manifest.head as OutputHeadConfig), sampled: null });
   } catch (error) {
     disposeVariables(model.variables);
     throw cannotBuild(error);
@@ -261,10 +276,7 @@ function createRecommender(
   let disposed = false;
 
   const recommendBatch = async (sessions: readonly RawSession[], k: number): Promise<Recommendation[]> => {
-    if (disposed) throw new Error(`recommend: the model "${manifest.name}" has been disposed`);
-    if (!Number.isInteger(k) || k < 1) throw new Error(`recommend: k must be an integer >= 1, got ${k}`);
-    if (k > items.length) throw new Error(`recommend: k = ${k} is more than the ${items.length} items the model knows`);
-    if (!Array.isArray(sessions)) throw new Error("recommend: expected an array of sessions (each an array of events)");
+    checkRecommendCall(manifest.name, disposed, sessions, k, items.length);
     if (sessions.length === 0) return [];
     const batch = liveBatch(encoder.encode(sessions), manifest.schema);
     let evaluation: EvaluationInputs | undefined;

@@ -1,9 +1,12 @@
-// Model folders on disk: `saveModelFolder` writes a trained model, its head, the fitted workflow and the schema as
-// one folder (all or nothing: a temporary folder renamed into place); `loadModelFolder` reads one back as a
-// RecommenderModel through the browser-safe core (core.ts), adding only the file system.
+// Model folders on disk: `saveModelFolder` writes a trained model and its head, or a fitted baseline, with the
+// fitted workflow and the schema as one folder (all or nothing: a temporary folder renamed into place);
+// `loadModelFolder` reads either back as a RecommenderModel through the browser-safe core (core.ts), adding only the
+// file system.
 import { promises as fs } from "fs";
 import * as path from "path";
-import { encodeWeights } from "./checkpoint";
+import type { SavableBaseline } from "../baselines/saved";
+import type { BaselineState } from "../baselines/state";
+import { encodeArrays, encodeWeights } from "./checkpoint";
 import { writeDirectoryAtomically } from "../data/files";
 import type { Workflow } from "../data/workflow";
 import type { ItemOutputHead, SessionModel } from "../models";
@@ -12,30 +15,100 @@ import { type DatasetSchema, validateSchema } from "../data/schema";
 import { FOLDER_FILES, type FolderReader, checkManifest, checkWorkflowSchema, folderFiles, readModelFolder } from "./core";
 import { MODEL_FORMAT, WORKFLOW_FOLDER, type ModelFolderManifest, type RecommenderModel } from "./types";
 
-export interface SaveModelFolderOptions {
+/** What every folder holds besides the recommender itself. */
+interface SaveFolderCommon {
   /** Display name, e.g. "gru". */
   name: string;
-  model: SessionModel;
-  head: ItemOutputHead;
   /** The fitted workflow that prepared the training data (it encodes live sessions the same way). */
   workflow: Workflow;
   /** The schema the model was built for (schema.json of the prepared data). */
   schema: DatasetSchema;
   /** Validation metrics to keep with the model. Default {}. */
   metrics?: Record<string, number>;
+}
+
+/** A trained neural model and its head. */
+export interface SaveModelOptions extends SaveFolderCommon {
+  model: SessionModel;
+  head: ItemOutputHead;
   /** The target scheme the model was trained with (see ModelFolderManifest.scheme). Default "next". */
   scheme?: SchemeKind;
 }
 
+/** A fitted baseline (MostPopular, SuccessorCounts, SessionKnn of lib/baselines), fitted on the schema's item ids. */
+export interface SaveBaselineOptions extends SaveFolderCommon {
+  baseline: SavableBaseline;
+}
+
+export type SaveModelFolderOptions = SaveModelOptions | SaveBaselineOptions;
+
 /**
- * Writes `dir`: model.json, weights.json + weights.bin (model and head variables) and workflow/. An existing folder
- * is replaced only once the new one is complete. Returns the manifest written.
+ * Writes `dir`: model.json, weights.json + weights.bin (a model's and its head's variables, or a baseline's fitted
+ * state arrays) and workflow/. An existing folder is replaced only once the new one is complete. Returns the
+ * manifest written. The same fit gives the same weights.json and weights.bin, byte for byte.
  */
 export async function saveModelFolder(dir: string, options: SaveModelFolderOptions): Promise<ModelFolderManifest> {
   const where = `saveModelFolder(${dir})`;
-  const { model, head, workflow } = options;
   const schema = validateSchema(options.schema, `${where}: schema`);
   if (typeof options.name !== "string" || options.name === "") throw new Error(`${where}: name must be a non-empty string`);
+  const { manifest, weights } = "baseline" in options ? baselineContents(options, schema, where) : await modelContents(options, schema, where);
+  checkWorkflowSchema(options.workflow, schema, `${where}: the workflow does not fit the schema`);
+  checkManifest(JSON.parse(JSON.stringify(manifest)), `${where}: model.json`); // what load will check, before writing
+  await writeDirectoryAtomically(dir, async (temporary) => {
+    await fs.writeFile(path.join(temporary, FOLDER_FILES.manifest), JSON.stringify(manifest, null, 2) + "\n");
+    await fs.writeFile(path.join(temporary, FOLDER_FILES.weightManifest), JSON.stringify(weights.manifest, null, 1) + "\n");
+    await fs.writeFile(path.join(temporary, FOLDER_FILES.weights), weights.data);
+    await options.workflow.save(path.join(temporary, WORKFLOW_FOLDER));
+  });
+  return manifest;
+}
+
+interface FolderContents {
+  manifest: ModelFolderManifest;
+  weights: Awaited<ReturnType<typeof encodeWeights>>;
+}
+
+/** model.json's fields in file order; `neural` holds a model's head and scheme. */
+function manifestOf(
+  options: SaveFolderCommon,
+  schema: DatasetSchema,
+  kind: ModelFolderManifest["kind"],
+  config: unknown,
+  neural: Pick<ModelFolderManifest, "head" | "scheme"> = {},
+): ModelFolderManifest {
+  const { head, scheme } = neural;
+  return {
+    format: MODEL_FORMAT,
+    version: 1,
+    name: options.name,
+    kind,
+    config,
+    ...(head === undefined ? {} : { head }),
+    schema,
+    trainedAt: new Date().toISOString(),
+    metrics: options.metrics ?? {},
+    ...(scheme === undefined ? {} : { scheme }),
+  };
+}
+
+function baselineContents(options: SaveBaselineOptions, schema: DatasetSchema, where: string): FolderContents {
+  const { baseline } = options;
+  const itemCardinality = schema.columns.find((column) => column.name === schema.item)?.cardinality;
+  if (baseline.nItems !== itemCardinality) {
+    throw new Error(`${where}: the schema has ${itemCardinality} item ids but the ${baseline.name} baseline has ${baseline.nItems}: was it fitted on this schema's data?`);
+  }
+  let state: BaselineState;
+  try {
+    state = baseline.state();
+  } catch (error) {
+    throw new Error(`${where}: ${(error as Error).message}`);
+  }
+  const arrays = Object.fromEntries(Object.entries(state).map(([name, values]) => [name, { values, shape: [values.length] }]));
+  return { manifest: manifestOf(options, schema, baseline.name, baseline.config), weights: encodeArrays(arrays) };
+}
+
+async function modelContents(options: SaveModelOptions, schema: DatasetSchema, where: string): Promise<FolderContents> {
+  const { model, head } = options;
   const itemCardinality = schema.columns.find((column) => column.name === schema.item)?.cardinality;
   if (model.inputs.itemCardinality !== itemCardinality || head.nItems !== itemCardinality) {
     throw new Error(
@@ -43,31 +116,10 @@ export async function saveModelFolder(dir: string, options: SaveModelFolderOptio
         "was the model built for this schema?",
     );
   }
-  checkWorkflowSchema(workflow, schema, `${where}: the workflow does not fit the schema`);
   const shared = Object.keys(head.variables).filter((name) => name in model.variables);
   if (shared.length > 0) throw new Error(`${where}: the model and the head both have variables named ${shared.join(", ")}`);
-
-  const manifest: ModelFolderManifest = {
-    format: MODEL_FORMAT,
-    version: 1,
-    name: options.name,
-    kind: model.kind,
-    config: model.config,
-    head: { ...head.config, sampled: null },
-    schema,
-    trainedAt: new Date().toISOString(),
-    metrics: options.metrics ?? {},
-    ...(options.scheme === undefined ? {} : { scheme: options.scheme }),
-  };
-  checkManifest(JSON.parse(JSON.stringify(manifest)), `${where}: model.json`); // what load will check, before writing
-  const { manifest: weightManifest, data } = await encodeWeights({ ...model.variables, ...head.variables });
-  await writeDirectoryAtomically(dir, async (temporary) => {
-    await fs.writeFile(path.join(temporary, FOLDER_FILES.manifest), JSON.stringify(manifest, null, 2) + "\n");
-    await fs.writeFile(path.join(temporary, FOLDER_FILES.weightManifest), JSON.stringify(weightManifest, null, 1) + "\n");
-    await fs.writeFile(path.join(temporary, FOLDER_FILES.weights), data);
-    await workflow.save(path.join(temporary, WORKFLOW_FOLDER));
-  });
-  return manifest;
+  const manifest = manifestOf(options, schema, model.kind, model.config, { head: { ...head.config, sampled: null }, scheme: options.scheme });
+  return { manifest, weights: await encodeWeights({ ...model.variables, ...head.variables }) };
 }
 
 /** Reads a model folder written by `saveModelFolder`. Errors name the folder or the file at fault. */

@@ -2,5 +2,7 @@
 // returns its commander Command.
 import type { Command } from "commander";
 import { prepareCommand } from "./prepare";
+import { recommendCommand } from "./recommend";
+import { serveCommand } from "./serve";
 
-export const COMMANDS: ReadonlyArray<() => Command> = [prepareCommand];
+export const COMMANDS: ReadonlyArray<() => Command> = [prepareCommand, recommendCommand, serveCommand];
