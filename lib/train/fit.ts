@@ -52,7 +52,7 @@ export interface FitConfig extends UpdateConfig {
   /** Data-parallel training over this many replicas: the main thread and workers − 1 worker threads, each computing
    *  the gradients of its share of every batch (lib/train/parallel). Needs a model from `createModel`, a head from
    *  `createHeadFor` and a loader holding its table, on the wasm or cpu backend. Default: SESSIONREC_WORKERS when
-   *  set, else 1 (this thread only; see the README's "Training speed" for when more pays). */
+   *  set, else 1 (this thread only; see docs/training-speed.md for when more pays). */
   workers?: number;
 }
 
