@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { runCli } from "../lib/cli/program";
 import { withDatabase } from "../lib/data";
-import { readSchema } from "../lib/data/schema";
+import { readSchema } from "../lib/data/index";
 import { BY_DATE, BY_DATE_WITH_VALIDATION, CLEANING, SESSIONS_AT_GAP } from "./helpers/clickstream";
 import { splitRows } from "./helpers/tables-fixtures";
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type EventsRecipeInput, Workflow, checkEventsRecipe, prepareEvents, sessionWorkflow, withDatabase } from "../lib/data";
 import { encodeSessions } from "../lib/data/live";
-import { readSchema } from "../lib/data/schema";
+import { readSchema } from "../lib/data/index";
 import {
   BY_DATE,
   BY_DATE_WITH_VALIDATION,
