@@ -5,7 +5,9 @@ import * as path from "path";
 import { projectRoot } from "../data/synthetic";
 import { WORKFLOW_FOLDER } from "../data/dataset";
 import { Workflow } from "../data/workflow";
-import { prepareData } from "../config/prepare";
+import { prepareData, protocolOf } from "../config/prepare";
+import { parseRunConfig } from "../config/read";
+import type { RecipeConfig, RunConfig } from "../config/schema";
 import type { Protocol } from "../evaluate/protocols";
 import { runModelOn, runScheme, type ModelRunConfig, type RunResult } from "../evaluate/run";
 import { SessionLoader, type SessionTable } from "../data/loader";
@@ -17,33 +19,38 @@ import { Random } from "../util/random";
 import { mapValues } from "../util/records";
 import type { EpochRecord } from "../train/types";
 
-/** Where the course keeps its prepared data and its trained model folders (relative to the repository root). */
-export const COURSE_DATA_DIR = path.join("build", "data", "booking");
-export const COURSE_MODELS_DIR = path.join("build", "models");
-
 /** The neural models of the course, in notebook order (03 MLP, 04 LSTM, 05 Transformer). */
 export type CourseModelName = "mlp" | "lstm" | "transformer";
 export const COURSE_MODEL_NAMES: readonly CourseModelName[] = ["mlp", "lstm", "transformer"];
 
+/** The settings of the model notebooks (03 MLP, 04 LSTM, 05 Transformer, 06's retraining), relative to the
+ *  repository root: the tutorial's (NVIDIA Merlin, GTC 2023 session-based tutorial). npm start runs the same kinds of
+ *  models with smaller batches (configs/course.json). */
+export const COURSE_CONFIG_FILE = path.join("configs", "course-notebooks.json");
+
+/** The course notebooks' config, read once (relative paths in it are relative to the repository root). */
+function readCourseConfig(): RunConfig {
+  const file = path.join(projectRoot(), COURSE_CONFIG_FILE);
+  const config = parseRunConfig(JSON.parse(fs.readFileSync(file, "utf8")), file);
+  for (const name of COURSE_MODEL_NAMES) {
+    if (!config.models.some((m) => m.name === name && m.kind === name)) throw new Error(`${file}: models: no model named "${name}" of kind "${name}" (notebooks 03–06 need it)`);
+  }
+  if (config.data.prepare?.recipe !== "booking") throw new Error(`${file}: data.prepare: the course prepares its data with the "booking" recipe`);
+  return config;
+}
+const COURSE_CONFIG = readCourseConfig();
+
+/** Where the course keeps its prepared data and its trained model folders (relative to the repository root). */
+export const COURSE_DATA_DIR = COURSE_CONFIG.data.folder;
+export const COURSE_MODELS_DIR = COURSE_CONFIG.output?.models ?? path.join("build", "models");
+
 /** The course's protocol: the last city of each validation trip, ranked over all cities; recall, MRR, NDCG @4, @10. */
-export const COURSE_PROTOCOL: Protocol = { name: "last", ks: [4, 10] };
+export const COURSE_PROTOCOL: Protocol = protocolOf(COURSE_CONFIG.evaluation);
 
-/** How the course trains: batches drawn uniformly from all trips (one length group), pooled models on the last city
- *  of each trip only (not every prefix). */
-const COURSE_TRAINING = { batches: "shuffled", lengthGroups: 1, prefixes: false } as const;
-
-/**
- * The tutorial's settings (NVIDIA Merlin, GTC 2023 session-based tutorial), the defaults of notebooks 03–05 and of the
- * retraining in 06. Model fields left out take the library defaults (documented on each config type). npm start runs
- * the same models with smaller batches (configs/course.json).
- */
-export const COURSE_MODELS: { readonly [K in CourseModelName]: Readonly<ModelRunConfig<K>> } = {
-  // Mean of the trip's embeddings → MLP [128, 64]; predicts the last city from the others.
-  mlp: { kind: "mlp", model: { inputs: { itemDim: 16 } }, training: { ...COURSE_TRAINING, learningRate: 0.005, batchSize: 512, epochs: 3 } },
-  // One LSTM layer of 64 units; trained on the next city at every position (causal).
-  lstm: { kind: "lstm", model: { units: 64 }, training: { ...COURSE_TRAINING, learningRate: 0.005, batchSize: 1024, epochs: 3 } },
-  // d_model 64, 4 heads, 2 blocks, causal mask; the output layer reuses the item embeddings (tied by default).
-  transformer: { kind: "transformer", model: { dModel: 64, heads: 4, layers: 2, causal: true }, training: { ...COURSE_TRAINING, learningRate: 0.003, batchSize: 512, epochs: 3 } },
+/** Each notebook's model and its training settings, from COURSE_CONFIG_FILE. Model fields left out take the library
+ *  defaults (documented on each config type), training fields RUN_DEFAULTS. */
+export const COURSE_MODELS = Object.fromEntries(COURSE_MODEL_NAMES.map((name) => [name, COURSE_CONFIG.models.find((m) => m.name === name)])) as {
+  readonly [K in CourseModelName]: Readonly<ModelRunConfig<K>>;
 };
 
 /** True in the headless CI run (`CI=true`), where notebooks train on a sample to stay within the time budget. */
@@ -94,7 +101,8 @@ export interface CourseDataOptions {
  */
 export async function prepareCourseData(options: CourseDataOptions = {}): Promise<CourseData> {
   const folder = path.resolve(options.dir ?? path.join(projectRoot(), COURSE_DATA_DIR));
-  const { dir, reused, inputs } = await prepareData({ folder, prepare: { recipe: "booking", input: options.input } }, options.onProgress);
+  const prepare = COURSE_CONFIG.data.prepare as Extract<RecipeConfig, { recipe: "booking" }>;
+  const { dir, reused, inputs } = await prepareData({ folder, prepare: { ...prepare, input: options.input ?? prepare.input } }, options.onProgress);
   const input = inputs[0];
   const [train, valid, workflow] = await Promise.all([
     SessionLoader.open(dir, "train"),
