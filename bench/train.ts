@@ -34,7 +34,7 @@ export const TINY_SHAPE: BenchModelConfig = { numItems: 2_000, dim: 32, seqLen: 
 export const TINY_BATCH = 64;
 /** Negatives of the sampled-softmax rows (popularity sampler, shared by the batch's rows). */
 export const SAMPLED_NEGATIVES = 1024;
-/** The YOOCHOOSE settings of lib/evaluate/settings.ts (GRU, 128 units = item dim, no MLP, dropout 0.45, temperature
+/** The YOOCHOOSE settings of configs/yoochoose.json (GRU, 128 units = item dim, no MLP, dropout 0.45, temperature
  *  0.5, full softmax, every next click, batch 32) over a 43k-item catalogue. Steps are batches of sessions of similar
  *  length (LengthBucketedBatches), and the cost of a step is about linear in its targets, so the row times batches of
  *  32 sessions of 4 clicks: 96 targets, the mean step of a log with 2.95 targets per session (the 100k sample's). */

@@ -2,8 +2,11 @@
 // each under the protocol its reference figures use, printed as one table per set with those figures beside ours,
 // the training time and the backend; writes build/real-data-report.html (tables, charts, learning curves).
 //
-//   npm run eval:real                                   # both sets, the settings of lib/evaluate/settings.ts
+//   npm run eval:real                                   # both sets, the settings of configs/yoochoose.json and games.json
 //   npx tsx scripts/eval-real.ts --set yoochoose --models gru --epochs 1
+//
+// The data, models, training and protocol of each set are its config file's (how they were chosen:
+// docs/real-data-settings.md); what this script adds is the published figures beside ours.
 //
 // YOOCHOOSE (../shared/data/yoochoose-100k): protocol (a), GRU4Rec's — every next click of each test session
 // ranked over all items, Recall@20 / MRR@20. Amazon Games (../shared/data/amazon-games): protocol (b), SASRec's —
@@ -11,12 +14,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { initBackend } from "../lib/compute/backend";
-import { DEFAULT_GAMES_FILE, prepareSequences } from "../lib/data/recipes/sequences";
-import { DEFAULT_YOOCHOOSE_DIR, prepareYoochoose } from "../lib/data/recipes/yoochoose";
+import { loadRunData, prepareData, protocolOf, readRunConfig, type RunConfig } from "../lib/config";
 import {
   GAMES_REFERENCES,
-  GRU4REC_PROTOCOL,
-  SASREC_PROTOCOL,
   YOOCHOOSE_REFERENCES,
   comparisonChart,
   comparisonTable,
@@ -24,13 +24,8 @@ import {
   runBaselinesOn,
   runModelOn,
   type ComparedRun,
-  type Protocol,
-  type ProtocolRunConfig,
   type ReferenceFigure,
-  type RunSplits,
 } from "../lib/evaluate";
-import { gamesRuns, yoochooseRuns } from "../lib/evaluate/settings";
-import { readSplit } from "../lib/data/loader";
 import { disposeModel } from "../lib/models";
 import { lineChart, textTable, writeReport, type ReportSection } from "../lib/report/plot";
 import { runMain } from "./run-main";
@@ -67,98 +62,81 @@ export function parseEvalRealArgs(argv: string[]): EvalRealOptions {
   return options;
 }
 
-/** What one data set needs: where it is, how to prepare it, its protocol, runs and references. */
+/** What one data set adds to its config: the title of its table, the published figures and extra columns. */
 interface DataSet {
   title: string;
-  input: string;
-  protocol: Protocol;
+  config: string;
   references: readonly ReferenceFigure[];
   /** Extra metric columns of the table. */
   extra: string[];
-  prepare(outDir: string): Promise<{ splits: string[]; summary: string }>;
-  runs(nItems: number): ProtocolRunConfig[];
 }
 
 const DATA_SETS: Record<SetName, DataSet> = {
   yoochoose: {
     title: "YOOCHOOSE 100k clicks — protocol (a): every next click, full ranking",
-    input: DEFAULT_YOOCHOOSE_DIR,
-    protocol: GRU4REC_PROTOCOL,
+    config: path.join("configs", "yoochoose.json"),
     references: YOOCHOOSE_REFERENCES,
     extra: ["recall@1", "recall@5", "recall@10"],
-    prepare: async (outDir) => {
-      const { counts } = await prepareYoochoose({ inputDir: DEFAULT_YOOCHOOSE_DIR, outDir });
-      return {
-        splits: ["train", "test"],
-        summary: `${counts.train} train sessions (${counts.trainEvents} clicks), ${counts.test} test sessions, ${counts.testPredictions} next-click predictions`,
-      };
-    },
-    runs: () => yoochooseRuns(),
   },
   games: {
     title: "Amazon Games — protocol (b): last item vs 100 sampled unseen items",
-    input: DEFAULT_GAMES_FILE,
-    protocol: SASREC_PROTOCOL,
+    config: path.join("configs", "games.json"),
     references: GAMES_REFERENCES,
     extra: ["recall@1", "recall@5"],
-    prepare: async (outDir) => {
-      // SASRec's catalogue: every item of the file (its ids 1..itemnum), those never trained on included.
-      const { counts } = await prepareSequences({ input: DEFAULT_GAMES_FILE, outDir, catalogue: "file" });
-      return {
-        splits: ["train", "valid", "test"],
-        summary:
-          `${counts.interactions} interactions of ${counts.users} users and ${counts.items} items (the catalogue: every item of the file, as in SASRec); ` +
-          `${counts.keptUsers} users with ≥ 3: ${counts.train} train rows, ${counts.test} test users`,
-      };
-    },
-    runs: (nItems) => gamesRuns(nItems),
   },
 };
+
+/** The input files a config's recipe reads (to say what is missing before anything runs). */
+function inputsOf(config: RunConfig): string[] {
+  const prepare = config.data.prepare;
+  if (prepare === undefined) return [config.data.folder];
+  if (prepare.recipe === "yoochoose") return prepare.inputDir === undefined ? [] : [prepare.inputDir];
+  return prepare.input === undefined ? [] : [prepare.input];
+}
 
 function seconds(started: number): string {
   return `${((performance.now() - started) / 1000).toFixed(1)} s`;
 }
 
 /** Prepares, trains and scores one data set; returns its report sections. */
-async function evaluateSet(name: SetName, options: EvalRealOptions, backend: string): Promise<ReportSection[]> {
+async function evaluateSet(name: SetName, config: RunConfig, options: EvalRealOptions, backend: string): Promise<ReportSection[]> {
   const set = DATA_SETS[name];
   const started = performance.now();
-  const dataDir = path.join("build", "data", name);
-  const { splits: splitNames, summary } = await set.prepare(dataDir);
-  const [train, ...rest] = await Promise.all(splitNames.map((split) => readSplit(dataDir, split)));
-  const splits: RunSplits = rest.length === 2 ? { train, valid: rest[0], test: rest[1] } : { train, test: rest[0] };
-  console.log(`\n== ${set.title}\n${name}: ${summary} (prepared in ${seconds(started)})`);
+  const protocol = protocolOf(config.evaluation);
+  const prepared = await prepareData(config.data);
+  const splits = await loadRunData(prepared.dir, config.evaluation.split);
+  const summary = prepared.summary ?? `${splits.train.numSessions} train sessions`;
+  console.log(`\n== ${set.title}\n${name}: ${summary} (${prepared.reused ? "reused" : "prepared"} in ${seconds(started)})`);
 
-  const runs: ComparedRun[] = runBaselinesOn(splits, set.protocol).map((run) => ({ ...run, backend: "js" }));
-  const nItems = train.schema.columns.find((c) => c.name === train.schema.item)?.cardinality as number;
-  const configs = set.runs(nItems).filter((config) => options.models === undefined || options.models.includes(config.kind));
-  for (const config of configs) {
-    const epochs = options.epochs ?? config.epochs;
-    console.log(`${name}: training ${config.kind} for ${epochs} epoch(s)`);
-    const trained = await runModelOn({ ...config, epochs, progress: "lines" }, splits, set.protocol);
+  const runs: ComparedRun[] = runBaselinesOn(splits, protocol).map((run) => ({ ...run, backend: "js" }));
+  const configs = config.models.filter((model) => options.models === undefined || options.models.includes(model.name ?? model.kind));
+  for (const model of configs) {
+    const epochs = options.epochs ?? model.training?.epochs;
+    console.log(`${name}: training ${model.name ?? model.kind} for ${epochs} epoch(s)`);
+    const trained = await runModelOn({ ...model, training: { ...model.training, epochs } }, splits, protocol, { progress: "lines" });
     runs.push({ ...trained, backend });
     disposeModel(trained);
   }
-  const table = comparisonTable(runs, set.references, set.protocol, set.extra);
+  const table = comparisonTable(runs, set.references, protocol, set.extra);
   console.log(`\n${set.title}\n${textTable(table)}\nreferences: ${set.references.map((r) => `${r.counterpart} ← ${r.source}`).join("; ")}`);
   console.log(`${name}: done in ${seconds(started)}`);
 
-  const [, curveMetric] = set.protocol.name === "every-next" ? ["", "recall@20"] : ["", "ndcg@10"];
+  const curveMetric = protocol.name === "every-next" ? "recall@20" : "ndcg@10";
   const curves = runs.filter((r) => r.history !== undefined && r.history.length > 0);
   return [
     {
       heading: set.title,
       text: `${summary}. Backend: ${backend}. Reference figures: ${set.references.map((r) => `${r.counterpart}: ${r.source}`).join("; ")}.`,
       table,
-      figures: [comparisonChart(runs, set.references, set.protocol, `${name}: ours vs references`)],
+      figures: [comparisonChart(runs, set.references, protocol, `${name}: ours vs references`)],
     },
     {
       heading: `${name}: learning curves`,
-      text: set.protocol.name === "every-next" ? "Test figures after each epoch (nothing is selected on them: the last epoch is reported)." : "Validation figures after each epoch (first 3,000 users); the best epoch is scored on test.",
+      text: protocol.name === "every-next" ? "Test figures after each epoch (nothing is selected on them: the last epoch is reported)." : "Validation figures after each epoch (first 3,000 users); the best epoch is scored on test.",
       figures: [
         lineChart(
           curves.map((r) => ({ name: r.name, x: r.history!.map((e) => e.epoch), y: r.history!.map((e) => e.metrics[curveMetric]) })),
-          { title: `${metricLabel(curveMetric, set.protocol)} per epoch`, xTitle: "epoch", markers: true },
+          { title: `${metricLabel(curveMetric, protocol)} per epoch`, xTitle: "epoch", markers: true },
         ),
       ],
     },
@@ -167,7 +145,9 @@ async function evaluateSet(name: SetName, options: EvalRealOptions, backend: str
 
 async function main(): Promise<number> {
   const options = parseEvalRealArgs(process.argv.slice(2));
-  const missing = options.sets.map((name) => DATA_SETS[name].input).filter((input) => !fs.existsSync(input));
+  const configs = {} as Record<SetName, RunConfig>;
+  for (const name of options.sets) configs[name] = await readRunConfig(DATA_SETS[name].config);
+  const missing = options.sets.flatMap((name) => inputsOf(configs[name])).filter((input) => !fs.existsSync(input));
   if (missing.length > 0) {
     console.error(`eval:real needs the real data sets, not found: ${missing.join(", ")}\n(they are read from ../shared/data relative to the repository root; see README "Real data")`);
     return 1;
@@ -175,7 +155,7 @@ async function main(): Promise<number> {
   const started = performance.now();
   const backend = await initBackend();
   const sections: ReportSection[] = [];
-  for (const name of options.sets) sections.push(...(await evaluateSet(name, options, backend.name)));
+  for (const name of options.sets) sections.push(...(await evaluateSet(name, configs[name], options, backend.name)));
   writeReport(REPORT_FILE, { title: "sessionrec on real data", sections });
   console.log(`\nreport: ${path.resolve(REPORT_FILE)}\neval:real: ${seconds(started)} in all (backend ${backend.name}: ${backend.detail})`);
   return 0;

@@ -152,8 +152,8 @@ describe("evaluateRecommender", () => {
     expect(result.values["mrr@10"]).toBeCloseTo((1 + 1 / 6) / 3, 12);
   });
 
-  it('"every": predicts each item t >= 1 from the items before it', () => {
-    const result = evaluateRecommender(fitted(new MostPopular(N_ITEMS)), TEST, { ks: [5, 10], protocol: "every" });
+  it('"every-next": predicts each item t >= 1 from the items before it', () => {
+    const result = evaluateRecommender(fitted(new MostPopular(N_ITEMS)), TEST, { ks: [5, 10], protocol: "every-next" });
     // Targets 3 (rank 1), 6 (rank 5), 7 (rank 6), OOV 1 (miss).
     expect(result.examples).toBe(4);
     expect(result.values["recall@5"]).toBeCloseTo(2 / 4, 12);
@@ -176,7 +176,7 @@ describe("evaluateRecommender", () => {
     evaluateRecommender(spy, TEST, { protocol: "last" });
     expect(seen).toEqual([[5], [2, 6], [3]]);
     seen.length = 0;
-    evaluateRecommender(spy, TEST, { protocol: "every" });
+    evaluateRecommender(spy, TEST, { protocol: "every-next" });
     expect(seen).toEqual([[5], [2], [2, 6], [3]]);
   });
 });

@@ -4,7 +4,8 @@ import { copyFileSync, mkdtempSync, rmSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compareWithBaselines, metricsTable, prepareCourseData, sampleSessions, trainingCurve } from "../lib/course/course";
+import { COURSE_MODELS, COURSE_PROTOCOL, compareWithBaselines, metricsTable, prepareCourseData, sampleSessions, trainingCurve } from "../lib/course/course";
+import { readRunConfig } from "../lib/config";
 import { SessionLoader, type SessionTable } from "../lib/data/loader";
 import { Random } from "../lib/util/random";
 import type { EpochRecord } from "../lib/train/types";
@@ -13,6 +14,15 @@ const FIXTURES = join(import.meta.dirname, "fixtures");
 
 beforeAll(async () => {
   await tf.setBackend("cpu");
+});
+
+describe("COURSE_MODELS", () => {
+  it("are the models of configs/course-notebooks.json, with its protocol", async () => {
+    const config = await readRunConfig(join(import.meta.dirname, "..", "configs", "course-notebooks.json"));
+    expect(COURSE_MODELS).toEqual({ mlp: config.models[0], lstm: config.models[1], transformer: config.models[2] });
+    expect(COURSE_MODELS.lstm.training?.batchSize).toBe(1024);
+    expect(COURSE_PROTOCOL).toEqual({ name: "last", ks: [4, 10] });
+  });
 });
 
 describe("sampleSessions", () => {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { startBackend } from "../lib/compute/backend";
 import { prepareBooking } from "../lib/data/recipes/booking";
-import { runModel } from "../lib/experiment";
+import { runModelOn } from "../lib/evaluate";
 import { SessionLoader } from "../lib/data/loader";
 import { loadModelFolder, saveModelFolder } from "../lib/model-folder/index";
 import type { Recommendation, RecommenderModel } from "../lib/model-folder/types";
@@ -82,7 +82,12 @@ describe.skipIf(!hasChromium)("demo page in headless Chromium", () => {
     const prepared = await prepareBooking({ input: FIXTURE, outDir: path.join(tmp, "data") });
     const [train, valid] = await Promise.all([SessionLoader.open(path.join(tmp, "data"), "train"), SessionLoader.open(path.join(tmp, "data"), "valid")]);
     // A few epochs of a small GRU: trained enough that its scores are spread out, so the order is not a coin toss.
-    const run = await runModel({ kind: "gru", model: { units: 16, inputs: { itemDim: 8 } }, epochs: 3, batchSize: 64, learningRate: 0.01, seed: 3, progress: "none" }, train, valid);
+    const run = await runModelOn(
+      { kind: "gru", model: { units: 16, inputs: { itemDim: 8 } }, training: { epochs: 3, batchSize: 64, learningRate: 0.01, seed: 3, batches: "shuffled", lengthGroups: 1 } },
+      { train: train.table, test: valid.table },
+      { name: "last", ks: [4, 10] },
+      { progress: "none" },
+    );
     await saveModelFolder(modelDir, { name: "demo-e2e-gru", model: run.model, head: run.head, workflow: prepared.workflow, schema: prepared.schema, metrics: run.metrics });
     disposeModel(run);
     await startBackend("cpu");

@@ -23,7 +23,8 @@ import {
   prefixTable,
   runBaselinesOn,
   runModelOn,
-  type ProtocolRunConfig,
+  type ModelRunConfig,
+  type TrainingConfig,
 } from "../lib/evaluate";
 import type { SessionTable } from "../lib/data/loader";
 import { SampledRankingMetrics } from "../lib/metrics";
@@ -226,23 +227,23 @@ describe("batches padded to their own longest session", () => {
 describe("runModelOn's batching", () => {
   const sessions = [[2, 3, 4, 5], [3, 4], [5, 2, 3], [2, 2], [4, 5, 2, 3], [3, 5], [2, 3, 4], [5, 4, 3, 2]];
   const table = tableOf(sessions);
-  const gru = { kind: "gru" as const, model: { units: 8, inputs: { itemDim: 4 }, mlp: [], dropout: 0 }, epochs: 2, curve: false, progress: "none" as const };
-  const scored = async (config: ProtocolRunConfig) => {
-    const run = await runModelOn(config, { train: table, test: table }, GRU4REC_PROTOCOL);
+  const gru: ModelRunConfig = { kind: "gru", model: { units: 8, inputs: { itemDim: 4 }, mlp: [], dropout: 0 } };
+  const scored = async (training: TrainingConfig) => {
+    const run = await runModelOn({ ...gru, training: { epochs: 2, curve: false, ...training } }, { train: table, test: table }, GRU4REC_PROTOCOL, { progress: "none" });
     disposeModel(run);
     return run.metrics;
   };
 
   it("trains on the same targets shuffled or by length (one batch of every session: the same steps)", async () => {
-    const [byLength, shuffled] = [await scored({ ...gru, batchSize: 8 }), await scored({ ...gru, batchSize: 8, batches: "shuffled" })];
+    const [byLength, shuffled] = [await scored({ batchSize: 8 }), await scored({ batchSize: 8, batches: "shuffled" })];
     for (const [name, value] of Object.entries(byLength)) expect({ name, value: shuffled[name] }).toEqual({ name, value: expect.closeTo(value, 5) });
     // With batches of 2 the steps differ: so does the model.
-    const [smallByLength, smallShuffled] = [await scored({ ...gru, batchSize: 2 }), await scored({ ...gru, batchSize: 2, batches: "shuffled" })];
+    const [smallByLength, smallShuffled] = [await scored({ batchSize: 2 }), await scored({ batchSize: 2, batches: "shuffled" })];
     expect(smallShuffled["mrr@20"]).not.toBeCloseTo(smallByLength["mrr@20"], 5);
   });
 
   it("refuses an unknown batching", async () => {
-    await expect(scored({ ...gru, batches: "random" as never })).rejects.toThrow(/batches must be "by-length" or "shuffled", got 'random'/);
+    await expect(scored({ batches: "random" as never })).rejects.toThrow(/batches must be "by-length" or "shuffled", got 'random'/);
   });
 });
 

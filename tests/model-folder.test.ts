@@ -1,7 +1,7 @@
 // Saved model folders: tiny GRU, MLP and Transformer models (and a masked-item Transformer) trained for a few steps
 // on the prepared booking fixture, saved, loaded back, and asked for recommendations on raw events. The reference
 // is computed without the folder: the original in-memory model on sessions encoded by DuckDB
-// (workflow.transformRecords) and batched by the loader, through the evaluation path of lib/experiment.ts.
+// (workflow.transformRecords) and batched by the loader, through the evaluation path of lib/evaluate.
 import * as tf from "@tensorflow/tfjs";
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -45,7 +45,7 @@ describe("model notebooks 03–05", () => {
     expect(cell.trimEnd().split("\n").length).toBeLessThanOrEqual(15);
     expect(cell).toContain("createHeadFor(model)");
     expect(cell).toContain("summarizeModel(model, head)");
-    expect(cells.some((source) => source.includes("trainModel(model, head,"))).toBe(true);
+    expect(cells.some((source) => source.includes("trainRunModel(model, head,"))).toBe(true);
   });
 });
 

@@ -1,14 +1,16 @@
 // Evaluates a Recommender on held-out sessions with the same full-ranking metrics as the neural models.
 import { RankingMetrics, type RankingResult } from "../metrics/accumulator";
 import { rankOfTarget } from "../metrics/rank";
+import type { ProtocolName } from "../evaluate/protocols";
 import type { Recommender } from "./recommender";
 
 /**
+ * The protocols of lib/evaluate/protocols.ts that need no sampling:
  * "last": one example per session, predict its last item from the items before it (sessions with fewer than
  *         2 items give no example).
- * "every": one example per position t >= 1 of each session, predict item t from items 0..t-1.
+ * "every-next": one example per position t >= 1 of each session, predict item t from items 0..t-1.
  */
-export type NextItemProtocol = "last" | "every";
+export type NextItemProtocol = Extract<ProtocolName, "last" | "every-next">;
 
 export interface EvaluateRecommenderConfig {
   /** Cut-offs. Default [5, 10, 20]. */
@@ -24,8 +26,8 @@ export function evaluateRecommender(
   config: EvaluateRecommenderConfig = {},
 ): RankingResult {
   const protocol = config.protocol ?? "last";
-  if (protocol !== "last" && protocol !== "every") {
-    throw new Error(`evaluateRecommender: protocol must be "last" or "every", got "${String(protocol)}"`);
+  if (protocol !== "last" && protocol !== "every-next") {
+    throw new Error(`evaluateRecommender: protocol must be "last" or "every-next", got "${String(protocol)}"`);
   }
   const metrics = new RankingMetrics({ ks: config.ks });
   const scores = new Float32Array(recommender.nItems); // reused by every example

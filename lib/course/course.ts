@@ -2,40 +2,55 @@
 // run settings per model, a smaller training sample for CI runs, and the tables and charts every notebook shows.
 import * as fs from "fs";
 import * as path from "path";
-import { bookingWorkflow, prepareBooking } from "../data/recipes/booking";
-import { projectRoot, resolveBookingData } from "../data/synthetic";
+import { projectRoot } from "../data/synthetic";
 import { WORKFLOW_FOLDER } from "../data/dataset";
 import { Workflow } from "../data/workflow";
-import { loadWeights } from "../model-folder/checkpoint-files";
-import { DEFAULT_KS, runModel, type ModelRunConfig, type RunResult } from "../experiment";
+import { prepareData, protocolOf } from "../config/prepare";
+import { parseRunConfig } from "../config/read";
+import type { RecipeConfig, RunConfig } from "../config/schema";
+import type { Protocol } from "../evaluate/protocols";
+import { runModelOn, runScheme, type ModelRunConfig, type RunResult } from "../evaluate/run";
 import { SessionLoader, type SessionTable } from "../data/loader";
-import { MODEL_FILE, type ModelFolderManifest, buildModel, checkManifest, saveModelFolder } from "../model-folder/index";
+import { type ModelFolderManifest, saveModelFolder } from "../model-folder/index";
+import { type TrainedModel, loadTrainedModel, schemaMismatch } from "../model-folder/trained";
 import { type ItemOutputHead, type SessionModel, disposeModel } from "../models/index";
 import { type Figure, barChart, lineChart } from "../report/plot";
 import { Random } from "../util/random";
 import { mapValues } from "../util/records";
-import type { DatasetSchema } from "../data/schema";
 import type { EpochRecord } from "../train/types";
-
-/** Where the course keeps its prepared data and its trained model folders (relative to the repository root). */
-export const COURSE_DATA_DIR = path.join("build", "data", "booking");
-export const COURSE_MODELS_DIR = path.join("build", "models");
 
 /** The neural models of the course, in notebook order (03 MLP, 04 LSTM, 05 Transformer). */
 export type CourseModelName = "mlp" | "lstm" | "transformer";
 export const COURSE_MODEL_NAMES: readonly CourseModelName[] = ["mlp", "lstm", "transformer"];
 
-/**
- * The tutorial's settings (NVIDIA Merlin, GTC 2023 session-based tutorial), the defaults of notebooks 03–05 and of the
- * retraining in 06. Model fields left out take the library defaults (documented on each config type).
- */
-export const COURSE_MODELS: { readonly [K in CourseModelName]: Readonly<ModelRunConfig<K>> } = {
-  // Mean of the trip's embeddings → MLP [128, 64]; predicts the last city from the others.
-  mlp: { kind: "mlp", model: { inputs: { itemDim: 16 } }, scheme: "last", learningRate: 0.005, batchSize: 512, epochs: 3 },
-  // One LSTM layer of 64 units; trained on the next city at every position (causal).
-  lstm: { kind: "lstm", model: { units: 64 }, scheme: "next", learningRate: 0.005, batchSize: 1024, epochs: 3 },
-  // d_model 64, 4 heads, 2 blocks, causal mask; the output layer reuses the item embeddings (tied by default).
-  transformer: { kind: "transformer", model: { dModel: 64, heads: 4, layers: 2, causal: true }, scheme: "next", learningRate: 0.003, batchSize: 512, epochs: 3 },
+/** The settings of the model notebooks (03 MLP, 04 LSTM, 05 Transformer, 06's retraining), relative to the
+ *  repository root: the tutorial's (NVIDIA Merlin, GTC 2023 session-based tutorial). npm start runs the same kinds of
+ *  models with smaller batches (configs/course.json). */
+export const COURSE_CONFIG_FILE = path.join("configs", "course-notebooks.json");
+
+/** The course notebooks' config, read once (relative paths in it are relative to the repository root). */
+function readCourseConfig(): RunConfig {
+  const file = path.join(projectRoot(), COURSE_CONFIG_FILE);
+  const config = parseRunConfig(JSON.parse(fs.readFileSync(file, "utf8")), file);
+  for (const name of COURSE_MODEL_NAMES) {
+    if (!config.models.some((m) => m.name === name && m.kind === name)) throw new Error(`${file}: models: no model named "${name}" of kind "${name}" (notebooks 03–06 need it)`);
+  }
+  if (config.data.prepare?.recipe !== "booking") throw new Error(`${file}: data.prepare: the course prepares its data with the "booking" recipe`);
+  return config;
+}
+const COURSE_CONFIG = readCourseConfig();
+
+/** Where the course keeps its prepared data and its trained model folders (relative to the repository root). */
+export const COURSE_DATA_DIR = COURSE_CONFIG.data.folder;
+export const COURSE_MODELS_DIR = COURSE_CONFIG.output?.models ?? path.join("build", "models");
+
+/** The course's protocol: the last city of each validation trip, ranked over all cities; recall, MRR, NDCG @4, @10. */
+export const COURSE_PROTOCOL: Protocol = protocolOf(COURSE_CONFIG.evaluation);
+
+/** Each notebook's model and its training settings, from COURSE_CONFIG_FILE. Model fields left out take the library
+ *  defaults (documented on each config type), training fields RUN_DEFAULTS. */
+export const COURSE_MODELS = Object.fromEntries(COURSE_MODEL_NAMES.map((name) => [name, COURSE_CONFIG.models.find((m) => m.name === name)])) as {
+  readonly [K in CourseModelName]: Readonly<ModelRunConfig<K>>;
 };
 
 /** True in the headless CI run (`CI=true`), where notebooks train on a sample to stay within the time budget. */
@@ -57,27 +72,6 @@ export function courseTrainingSet(name: CourseModelName, train: SessionLoader): 
 
 // ---------------------------------------------------------------------------------------------------------------
 // Data
-
-/** Written into the prepared folder: what it was built from. The folder is replaced whole on every preparation,
- *  so a stamp that matches the current input and recipe proves the folder is current. */
-const SOURCE_FILE = "course-source.json";
-
-interface DataSource {
-  input: string;
-  bytes: number;
-  modifiedMs: number;
-  steps: unknown;
-}
-
-function currentSource(input: string): DataSource {
-  const stat = fs.statSync(input);
-  return { input, bytes: stat.size, modifiedMs: stat.mtimeMs, steps: bookingWorkflow().steps };
-}
-
-function readStamp(dir: string): string | null {
-  const file = path.join(dir, SOURCE_FILE);
-  return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : null;
-}
 
 export interface CourseData {
   /** Absolute path of the prepared folder. */
@@ -102,18 +96,14 @@ export interface CourseDataOptions {
 
 /**
  * The course's prepared data (notebook 02's preparation of the booking log) loaded for training. Reuses the folder
- * when it was prepared here from the same input file (path, size, mtime) with the same recipe; otherwise prepares it
- * again (≈10–30 s), as notebook 02 does.
+ * when it was prepared from the same input file (path, size, mtime) with the same recipe (lib/config's
+ * `prepareData`, as `npm start` does); otherwise prepares it again (≈10–30 s), as notebook 02 does.
  */
 export async function prepareCourseData(options: CourseDataOptions = {}): Promise<CourseData> {
-  const dir = path.resolve(options.dir ?? path.join(projectRoot(), COURSE_DATA_DIR));
-  const input = path.resolve(options.input ?? (await resolveBookingData()));
-  const stamp = JSON.stringify(currentSource(input), null, 2) + "\n";
-  const reused = readStamp(dir) === stamp;
-  if (!reused) {
-    await prepareBooking({ input, outDir: dir, onProgress: options.onProgress });
-    fs.writeFileSync(path.join(dir, SOURCE_FILE), stamp);
-  }
+  const folder = path.resolve(options.dir ?? path.join(projectRoot(), COURSE_DATA_DIR));
+  const prepare = COURSE_CONFIG.data.prepare as Extract<RecipeConfig, { recipe: "booking" }>;
+  const { dir, reused, inputs } = await prepareData({ folder, prepare: { ...prepare, input: options.input ?? prepare.input } }, options.onProgress);
+  const input = inputs[0];
   const [train, valid, workflow] = await Promise.all([
     SessionLoader.open(dir, "train"),
     SessionLoader.open(dir, "valid"),
@@ -173,42 +163,17 @@ export async function saveCourseModel(
     workflow: data.workflow,
     schema: data.train.table.schema,
     metrics: run.metrics,
-    scheme: COURSE_MODELS[name].scheme,
+    scheme: runScheme(run.model),
   });
 }
 
-/** A saved model rebuilt with its weights, ready for `evaluateModel`; `dispose` frees its tensors. */
-export interface LoadedCourseModel {
-  manifest: ModelFolderManifest;
-  model: SessionModel;
-  head: ItemOutputHead;
-  dispose(): void;
-}
+/** A saved course model rebuilt with its weights (`loadTrainedModel`); `dispose` frees its tensors. */
+export type LoadedCourseModel = TrainedModel;
 
 /** The model saved in `courseModelDir(name)`, or null when there is none. */
 export function loadCourseModel(name: CourseModelName): LoadedCourseModel | null {
   const dir = courseModelDir(name);
-  const manifestFile = path.join(dir, MODEL_FILE);
-  if (!fs.existsSync(manifestFile)) return null;
-  const manifest = checkManifest(JSON.parse(fs.readFileSync(manifestFile, "utf8")), manifestFile);
-  const weights = loadWeights(dir);
-  let built: { model: SessionModel; head: ItemOutputHead };
-  try {
-    built = buildModel(manifest, weights, (file) => path.join(dir, file));
-  } finally {
-    Object.values(weights).forEach((w) => w.dispose());
-  }
-  const { model, head } = built;
-  const dispose = (): void => {
-    disposeModel({ model, head });
-  };
-  return { manifest, model, head, dispose };
-}
-
-/** Same maxLength and the same columns with the same kinds and cardinalities: a model of `a` can read data of `b`. */
-function sameColumns(a: DatasetSchema, b: DatasetSchema): boolean {
-  const describe = (schema: DatasetSchema) => JSON.stringify([schema.item, schema.maxLength, schema.columns.map((c) => [c.name, c.kind, c.list, c.cardinality ?? null])]);
-  return describe(a) === describe(b);
+  return fs.existsSync(path.join(dir, "model.json")) ? loadTrainedModel(dir) : null;
 }
 
 /**
@@ -218,7 +183,7 @@ function sameColumns(a: DatasetSchema, b: DatasetSchema): boolean {
 export async function loadOrTrainCourseModel(name: CourseModelName, data: CourseData): Promise<LoadedCourseModel> {
   const saved = loadCourseModel(name);
   const schema = data.train.table.schema;
-  if (saved !== null && sameColumns(saved.manifest.schema, schema)) {
+  if (saved !== null && schemaMismatch(saved.manifest.schema, schema) === null) {
     console.log(`${name}: loaded ${courseModelDir(name)} (saved ${saved.manifest.trainedAt})`);
     return saved;
   }
@@ -226,7 +191,7 @@ export async function loadOrTrainCourseModel(name: CourseModelName, data: Course
   const trainSet = courseTrainingSet(name, data.train);
   const why = saved === null ? "no saved model" : "the saved model was trained on other data (its schema differs)";
   console.log(`${name}: ${why} in ${courseModelDir(name)}; training it now on ${trainSet.numSessions} trips with its notebook's settings`);
-  const run = await runModel({ ...COURSE_MODELS[name], progress: "lines" }, trainSet, data.valid);
+  const run = await runModelOn(COURSE_MODELS[name], { train: trainSet.table, test: data.valid.table }, COURSE_PROTOCOL, { progress: "lines" });
   await saveCourseModel(name, run, data);
   disposeModel(run);
   return loadCourseModel(name) as LoadedCourseModel;
@@ -238,7 +203,7 @@ export async function loadOrTrainCourseModel(name: CourseModelName, data: Course
 const TABLE_METRICS = ["recall", "mrr", "ndcg"] as const;
 
 /** One row per result with recall, MRR and NDCG at each k (rounded to 4 decimals), for `console.table`. */
-export function metricsTable(results: readonly Pick<RunResult, "name" | "metrics">[], ks: readonly number[] = DEFAULT_KS): Record<string, string | number>[] {
+export function metricsTable(results: readonly Pick<RunResult, "name" | "metrics">[], ks: readonly number[] = COURSE_PROTOCOL.ks!): Record<string, string | number>[] {
   return results.map((r) => {
     const row: Record<string, string | number> = { model: r.name };
     for (const k of ks) for (const m of TABLE_METRICS) row[`${m}@${k}`] = Number((r.metrics[`${m}@${k}`] ?? NaN).toFixed(4));

@@ -5,7 +5,7 @@
 //                      of sessions scores all of their positions;
 //   evaluateByPrefix   one example per prefix (history = the first t events, target = event t): what any model can
 //                      do, pooled ones (the MLP) included; also the reference the one-pass version is tested against.
-// Baselines: `evaluateRecommender(…, { protocol: "every" })` in lib/baselines.
+// Baselines: `evaluateRecommender(…, { protocol: "every-next" })` in lib/baselines.
 import * as tf from "@tensorflow/tfjs";
 import { RankingMetrics, type RankingResult } from "../metrics/accumulator";
 import { hostRowsAsync } from "../metrics/rank";

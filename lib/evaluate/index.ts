@@ -16,9 +16,34 @@ export {
   evaluateRecommenderOn,
   headlineMetrics,
   metricLabel,
+  PROTOCOL_NAMES,
+  protocolKs,
   type Protocol,
+  type ProtocolName,
 } from "./protocols";
-export { defaultBaselines, runBaselinesOn, runModelOn, type ProtocolRunConfig, type ProtocolRunResult, type RunSplits } from "./run";
+export { RUN_DEFAULTS } from "./defaults";
+export {
+  createBaseline,
+  createRunModel,
+  defaultBaselines,
+  itemCount,
+  resolveHead,
+  runBaselinesOn,
+  runModelOn,
+  runScheme,
+  trainRunModel,
+  type BaselineConfig,
+  type BaselineName,
+  type ModelAndHead,
+  type ModelRunConfig,
+  type ProtocolRunResult,
+  type RunHeadConfig,
+  type RunOptions,
+  type RunResult,
+  type RunSplits,
+  type TrainingConfig,
+  type UniformNegatives,
+} from "./run";
 export {
   GAMES_REFERENCES,
   YOOCHOOSE_REFERENCES,

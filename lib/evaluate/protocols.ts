@@ -3,6 +3,7 @@
 //   "sampled-last" (SASRec)   each row's last item against `negatives` sampled unseen items; HR@k, NDCG@k;
 //   "last"                    each row's last item, full ranking (the course's protocol; the same examples as
 //                             "sampled-last", to show how much sampling flatters a model).
+// The same names serve models and baselines (lib/baselines/evaluate.ts takes "last" and "every-next").
 // One function per kind of scorer picks the right evaluation (see every-next.ts and sampled-last.ts).
 import { evaluateRecommender } from "../baselines/evaluate";
 import type { Recommender } from "../baselines/recommender";
@@ -12,6 +13,11 @@ import type { SessionModel } from "../models/model";
 import type { ItemOutputHead } from "../models/outputs";
 import { EVERY_NEXT_KS, evaluateByPrefix, evaluateEveryNext } from "./every-next";
 import { SAMPLED_KS, evaluateRecommenderSampledLast, evaluateSampledLast } from "./sampled-last";
+import { RUN_DEFAULTS } from "./defaults";
+
+/** The protocol vocabulary, shared by models, baselines, config files and the CLI. */
+export const PROTOCOL_NAMES = ["last", "every-next", "sampled-last"] as const;
+export type ProtocolName = (typeof PROTOCOL_NAMES)[number];
 
 export type Protocol =
   | { name: "every-next"; ks?: readonly number[] }
@@ -22,6 +28,11 @@ export type Protocol =
 export const GRU4REC_PROTOCOL: Protocol = { name: "every-next", ks: EVERY_NEXT_KS };
 /** SASRec's protocol: 100 negatives, seed 42, cut-offs 1, 5, 10. */
 export const SASREC_PROTOCOL: Protocol = { name: "sampled-last", negatives: 100, seed: 42, ks: SAMPLED_KS };
+
+/** The cut-offs `protocol` scores at: its own, else the defaults of RUN_DEFAULTS.ks. */
+export function protocolKs(protocol: Protocol): readonly number[] {
+  return protocol.ks ?? RUN_DEFAULTS.ks[protocol.name];
+}
 
 /** The metric a protocol's comparison is headed by, e.g. "recall@20" or "ndcg@10". */
 export function headlineMetrics(protocol: Protocol): string[] {
@@ -38,13 +49,12 @@ export function metricLabel(key: string, protocol: Protocol): string {
 /** A trained model on `table` under `protocol`: one forward pass per batch for causal sequence models. */
 export function evaluateModelOn(model: SessionModel, head: ItemOutputHead, table: SessionTable, protocol: Protocol): Promise<RankingResult> {
   if (protocol.name === "sampled-last") return evaluateSampledLast(model, head, table, protocol);
-  if (protocol.name === "last") return evaluateByPrefix(model, head, table, { ks: protocol.ks ?? SAMPLED_KS, positions: "last" });
+  if (protocol.name === "last") return evaluateByPrefix(model, head, table, { ks: protocolKs(protocol), positions: "last", batchSize: RUN_DEFAULTS.lastBatchSize });
   return model.output === "sequence" ? evaluateEveryNext(model, head, table, protocol) : evaluateByPrefix(model, head, table, protocol);
 }
 
 /** A fitted baseline on the sessions of `table` under `protocol`. */
 export function evaluateRecommenderOn(recommender: Recommender, table: SessionTable, protocol: Protocol): RankingResult {
   if (protocol.name === "sampled-last") return evaluateRecommenderSampledLast(recommender, table, protocol);
-  if (protocol.name === "last") return evaluateRecommender(recommender, sessionsOf(table), { ks: protocol.ks ?? SAMPLED_KS, protocol: "last" });
-  return evaluateRecommender(recommender, sessionsOf(table), { ks: protocol.ks ?? EVERY_NEXT_KS, protocol: "every" });
+  return evaluateRecommender(recommender, sessionsOf(table), { ks: protocolKs(protocol), protocol: protocol.name });
 }

@@ -1,60 +1,99 @@
-// Training runs scored under a protocol (protocols.ts), shared by `npm run eval:real` and notebook 08.
-//   runModelOn      trains one model with `fit` on length-bucketed or shuffled batches and scores it: sequence
-//                   models train causally (a target at every position), pooled ones (MLP) predict the last item of
-//                   every prefix of every session; with a validation split the best epoch (by the protocol's last
-//                   headline metric) is kept and then scored on test, without one the last epoch is scored;
-//   runBaselinesOn  most-popular, successor counts and V-SKNN fitted on train and scored on test.
-import { MostPopular, SessionKnn, SuccessorCounts, type Recommender } from "../baselines/index";
+// The one training-and-evaluation path, shared by the CLI (`sessionrec compare`, `train`), `npm start`,
+// `npm run eval:real`, the notebooks and the benches:
+//   createRunModel  the untrained model and output head of a run config;
+//   trainRunModel   trains it with `fit` and scores it under a protocol (protocols.ts): sequence models train causally
+//                   (a target at every position); pooled ones (MLP) predict the last item of every prefix of every
+//                   session (`prefixes`, default) or of each session only; with a validation split the best epoch (by
+//                   the protocol's last headline metric) is kept and then scored on the evaluated split, without one
+//                   the last epoch is scored;
+//   runModelOn      both;
+//   runBaselinesOn  most-popular, successor counts and V-SKNN fitted on train and scored like the models.
+// Every setting a config leaves out takes its value from RUN_DEFAULTS (defaults.ts).
+import { MostPopular, SessionKnn, SuccessorCounts, type Recommender, type SessionKnnConfig } from "../baselines/index";
 import { SessionLoader, sessionsOf, type SessionTable } from "../data/loader";
+import type { DatasetSchema } from "../data/schema";
 import { type ModelConfigs, type ModelKind, createHeadFor, createModel, createTargetScheme } from "../models/index";
 import type { SessionModel } from "../models/model";
-import type { ItemOutputHead, OutputHeadConfig } from "../models/outputs";
+import type { ItemOutputHead, OutputHeadConfig, SampledSoftmaxConfig } from "../models/outputs";
 import { fit, type FitConfig } from "../train/fit";
 import type { ScheduleConfig } from "../train/schedule";
 import type { EpochRecord } from "../train/types";
 import { LengthBucketedBatches, prefixTable } from "./batches";
+import { RUN_DEFAULTS } from "./defaults";
 import { type Protocol, evaluateModelOn, evaluateRecommenderOn, headlineMetrics } from "./protocols";
 
-export interface ProtocolRunConfig<K extends ModelKind = ModelKind> {
-  kind: K;
-  /** Model config (defaults of lib/models otherwise). */
-  model?: ModelConfigs[K];
-  /** Output head (default: tied, full softmax). */
-  head?: OutputHeadConfig;
-  /** Default 5. */
+/** A sampled softmax against `numNegatives` items drawn uniformly (with replacement, shared by a batch). */
+export interface UniformNegatives {
+  negatives: "uniform";
+  numNegatives: number;
+  loss?: SampledSoftmaxConfig["loss"];
+}
+
+/** The output head of a run: lib/models' OutputHeadConfig, whose sampled softmax may also be "uniform" (plain data,
+ *  so a config file can name it; the run turns it into weights over the data's catalogue). */
+export interface RunHeadConfig extends Omit<OutputHeadConfig, "sampled"> {
+  sampled?: SampledSoftmaxConfig | UniformNegatives | null;
+}
+
+/** How a model is trained; every field left out takes RUN_DEFAULTS' value (or fit's where it says so). */
+export interface TrainingConfig {
   epochs?: number;
-  /** Sessions per step. Default 64. */
+  /** Sessions per step. */
   batchSize?: number;
+  /** Peak learning rate (Adam). */
+  learningRate?: number;
+  /** Shape of the rate after warm-up (ScheduleConfig). Default "constant". */
+  decay?: ScheduleConfig["decay"];
+  /** Steps of linear warm-up. Default 0. */
+  warmupSteps?: number;
+  /** Rate at the end of decay as a fraction of the peak. Default 0. */
+  finalFraction?: number;
   /**
-   * How sessions are grouped into steps. "by-length" (default): sessions of similar length together, each batch
-   * padded to its own longest (LengthBucketedBatches: cheap on logs of mostly short sessions). "shuffled": every
-   * batch a uniform sample of all sessions (SessionLoader), computed in `lengthGroups` groups of similar length:
-   * dearer, but no step sees only short or only long histories — on Amazon Games +0.06 validation HR@10 for the
-   * Transformer.
+   * How sessions are grouped into steps. "by-length": sessions of similar length together, each batch padded to its
+   * own longest (LengthBucketedBatches: cheap on logs of mostly short sessions). "shuffled": every batch a uniform
+   * sample of all sessions (SessionLoader), computed in `lengthGroups` groups of similar length: dearer, but no step
+   * sees only short or only long histories — on Amazon Games +0.06 validation HR@10 for the Transformer.
    */
   batches?: "by-length" | "shuffled";
   /** With "shuffled": each batch is computed as this many groups of similar length, each padded to its own longest
-   *  (fit's `lengthGroups`; the same loss, less padding). Default 4. */
+   *  (fit's `lengthGroups`; the same loss, less padding). */
   lengthGroups?: number;
-  /** Peak learning rate and decay. Default 0.005, constant. */
-  schedule?: ScheduleConfig;
+  /** Pooled models (MLP): train on every prefix of every session (true) or on the last item of each session (false,
+   *  the course's). */
+  prefixes?: boolean;
   /** Gradient clipping (global norm). Default none. */
   clipNorm?: number;
   /** Adam's decays and epsilon. Default: fit's (0.9, 0.999). */
   adam?: FitConfig["adam"];
   /** Decoupled weight decay of every matrix (fit's `weightDecay`). Default 0. */
   weightDecay?: number;
-  /** Shuffle seed. Default 42. */
+  /** Shuffle seed. */
   seed?: number;
   /** Epochs without improvement on validation before stopping (only with a validation split). Default: no stop. */
   patience?: number;
-  /** Score the evaluation split after every epoch (a learning curve; costs one evaluation per epoch). Default true. */
+  /** Score the evaluated split after every epoch (a learning curve; costs one evaluation per epoch). */
   curve?: boolean;
-  /** Sampled protocol: score only the first `validRows` rows after each epoch (cheaper; test is always whole). */
+  /** "sampled-last": score only the first `validRows` rows after each epoch (cheaper; the final score is whole). */
   validRows?: number;
-  progress?: FitConfig["progress"];
   /** Data-parallel replicas (fit's `workers`). Default: fit's. */
   workers?: number;
+}
+
+/** One model of a run: what to build and how to train it. */
+export interface ModelRunConfig<K extends ModelKind = ModelKind> {
+  kind: K;
+  /** Name in tables and of its model folder. Default: the kind. */
+  name?: string;
+  /** Model config (defaults of lib/models otherwise). */
+  model?: ModelConfigs[K];
+  /** Output head (default: tied, full softmax). */
+  head?: RunHeadConfig;
+  training?: TrainingConfig;
+}
+
+/** What a run does besides its config: progress display (fit's). */
+export interface RunOptions {
+  progress?: FitConfig["progress"];
 }
 
 export interface RunResult {
@@ -68,6 +107,7 @@ export interface RunSplits {
   train: SessionTable;
   /** Chooses the best epoch when given. */
   valid?: SessionTable;
+  /** The evaluated split. */
   test: SessionTable;
 }
 
@@ -77,44 +117,89 @@ export interface ProtocolRunResult extends RunResult {
   bestEpoch: number;
 }
 
-/** Trains one model on `splits.train` and scores it on `splits.test` under `protocol` (see the top of this file). */
-export async function runModelOn(
-  config: ProtocolRunConfig,
+/** A model and its output head as a run trains them. */
+export interface ModelAndHead {
+  model: SessionModel;
+  head: ItemOutputHead;
+}
+
+/** The number of item ids (padding and OOV included) of a table's schema. */
+export function itemCount(schema: DatasetSchema): number {
+  const nItems = schema.columns.find((c) => c.name === schema.item)?.cardinality;
+  if (nItems === undefined) throw new Error(`the schema has no item column '${schema.item}' with a cardinality`);
+  return nItems;
+}
+
+/** Uniform sampling weights over the real items (never padding or OOV). With a uniform proposal the logQ correction
+ *  is one constant per row: it changes nothing, so it is off. */
+function uniformSampled(config: UniformNegatives, nItems: number): SampledSoftmaxConfig {
+  const weights = Float32Array.from({ length: nItems }, (_, id) => (id >= 2 ? 1 : 0));
+  return { negatives: "popularity", numNegatives: config.numNegatives, itemProbabilities: weights, logQCorrection: false, loss: config.loss };
+}
+
+/** The head config of lib/models for a run's head over a catalogue of `nItems` ids. */
+export function resolveHead(head: RunHeadConfig | undefined, nItems: number): OutputHeadConfig | undefined {
+  if (head?.sampled === undefined || head.sampled === null || head.sampled.negatives !== "uniform") return head as OutputHeadConfig | undefined;
+  return { ...head, sampled: uniformSampled(head.sampled, nItems) };
+}
+
+/** The untrained model of `config` for `schema`, with the output head the run trains it with. */
+export function createRunModel(config: Pick<ModelRunConfig, "kind" | "model" | "head">, schema: DatasetSchema): ModelAndHead {
+  const model = createModel(config.kind, (config.model ?? {}) as never, schema);
+  return { model, head: createHeadFor(model, resolveHead(config.head, itemCount(schema))) };
+}
+
+/** The target scheme a run trains `model` with (saved in its model folder): "last" for pooled models, else "next". */
+export function runScheme(model: SessionModel): "last" | "next" {
+  return model.output === "pooled" ? "last" : "next";
+}
+
+/** Trains `model` with `head` on `splits.train` under `config` and scores it on `splits.test` (see the top). */
+export async function trainRunModel(
+  model: SessionModel,
+  head: ItemOutputHead,
+  config: Pick<ModelRunConfig, "kind" | "name" | "training">,
   splits: RunSplits,
   protocol: Protocol,
-): Promise<ProtocolRunResult & { model: SessionModel; head: ItemOutputHead }> {
-  const model = createModel(config.kind, (config.model ?? {}) as never, splits.train.schema);
-  const head = createHeadFor(model, config.head);
+  options: RunOptions = {},
+): Promise<ProtocolRunResult & ModelAndHead> {
+  const training = config.training ?? {};
   const pooled = model.output === "pooled";
-  const trainTable = pooled ? prefixTable(splits.train) : splits.train;
-  const batches = config.batches ?? "by-length";
-  if (batches !== "by-length" && batches !== "shuffled") throw new Error(`runModelOn: batches must be "by-length" or "shuffled", got '${batches}'`);
+  const trainTable = pooled && (training.prefixes ?? RUN_DEFAULTS.prefixes) ? prefixTable(splits.train) : splits.train;
+  const batches = training.batches ?? RUN_DEFAULTS.batches;
+  if (batches !== "by-length" && batches !== "shuffled") throw new Error(`trainRunModel: batches must be "by-length" or "shuffled", got '${batches}'`);
   const trainOn = batches === "shuffled" ? new SessionLoader(trainTable) : new LengthBucketedBatches(trainTable);
   const watched = splits.valid ?? splits.test;
   const [, selectBy] = headlineMetrics(protocol);
-  const curve = config.curve ?? true;
-  const watchProtocol: Protocol = protocol.name === "sampled-last" && config.validRows !== undefined ? { ...protocol, rows: config.validRows } : protocol;
+  const curve = training.curve ?? RUN_DEFAULTS.curve;
+  const watchProtocol: Protocol = protocol.name === "sampled-last" && training.validRows !== undefined ? { ...protocol, rows: training.validRows } : protocol;
   const result = await fit(model, head, trainOn, {
-    scheme: createTargetScheme(pooled ? "last" : "next"),
-    epochs: config.epochs ?? 5,
-    batchSize: config.batchSize ?? 64,
-    lengthGroups: batches === "shuffled" ? (config.lengthGroups ?? 4) : 1,
-    seed: config.seed ?? 42,
-    schedule: config.schedule ?? { learningRate: 0.005 },
-    clipNorm: config.clipNorm,
-    adam: config.adam,
-    weightDecay: config.weightDecay,
+    scheme: createTargetScheme(runScheme(model)),
+    epochs: training.epochs ?? RUN_DEFAULTS.epochs,
+    batchSize: training.batchSize ?? RUN_DEFAULTS.batchSize,
+    lengthGroups: batches === "shuffled" ? (training.lengthGroups ?? RUN_DEFAULTS.lengthGroups) : 1,
+    seed: training.seed ?? RUN_DEFAULTS.seed,
+    schedule: {
+      learningRate: training.learningRate ?? RUN_DEFAULTS.learningRate,
+      decay: training.decay,
+      warmupSteps: training.warmupSteps,
+      finalFraction: training.finalFraction,
+    },
+    clipNorm: training.clipNorm,
+    adam: training.adam,
+    weightDecay: training.weightDecay,
     evaluate: splits.valid !== undefined || curve ? async () => (await evaluateModelOn(model, head, watched, watchProtocol)).values : undefined,
     // Without a validation split nothing is selected: the last epoch is the result.
-    earlyStopping: splits.valid === undefined ? undefined : { metric: selectBy, patience: config.patience ?? Number.MAX_SAFE_INTEGER },
-    progress: config.progress,
-    workers: config.workers,
+    earlyStopping: splits.valid === undefined ? undefined : { metric: selectBy, patience: training.patience ?? Number.MAX_SAFE_INTEGER },
+    progress: options.progress,
+    workers: training.workers,
   });
+  // Training time without the per-epoch evaluation, which the baselines do not pay either.
   const trainSeconds = result.history.reduce((sum, epoch) => sum + epoch.seconds, 0);
-  const lastEpochOnTest = splits.valid === undefined && curve;
-  const metrics = lastEpochOnTest ? result.history[result.history.length - 1].metrics : (await evaluateModelOn(model, head, splits.test, protocol)).values;
+  const lastEpochScored = splits.valid === undefined && curve;
+  const metrics = lastEpochScored ? result.history[result.history.length - 1].metrics : (await evaluateModelOn(model, head, splits.test, protocol)).values;
   return {
-    name: config.kind,
+    name: config.name ?? config.kind,
     metrics,
     trainSeconds,
     history: result.history,
@@ -125,17 +210,40 @@ export async function runModelOn(
   };
 }
 
+/** Creates the model of `config` (`createRunModel`) and trains and scores it (`trainRunModel`). */
+export function runModelOn(config: ModelRunConfig, splits: RunSplits, protocol: Protocol, options: RunOptions = {}): Promise<ProtocolRunResult & ModelAndHead> {
+  const { model, head } = createRunModel(config, splits.train.schema);
+  return trainRunModel(model, head, config, splits, protocol, options);
+}
+
+/** A baseline of a run: its name, and V-SKNN's settings. */
+export type BaselineName = (typeof RUN_DEFAULTS.baselines)[number];
+export type BaselineConfig = BaselineName | { name: "v-sknn"; config: SessionKnnConfig };
+
+/** The baseline of `config` for a catalogue of `nItems` ids. */
+export function createBaseline(config: BaselineConfig, nItems: number): Recommender {
+  const name = typeof config === "string" ? config : config.name;
+  switch (name) {
+    case "most-popular":
+      return new MostPopular(nItems);
+    case "successor-counts":
+      return new SuccessorCounts(nItems);
+    case "v-sknn":
+      return new SessionKnn(nItems, typeof config === "string" ? {} : config.config);
+    default:
+      throw new Error(`createBaseline: unknown baseline '${String(name)}' (expected ${RUN_DEFAULTS.baselines.join(", ")})`);
+  }
+}
+
 /** The three baselines of lib/baselines for a catalogue of `nItems` ids. */
 export function defaultBaselines(nItems: number): Recommender[] {
-  return [new MostPopular(nItems), new SuccessorCounts(nItems), new SessionKnn(nItems)];
+  return RUN_DEFAULTS.baselines.map((name) => createBaseline(name, nItems));
 }
 
 /** Fits each baseline on the train sessions (in table order = time order) and scores it on test under `protocol`. */
 export function runBaselinesOn(splits: Pick<RunSplits, "train" | "test">, protocol: Protocol, baselines?: Recommender[]): RunResult[] {
-  const nItems = splits.train.schema.columns.find((c) => c.name === splits.train.schema.item)?.cardinality;
-  if (nItems === undefined) throw new Error(`runBaselinesOn: the schema has no item column '${splits.train.schema.item}'`);
   const train = sessionsOf(splits.train);
-  return (baselines ?? defaultBaselines(nItems)).map((recommender) => {
+  return (baselines ?? defaultBaselines(itemCount(splits.train.schema))).map((recommender) => {
     const started = performance.now();
     recommender.fit(train);
     const trainSeconds = (performance.now() - started) / 1000;

@@ -1,5 +1,5 @@
 // A model folder's parts, already read (fetched by a web page, or read from disk by node.ts) → a RecommenderModel
-// answering "what next?" for raw sessions the way lib/experiment.ts evaluates a model: raw events → the live
+// answering "what next?" for raw sessions the way lib/evaluate evaluates a model: raw events → the live
 // encoder of the saved workflow (lib/data/live.ts) → a batch → evaluationInputs / nextItemStates (the state after
 // the last event) → head.topK → item ids decoded to raw item values through the item vocabulary.
 // A folder of a fitted baseline (model.json's kind is a baseline's name) goes to baseline.ts after the same checks

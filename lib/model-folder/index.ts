@@ -4,3 +4,4 @@ export * from "./types";
 export * from "./core";
 export * from "./node";
 export { liveBatch } from "./batch";
+export { loadTrainedModel, schemaMismatch, type TrainedModel } from "./trained";

@@ -1,0 +1,127 @@
+// Run config files: every config in configs/ parses; a wrong key, a wrong type, an unknown recipe, a setting of
+// another protocol and a name used twice each give one line naming the file and the key; `sessionrec check` says
+// "ok" or that line, with exit code 0 or 2.
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { ConfigError, parseRunConfig, readRunConfig } from "../lib/config";
+import { runCliCaptured } from "./helpers/cli-capture";
+
+const REPO_ROOT = join(import.meta.dirname, "..");
+const CONFIGS = join(REPO_ROOT, "configs");
+const dir = mkdtempSync(join(tmpdir(), "sessionrec-config-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const valid = {
+  data: { folder: "build/data/x" },
+  models: [{ kind: "mlp" }, { kind: "gru", training: { epochs: 3 } }],
+  evaluation: { protocol: "last" },
+};
+
+/** The message parseRunConfig throws for `json`, checked to be a ConfigError marked as the user's. */
+function problem(json: unknown): string {
+  try {
+    parseRunConfig(json, "configs/x.json");
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).usage).toBe(true);
+    return (error as Error).message;
+  }
+  throw new Error("expected parseRunConfig to throw");
+}
+
+describe("the configs of configs/", () => {
+  const files = readdirSync(CONFIGS).filter((f) => f.endsWith(".json"));
+
+  it("include course, yoochoose, games and an example", () => {
+    expect(files.sort()).toEqual(expect.arrayContaining(["course.json", "example.json", "games.json", "yoochoose.json"]));
+  });
+
+  it.each(files)("%s parses", async (file) => {
+    const config = await readRunConfig(join(CONFIGS, file));
+    expect(config.models.length).toBeGreaterThan(0);
+  });
+
+  it("course.json holds npm start's settings", async () => {
+    const config = await readRunConfig(join(CONFIGS, "course.json"));
+    expect(config.evaluation).toEqual({ protocol: "last", ks: [4, 10], split: "valid" });
+    expect(config.models.map((m) => [m.kind, m.training?.batchSize, m.training?.epochs, m.training?.learningRate])).toEqual([
+      ["mlp", 64, 3, 0.005],
+      ["gru", 256, 3, 0.005],
+      ["transformer", 512, 3, 0.003],
+    ]);
+  });
+});
+
+describe("parseRunConfig", () => {
+  it("accepts a valid config and gives models [] when it names none", () => {
+    expect(parseRunConfig(valid, "x").models).toHaveLength(2);
+    expect(parseRunConfig({ ...valid, models: undefined }, "x").models).toEqual([]);
+  });
+
+  it("names the key and what was expected for a wrong type", () => {
+    const json = { ...valid, models: [{ kind: "mlp" }, { kind: "gru", training: { epochs: "3" } }] };
+    expect(problem(json)).toBe('configs/x.json: models[1].training.epochs: expected a positive integer, got "3"');
+  });
+
+  it("refuses an unknown key (a misspelt one would be ignored otherwise)", () => {
+    const json = { ...valid, models: [{ kind: "mlp", training: { epoch: 3 } }] };
+    expect(problem(json)).toBe('configs/x.json: models[0].training: unknown key "epoch"');
+    expect(problem({ ...valid, extra: 1 })).toBe('configs/x.json: (top level): unknown key "extra"');
+  });
+
+  it("names the recipes when the recipe is unknown", () => {
+    const json = { ...valid, data: { folder: "x", prepare: { recipe: "csv" } } };
+    expect(problem(json)).toBe('configs/x.json: data.prepare.recipe: expected one of "booking", "yoochoose", "sequences", got "csv"');
+  });
+
+  it("checks each recipe's own options", () => {
+    const json = { ...valid, data: { folder: "x", prepare: { recipe: "booking", splitDate: "1 Jan 2017" } } };
+    expect(problem(json)).toBe('configs/x.json: data.prepare.splitDate: expected a date YYYY-MM-DD, got "1 Jan 2017"');
+  });
+
+  it("says what is missing", () => {
+    expect(problem({ data: { folder: "x" }, evaluation: {} })).toBe('configs/x.json: evaluation.protocol: missing (expected one of "last", "every-next", "sampled-last")');
+    expect(problem({ evaluation: { protocol: "last" } })).toBe("configs/x.json: data: missing (expected object)");
+  });
+
+  it("refuses a model kind or model option it does not know", () => {
+    expect(problem({ ...valid, models: [{ kind: "cnn" }] })).toBe('configs/x.json: models[0].kind: expected one of "mlp", "gru", "lstm", "transformer", got "cnn"');
+    expect(problem({ ...valid, models: [{ kind: "gru", model: { dModel: 64 } }] })).toBe('configs/x.json: models[0].model: unknown key "dModel"');
+  });
+
+  it("refuses settings of another protocol and two models of one name", () => {
+    expect(problem({ ...valid, evaluation: { protocol: "last", negatives: 100 } })).toBe('configs/x.json: evaluation.negatives: applies to the protocol "sampled-last" only, not "last"');
+    expect(problem({ ...valid, models: [{ kind: "gru" }, { kind: "gru" }] })).toMatch(/^configs\/x\.json: models\[1\]: a second model named "gru"/);
+  });
+});
+
+describe("readRunConfig", () => {
+  it("names the file when it is missing or not JSON", async () => {
+    await expect(readRunConfig(join(dir, "none.json"))).rejects.toThrow(`${join(dir, "none.json")}: no such file`);
+    const broken = join(dir, "broken.json");
+    writeFileSync(broken, "{ \"data\": ");
+    await expect(readRunConfig(broken)).rejects.toThrow(new RegExp(`^${broken.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: not valid JSON`));
+  });
+});
+
+describe("sessionrec check", () => {
+  it("prints ok and what the config runs", async () => {
+    const run = await runCliCaptured(["check", join(CONFIGS, "course.json")]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(
+      `ok: ${join(CONFIGS, "course.json")}: booking recipe → build/data/booking; baselines: most-popular, successor-counts, v-sknn; models: mlp, gru, transformer; protocol last @4,10 on valid\n`,
+    );
+    expect(run.stderr).toBe("");
+  });
+
+  it("prints the one-line error and exits with 2 for a wrong key, and for a missing file", async () => {
+    const file = join(dir, "wrong.json");
+    writeFileSync(file, JSON.stringify({ ...valid, models: [{ kind: "gru", training: { epochs: "3" } }] }));
+    const run = await runCliCaptured(["check", file]);
+    expect(run).toEqual({ code: 2, stdout: "", stderr: `sessionrec: ${file}: models[0].training.epochs: expected a positive integer, got "3"\n` });
+    const missing = await runCliCaptured(["check", join(dir, "missing.json")]);
+    expect(missing).toEqual({ code: 2, stdout: "", stderr: `sessionrec: ${join(dir, "missing.json")}: no such file\n` });
+  });
+});
