@@ -134,7 +134,7 @@ describe("bad use", () => {
 
   it("a model the config does not have, a split the data lacks, bad cut-offs: exit 2, one line", async () => {
     const noModel = await runCliCaptured(["train", data, "--config", config, "--model", "bert", "--out", modelDir]);
-    expect(noModel).toEqual({ code: 2, stdout: "", stderr: `sessionrec: --model bert: ${config} has no model of that name (it has: tiny-gru, tiny-mlp)\n` });
+    expect(noModel).toEqual({ code: 2, stdout: "", stderr: `sessionrec: --model bert: ${config} has no model or baseline of that name (it has: tiny-gru, tiny-mlp, most-popular, successor-counts)\n` });
     const noSplit = await runCliCaptured(["evaluate", modelDir, "--data", data, "--split", "test"]);
     expect(noSplit).toEqual({ code: 2, stdout: "", stderr: `sessionrec: --data ${data}: no split "test" (it has: train, valid)\n` });
     const badK = await runCliCaptured(["evaluate", modelDir, "--data", data, "--k", "10,x"]);

@@ -73,7 +73,7 @@ describe("parseRunConfig", () => {
 
   it("names the recipes when the recipe is unknown", () => {
     const json = { ...valid, data: { folder: "x", prepare: { recipe: "csv" } } };
-    expect(problem(json)).toBe('configs/x.json: data.prepare.recipe: expected one of "booking", "yoochoose", "sequences", got "csv"');
+    expect(problem(json)).toBe('configs/x.json: data.prepare.recipe: expected one of "booking", "yoochoose", "sequences", "events", got "csv"');
   });
 
   it("checks each recipe's own options", () => {

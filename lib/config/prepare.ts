@@ -9,6 +9,7 @@ import { readSplit, type SessionTable } from "../data/loader";
 import { bookingWorkflow, prepareBooking } from "../data/recipes/booking";
 import { DEFAULT_GAMES_FILE, prepareSequences, sequencesWorkflow } from "../data/recipes/sequences";
 import { DEFAULT_YOOCHOOSE_DIR, prepareYoochoose, yoochooseWorkflow } from "../data/recipes/yoochoose";
+import { prepareEvents } from "../data/recipes/events";
 import { resolveBookingData } from "../data/synthetic";
 import { Workflow } from "../data/workflow";
 import type { Protocol } from "../evaluate/protocols";
@@ -59,6 +60,21 @@ async function preparationOf(recipe: RecipeConfig): Promise<Preparation> {
         run: async (outDir, onProgress) => {
           const { counts } = await prepareYoochoose({ ...options, inputDir, outDir, onProgress });
           return `${counts.train} train sessions (${counts.trainEvents} clicks), ${counts.test} test sessions, ${counts.testPredictions} next-click predictions`;
+        },
+      };
+    }
+    case "events": {
+      const { recipe: _, input: given, ...options } = recipe;
+      const input = path.resolve(given);
+      return {
+        settings: options,
+        inputs: [input],
+        // The recipe's settings decide its steps (sessionWorkflow); nothing else to record.
+        steps: null,
+        run: async (outDir, onProgress) => {
+          const { counts } = await prepareEvents({ ...options, input }, { outDir, onProgress });
+          const splits = Object.entries(counts.splits).map(([name, n]) => `${n} ${name}`).join(", ");
+          return `${counts.kept.events} events in ${counts.kept.sessions} sessions on ${counts.kept.items} items kept; ${splits} sessions written`;
         },
       };
     }

@@ -4,6 +4,7 @@
 // every key, with its default, is docs/configuration.md; the defaults themselves are RUN_DEFAULTS
 // (lib/evaluate/defaults.ts) and those of lib/models.
 import { z } from "zod";
+import { eventsRecipeSchema } from "../data/recipes/events";
 import { RUN_DEFAULTS } from "../evaluate/defaults";
 import { PROTOCOL_NAMES } from "../evaluate/protocols";
 
@@ -54,7 +55,10 @@ const sequencesRecipe = z.strictObject({
   catalogue: oneOf(["train", "file"]).optional(),
 });
 
-export const RECIPES = [bookingRecipe, yoochooseRecipe, sequencesRecipe] as const;
+// Any event log through a column mapping (lib/data/recipes/events.ts owns the schema; here it is named "events").
+const eventsRecipe = eventsRecipeSchema.safeExtend({ recipe: z.literal("events") });
+
+export const RECIPES = [bookingRecipe, yoochooseRecipe, sequencesRecipe, eventsRecipe] as const;
 export const RECIPE_NAMES = RECIPES.map((r) => r.shape.recipe.value);
 
 export const recipeSchema = z.discriminatedUnion("recipe", RECIPES);

@@ -6,8 +6,8 @@
 // grouped lists); the filters (dropOutOfVocabulary, filterMinLength) are off, as when serving, so unknown values
 // stay out-of-vocabulary (id 1) and short sessions are kept.
 // Where this is stricter than DuckDB: values are read strictly (dates "YYYY-MM-DD", timestamps
-// "YYYY-MM-DD HH:MM[:SS[.ffffff]]" or Date objects, taken in UTC); a time or session/user id column that orders or
-// identifies events may not be null; the events of one session must agree on its id (an absent id is filled in).
+// "YYYY-MM-DD HH:MM[:SS[.ffffff]]" with an optional zone "Z" / "+02:00" (none = UTC), or Date objects); a time or
+// session/user id column that orders or identifies events may not be null; the events of one session must agree on its id (an absent id is filled in).
 // A gap-based sessionize that cuts one session's events into several keeps the latest of them.
 import { FIRST_ID, OOV_ID, type Vocabulary } from "./categorify";
 import { type DurationUnit, type NormalizeStats, type TimePart, endBeforeStart } from "./features";
@@ -85,7 +85,7 @@ const isNumeric = (type: ValueType): boolean => type.kind === "integer" || type.
 const MICROS_PER_MS = 1000;
 const MS_PER_DAY = 86_400_000;
 const DATE_TEXT = /^(\d{4})-(\d{2})-(\d{2})$/;
-const TIMESTAMP_TEXT = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?$/;
+const TIMESTAMP_TEXT = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 const INTEGER_TEXT = /^[+-]?\d+$/;
 const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const DECIMAL_TEXT = /^([+-]?)(\d*)(?:\.(\d*))?$/;
@@ -96,6 +96,16 @@ function utcMilliseconds(year: number, month: number, day: number, hour = 0, min
   date.setUTCFullYear(year); // Date.UTC maps years 0..99 to 1900..1999
   const valid = date.getUTCMonth() === month - 1 && date.getUTCDate() === day && hour < 24 && minute < 60 && second < 60;
   return valid ? date.getTime() : NaN;
+}
+
+/** A zone suffix ("Z", "+02:00", "-0500") as milliseconds ahead of UTC; none is UTC, as the events recipe reads a
+ *  time without a zone. NaN for an offset out of range. */
+function zoneOffsetMs(zone: string | undefined): number {
+  if (zone === undefined || zone === "Z") return 0;
+  const hours = Number(zone.slice(1, 3));
+  const minutes = Number(zone.slice(-2));
+  if (hours > 23 || minutes > 59) return NaN;
+  return (zone[0] === "-" ? -1 : 1) * (hours * 60 + minutes) * 60_000;
 }
 
 /** Why `raw` cannot be read as `type` (null: it can). */
@@ -141,11 +151,12 @@ function readValue(raw: unknown, type: ValueType): Value {
     case "timestamp": {
       if (raw instanceof Date) return Number.isNaN(raw.getTime()) ? fail("a valid date") : raw.getTime() * MICROS_PER_MS;
       const parts = typeof raw === "string" ? TIMESTAMP_TEXT.exec(raw) : null;
-      if (parts === null) return fail('a timestamp "YYYY-MM-DD HH:MM:SS"');
+      const expected = 'a timestamp "YYYY-MM-DD HH:MM:SS", optionally with a zone ("2024-03-01T09:00:00+02:00")';
+      if (parts === null) return fail(expected);
       const [year, month, day, hour, minute, second] = parts.slice(1, 7).map((p) => Number(p ?? 0));
-      const ms = utcMilliseconds(year, month, day, hour, minute, second);
+      const ms = utcMilliseconds(year, month, day, hour, minute, second) - zoneOffsetMs(parts[8]);
       const fraction = Number((parts[7] ?? "").padEnd(6, "0"));
-      return Number.isNaN(ms) ? fail('a timestamp "YYYY-MM-DD HH:MM:SS"') : ms * MICROS_PER_MS + fraction;
+      return Number.isNaN(ms) ? fail(expected) : ms * MICROS_PER_MS + fraction;
     }
   }
 }

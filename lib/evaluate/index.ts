@@ -23,7 +23,7 @@ export {
 } from "./protocols";
 export { RUN_DEFAULTS } from "./defaults";
 export {
-  createBaseline,
+  createRunBaseline,
   createRunModel,
   defaultBaselines,
   itemCount,

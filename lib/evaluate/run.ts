@@ -9,7 +9,7 @@
 //   runModelOn      both;
 //   runBaselinesOn  most-popular, successor counts and V-SKNN fitted on train and scored like the models.
 // Every setting a config leaves out takes its value from RUN_DEFAULTS (defaults.ts).
-import { MostPopular, SessionKnn, SuccessorCounts, type Recommender, type SessionKnnConfig } from "../baselines/index";
+import { type Recommender, type SavableBaseline, type SessionKnnConfig, createBaseline } from "../baselines/index";
 import { SessionLoader, sessionsOf, type SessionTable } from "../data/loader";
 import type { DatasetSchema } from "../data/schema";
 import { type ModelConfigs, type ModelKind, createHeadFor, createModel, createTargetScheme } from "../models/index";
@@ -220,24 +220,14 @@ export function runModelOn(config: ModelRunConfig, splits: RunSplits, protocol: 
 export type BaselineName = (typeof RUN_DEFAULTS.baselines)[number];
 export type BaselineConfig = BaselineName | { name: "v-sknn"; config: SessionKnnConfig };
 
-/** The baseline of `config` for a catalogue of `nItems` ids. */
-export function createBaseline(config: BaselineConfig, nItems: number): Recommender {
-  const name = typeof config === "string" ? config : config.name;
-  switch (name) {
-    case "most-popular":
-      return new MostPopular(nItems);
-    case "successor-counts":
-      return new SuccessorCounts(nItems);
-    case "v-sknn":
-      return new SessionKnn(nItems, typeof config === "string" ? {} : config.config);
-    default:
-      throw new Error(`createBaseline: unknown baseline '${String(name)}' (expected ${RUN_DEFAULTS.baselines.join(", ")})`);
-  }
+/** The baseline of `config` (a name, or a name with settings) for a catalogue of `nItems` ids. */
+export function createRunBaseline(config: BaselineConfig, nItems: number): SavableBaseline {
+  return typeof config === "string" ? createBaseline(config, nItems, {}) : createBaseline(config.name, nItems, { ...config.config });
 }
 
 /** The three baselines of lib/baselines for a catalogue of `nItems` ids. */
 export function defaultBaselines(nItems: number): Recommender[] {
-  return RUN_DEFAULTS.baselines.map((name) => createBaseline(name, nItems));
+  return RUN_DEFAULTS.baselines.map((name) => createRunBaseline(name, nItems));
 }
 
 /** Fits each baseline on the train sessions (in table order = time order) and scores it on test under `protocol`. */

@@ -4,4 +4,4 @@ export * from "./types";
 export * from "./core";
 export * from "./node";
 export { liveBatch } from "./batch";
-export { loadTrainedModel, schemaMismatch, type TrainedModel } from "./trained";
+export { loadTrained, loadTrainedModel, schemaMismatch, type TrainedBaseline, type TrainedModel } from "./trained";

@@ -1,10 +1,14 @@
-// A saved neural model folder rebuilt as the model and head that trained (not the raw-event RecommenderModel of
-// loadModelFolder): what evaluation on prepared data needs (`sessionrec evaluate`, notebook 06).
+// A saved model folder rebuilt as what trained it (not the raw-event RecommenderModel of loadModelFolder): the model
+// and head of a neural folder, the fitted baseline of a baseline folder — what evaluation on prepared data needs
+// (`sessionrec evaluate`, notebook 06).
 import * as fs from "fs";
 import * as path from "path";
 import { disposeModel } from "../models/index";
 import type { ItemOutputHead, SessionModel } from "../models/index";
+import { type SavableBaseline, isBaselineKind } from "../baselines/saved";
+import { parseManifest } from "./checkpoint";
 import { loadWeights } from "./checkpoint-files";
+import { restoreFolderBaseline } from "./baseline";
 import { FOLDER_FILES, buildModel, checkManifest } from "./core";
 import type { DatasetSchema } from "../data/schema";
 import type { ModelFolderManifest } from "./types";
@@ -17,8 +21,24 @@ export interface TrainedModel {
   dispose(): void;
 }
 
-/** The model saved in `dir` (model.json, weights), rebuilt; errors name the folder and the file at fault. */
-export function loadTrainedModel(dir: string): TrainedModel {
+/** A saved baseline, restored with its fitted state. */
+export interface TrainedBaseline {
+  manifest: ModelFolderManifest;
+  baseline: SavableBaseline;
+}
+
+/** The model or baseline saved in `dir`; errors name the folder and the file at fault. */
+export function loadTrained(dir: string): TrainedModel | TrainedBaseline {
+  const manifest = readManifest(dir);
+  if (!isBaselineKind(manifest.kind)) return loadTrainedModel(dir);
+  const file = (name: string) => path.join(dir, name);
+  const weightManifest = parseManifest(JSON.parse(fs.readFileSync(file(FOLDER_FILES.weightManifest), "utf8")), file(FOLDER_FILES.weightManifest));
+  const bytes = fs.readFileSync(file(FOLDER_FILES.weights));
+  const files = { manifest: file(FOLDER_FILES.manifest), weightManifest: file(FOLDER_FILES.weightManifest), weights: file(FOLDER_FILES.weights) };
+  return { manifest, baseline: restoreFolderBaseline(manifest, weightManifest, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), files) };
+}
+
+function readManifest(dir: string): ModelFolderManifest {
   const manifestFile = path.join(dir, FOLDER_FILES.manifest);
   if (!fs.existsSync(dir)) throw new Error(`${dir}: no such folder (a model folder holds model.json, weights.json, weights.bin and workflow/)`);
   if (!fs.existsSync(manifestFile)) throw new Error(`${dir}: not a model folder (no ${FOLDER_FILES.manifest})`);
@@ -34,7 +54,12 @@ export function loadTrainedModel(dir: string): TrainedModel {
   } catch (error) {
     throw new Error(`${manifestFile}: not valid JSON: ${(error as Error).message}`);
   }
-  const manifest = checkManifest(json, manifestFile);
+  return checkManifest(json, manifestFile);
+}
+
+/** The neural model saved in `dir` (model.json, weights), rebuilt; errors name the folder and the file at fault. */
+export function loadTrainedModel(dir: string): TrainedModel {
+  const manifest = readManifest(dir);
   const weights = loadWeights(dir);
   let built: { model: SessionModel; head: ItemOutputHead };
   try {

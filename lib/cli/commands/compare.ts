@@ -9,7 +9,7 @@ import { readRunConfig } from "../../config/read";
 import type { RunConfig } from "../../config/schema";
 import { RUN_DEFAULTS } from "../../evaluate/defaults";
 import { headlineMetrics, metricLabel, protocolKs, type Protocol } from "../../evaluate/protocols";
-import { createBaseline, createRunModel, itemCount, runBaselinesOn, runScheme, trainRunModel, type RunResult } from "../../evaluate/run";
+import { createRunBaseline, createRunModel, itemCount, runBaselinesOn, runScheme, trainRunModel, type RunResult } from "../../evaluate/run";
 import { saveModelFolder } from "../../model-folder/node";
 import { disposeModel, formatSummary, summarizeModel } from "../../models/index";
 import { barChart, lineChart, textTable, writeReport } from "../../report/plot";
@@ -46,7 +46,7 @@ export async function runComparison(config: RunConfig, source: string, options: 
   log(`data: ${counts.join(" and ")} sessions ${prepared.reused ? "reused from" : "→"} ${data.dir}`);
 
   const nItems = itemCount(data.train.schema);
-  const baselines = (config.baselines ?? RUN_DEFAULTS.baselines).map((b) => createBaseline(b, nItems));
+  const baselines = (config.baselines ?? RUN_DEFAULTS.baselines).map((b) => createRunBaseline(b, nItems));
   const rows: RunResult[] = runBaselinesOn(data, protocol, baselines);
   const saved: string[] = [];
   for (const entry of config.models) {

@@ -5,9 +5,9 @@ import { Command, Option } from "commander";
 import { initBackend } from "../../compute/backend";
 import { readSplit } from "../../data/loader";
 import { RUN_DEFAULTS } from "../../evaluate/defaults";
-import { PROTOCOL_NAMES, evaluateModelOn, protocolKs, type Protocol, type ProtocolName } from "../../evaluate/protocols";
+import { PROTOCOL_NAMES, evaluateModelOn, evaluateRecommenderOn, protocolKs, type Protocol, type ProtocolName } from "../../evaluate/protocols";
 import { Workflow } from "../../data/workflow";
-import { loadTrainedModel, schemaMismatch } from "../../model-folder/trained";
+import { loadTrained, schemaMismatch } from "../../model-folder/trained";
 import { textTable } from "../../report/plot";
 import * as path from "path";
 import { WORKFLOW_FOLDER } from "../../data/dataset";
@@ -43,17 +43,18 @@ async function evaluate(folders: string[], options: EvaluateOptions): Promise<vo
   const [table, dataWorkflow] = await Promise.all([readSplit(options.data, options.split), loadDatasetWorkflow(options.data)]);
   const scores: FolderScore[] = [];
   for (const folder of folders) {
-    const trained = loadTrainedModel(folder); // TODO(lead): baseline folders (H4) score through their Recommender
+    const trained = loadTrained(folder);
     try {
       const modelWorkflow = await Workflow.load(path.join(folder, WORKFLOW_FOLDER));
       const difference = workflowDifference(modelWorkflow, dataWorkflow) ?? schemaMismatch(trained.manifest.schema, table.schema);
       if (difference !== null) {
         throw new UsageError(`${folder}: not trained on data prepared like ${options.data}: ${difference}; evaluate it on the data set it was trained on (the same workflow), or train it on this one`);
       }
-      const { values } = await evaluateModelOn(trained.model, trained.head, table, protocol);
+      const { values } =
+        "baseline" in trained ? evaluateRecommenderOn(trained.baseline, table, protocol) : await evaluateModelOn(trained.model, trained.head, table, protocol);
       scores.push({ folder, name: trained.manifest.name, kind: trained.manifest.kind, metrics: values });
     } finally {
-      trained.dispose();
+      if (!("baseline" in trained)) trained.dispose();
     }
   }
   if (options.json) {
