@@ -465,6 +465,24 @@ export interface LiveEncoder {
   encode(sessions: readonly RawSession[]): EncodedSession[];
 }
 
+/**
+ * Input columns that only break ties between events at the same time (e.g. a file row number), read by no other
+ * step: an event may leave them out, and its position in the session's array stands in (the client's order is the
+ * session's order). The service does not require them either (lib/serve/events.ts).
+ */
+export function positionOnlyColumns(steps: readonly WorkflowStep[], inputTypes: Readonly<Record<string, string>>): Set<string> {
+  const tieBreaks = new Set(steps.flatMap((step) => (step.op === "groupbySession" || step.op === "removeConsecutiveRepeats" ? (step.tieBreak ?? []) : [])));
+  const readOtherwise = new Set(
+    steps.flatMap((step) => {
+      if (step.op === "removeConsecutiveRepeats") return [step.session, step.time, step.column];
+      if (step.op === "groupbySession") return [step.session, step.time, ...step.lists, ...(step.first ?? []), ...(step.last ?? [])];
+      return stepReads(step);
+    }),
+  );
+  const integer = (name: string): boolean => inputTypes[name] !== undefined && valueType(inputTypes[name])?.kind === "integer";
+  return new Set([...tieBreaks].filter((name) => !readOtherwise.has(name) && integer(name)));
+}
+
 /** Encoders by the fitted statistics they were built from (a workflow fitted again gets a new encoder). */
 const encoders = new WeakMap<readonly StepStats[], LiveEncoder>();
 
@@ -522,15 +540,8 @@ function compileEncoder(workflow: FittedWorkflow): LiveEncoder {
     }
   }
   for (const column of inputs) column.required = column.required || column.identity;
-  const tieBreaks = new Set(workflow.steps.flatMap((step) => (step.op === "groupbySession" || step.op === "removeConsecutiveRepeats" ? (step.tieBreak ?? []) : [])));
-  const readOtherwise = new Set(
-    workflow.steps.flatMap((step) => {
-      if (step.op === "removeConsecutiveRepeats") return [step.session, step.time, step.column];
-      if (step.op === "groupbySession") return [step.session, step.time, ...step.lists, ...(step.first ?? []), ...(step.last ?? [])];
-      return stepReads(step);
-    }),
-  );
-  for (const column of inputs) column.position = tieBreaks.has(column.name) && !readOtherwise.has(column.name) && column.type.kind === "integer";
+  const positions = positionOnlyColumns(workflow.steps, workflow.inputTypes);
+  for (const column of inputs) column.position = positions.has(column.name);
   const orders = inputTimeOrders(workflow.steps, inputs.map((column) => column.name));
 
   const columns: Columns = { types: new Map(inputs.map((column) => [column.name, column.type])), lists: new Set() };

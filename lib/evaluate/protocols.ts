@@ -36,7 +36,11 @@ export function protocolKs(protocol: Protocol): readonly number[] {
 
 /** The metric a protocol's comparison is headed by, e.g. "recall@20" or "ndcg@10". */
 export function headlineMetrics(protocol: Protocol): string[] {
-  return protocol.name === "every-next" ? ["recall@20", "mrr@20"] : ["recall@10", "ndcg@10"];
+  // The published cut-off (20 for every next item, 10 otherwise) when the protocol scores it, else its largest.
+  const ks = protocolKs(protocol);
+  const preferred = protocol.name === "every-next" ? 20 : 10;
+  const k = ks.includes(preferred) ? preferred : Math.max(...ks);
+  return protocol.name === "every-next" ? [`recall@${k}`, `mrr@${k}`] : [`recall@${k}`, `ndcg@${k}`];
 }
 
 /** Display name of a metric key under a protocol: recall@10 is called HR@10 in the sampled protocol. */

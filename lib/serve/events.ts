@@ -6,13 +6,16 @@
 import { promises as fs } from "fs";
 import * as path from "path";
 import { type SavedWorkflow, WORKFLOW_FILE } from "../data/fitted";
+import { positionOnlyColumns } from "../data/live";
+import type { WorkflowStep } from "../data/steps";
 
 export interface EventColumn {
   name: string;
   /** DuckDB type the workflow reads the column as, e.g. "INTEGER", "DATE", "VARCHAR". */
   type: string;
   /** false for a column that identifies the session (its id, its user): a request's session is one list of
-   *  events, so the encoder fills it in when absent. */
+   *  events, so the encoder fills it in when absent; false too for a column that only breaks ties (a row number),
+   *  for which the event's position stands in. */
   required: boolean;
 }
 
@@ -44,7 +47,8 @@ export function eventColumnsOf(saved: Partial<SavedWorkflow>, source: string): E
       if (typeof column === "string") identity.add(column);
     }
   }
-  return Object.entries(inputs).map(([name, type]) => ({ name, type, required: !identity.has(name) }));
+  const positions = positionOnlyColumns(Array.isArray(saved.steps) ? (saved.steps as WorkflowStep[]) : [], inputs as Record<string, string>);
+  return Object.entries(inputs).map(([name, type]) => ({ name, type, required: !identity.has(name) && !positions.has(name) }));
 }
 
 /** JSON kinds a raw value of DuckDB `type` may have: dates and times are text; anything else text or a number. */
