@@ -20,9 +20,6 @@ const PAGES = [...DOCS, "data/README.md", "docker/README.md"];
 /** Folders whose paths the pages name as they are in the repository (not data/ or build/, where the pages name
  *  outputs such as data/mine and build/models/gru). */
 const CHECKED_FOLDERS = ["lib", "tests", "bench", "scripts", "notebooks", "demo", "docker", "jupyter"];
-/** Pages that issue 18's other branches write (linked from here before they are merged). Each is checked like any
- *  other once it exists, and must then be taken off this list. */
-const PAGES_FROM_OTHER_BRANCHES = ["docs/configuration.md", "docs/data-formats.md", "docs/model-folders.md", "docs/real-data-settings.md"];
 
 const read = (page: string) => readFileSync(path.join(ROOT, page), "utf8");
 
@@ -46,7 +43,6 @@ describe("links and paths of the documentation", () => {
   it.each(PAGES)("%s: every relative link leads to a file (and heading) that exists", (page) => {
     const broken = markdownLinks(read(page))
       .filter((link) => !isExternal(link.target))
-      .filter((link) => !PAGES_FROM_OTHER_BRANCHES.some((other) => !existsSync(path.join(ROOT, other)) && resolvesTo(page, link.target, other)))
       .map((link) => ({ link, why: brokenLink(path.join(ROOT, page), link.target) }))
       .filter(({ why }) => why !== null)
       .map(({ link, why }) => `${page}:${link.line}: (${link.target}) ${why}`);
@@ -57,21 +53,7 @@ describe("links and paths of the documentation", () => {
     const missing = repositoryPaths(read(page), CHECKED_FOLDERS).filter((mentioned) => !existsSync(path.join(ROOT, mentioned)));
     expect(missing.map((mentioned) => `${page} names ${mentioned}, which does not exist`)).toEqual([]);
   });
-
-  it("the pages of other branches, once merged, are checked like the rest (take them off the list)", () => {
-    const merged = PAGES_FROM_OTHER_BRANCHES.filter((page) => existsSync(path.join(ROOT, page)));
-    expect(merged.map((page) => `${page} exists: remove it from PAGES_FROM_OTHER_BRANCHES in tests/docs.test.ts`)).toEqual([]);
-  });
-
-  for (const page of PAGES_FROM_OTHER_BRANCHES.filter((other) => !existsSync(path.join(ROOT, other)))) {
-    it.todo(`${page}: written on another branch of issue 18, not merged here yet`);
-  }
 });
-
-function resolvesTo(page: string, target: string, other: string): boolean {
-  const file = target.split("#")[0];
-  return file !== "" && path.resolve(ROOT, path.dirname(page), file) === path.join(ROOT, other);
-}
 
 describe("the checks themselves (hand-made pages)", () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), "sessionrec-docs-"));
