@@ -103,7 +103,8 @@ describe.skipIf(!hasNpm)("the packed package, installed into a project outside t
     for (const file of ["index.js", "index.d.ts", "browser.js", "browser.d.ts", "cli.js", "train-worker.js", "serve.d.ts"]) {
       expect(files).toContain(`package/dist/${file}`);
     }
-    expect(files.filter((file) => !file.startsWith("package/dist/")).sort()).toEqual(["package/README.md", "package/package.json"]);
+    expect(files.filter((file) => !file.startsWith("package/dist/") && !file.startsWith("package/configs/")).sort()).toEqual(["package/README.md", "package/package.json"]);
+    expect(files).toContain("package/configs/example.json"); // the run config the README's CLI example starts from
     const installed = JSON.parse(readFileSync(path.join(project, "node_modules", "sessionrec", "package.json"), "utf8"));
     expect(installed.private).toBeUndefined();
     // Jupyter's kernel (tslab, with zeromq) is for the notebooks only.
