@@ -8,9 +8,8 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { Readable } from "node:stream";
-import { afterAll, describe, expect, it, vi } from "vitest";
-import { runCli } from "../lib/cli/program";
+import { afterAll, describe, expect, it } from "vitest";
+import { runCliCaptured } from "./helpers/cli-capture";
 import { Workflow, readSchema, readSplit } from "../lib/data/index";
 import { BY_DATE, CLEANING, CLICKSTREAM_ROWS, CLICKSTREAM_SESSIONS } from "./helpers/clickstream";
 
@@ -26,22 +25,7 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** `sessionrec <args>` in process, with `stdin` (none: a terminal); its exit code and output. */
-async function cli(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  const input = stdin === undefined ? Object.assign(Readable.from([]), { isTTY: true }) : Readable.from([Buffer.from(stdin)]);
-  const spy = vi.spyOn(process, "stdin", "get").mockReturnValue(input as unknown as typeof process.stdin);
-  try {
-    return { code: await runCli(args), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    spy.mockRestore();
-  }
-}
+const cli = runCliCaptured;
 
 /** The lines on stderr that are neither progress ("prepare: …", training lines) nor empty. */
 const problems = (stderr: string): string[] => stderr.split("\n").filter((line) => line.startsWith("sessionrec:") || line.startsWith("error:"));
@@ -73,7 +57,7 @@ describe("sessionrec on a clickstream of its own shape", () => {
     const trained = await cli(["train", data, "--config", config, "--out", models]);
     expect(problems(trained.stderr)).toEqual([]);
     expect(trained.code).toBe(0);
-    const summary = trained.stdout.split("\n").filter((line) => !line.startsWith("epoch "));
+    const summary = trained.stdout.split("\n").filter((line) => !line.startsWith("epoch ") && !line.startsWith("sessionrec: backend"));
     expect(summary).toEqual([
       expect.stringMatching(/^gru: recall@3 \d\.\d{4} on test \(1 epochs, .+\) → .+gru$/),
       expect.stringMatching(/^v-sknn: recall@3 \d\.\d{4} on test \(fitted in .+\) → .+v-sknn$/),

@@ -3,18 +3,17 @@
 // JSON on stdin, answers as a table and as JSON; bad input is one line on stderr and exit code 2. Also how item ids
 // alone become events for other workflows (itemEventsFor).
 import * as tf from "@tensorflow/tfjs";
-import { Readable } from "node:stream";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SessionKnn } from "../lib/baselines";
 import { BOOKING_INPUT_COLUMNS, bookingWorkflow } from "../lib/data/recipes/booking";
 import { prepareSequences } from "../lib/data/recipes/sequences";
 import { SessionLoader, sessionsOf } from "../lib/data/loader";
 import { loadModelFolder, saveModelFolder } from "../lib/model-folder/index";
 import { createHeadFor, createModel, disposeModel } from "../lib/models";
-import { runCli } from "../lib/cli/program";
+import { runCliCaptured } from "./helpers/cli-capture";
 import { itemEventsFor } from "../lib/cli/session-input";
 
 // Train rows (each user's last two items are held out): 11 12 13 | 12 13 14 | 11 13 14 15 | 14 15, as in
@@ -48,23 +47,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs `sessionrec <args>` in process with `stdin` (none: a terminal) and returns its exit code and output. */
-async function cli(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  const input = stdin === undefined ? Object.assign(Readable.from([]), { isTTY: true }) : Readable.from([Buffer.from(stdin)]);
-  const spy = vi.spyOn(process, "stdin", "get").mockReturnValue(input as unknown as typeof process.stdin);
-  try {
-    const code = await runCli(args);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    spy.mockRestore();
-  }
-}
+const cli = runCliCaptured;
 
 /** Raw events of the prepared data's input: item ids, oldest first (the line number orders them). */
 const events = (...items: number[]) => items.map((item, i) => ({ item, line: i + 1 }));

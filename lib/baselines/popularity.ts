@@ -6,7 +6,7 @@ export class MostPopular implements Recommender {
   readonly name = "most-popular";
   readonly nItems: number;
   /** Training occurrences per item [nItems] (ids 0 and 1 stay 0). */
-  private counts = new Float32Array(0);
+  private counts: Float32Array = new Float32Array(0);
 
   constructor(nItems: number) {
     checkItemCount(nItems, "MostPopular");

@@ -60,7 +60,7 @@ export class SuccessorCounts implements Recommender {
   readonly nItems: number;
   private transitions: TransitionTable | null = null;
   /** popularity / (max popularity + 1) per item [nItems]: the back-off part of every score. */
-  private popularityShare = new Float32Array(0);
+  private popularityShare: Float32Array = new Float32Array(0);
 
   constructor(nItems: number) {
     checkItemCount(nItems, "SuccessorCounts");
