@@ -5,9 +5,9 @@
 //   npm run bench:backend
 import * as path from "path";
 import { pathToFileURL } from "url";
-import { disposeBatch } from "../lib/data/loader";
-import { adam } from "../lib/train/adam";
-import { BACKEND_NAMES, isBackendAvailable, startBackend, type BackendName } from "../lib/compute/backend";
+import { disposeBatch } from "../lib/data/index";
+import { adam } from "../lib/train/index";
+import { BACKEND_NAMES, isBackendAvailable, startBackend, type BackendName } from "../lib/compute/index";
 import {
   BENCH_MODEL_KINDS,
   buildBenchModel,

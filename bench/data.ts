@@ -8,7 +8,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { fileURLToPath, pathToFileURL } from "url";
-import { SYNTHETIC_GENERATOR_VERSION, DEFAULT_SYNTHETIC_SEED, projectRoot } from "../lib/data/synthetic";
+import { SYNTHETIC_GENERATOR_VERSION, DEFAULT_SYNTHETIC_SEED, projectRoot } from "../lib/data/index";
 import { generateDataFile } from "../scripts/generate-data";
 
 /** Trips per benchmark size: one trip is ≈5.4 bookings. */
@@ -127,7 +127,7 @@ export async function runDataBench(opts: DataBenchOptions = {}): Promise<DataBen
 
 /** Child side: one preparation, figures on stdout. */
 async function prepareOnce(input: string, outDir: string): Promise<void> {
-  const { prepareBooking } = await import("../lib/data/recipes/booking");
+  const { prepareBooking } = await import("../lib/data/index");
   const started = performance.now();
   const elapsed = () => ((performance.now() - started) / 1000).toFixed(1).padStart(6);
   const { counts } = await prepareBooking({

@@ -2,7 +2,7 @@
 // default, or causal next-item) and the library's output head (full softmax by default, or sampled): what the
 // benchmarks time is what users train.
 import * as tf from "@tensorflow/tfjs";
-import { SessionLoader, disposeBatch, type SessionTable } from "../lib/data/loader";
+import { SessionLoader, disposeBatch, type SessionTable } from "../lib/data/index";
 import {
   MODEL_KINDS,
   createHeadFor,
@@ -14,11 +14,11 @@ import {
   type ModelConfigs,
   type ModelKind,
 } from "../lib/models";
-import type { SessionBatch } from "../lib/models/types";
-import { Random } from "../lib/util/random";
-import type { DatasetSchema } from "../lib/data/schema";
-import { trainableVariables, trainingLoss } from "../lib/train/step";
-import { startDataParallel, type DataParallelTrainer } from "../lib/train/parallel/trainer";
+import type { SessionBatch } from "../lib/models/index";
+import { Random } from "../lib/util/index";
+import type { DatasetSchema } from "../lib/data/index";
+import { trainableVariables, trainingLoss } from "../lib/train/index";
+import { startDataParallel, type DataParallelTrainer } from "../lib/train/index";
 
 export type BenchModelKind = ModelKind;
 export const BENCH_MODEL_KINDS: readonly BenchModelKind[] = MODEL_KINDS;

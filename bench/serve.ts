@@ -16,15 +16,15 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { initBackend } from "../lib/compute/backend";
-import { withDatabase } from "../lib/data/database";
-import { fromRecords } from "../lib/data/io";
-import { BOOKING_INPUT_COLUMNS, bookingWorkflow } from "../lib/data/recipes/booking";
-import { BOOKER_COUNTRIES } from "../lib/data/synthetic";
+import { initBackend } from "../lib/compute/index";
+import { withDatabase } from "../lib/data/index";
+import { fromRecords } from "../lib/data/index";
+import { BOOKING_INPUT_COLUMNS, bookingWorkflow } from "../lib/data/index";
+import { BOOKER_COUNTRIES } from "../lib/data/index";
 import { type ModelFolderManifest, saveModelFolder } from "../lib/model-folder/index";
 import { createHeadFor, createModel, disposeModel } from "../lib/models";
-import { textTable } from "../lib/report/plot";
-import { Random } from "../lib/util/random";
+import { textTable } from "../lib/report/index";
+import { Random } from "../lib/util/index";
 
 // autocannon ships no types: the little of its API used here.
 interface LatencyStats {

@@ -7,9 +7,9 @@
 //   npx tsx bench/softmax-step.ts [--steps 5]
 import * as os from "os";
 import * as tf from "@tensorflow/tfjs";
-import { startBackend } from "../lib/compute/backend";
-import { disposeBatch } from "../lib/data/loader";
-import { adam } from "../lib/train/adam";
+import { startBackend } from "../lib/compute/index";
+import { disposeBatch } from "../lib/data/index";
+import { adam } from "../lib/train/index";
 import { buildBenchModel, syntheticBatch } from "./models";
 import { YOOCHOOSE_BATCH, YOOCHOOSE_SHAPE } from "./train";
 

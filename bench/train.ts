@@ -15,9 +15,9 @@ import { spawnSync } from "child_process";
 import * as os from "os";
 import * as path from "path";
 import { fileURLToPath, pathToFileURL } from "url";
-import { startBackend, type BackendName } from "../lib/compute/backend";
-import { disposeBatch } from "../lib/data/loader";
-import { adam } from "../lib/train/adam";
+import { startBackend, type BackendName } from "../lib/compute/index";
+import { disposeBatch } from "../lib/data/index";
+import { adam } from "../lib/train/index";
 import { buildBenchModel, syntheticBatch, type BenchModelConfig, type BenchModelKind } from "./models";
 
 /** The target of issues 4 and 6: sessions of <= 10 events over 40,000 items, embedding and state 64, batch 1024. */

@@ -4,9 +4,9 @@
 //   npx tsx scripts/data-booking.ts --out DIR --split-date 2017-01-01 --max-length 10 --min-length 2 --min-frequency 1
 import * as fs from "fs";
 import * as path from "path";
-import { checkOutputFolder } from "../lib/data/dataset";
-import { prepareBooking, type PrepareBookingOptions } from "../lib/data/recipes/booking";
-import { checkDateText } from "../lib/data/split";
+import { checkOutputFolder } from "../lib/data/index";
+import { prepareBooking, type PrepareBookingOptions } from "../lib/data/index";
+import { checkDateText } from "../lib/data/index";
 import { runMain } from "./run-main";
 
 export const DEFAULT_INPUT = path.join("data", "booking", "train_set.csv");

@@ -13,7 +13,7 @@
 // each user's last item against 100 sampled unseen items, HR@10 / NDCG@10; the best epoch is chosen on validation.
 import * as fs from "fs";
 import * as path from "path";
-import { initBackend } from "../lib/compute/backend";
+import { initBackend } from "../lib/compute/index";
 import { loadRunData, prepareData, protocolOf, readRunConfig, type RunConfig } from "../lib/config";
 import {
   GAMES_REFERENCES,
@@ -27,7 +27,7 @@ import {
   type ReferenceFigure,
 } from "../lib/evaluate";
 import { disposeModel } from "../lib/models";
-import { lineChart, textTable, writeReport, type ReportSection } from "../lib/report/plot";
+import { lineChart, textTable, writeReport, type ReportSection } from "../lib/report/index";
 import { runMain } from "./run-main";
 
 export const REPORT_FILE = path.join("build", "real-data-report.html");

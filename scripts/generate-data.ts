@@ -15,7 +15,7 @@ import {
   type SyntheticStats,
   defaultDataPath,
   writeBookingsCsv,
-} from "../lib/data/synthetic";
+} from "../lib/data/index";
 
 export interface GenerateDataOptions extends SyntheticBookingsOptions {
   /** Output file; ".parquet" writes zstd Parquet, anything else CSV. Default: the default data path. */

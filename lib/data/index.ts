@@ -1,5 +1,4 @@
 // The data-preparation toolkit in one import: `import { Database, readEvents, Workflow, prepareBooking, prepareEvents } from "../lib/data"`.
-// (The synthetic Booking-shaped generator is imported from "./synthetic" directly.)
 export * from "./categorify";
 export * from "./database";
 export * from "./dataset";
@@ -16,3 +15,4 @@ export * from "./sessions";
 export * from "./split";
 export * from "./steps";
 export * from "./workflow";
+export * from "./synthetic";

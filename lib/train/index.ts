@@ -6,4 +6,4 @@ export { type ScheduleConfig, DEFAULT_LEARNING_RATE, learningRateAt } from "./sc
 export { type ProgressMode, type ProgressReporter, type StepStatus, BarProgress, LineProgress, createProgress, formatEpochLine } from "./progress";
 export { type UpdateConfig, trainableVariables, trainingLoss } from "./step";
 export { adam } from "./adam";
-export { defaultWorkers } from "./parallel/trainer";
+export { type DataParallelTrainer, defaultWorkers, startDataParallel } from "./parallel/trainer";

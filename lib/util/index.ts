@@ -1,0 +1,3 @@
+// lib/util: seeded random numbers and record helpers.
+export * from "./random";
+export * from "./records";
