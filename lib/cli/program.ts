@@ -9,7 +9,6 @@ export const PROGRAM_NAME = "sessionrec";
 export function createProgram(): Command {
   const program = new Command(PROGRAM_NAME)
     .description("Session-based recommendation: event log → prepared data → trained model folder → served top-k")
-    .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   for (const create of COMMANDS) program.addCommand(create().exitOverride());
   return program;
