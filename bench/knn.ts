@@ -1,10 +1,10 @@
-// Neighbourhood baselines on validation: V-SKNN vs VSTAN (lib/baselines) on YOOCHOOSE-100k and Tmall, each prepared
+// Neighbourhood baselines on validation: V-SKNN vs VSTAN (lib/baselines) on YOOCHOOSE-100k, Tmall and Nowplaying, each prepared
 // by the `yoochoose` recipe (into build/data/<set>-knn, reused when there). Validation = the last 10% of the train
 // sessions (table order = time order); the baselines are fitted on the first 90% and scored under "every-next" (every
 // next item of each validation session ranked over all items): Recall@20 (= Tmall's P@20) and MRR@20. Test is never
 // read. Prints one table per set with fit and scoring seconds and the load average.
 //
-//   npx tsx bench/knn.ts                                  # both sets, v-sknn and vstan with their defaults
+//   npx tsx bench/knn.ts                                  # every set, v-sknn and vstan with their defaults
 //   npx tsx bench/knn.ts --set yoochoose --variants "vstan,vstan:lambdaSnh=null,vstan:lambdaSnh=1"
 import * as fs from "fs";
 import * as os from "os";
@@ -18,6 +18,7 @@ import { itemCount } from "../lib/evaluate/run";
 const SETS: Record<string, string> = {
   yoochoose: path.join("..", "shared", "data", "yoochoose-100k"),
   tmall: path.join("..", "shared", "data", "tmall-srgnn"),
+  nowplaying: path.join("..", "shared", "data", "nowplaying-srgnn"),
 };
 const VALID_SHARE = 0.1;
 

@@ -135,9 +135,10 @@ describe("Vstan", () => {
   });
 
   it("round-trips through state() / restore() and its config with identical scores", () => {
-    const vstan = new Vstan(N_ITEMS);
+    const vstan = new Vstan(N_ITEMS, { lambdaIpw: 1 });
     vstan.fit(TRAIN);
-    expect(vstan.config).toEqual({ ...VSTAN_DEFAULTS });
+    expect(new Vstan(N_ITEMS).config).toEqual({ ...VSTAN_DEFAULTS });
+    expect(vstan.config).toEqual({ ...VSTAN_DEFAULTS, lambdaIpw: 1 });
     const config = JSON.parse(JSON.stringify(fitted({ lambdaSpw: 1, lambdaIdf: 2 }).config));
     expect(config).toEqual({ k: 100, sampleSize: 5000, similarity: "cosine", lambdaSpw: 1, lambdaSnh: null, lambdaInh: null, lambdaIpw: null, lambdaIdf: 2 });
     for (const original of [vstan, fitted({ lambdaSpw: 1, lambdaIdf: 2 })]) {
@@ -165,7 +166,7 @@ describe("Vstan", () => {
 
   it("is a baseline that run configs can name", () => {
     expect(createRunBaseline("vstan", N_ITEMS).name).toBe("vstan");
-    expect((createRunBaseline({ name: "vstan", config: { lambdaSnh: null, k: 50 } }, N_ITEMS) as Vstan).config).toMatchObject({ k: 50, lambdaSnh: null, lambdaSpw: 1.02 });
+    expect((createRunBaseline({ name: "vstan", config: { lambdaSnh: null, k: 50 } }, N_ITEMS) as Vstan).config).toMatchObject({ k: 50, lambdaSnh: null, lambdaSpw: 4, lambdaIpw: null });
     const data = { folder: "build/data/yoochoose", prepare: { recipe: "yoochoose", inputDir: "../shared/data/yoochoose-100k" } };
     const parsed = (baselines: unknown) => runConfigSchema.safeParse({ data, baselines, evaluation: { protocol: "every-next" } });
     expect(parsed(["v-sknn"]).success).toBe(true);
