@@ -15,7 +15,8 @@
 //
 // Speed: an inverted index item → sessions (ascending) lets step 2 merge the posting lists of the session's
 // items from their recent ends, summing the common-item weights on the way, so no session is scanned for the
-// similarity and only k neighbours are expanded into the [nItems] score array.
+// similarity and only k neighbours are expanded into the [nItems] score array. VSTAN (vstan.ts) shares the index,
+// the merge (`recentCandidates`) and the selection of the k nearest (`nearestOf`).
 import { checkItemCount, checkSession, checkSessions, knownItems, outputBuffer, type Recommender } from "./recommender";
 import { type BaselineState, checkItemIds, checkOffsets, stateArray } from "./state";
 
