@@ -6,7 +6,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MostPopular, SessionKnn, SuccessorCounts, type SavableBaseline } from "../lib/baselines";
+import { MostPopular, SessionKnn, SuccessorCounts, Vstan, type SavableBaseline } from "../lib/baselines";
 import { prepareSequences, type PreparedSequences } from "../lib/data/recipes/sequences";
 import { SessionLoader, sessionsOf } from "../lib/data/loader";
 import { topKRow } from "../lib/metrics";
@@ -41,7 +41,7 @@ beforeAll(async () => {
   prepared = await prepareSequences({ input, outDir: join(dir, "prepared") });
   trainSessions = sessionsOf((await SessionLoader.open(join(dir, "prepared"), "train")).table);
   const nItems = prepared.schema.columns.find((column) => column.kind === "item")?.cardinality as number;
-  for (const baseline of [new MostPopular(nItems), new SuccessorCounts(nItems), new SessionKnn(nItems, { k: 3 })]) {
+  for (const baseline of [new MostPopular(nItems), new SuccessorCounts(nItems), new SessionKnn(nItems, { k: 3 }), new Vstan(nItems, { k: 3, lambdaSnh: null })]) {
     baseline.fit(trainSessions);
     fitted[baseline.name] = baseline;
     folders[baseline.name] = join(dir, baseline.name);
@@ -172,7 +172,7 @@ describe("a baseline saved as a model folder", () => {
       const manifest = JSON.parse(readFileSync(join(f, "model.json"), "utf8"));
       writeFileSync(join(f, "model.json"), JSON.stringify({ ...manifest, kind: "item-knn" }));
     });
-    await expect(loadModelFolder(badKind)).rejects.toThrow(`"kind" must be a model kind (mlp, gru, lstm, transformer) or a baseline (most-popular, successor-counts, v-sknn), got "item-knn"`);
+    await expect(loadModelFolder(badKind)).rejects.toThrow(`"kind" must be a model kind (mlp, gru, lstm, transformer) or a baseline (most-popular, successor-counts, v-sknn, vstan), got "item-knn"`);
   });
 });
 

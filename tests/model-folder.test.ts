@@ -221,7 +221,7 @@ describe("saveModelFolder / loadModelFolder", () => {
     const notJson = broken("not-json", (f) => writeFileSync(join(f, "model.json"), "{ model"));
     await expect(loadModelFolder(notJson)).rejects.toThrow(`${join(notJson, "model.json")}: not valid JSON`);
     const badKind = broken("kind", (f) => writeFileSync(join(f, "model.json"), JSON.stringify({ ...trained[0].manifest, kind: "svm" })));
-    await expect(loadModelFolder(badKind)).rejects.toThrow(`${join(badKind, "model.json")}: "kind" must be a model kind (mlp, gru, lstm, transformer) or a baseline (most-popular, successor-counts, v-sknn), got "svm"`);
+    await expect(loadModelFolder(badKind)).rejects.toThrow(`${join(badKind, "model.json")}: "kind" must be a model kind (mlp, gru, lstm, transformer) or a baseline (most-popular, successor-counts, v-sknn, vstan), got "svm"`);
     const otherWeights = broken("other-weights", (f) => ["weights.bin", "weights.json"].forEach((file) => cpSync(join(trained[1].folder, file), join(f, file))));
     await expect(loadModelFolder(otherWeights)).rejects.toThrow(`${join(otherWeights, "weights.json")} does not fit the model of ${join(otherWeights, "model.json")}: assignWeights: no weight for variable`);
     const noVocabulary = broken("vocabulary", (f) => rmSync(join(f, "workflow", "vocabularies", "country.json")));

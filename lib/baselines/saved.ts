@@ -10,13 +10,18 @@
 //                     popularityShare float32 [nItems]        occurrences / (max occurrences + 1)
 //   v-sknn            sessionStart    int32   [sessions + 1]  session s's items are sessionItems[sessionStart[s]..[s+1])
 //                     sessionItems    int32   [entries]       distinct items of each training session, in time order
+//   vstan             sessionStart    int32   [sessions + 1]  as v-sknn's
+//                     sessionItems    int32   [entries]       as v-sknn's
+//                     sessionPositions int32  [entries]       1-based position of the entry's last occurrence in its session
+//                     itemOccurrences float32 [nItems]        training occurrences per item id (repeats counted; the IDF)
 import { MostPopular } from "./popularity";
 import type { Recommender } from "./recommender";
 import type { BaselineState } from "./state";
 import { SessionKnn, type SessionKnnConfig } from "./sknn";
 import { SuccessorCounts } from "./successor";
+import { Vstan, type VstanConfig } from "./vstan";
 
-export const BASELINE_KINDS = ["most-popular", "successor-counts", "v-sknn"] as const;
+export const BASELINE_KINDS = ["most-popular", "successor-counts", "v-sknn", "vstan"] as const;
 export type BaselineKind = (typeof BASELINE_KINDS)[number];
 
 /** A baseline that can be saved: its kind (`name`), its config, and its fitted state. */
@@ -44,6 +49,8 @@ export function createBaseline(kind: BaselineKind, nItems: number, config: Recor
       return new SuccessorCounts(nItems);
     case "v-sknn":
       return new SessionKnn(nItems, config as SessionKnnConfig);
+    case "vstan":
+      return new Vstan(nItems, config as VstanConfig);
     default:
       throw new Error(`unknown baseline kind ${JSON.stringify(kind)} (expected one of ${BASELINE_KINDS.join(", ")})`);
   }

@@ -15,7 +15,8 @@
 //
 // Speed: an inverted index item → sessions (ascending) lets step 2 merge the posting lists of the session's
 // items from their recent ends, summing the common-item weights on the way, so no session is scanned for the
-// similarity and only k neighbours are expanded into the [nItems] score array.
+// similarity and only k neighbours are expanded into the [nItems] score array. VSTAN (vstan.ts) shares the index,
+// the merge (`recentCandidates`) and the selection of the k nearest (`nearestOf`).
 import { checkItemCount, checkSession, checkSessions, knownItems, outputBuffer, type Recommender } from "./recommender";
 import { type BaselineState, checkItemIds, checkOffsets, stateArray } from "./state";
 
@@ -37,31 +38,39 @@ export interface Neighbours {
 }
 
 /** Compressed rows: the entries of row r are values[start[r]..start[r+1]). */
-interface Rows {
+export interface Rows {
   start: Int32Array;
   values: Int32Array;
 }
 
-/** The distinct known items of each session, in first-occurrence order. */
-function distinctItemsBySession(sessions: readonly Int32Array[], nItems: number): Rows {
+/** The distinct known items of each session, in first-occurrence order, with the 1-based position of each one's
+ *  last occurrence in its session (`lastPosition`, aligned with `values`; VSTAN's item-position weights read it). */
+export function distinctItemsBySession(sessions: readonly Int32Array[], nItems: number): Rows & { lastPosition: Int32Array } {
   const lastSessionOf = new Int32Array(nItems).fill(-1);
+  const entryOf = new Int32Array(nItems);
   const start = new Int32Array(sessions.length + 1);
   const values: number[] = [];
+  const lastPosition: number[] = [];
   sessions.forEach((session, s) => {
     start[s] = values.length;
     for (let j = 0; j < session.length; j++) {
       const item = session[j];
-      if (lastSessionOf[item] === s) continue;
+      if (lastSessionOf[item] === s) {
+        lastPosition[entryOf[item]] = j + 1;
+        continue;
+      }
       lastSessionOf[item] = s;
+      entryOf[item] = values.length;
       values.push(item);
+      lastPosition.push(j + 1);
     }
   });
   start[sessions.length] = values.length;
-  return { start, values: Int32Array.from(values) };
+  return { start, values: Int32Array.from(values), lastPosition: Int32Array.from(lastPosition) };
 }
 
 /** Inverted index: the sessions holding each item, ascending (= oldest first). */
-function sessionsByItem(itemsOfSession: Rows, nSessions: number, nItems: number): Rows {
+export function sessionsByItem(itemsOfSession: Rows, nSessions: number, nItems: number): Rows {
   const start = new Int32Array(nItems + 1);
   for (const item of itemsOfSession.values) start[item + 1]++;
   for (let i = 0; i < nItems; i++) start[i + 1] += start[i];
@@ -73,9 +82,63 @@ function sessionsByItem(itemsOfSession: Rows, nSessions: number, nItems: number)
   return { start, values };
 }
 
-function checkPositiveInteger(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new Error(`SessionKnn: ${name} must be a positive integer, got ${value}`);
+export function checkPositiveInteger(value: number, name: string, who = "SessionKnn"): number {
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${who}: ${name} must be a positive integer, got ${value}`);
   return value;
+}
+
+/**
+ * Steps 2–3 of the header for a session whose distinct known items are `distinct` with weights `weightOf[item]`:
+ * the `sampleSize` most recent training sessions sharing an item with it, most recent first, and their similarity.
+ * Merges the posting lists from their most recent ends; each step yields the next most recent session sharing an
+ * item and the summed weights of the items it shares.
+ */
+export function recentCandidates(
+  distinct: readonly number[],
+  weightOf: Float64Array,
+  index: { itemsOfSession: Rows; sessionsOfItem: Rows },
+  sampleSize: number,
+  similarity: SessionSimilarity,
+): { candidates: number[]; similarities: number[] } {
+  const { itemsOfSession, sessionsOfItem } = index;
+  const cursor = Int32Array.from(distinct, (item) => sessionsOfItem.start[item + 1] - 1);
+  const candidates: number[] = [];
+  const overlaps: number[] = [];
+  while (candidates.length < sampleSize) {
+    let latest = -1;
+    distinct.forEach((item, c) => {
+      if (cursor[c] >= sessionsOfItem.start[item]) latest = Math.max(latest, sessionsOfItem.values[cursor[c]]);
+    });
+    if (latest < 0) break;
+    let overlap = 0;
+    distinct.forEach((item, c) => {
+      if (cursor[c] >= sessionsOfItem.start[item] && sessionsOfItem.values[cursor[c]] === latest) {
+        overlap += weightOf[item];
+        cursor[c]--;
+      }
+    });
+    candidates.push(latest);
+    overlaps.push(overlap);
+  }
+  let squaredNorm = 0;
+  for (const item of distinct) squaredNorm += weightOf[item] ** 2;
+  const similarities = overlaps.map((overlap, c) => {
+    if (similarity === "vec") return overlap / distinct.length;
+    const size = itemsOfSession.start[candidates[c] + 1] - itemsOfSession.start[candidates[c]];
+    return overlap / (Math.sqrt(squaredNorm) * Math.sqrt(size));
+  });
+  return { candidates, similarities };
+}
+
+/** The `k` most similar candidates, most similar first; candidates come most recent first and the sort is stable,
+ *  so equal similarities keep the more recent session first. */
+export function nearestOf(candidates: readonly number[], similarities: readonly number[], k: number): Neighbours {
+  const order = candidates.map((_, c) => c).sort((a, b) => similarities[b] - similarities[a]);
+  const nearest = order.slice(0, k);
+  return {
+    sessions: Int32Array.from(nearest, (c) => candidates[c]),
+    similarities: Float64Array.from(nearest, (c) => similarities[c]),
+  };
 }
 
 export class SessionKnn implements Recommender {
@@ -104,7 +167,8 @@ export class SessionKnn implements Recommender {
   /** Indexes the training sessions (in time order: later = more recent). */
   fit(sessions: readonly Int32Array[]): void {
     checkSessions(sessions, this.nItems, "SessionKnn.fit");
-    this.itemsOfSession = distinctItemsBySession(sessions.map(knownItems), this.nItems);
+    const { start, values } = distinctItemsBySession(sessions.map(knownItems), this.nItems);
+    this.itemsOfSession = { start, values };
     this.sessionsOfItem = sessionsByItem(this.itemsOfSession, sessions.length, this.nItems);
   }
 
@@ -140,44 +204,9 @@ export class SessionKnn implements Recommender {
       if (weightOf[item] === 0) distinct.push(item);
       weightOf[item] = (p + 1) / known.length;
     });
-    let squaredNorm = 0;
-    for (const item of distinct) squaredNorm += weightOf[item] ** 2;
-
-    // Merge the posting lists from their most recent ends; each step yields the next most recent session
-    // sharing an item with the current one and the summed weights of the items it shares.
-    const cursor = Int32Array.from(distinct, (item) => sessionsOfItem.start[item + 1] - 1);
-    const candidates: number[] = [];
-    const overlaps: number[] = [];
-    while (candidates.length < this.sampleSize) {
-      let latest = -1;
-      distinct.forEach((item, c) => {
-        if (cursor[c] >= sessionsOfItem.start[item]) latest = Math.max(latest, sessionsOfItem.values[cursor[c]]);
-      });
-      if (latest < 0) break;
-      let overlap = 0;
-      distinct.forEach((item, c) => {
-        if (cursor[c] >= sessionsOfItem.start[item] && sessionsOfItem.values[cursor[c]] === latest) {
-          overlap += weightOf[item];
-          cursor[c]--;
-        }
-      });
-      candidates.push(latest);
-      overlaps.push(overlap);
-    }
+    const { candidates, similarities } = recentCandidates(distinct, weightOf, { itemsOfSession, sessionsOfItem }, this.sampleSize, this.similarity);
     for (const item of distinct) weightOf[item] = 0;
-
-    const similarities = overlaps.map((overlap, c) => {
-      if (this.similarity === "vec") return overlap / distinct.length;
-      const size = itemsOfSession.start[candidates[c] + 1] - itemsOfSession.start[candidates[c]];
-      return overlap / (Math.sqrt(squaredNorm) * Math.sqrt(size));
-    });
-    // Candidates come most recent first and the sort is stable, so equal similarities keep recent first.
-    const order = candidates.map((_, c) => c).sort((a, b) => similarities[b] - similarities[a]);
-    const nearest = order.slice(0, this.k);
-    return {
-      sessions: Int32Array.from(nearest, (c) => candidates[c]),
-      similarities: Float64Array.from(nearest, (c) => similarities[c]),
-    };
+    return nearestOf(candidates, similarities, this.k);
   }
 
   score(session: Int32Array, out?: Float32Array): Float32Array {

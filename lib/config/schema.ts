@@ -4,8 +4,8 @@
 // every key, with its default, is docs/configuration.md; the defaults themselves are RUN_DEFAULTS
 // (lib/evaluate/defaults.ts) and those of lib/models.
 import { z } from "zod";
+import { BASELINE_KINDS } from "../baselines/saved";
 import { eventsRecipeSchema } from "../data/recipes/events";
-import { RUN_DEFAULTS } from "../evaluate/defaults";
 import { PROTOCOL_NAMES } from "../evaluate/protocols";
 
 const positiveInteger = () =>
@@ -171,15 +171,31 @@ export const modelSchema = z.discriminatedUnion("kind", [
 // ---------------------------------------------------------------------------------------------------------------
 // Baselines and evaluation
 
+const lambda = () => positiveNumber().nullable().optional();
+
 const baselineSchema = z.union(
   [
-    oneOf(RUN_DEFAULTS.baselines),
+    oneOf(BASELINE_KINDS),
     z.strictObject({
       name: z.literal("v-sknn"),
       config: z.strictObject({ k: positiveInteger().optional(), sampleSize: positiveInteger().optional(), similarity: oneOf(["cosine", "vec"]).optional() }),
     }),
+    z.strictObject({
+      name: z.literal("vstan"),
+      config: z.strictObject({
+        k: positiveInteger().optional(),
+        sampleSize: positiveInteger().optional(),
+        similarity: oneOf(["cosine", "vec"]).optional(),
+        /** VSTAN's weights (lib/baselines/vstan.ts); null switches one off. */
+        lambdaSpw: lambda(),
+        lambdaSnh: lambda(),
+        lambdaInh: lambda(),
+        lambdaIpw: lambda(),
+        lambdaIdf: lambda(),
+      }),
+    }),
   ],
-  { error: `expected one of ${RUN_DEFAULTS.baselines.map((b) => JSON.stringify(b)).join(", ")}, or { "name": "v-sknn", "config": {...} }` },
+  { error: `expected one of ${BASELINE_KINDS.map((b) => JSON.stringify(b)).join(", ")}, or { "name": "v-sknn" | "vstan", "config": {...} }` },
 );
 
 export const evaluationSchema = z.strictObject({

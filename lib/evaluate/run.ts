@@ -7,9 +7,10 @@
 //                   the protocol's last headline metric) is kept and then scored on the evaluated split, without one
 //                   the last epoch is scored;
 //   runModelOn      both;
-//   runBaselinesOn  most-popular, successor counts and V-SKNN fitted on train and scored like the models.
+//   runBaselinesOn  most-popular, successor counts and V-SKNN (VSTAN when named) fitted on train and scored like the
+//                   models.
 // Every setting a config leaves out takes its value from RUN_DEFAULTS (defaults.ts).
-import { type Recommender, type SavableBaseline, type SessionKnnConfig, createBaseline } from "../baselines/index";
+import { BASELINE_KINDS, type Recommender, type SavableBaseline, type SessionKnnConfig, type VstanConfig, createBaseline } from "../baselines/index";
 import { SessionLoader, sessionsOf, type SessionTable } from "../data/loader";
 import type { DatasetSchema } from "../data/schema";
 import { type ModelConfigs, type ModelKind, createHeadFor, createModel, createTargetScheme } from "../models/index";
@@ -216,9 +217,10 @@ export function runModelOn(config: ModelRunConfig, splits: RunSplits, protocol: 
   return trainRunModel(model, head, config, splits, protocol, options);
 }
 
-/** A baseline of a run: its name, and V-SKNN's settings. */
-export type BaselineName = (typeof RUN_DEFAULTS.baselines)[number];
-export type BaselineConfig = BaselineName | { name: "v-sknn"; config: SessionKnnConfig };
+/** A baseline of a run: its name (RUN_DEFAULTS.baselines are fitted when a config names none; "vstan" only when
+ *  named), and V-SKNN's or VSTAN's settings. */
+export type BaselineName = (typeof BASELINE_KINDS)[number];
+export type BaselineConfig = BaselineName | { name: "v-sknn"; config: SessionKnnConfig } | { name: "vstan"; config: VstanConfig };
 
 /** The baseline of `config` (a name, or a name with settings) for a catalogue of `nItems` ids. */
 export function createRunBaseline(config: BaselineConfig, nItems: number): SavableBaseline {

@@ -1,4 +1,4 @@
-// A model folder that holds a fitted baseline (most-popular, successor counts, V-SKNN) instead of a neural model:
+// A model folder that holds a fitted baseline (most-popular, successor counts, V-SKNN, VSTAN) instead of a neural model:
 // the same files, weights.json + weights.bin holding the baseline's state arrays (lib/baselines/saved.ts). Raw
 // sessions are encoded by the saved workflow's live encoder exactly as for a neural folder (the same errors on bad
 // events; unknown items become OOV, which baselines ignore), the item ids of each session, its last maxLength

@@ -10,7 +10,7 @@ import type { Workflow } from "../../data/workflow";
 import { hasSplit, protocolOf } from "../../config/prepare";
 import { readRunConfig } from "../../config/read";
 import type { ModelEntry } from "../../config/schema";
-import { RUN_DEFAULTS } from "../../evaluate/defaults";
+import { BASELINE_KINDS } from "../../baselines/index";
 import { evaluateRecommenderOn, headlineMetrics, type Protocol } from "../../evaluate/protocols";
 import { type BaselineConfig, createRunBaseline, createRunModel, itemCount, runScheme, trainRunModel, type RunSplits } from "../../evaluate/run";
 import { saveModelFolder } from "../../model-folder/node";
@@ -70,8 +70,8 @@ async function trainModel(entry: ModelEntry, name: string, splits: RunSplits, sc
 
 async function train(datasetDir: string, options: TrainOptions): Promise<void> {
   const config = await readRunConfig(options.config);
-  // Baselines are trained when the config lists them or when --model names one of the defaults.
-  const baselines = config.baselines ?? (options.model !== undefined ? RUN_DEFAULTS.baselines : []);
+  // Baselines are fitted when the config lists them, or when --model names one (with its default settings).
+  const baselines = config.baselines ?? (options.model !== undefined ? BASELINE_KINDS : []);
   const entries = pickEntries(config.models, baselines, options.model, options.config);
   checkDatasetFolder(datasetDir, "train", "<dataset>");
   const scored = ["valid", "test", "train"].find((split) => hasSplit(datasetDir, split)) as string;
