@@ -87,7 +87,7 @@ describe("parseRunConfig", () => {
   });
 
   it("refuses a model kind or model option it does not know", () => {
-    expect(problem({ ...valid, models: [{ kind: "cnn" }] })).toBe('configs/x.json: models[0].kind: expected one of "mlp", "gru", "lstm", "transformer", got "cnn"');
+    expect(problem({ ...valid, models: [{ kind: "cnn" }] })).toBe('configs/x.json: models[0].kind: expected one of "mlp", "gru", "lstm", "transformer", "core", got "cnn"');
     expect(problem({ ...valid, models: [{ kind: "gru", model: { dModel: 64 } }] })).toBe('configs/x.json: models[0].model: unknown key "dModel"');
   });
 
