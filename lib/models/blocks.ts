@@ -236,7 +236,7 @@ function buildConsistentPooling(ctx: BuildContext, spec: ConsistentPoolingSpec, 
   const inputDropout = spec.inputDropout ?? 0.2;
   const scope = ctx.params.scope(name);
   let transformer: BuiltBlock | null = null;
-  let scoreLayer: ReturnType<typeof dense> | null = null;
+  let scoreLayer: ((x: tf.Tensor) => tf.Tensor) | null = null;
   let transformerSpec: ConsistentPoolingSpec["transformer"] = undefined;
   if (weighting === "transformer") {
     const t = spec.transformer ?? {};
@@ -247,7 +247,12 @@ function buildConsistentPooling(ctx: BuildContext, spec: ConsistentPoolingSpec, 
     );
     const { block: _b, causal: _c, name: _n, ...resolvedTransformer } = transformer.spec as Required<TransformerBlocksSpec>;
     transformerSpec = resolvedTransformer;
-    scoreLayer = dense(scope, "score", dim, 1);
+    // CORE's fn: a dense layer to one unit (`score.kernel` [dim, 1], `score.bias` [1]), computed as a product and a sum
+    // over the last axis, since a matmul by a one-column kernel gets wrong gradients on the wasm backend.
+    const score = scope.scope("score");
+    const kernel = score.glorotUniform("kernel", [dim, 1]);
+    const bias = score.constant("bias", [1], 0);
+    scoreLayer = (x) => tf.add(tf.sum(tf.mul(x, tf.reshape(kernel, [dim])), -1), bias); // [b, L, dim] → [b, L]
   }
   const resolved: ConsistentPoolingSpec = { block: "consistentPooling", weights: weighting, inputDropout, ...(transformerSpec ? { transformer: transformerSpec } : {}), output, name };
   const shape: Shape = { dim, output };
@@ -267,7 +272,7 @@ function buildConsistentPooling(ctx: BuildContext, spec: ConsistentPoolingSpec, 
         const e = // one score per position [b, L]
           transformer === null || scoreLayer === null
             ? tf.zeros([batchSize, seqLen])
-            : tf.reshape(scoreLayer.apply(transformer.apply(x, batch, training)), [batchSize, seqLen]);
+            : scoreLayer(transformer.apply(x, batch, training));
         if (output === "pooled") return tf.sum(tf.mul(tf.expandDims(maskedSoftmax(e, batch.mask, "pooled"), 2), x), 1); // [b, d]
         return tf.matMul(maskedSoftmax(tf.expandDims(e, 1), batch.mask, "sequence") as tf.Tensor3D, x); // [b, L, d]
       }),

@@ -72,12 +72,13 @@ export function attentionReadout(params: ParameterFactory, name: string, inDim: 
       if (mode === "pooled") {
         const query = tf.matMul(lastRealState(h, mask), lastKernel); // [b, d]
         const hiddenScores = tf.sigmoid(tf.add(keys, tf.expandDims(query, 1))); // [b, L, d]
-        const e = tf.reshape(tf.matMul(tf.reshape(hiddenScores, [-1, inDim]), score), [batchSize, seqLen]); // [b, L]
+        const e = tf.sum(tf.mul(hiddenScores, tf.reshape(score, [inDim])), 2); // [b, L]: q·σ(...)
         return maskedSoftmax(e, mask, "pooled");
       }
       const queries = tf.reshape(tf.matMul(tf.reshape(h, [-1, inDim]), lastKernel), [batchSize, seqLen, 1, inDim]); // [b, L(t), 1, d]
       const hiddenScores = tf.sigmoid(tf.add(queries, tf.expandDims(keys, 1))); // [b, L(t), L(j), d]
-      const e = tf.reshape(tf.matMul(tf.reshape(hiddenScores, [-1, inDim]), score), [batchSize, seqLen, seqLen]); // [b, t, j]
+      // q·σ(...) as a product and a sum: a matmul by the one-column q gets wrong gradients on the wasm backend.
+      const e = tf.sum(tf.mul(hiddenScores, tf.reshape(score, [inDim])), 3); // [b, t, j]
       return maskedSoftmax(e, mask, "sequence");
     });
 
