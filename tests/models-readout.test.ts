@@ -272,6 +272,7 @@ describe("CORE", () => {
     expect(model.blocks.map((b) => b.type)).toContain("ConsistentPooling");
     expect(createHeadFor(model).config).toMatchObject({ cosine: true, temperature: 0.07, tied: true });
     expect(createHeadFor(model, { temperature: 0.2 }).config).toMatchObject({ cosine: true, temperature: 0.2 });
+    expect(createHeadFor(model, { temperature: undefined, labelSmoothing: 0.1 }).config).toMatchObject({ cosine: true, temperature: 0.07, labelSmoothing: 0.1 });
     const again = createModel("core", model.config, schema);
     expect(maxAbsDiff(model.encode(itemBatch(), false), again.encode(itemBatch(), false))).toBe(0);
   });

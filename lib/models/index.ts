@@ -49,7 +49,8 @@ export function createModel<K extends ModelKind>(kind: K, config: ModelConfigs[K
 /** The output head for `model`: scores its item catalogue from its states, tied to its item table by default; the
  *  model's `headDefaults` (CORE: cosine, τ 0.07) under `config`. */
 export function createHeadFor(model: SessionModel, config: OutputHeadConfig = {}): ItemOutputHead {
-  return createOutputHead({ nItems: model.inputs.itemCardinality, hiddenDim: model.dim, itemTable: model.inputs.itemTable }, { ...model.headDefaults, ...config });
+  const given = Object.fromEntries(Object.entries(config).filter(([, value]) => value !== undefined)); // a key set to undefined keeps the default
+  return createOutputHead({ nItems: model.inputs.itemCardinality, hiddenDim: model.dim, itemTable: model.inputs.itemTable }, { ...model.headDefaults, ...given });
 }
 
 /** Frees a trained model and its head: the model's variables, then the head's own (a tied table is the model's). */
