@@ -10,7 +10,7 @@ import { attentionReadout, lastRealState, maskedSoftmax } from "../lib/models/re
 import { createCoreModel } from "../lib/models/core";
 import { createRnnModel } from "../lib/models/rnn";
 import { createTransformerModel } from "../lib/models/transformer";
-import { createHeadFor, createModel, createTargetScheme, selectTargets, type SessionModel } from "../lib/models/index";
+import { createHeadFor, createModel, createTargetScheme, selectTargets, summarizeModel, type SessionModel } from "../lib/models/index";
 import type { NextItemModel, SessionBatch } from "../lib/models/types";
 import { ITEMS, editBatch, itemOnlySchema, maxAbsDiff, toyBatch, toySchema } from "./helpers/models-fixtures";
 
@@ -275,6 +275,23 @@ describe("CORE", () => {
     expect(createHeadFor(model, { temperature: undefined, labelSmoothing: 0.1 }).config).toMatchObject({ cosine: true, temperature: 0.07, labelSmoothing: 0.1 });
     const again = createModel("core", model.config, schema);
     expect(maxAbsDiff(model.encode(itemBatch(), false), again.encode(itemBatch(), false))).toBe(0);
+  });
+
+  it("its summary counts every parameter once, the tied head none", () => {
+    for (const model of [core(), core({ weights: "uniform" })]) {
+      const total = Object.values(model.variables).reduce((sum, v) => sum + v.size, 0);
+      const summary = summarizeModel(model, createHeadFor(model));
+      expect(summary.totalParameters).toBe(total);
+      expect(summary.rows.at(-1)?.parameters).toBe(0); // cosine: no bias
+    }
+    expect(summarizeModel(core()).rows.map((r) => r.block)).toEqual([
+      "input (InputBlock)",
+      "core.transformer.position (PositionEmbedding)",
+      "core.transformer.block0 (TransformerBlock, causal)",
+      "core.transformer.finalNorm (LayerNorm)",
+      "core.score (PositionScore)",
+      "core.pooling (ConsistentPooling)",
+    ]);
   });
 
   it("CORE-ave: the state at t is the mean of the item embeddings of positions 0..t (pooled: of the session)", () => {

@@ -258,11 +258,16 @@ function buildConsistentPooling(ctx: BuildContext, spec: ConsistentPoolingSpec, 
   const shape: Shape = { dim, output };
   return {
     spec: resolved,
-    info: [
-      ...(transformer === null ? [] : transformer.info.map((i) => ({ ...i, name: `${name}.${i.name}` }))),
-      { name: transformer === null ? name : `${name}.score`, type: weighting === "uniform" ? "MeanWeights" : "PositionScores", dim: 1, output: "sequence" as const },
-      { name, type: "ConsistentPooling", ...shape },
-    ],
+    // Summary rows: the Transformer's, the score, then the pooling ("<name>.pooling" owns no variables, so that no
+    // row counts another's); CORE-ave is one row.
+    info:
+      transformer === null
+        ? [{ name, type: "ConsistentPooling, uniform", ...shape }]
+        : [
+            ...transformer.info.map((i) => ({ ...i, name: `${name}.${i.name}` })),
+            { name: `${name}.score`, type: "PositionScore", dim: 1, output: "sequence" as const },
+            { name: `${name}.pooling`, type: "ConsistentPooling", ...shape },
+          ],
     shape,
     causal: true,
     apply: (input, batch, training) =>
