@@ -128,6 +128,13 @@ export const attentionReadout = (config: Omit<AttentionReadoutSpec, "block"> = {
  *  (dropped out when training), α uniform or from Transformer blocks. Its model scores by cosine (the head's `cosine`). */
 export const consistentPooling = (config: Omit<ConsistentPoolingSpec, "block"> = {}): ConsistentPoolingSpec => ({ block: "consistentPooling", ...config });
 
+/** The blocks of a model config's `readout` ("none" or "attention"), shared by the GRU/LSTM and the Transformer. */
+export function readoutBlocks(readout: "none" | "attention"): BlockSpec[] {
+  if (readout === "none") return [];
+  if (readout === "attention") return [attentionReadout()];
+  throw new Error(`readout must be "none" or "attention", got '${readout as string}'`);
+}
+
 interface BuildContext {
   params: ParameterFactory;
   seeds: SeedSequence;

@@ -2,7 +2,7 @@
 // per position ("sequence"), the state at position t having seen events 0..t only. With `readout: "attention"`,
 // SR-GNN's attention readout (./readout.ts) between the GRU and the MLP: the state at t is W3 [h_t; Σ_{j<=t} α_tj h_j]
 // (NARM's global/local encoder when the cell is a GRU).
-import { type BlockSpec, attentionReadout, composeModel, inputBlock, mlpBlock, recurrentBlock } from "./blocks";
+import { type BlockSpec, composeModel, inputBlock, mlpBlock, readoutBlocks, recurrentBlock } from "./blocks";
 import type { InputConfig, ModelSchema } from "./inputs";
 import type { Activation } from "./layers";
 import type { SessionModel } from "./model";
@@ -56,11 +56,4 @@ export function createRnnModel(schema: ModelSchema, config: RnnConfig = {}): Ses
     mlpBlock({ units: c.mlp, activation: c.mlpActivation }),
   ];
   return { ...composeModel(schema, blocks, { seed: c.seed }), config: c };
-}
-
-/** The blocks of a model config's `readout` ("none" or "attention"), shared by the GRU/LSTM and the Transformer. */
-export function readoutBlocks(readout: "none" | "attention"): BlockSpec[] {
-  if (readout === "none") return [];
-  if (readout === "attention") return [attentionReadout()];
-  throw new Error(`readout must be "none" or "attention", got '${readout as string}'`);
 }

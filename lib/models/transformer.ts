@@ -3,8 +3,7 @@
 // position ("sequence"). Causal, the state at t depends on events 0..t only; causal: false (bidirectional) is for
 // masked-item training.
 // With `readout: "attention"`, SR-GNN's attention readout (./readout.ts) between the blocks and the MLP.
-import { type BlockSpec, composeModel, inputBlock, mlpBlock, transformerBlocks } from "./blocks";
-import { readoutBlocks } from "./rnn";
+import { type BlockSpec, composeModel, inputBlock, mlpBlock, readoutBlocks, transformerBlocks } from "./blocks";
 import type { InputConfig, ModelSchema } from "./inputs";
 import type { Activation } from "./layers";
 import type { SessionModel } from "./model";
