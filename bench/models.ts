@@ -84,6 +84,8 @@ function modelConfig(kind: BenchModelKind, config: BenchModelConfig): ModelConfi
       return { inputs, units: config.dim, ...extra };
     case "transformer":
       return { inputs, dModel: config.dim, ...extra };
+    case "core":
+      return { inputs, ...(config.dropout === undefined ? {} : { dropout: config.dropout }) };
   }
 }
 

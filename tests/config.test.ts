@@ -60,6 +60,17 @@ describe("parseRunConfig", () => {
     expect(parseRunConfig({ ...valid, models: undefined }, "x").models).toEqual([]);
   });
 
+  it("accepts the attention readout, the core kind and the cosine head; refuses an unknown readout", () => {
+    const models = [
+      { kind: "gru", model: { readout: "attention" } },
+      { kind: "transformer", model: { readout: "none" } },
+      { kind: "core", model: { weights: "uniform", inputDropout: 0.1, temperature: 0.1, output: "pooled" }, head: { cosine: true } },
+    ];
+    expect(parseRunConfig({ ...valid, models }, "x").models.map((m) => m.kind)).toEqual(["gru", "transformer", "core"]);
+    expect(problem({ ...valid, models: [{ kind: "gru", model: { readout: "mean" } }] })).toBe('configs/x.json: models[0].model.readout: expected one of "none", "attention", got "mean"');
+    expect(problem({ ...valid, models: [{ kind: "core", model: { inputs: { projection: 8 } } }] })).toBe('configs/x.json: models[0].model.inputs: unknown key "projection"');
+  });
+
   it("names the key and what was expected for a wrong type", () => {
     const json = { ...valid, models: [{ kind: "mlp" }, { kind: "gru", training: { epochs: "3" } }] };
     expect(problem(json)).toBe('configs/x.json: models[1].training.epochs: expected a positive integer, got "3"');
@@ -87,7 +98,7 @@ describe("parseRunConfig", () => {
   });
 
   it("refuses a model kind or model option it does not know", () => {
-    expect(problem({ ...valid, models: [{ kind: "cnn" }] })).toBe('configs/x.json: models[0].kind: expected one of "mlp", "gru", "lstm", "transformer", got "cnn"');
+    expect(problem({ ...valid, models: [{ kind: "cnn" }] })).toBe('configs/x.json: models[0].kind: expected one of "mlp", "gru", "lstm", "transformer", "core", got "cnn"');
     expect(problem({ ...valid, models: [{ kind: "gru", model: { dModel: 64 } }] })).toBe('configs/x.json: models[0].model: unknown key "dModel"');
   });
 

@@ -172,7 +172,7 @@ describe("a baseline saved as a model folder", () => {
       const manifest = JSON.parse(readFileSync(join(f, "model.json"), "utf8"));
       writeFileSync(join(f, "model.json"), JSON.stringify({ ...manifest, kind: "item-knn" }));
     });
-    await expect(loadModelFolder(badKind)).rejects.toThrow(`"kind" must be a model kind (mlp, gru, lstm, transformer) or a baseline (most-popular, successor-counts, v-sknn, vstan), got "item-knn"`);
+    await expect(loadModelFolder(badKind)).rejects.toThrow(`"kind" must be a model kind (mlp, gru, lstm, transformer, core) or a baseline (most-popular, successor-counts, v-sknn, vstan), got "item-knn"`);
   });
 });
 

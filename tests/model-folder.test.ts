@@ -1,4 +1,5 @@
-// Saved model folders: tiny GRU, MLP and Transformer models (and a masked-item Transformer) trained for a few steps
+// Saved model folders: tiny GRU, MLP and Transformer models (and a masked-item Transformer, a GRU with the attention
+// readout, CORE-trm and a pooled CORE-ave) trained for a few steps
 // on the prepared booking fixture, saved, loaded back, and asked for recommendations on raw events. The reference
 // is computed without the folder: the original in-memory model on sessions encoded by DuckDB
 // (workflow.transformRecords) and batched by the loader, through the evaluation path of lib/evaluate.
@@ -35,6 +36,9 @@ const RUNS: { name: string; kind: ModelKind; config: object; scheme: SchemeKind 
   { name: "mlp", kind: "mlp", config: { inputs: { itemDim: 8 }, layers: [16] }, scheme: "last" },
   { name: "transformer", kind: "transformer", config: { inputs: { itemDim: 8 }, dModel: 8, heads: 2, layers: 1, mlp: [8] }, scheme: "next" },
   { name: "bert4rec", kind: "transformer", config: { inputs: { itemDim: 8, maskToken: true }, dModel: 8, heads: 2, layers: 1, mlp: [], causal: false }, scheme: "masked" },
+  { name: "gru-attention", kind: "gru", config: { inputs: { itemDim: 8 }, units: 8, mlp: [], readout: "attention" }, scheme: "next" },
+  { name: "core", kind: "core", config: { inputs: { itemDim: 8 }, ffnDim: 16, layers: 1 }, scheme: "next" },
+  { name: "core-ave-pooled", kind: "core", config: { inputs: { itemDim: 8 }, weights: "uniform", output: "pooled" }, scheme: "last" },
 ];
 
 /** Raw events of the fixture's trips, by trip id (file order). */
@@ -221,7 +225,7 @@ describe("saveModelFolder / loadModelFolder", () => {
     const notJson = broken("not-json", (f) => writeFileSync(join(f, "model.json"), "{ model"));
     await expect(loadModelFolder(notJson)).rejects.toThrow(`${join(notJson, "model.json")}: not valid JSON`);
     const badKind = broken("kind", (f) => writeFileSync(join(f, "model.json"), JSON.stringify({ ...trained[0].manifest, kind: "svm" })));
-    await expect(loadModelFolder(badKind)).rejects.toThrow(`${join(badKind, "model.json")}: "kind" must be a model kind (mlp, gru, lstm, transformer) or a baseline (most-popular, successor-counts, v-sknn, vstan), got "svm"`);
+    await expect(loadModelFolder(badKind)).rejects.toThrow(`${join(badKind, "model.json")}: "kind" must be a model kind (mlp, gru, lstm, transformer, core) or a baseline (most-popular, successor-counts, v-sknn, vstan), got "svm"`);
     const otherWeights = broken("other-weights", (f) => ["weights.bin", "weights.json"].forEach((file) => cpSync(join(trained[1].folder, file), join(f, file))));
     await expect(loadModelFolder(otherWeights)).rejects.toThrow(`${join(otherWeights, "weights.json")} does not fit the model of ${join(otherWeights, "model.json")}: assignWeights: no weight for variable`);
     const noVocabulary = broken("vocabulary", (f) => rmSync(join(f, "workflow", "vocabularies", "country.json")));

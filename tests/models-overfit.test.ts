@@ -79,15 +79,18 @@ function overfit(model: SessionModel, maxSteps: number, learningRate: number) {
 }
 
 const small = { itemDim: 16, embeddingDims: { category_list: 3, country: 2 } };
-const configs: { [K in ModelKind]: ModelConfigs[K] } = {
+const configs: { [K in Exclude<ModelKind, "core">]: ModelConfigs[K] } = {
   mlp: { inputs: small, layers: [64, 16] },
   gru: { inputs: small, units: 32, mlp: [16], l2: 1e-5 },
   lstm: { inputs: small, units: 32, mlp: [16] },
   transformer: { inputs: small, dModel: 16, heads: 2, layers: 1, dropout: 0, mlp: [16] },
 };
+// Not CORE: its session vector is a convex combination of the session's own item embeddings, scored by cosine against
+// the same table, so it cannot memorise an arbitrary next item (it reaches Recall@1 = 0.75 here); its training is
+// checked in models-readout.test.ts (the loss falls).
 
 describe("overfitting 20 sessions (predict-last)", () => {
-  it.each(Object.keys(configs) as ModelKind[])("%s reaches Recall@1 = 1", (kind) => {
+  it.each(Object.keys(configs) as Exclude<ModelKind, "core">[])("%s reaches Recall@1 = 1", (kind) => {
     const model = createModel(kind, configs[kind], schema);
     const { recall, step } = overfit(model, 300, 0.01);
     console.log(`${kind}: Recall@1 = ${recall} after ${step} Adam steps`);

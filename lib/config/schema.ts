@@ -97,6 +97,7 @@ const rnnModel = z.strictObject({
   units: positiveInteger().optional(),
   l2: z.number({ error: "expected a number >= 0" }).min(0, { error: "expected a number >= 0" }).optional(),
   dropout: fraction().optional(),
+  readout: oneOf(["none", "attention"]).optional(),
   mlp: positiveIntegers().optional(),
   mlpActivation: activation().optional(),
   seed: z.number({ error: "expected a number" }).int({ error: "expected an integer" }).optional(),
@@ -110,9 +111,24 @@ const transformerModel = z.strictObject({
   ffnDim: positiveInteger().optional(),
   dropout: fraction().optional(),
   causal: bool().optional(),
+  readout: oneOf(["none", "attention"]).optional(),
   mlp: positiveIntegers().optional(),
   mlpActivation: activation().optional(),
   inputInitScale: positiveNumber().optional(),
+  seed: z.number({ error: "expected a number" }).int({ error: "expected an integer" }).optional(),
+});
+
+const { maskToken: _maskToken, ...coreInputsFields } = inputsFields;
+const coreModel = z.strictObject({
+  inputs: z.strictObject(coreInputsFields).optional(),
+  weights: oneOf(["uniform", "transformer"]).optional(),
+  heads: positiveInteger().optional(),
+  layers: positiveInteger().optional(),
+  ffnDim: positiveInteger().optional(),
+  dropout: fraction().optional(),
+  inputDropout: fraction().optional(),
+  temperature: positiveNumber().optional(),
+  output: oneOf(["sequence", "pooled"]).optional(),
   seed: z.number({ error: "expected a number" }).int({ error: "expected an integer" }).optional(),
 });
 
@@ -123,6 +139,7 @@ const sampledSchema = z.discriminatedUnion("negatives", [
 
 const headSchema = z.strictObject({
   tied: bool().optional(),
+  cosine: bool().optional(),
   temperature: positiveNumber().optional(),
   labelSmoothing: fraction().optional(),
   sampled: sampledSchema.nullable().optional(),
@@ -159,13 +176,14 @@ const modelEntry = <K extends string, M extends z.ZodType>(kind: K, model: M) =>
     training: trainingSchema.optional(),
   });
 
-export const MODEL_KIND_NAMES = ["mlp", "gru", "lstm", "transformer"] as const;
+export const MODEL_KIND_NAMES = ["mlp", "gru", "lstm", "transformer", "core"] as const;
 
 export const modelSchema = z.discriminatedUnion("kind", [
   modelEntry("mlp", mlpModel),
   modelEntry("gru", rnnModel),
   modelEntry("lstm", rnnModel),
   modelEntry("transformer", transformerModel),
+  modelEntry("core", coreModel),
 ]);
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@
 //   mlpBlock            dense layers (per position or per session)   [..., units]
 //   recurrentBlock      a GRU or LSTM over the positions             [batch, seqLen, units]
 //   transformerBlocks   position embeddings + N causal blocks + norm [batch, seqLen, dModel]
+//   attentionReadout    SR-GNN's readout W3 [h_last; Σ α h] (./readout.ts) [batch, seqLen, units] or [batch, units]
+//   consistentPooling   CORE's Σ α x over the input embeddings x        [batch, seqLen, dim] or [batch, dim]
 // createMlpModel / createRnnModel / createTransformerModel are such lists, so a model composed in a notebook and the
 // factory's are one definition. A block is a plain JSON description; `composeModel` creates its variables under the
 // block's name, each seeded by (seed, full name), so one list and one seed always give the same weights, and it
@@ -14,6 +16,7 @@ import { ParameterFactory, SeedSequence } from "./init";
 import { createInputBlock, type InputConfig, type ModelSchema } from "./inputs";
 import { type Activation, dense, dropout, gelu, l2Penalty, layerNorm, maskedMean, mlpLayers } from "./layers";
 import type { BlockInfo, ModelKind, SessionModel } from "./model";
+import { attentionReadout as createAttentionReadout, maskedSoftmax } from "./readout";
 import { type RnnCell, recurrentLayer } from "./recurrent";
 import type { SessionBatch } from "./types";
 
@@ -63,7 +66,40 @@ export interface TransformerBlocksSpec {
   /** Scope of its variables. Default "transformer". */
   name?: string;
 }
-export type BlockSpec = InputBlockSpec | MeanPoolingSpec | MlpBlockSpec | RecurrentBlockSpec | TransformerBlocksSpec;
+export interface AttentionReadoutSpec {
+  block: "attentionReadout";
+  /** Width of the session vector W3 [h_last; s_g]. Default: the input width. */
+  units?: number;
+  /** "sequence": one vector per position t, the readout of the prefix 0..t (causal; trains on every position);
+   *  "pooled": one per session (trains on the last item only). Default "sequence". */
+  output?: "sequence" | "pooled";
+  /** Scope of its variables. Default "readout". */
+  name?: string;
+}
+export interface ConsistentPoolingSpec {
+  block: "consistentPooling";
+  /** How the weights α over the positions are made: "uniform" (CORE-ave: the mean of the real positions) or
+   *  "transformer" (CORE-trm: causal Transformer blocks over the embeddings, a linear map to one score per position,
+   *  a softmax over the real positions). Default "transformer". */
+  weights?: "uniform" | "transformer";
+  /** Dropout on the input embeddings x when training (CORE's sess_dropout). Default 0.2. */
+  inputDropout?: number;
+  /** The Transformer blocks of "transformer" weights (always causal). Default CORE's: 2 heads, 2 layers, ffnDim 256,
+   *  dropout 0.5. */
+  transformer?: Omit<TransformerBlocksSpec, "block" | "causal" | "name">;
+  /** "sequence": one vector per position t from the prefix 0..t; "pooled": one per session. Default "sequence". */
+  output?: "sequence" | "pooled";
+  /** Scope of its variables. Default "core". */
+  name?: string;
+}
+export type BlockSpec =
+  | InputBlockSpec
+  | MeanPoolingSpec
+  | MlpBlockSpec
+  | RecurrentBlockSpec
+  | TransformerBlocksSpec
+  | AttentionReadoutSpec
+  | ConsistentPoolingSpec;
 
 /** The config of a composed model: its blocks, defaults filled in, and its seed. */
 export interface ComposedModelConfig {
@@ -85,6 +121,19 @@ export const recurrentBlock = (config: Omit<RecurrentBlockSpec, "block">): Recur
  *  x += Dropout(SelfAttention(LayerNorm(x))); x += Dropout(W2·GELU(W1·LayerNorm(x))), then a final LayerNorm.
  *  Attention never reaches padded keys and, when causal, never later ones. */
 export const transformerBlocks = (config: Omit<TransformerBlocksSpec, "block"> = {}): TransformerBlocksSpec => ({ block: "transformer", ...config });
+/** SR-GNN's attention readout over the states of the block before (a recurrent or Transformer block): per session
+ *  (or per prefix) W3 [h_last; Σ_j α_j h_j], α a softmax over the real positions of qᵀσ(W1 h_last + W2 h_j + c). */
+export const attentionReadout = (config: Omit<AttentionReadoutSpec, "block"> = {}): AttentionReadoutSpec => ({ block: "attentionReadout", ...config });
+/** CORE's session vector (Hou et al. 2022), in the item-embedding space: Σ_j α_j x_j over the input block's vectors x
+ *  (dropped out when training), α uniform or from Transformer blocks. Its model scores by cosine (the head's `cosine`). */
+export const consistentPooling = (config: Omit<ConsistentPoolingSpec, "block"> = {}): ConsistentPoolingSpec => ({ block: "consistentPooling", ...config });
+
+/** The blocks of a model config's `readout` ("none" or "attention"), shared by the GRU/LSTM and the Transformer. */
+export function readoutBlocks(readout: "none" | "attention"): BlockSpec[] {
+  if (readout === "none") return [];
+  if (readout === "attention") return [attentionReadout()];
+  throw new Error(`readout must be "none" or "attention", got '${readout as string}'`);
+}
 
 interface BuildContext {
   params: ParameterFactory;
@@ -149,11 +198,97 @@ function buildBlock(ctx: BuildContext, spec: BlockSpec, input: Shape, index: num
     case "transformer":
       sequenceOnly();
       return buildTransformerBlocks(ctx, spec, input.dim);
+    case "attentionReadout": {
+      sequenceOnly();
+      const resolved: Required<AttentionReadoutSpec> = { block: "attentionReadout", units: spec.units ?? input.dim, output: spec.output ?? "sequence", name: spec.name ?? "readout" };
+      positiveInteger(index, spec, "units", resolved.units);
+      if (resolved.output !== "sequence" && resolved.output !== "pooled") fail(index, spec, `output must be "sequence" or "pooled", got '${resolved.output}'`);
+      const readout = createAttentionReadout(ctx.params, resolved.name, input.dim, resolved.units);
+      const shape: Shape = { dim: resolved.units, output: resolved.output };
+      return {
+        spec: resolved,
+        info: [{ name: resolved.name, type: "AttentionReadout", ...shape }],
+        shape,
+        causal: true,
+        apply: (x, batch) => readout.apply(x as tf.Tensor3D, batch.mask, resolved.output),
+      };
+    }
+    case "consistentPooling":
+      sequenceOnly();
+      if (index !== 1) fail(index, spec, "pools the input block's vectors, so it must come right after inputBlock");
+      return buildConsistentPooling(ctx, spec, input.dim, index);
     case "input":
       return fail(index, spec, "only the first block may be the input block");
     default:
-      throw new Error(`composeModel: block ${index}: unknown block '${(spec as { block: unknown }).block}', expected input, meanPooling, mlp, recurrent or transformer`);
+      throw new Error(
+        `composeModel: block ${index}: unknown block '${(spec as { block: unknown }).block}', expected input, meanPooling, mlp, recurrent, transformer, attentionReadout or consistentPooling`,
+      );
   }
+}
+
+function positiveInteger(index: number, spec: BlockSpec, what: string, value: number): void {
+  if (!(Number.isInteger(value) && value > 0)) fail(index, spec, `${what} must be a positive integer, got ${value}`);
+}
+
+/** CORE (RUCAIBox/CORE core_trm.py / core_ave.py): x = Dropout(input vectors) [b, L, d]; α from the causal
+ *  Transformer's per-position score (or uniform), softmax over the real positions j (<= t per prefix); Σ_j α_j x_j.
+ *  Deviations: our pre-LN Transformer blocks (CORE's RecBole encoder is post-LN, with a LayerNorm on the input); the
+ *  item table is not dropped out in the loss (CORE's item_dropout), since the head is shared by every model. */
+function buildConsistentPooling(ctx: BuildContext, spec: ConsistentPoolingSpec, dim: number, index: number): BuiltBlock {
+  const name = spec.name ?? "core";
+  const weighting = spec.weights ?? "transformer";
+  const output = spec.output ?? "sequence";
+  if (weighting !== "uniform" && weighting !== "transformer") fail(index, spec, `weights must be "uniform" or "transformer", got '${weighting}'`);
+  if (output !== "sequence" && output !== "pooled") fail(index, spec, `output must be "sequence" or "pooled", got '${output}'`);
+  const inputDropout = spec.inputDropout ?? 0.2;
+  const scope = ctx.params.scope(name);
+  let transformer: BuiltBlock | null = null;
+  let scoreLayer: ((x: tf.Tensor) => tf.Tensor) | null = null;
+  let transformerSpec: ConsistentPoolingSpec["transformer"] = undefined;
+  if (weighting === "transformer") {
+    const t = spec.transformer ?? {};
+    transformer = buildTransformerBlocks(
+      { ...ctx, params: scope },
+      { block: "transformer", heads: t.heads ?? 2, layers: t.layers ?? 2, ffnDim: t.ffnDim ?? 256, dropout: t.dropout ?? 0.5, causal: true, name: "transformer" },
+      dim,
+    );
+    const { block: _b, causal: _c, name: _n, ...resolvedTransformer } = transformer.spec as Required<TransformerBlocksSpec>;
+    transformerSpec = resolvedTransformer;
+    // CORE's fn: a dense layer to one unit (`score.kernel` [dim, 1], `score.bias` [1]), computed as a product and a sum
+    // over the last axis, since a matmul by a one-column kernel gets wrong gradients on the wasm backend.
+    const score = scope.scope("score");
+    const kernel = score.glorotUniform("kernel", [dim, 1]);
+    const bias = score.constant("bias", [1], 0);
+    scoreLayer = (x) => tf.add(tf.sum(tf.mul(x, tf.reshape(kernel, [dim])), -1), bias); // [b, L, dim] → [b, L]
+  }
+  const resolved: ConsistentPoolingSpec = { block: "consistentPooling", weights: weighting, inputDropout, ...(transformerSpec ? { transformer: transformerSpec } : {}), output, name };
+  const shape: Shape = { dim, output };
+  return {
+    spec: resolved,
+    // Summary rows: the Transformer's, the score, then the pooling ("<name>.pooling" owns no variables, so that no
+    // row counts another's); CORE-ave is one row.
+    info:
+      transformer === null
+        ? [{ name, type: "ConsistentPooling, uniform", ...shape }]
+        : [
+            ...transformer.info.map((i) => ({ ...i, name: `${name}.${i.name}` })),
+            { name: `${name}.score`, type: "PositionScore", dim: 1, output: "sequence" as const },
+            { name: `${name}.pooling`, type: "ConsistentPooling", ...shape },
+          ],
+    shape,
+    causal: true,
+    apply: (input, batch, training) =>
+      tf.tidy(() => {
+        const x = dropout(input, inputDropout, training, ctx.seeds) as tf.Tensor3D; // [b, L, d]
+        const [batchSize, seqLen] = batch.mask.shape;
+        const e = // one score per position [b, L]
+          transformer === null || scoreLayer === null
+            ? tf.zeros([batchSize, seqLen])
+            : scoreLayer(transformer.apply(x, batch, training));
+        if (output === "pooled") return tf.sum(tf.mul(tf.expandDims(maskedSoftmax(e, batch.mask, "pooled"), 2), x), 1); // [b, d]
+        return tf.matMul(maskedSoftmax(tf.expandDims(e, 1), batch.mask, "sequence") as tf.Tensor3D, x); // [b, L, d]
+      }),
+  };
 }
 
 function buildTransformerBlocks(ctx: BuildContext, spec: TransformerBlocksSpec, dModel: number): BuiltBlock {
@@ -209,8 +344,10 @@ function buildTransformerBlocks(ctx: BuildContext, spec: TransformerBlocksSpec, 
   };
 }
 
-/** The kind a block list is: "transformer" with Transformer blocks, else the recurrent cell, else "mlp". */
+/** The kind a block list is: "core" with CORE's pooling, "transformer" with Transformer blocks, else the recurrent
+ *  cell, else "mlp". */
 function kindOf(blocks: readonly BlockSpec[]): ModelKind {
+  if (blocks.some((b) => b.block === "consistentPooling")) return "core";
   if (blocks.some((b) => b.block === "transformer")) return "transformer";
   const recurrent = blocks.find((b): b is RecurrentBlockSpec => b.block === "recurrent");
   return recurrent?.cell ?? "mlp";
@@ -255,5 +392,7 @@ export function composeModel(schema: ModelSchema, blocks: readonly BlockSpec[], 
     variables: ctx.params.variables,
     encode: (batch, training) => tf.tidy(() => built.reduce((x: tf.Tensor, block) => block.apply(x, batch, training), inputs.apply(batch))),
     regularization: penalties.length === 0 ? undefined : () => tf.tidy(() => tf.addN(penalties.map((p) => p())) as tf.Scalar),
+    // CORE scores by cosine with CORE's temperature (core.ts sets its configured one).
+    headDefaults: kind === "core" ? { cosine: true, temperature: 0.07 } : undefined,
   };
 }

@@ -7,6 +7,7 @@ import { type RnnConfig, createRnnModel } from "./rnn";
 import { type TransformerConfig, createTransformerModel } from "./transformer";
 import type { ModelSchema } from "./inputs";
 import { type ComposedModelConfig, composeModel, isComposedConfig } from "./blocks";
+import { type CoreConfig, createCoreModel } from "./core";
 
 /** The config type of each model kind ("gru"/"lstm" fix the RNN's cell), or the blocks of a composed model. */
 export interface ModelConfigs {
@@ -14,9 +15,10 @@ export interface ModelConfigs {
   gru: Omit<RnnConfig, "cell"> | ComposedModelConfig;
   lstm: Omit<RnnConfig, "cell"> | ComposedModelConfig;
   transformer: TransformerConfig | ComposedModelConfig;
+  core: CoreConfig | ComposedModelConfig;
 }
 
-export const MODEL_KINDS: readonly ModelKind[] = ["mlp", "gru", "lstm", "transformer"];
+export const MODEL_KINDS: readonly ModelKind[] = ["mlp", "gru", "lstm", "transformer", "core"];
 
 /** A model of `kind` for the dataset `schema`; every config field has a documented default. A composed model's
  *  config (its blocks, from `composeModel`) rebuilds that model, whose blocks must make it a `kind`. */
@@ -37,14 +39,18 @@ export function createModel<K extends ModelKind>(kind: K, config: ModelConfigs[K
       return createRnnModel(schema, { ...(config as RnnConfig), cell: kind });
     case "transformer":
       return createTransformerModel(schema, config as TransformerConfig);
+    case "core":
+      return createCoreModel(schema, config as CoreConfig);
     default:
       throw new Error(`createModel: unknown model kind '${kind}', expected one of ${MODEL_KINDS.join(", ")}`);
   }
 }
 
-/** The output head for `model`: scores its item catalogue from its states, tied to its item table by default. */
+/** The output head for `model`: scores its item catalogue from its states, tied to its item table by default; the
+ *  model's `headDefaults` (CORE: cosine, τ 0.07) under `config`. */
 export function createHeadFor(model: SessionModel, config: OutputHeadConfig = {}): ItemOutputHead {
-  return createOutputHead({ nItems: model.inputs.itemCardinality, hiddenDim: model.dim, itemTable: model.inputs.itemTable }, config);
+  const given = Object.fromEntries(Object.entries(config).filter(([, value]) => value !== undefined)); // a key set to undefined keeps the default
+  return createOutputHead({ nItems: model.inputs.itemCardinality, hiddenDim: model.dim, itemTable: model.inputs.itemTable }, { ...model.headDefaults, ...given });
 }
 
 /** Frees a trained model and its head: the model's variables, then the head's own (a tied table is the model's). */
@@ -57,7 +63,9 @@ export type { BlockInfo, ModelKind, SessionModel } from "./model";
 export {
   type BlockSpec,
   type ComposedModelConfig,
+  attentionReadout,
   composeModel,
+  consistentPooling,
   inputBlock,
   meanPooling,
   mlpBlock,
@@ -71,6 +79,8 @@ export { type MlpModelConfig, createMlpModel } from "./mlp";
 export { type RnnCell, type RnnConfig, createRnnModel } from "./rnn";
 export { attentionBias } from "./attention";
 export { type TransformerConfig, createTransformerModel } from "./transformer";
+export { type CoreConfig, createCoreModel } from "./core";
+export { type AttentionReadout, attentionReadout as createAttentionReadout, lastRealState, maskedSoftmax } from "./readout";
 export {
   type ItemOutputHead,
   type OutputHeadConfig,

@@ -2,9 +2,10 @@
 // (enough to rebuild it before loading saved weights), its input block (whose item table a tied head reuses) and
 // its blocks in order (for the model summary).
 import type { InputBlock } from "./inputs";
+import type { OutputHeadConfig } from "./outputs";
 import type { NextItemModel } from "./types";
 
-export type ModelKind = "mlp" | "gru" | "lstm" | "transformer";
+export type ModelKind = "mlp" | "gru" | "lstm" | "transformer" | "core";
 
 /** One block of a model as the summary lists it: its variables are those named `name` or `name.*`. */
 export interface BlockInfo {
@@ -24,4 +25,7 @@ export interface SessionModel<Config = unknown> extends NextItemModel {
   readonly blocks: readonly BlockInfo[];
   /** True when the state at position t depends on events 0..t only (false: bidirectional attention). */
   readonly causal: boolean;
+  /** Head settings the model is meant to be scored with (CORE: cosine, temperature 0.07), under the run's own head
+   *  config (`createHeadFor`). Absent: the head's defaults. */
+  readonly headDefaults?: OutputHeadConfig;
 }

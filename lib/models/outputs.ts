@@ -44,6 +44,9 @@ export interface SampledSoftmaxConfig {
 export interface OutputHeadConfig {
   /** Reuse the item embedding table as output weights (weight tying). Default true. */
   tied?: boolean;
+  /** Score by cosine: the (projected) hidden state and every item vector L2-normalised, no bias, so that a logit is
+   *  cos / temperature, within ±1/temperature (CORE, Hou et al. 2022, with temperature 0.07). Default false. */
+  cosine?: boolean;
   /** Logits are divided by this. Default 1. */
   temperature?: number;
   /** Label smoothing ε: the target distribution is (1-ε)·one-hot + ε/K over the K candidates. Default 0. */
@@ -136,6 +139,7 @@ function checkSmoothing(value: number): number {
 export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig = {}): ItemOutputHead {
   const resolved: ItemOutputHead["config"] = {
     tied: config.tied ?? true,
+    cosine: config.cosine ?? false,
     temperature: config.temperature ?? 1,
     labelSmoothing: checkSmoothing(config.labelSmoothing ?? 0),
     sampled: config.sampled ?? null,
@@ -161,8 +165,14 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
     const kernel = params.glorotUniform("kernel", [nItems, hiddenDim]);
     itemVectors = () => kernel as tf.Tensor2D;
   }
-  const bias = params.constant("bias", [nItems], 0);
-  const project = (hidden: tf.Tensor2D): tf.Tensor2D => (projection === null ? hidden : (projection.apply(hidden) as tf.Tensor2D));
+  if (resolved.cosine) {
+    const raw = itemVectors;
+    itemVectors = () => l2Normalize(raw());
+  }
+  // Cosine logits have no bias: a constant 0 stands in for it (not a variable, so nothing trains or is saved).
+  const bias = (resolved.cosine ? tf.keep(tf.zeros([nItems])) : params.constant("bias", [nItems], 0)) as tf.Tensor1D;
+  const projected = (hidden: tf.Tensor2D): tf.Tensor2D => (projection === null ? hidden : (projection.apply(hidden) as tf.Tensor2D));
+  const project = resolved.cosine ? (hidden: tf.Tensor2D) => l2Normalize(projected(hidden)) : projected;
 
   // Kept for the head's lifetime: additive masks over the catalogue.
   const trainingExclusion = tf.keep(tf.tensor1d(perItem(nItems, [0], NEVER, 0))); // padding is never a target
@@ -216,7 +226,11 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
     tf.tidy(() =>
       frozen !== null
         ? (tf.fused.matMul({ a: project(hidden), b: frozen.transposed, bias: frozen.bias }) as tf.Tensor2D)
-        : (tf.add(fullLogits(hidden, tf.transpose(itemVectors()) as tf.Tensor2D), scoringExclusion) as tf.Tensor2D),
+        : // the frozen path's order of operations, so that freezing (a loaded model folder) changes no score's bits
+          (tf.add(
+            tf.matMul(project(hidden), tf.div(tf.transpose(itemVectors()), resolved.temperature)),
+            tf.add(tf.div(bias, resolved.temperature), scoringExclusion),
+          ) as tf.Tensor2D),
     );
 
   const variables: Record<string, tf.Variable> = { ...params.variables };
@@ -261,15 +275,21 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
     dispose: () => {
       if (frozen !== null) tf.dispose([frozen.transposed, frozen.bias]);
       tf.dispose([trainingExclusion, trainingValid, scoringExclusion, ...Object.values(variables)]);
+      if (resolved.cosine) bias.dispose();
       sampled?.dispose();
     },
   };
 }
 
+/** Rows of x [n, d] scaled to unit L2 norm (a zero row stays 0). */
+export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.div(x, tf.sqrt(tf.maximum(tf.sum(tf.square(x), 1, true), 1e-12))) as tf.Tensor2D);
+}
+
 interface HeadParts {
   project(hidden: tf.Tensor2D): tf.Tensor2D;
   itemVectors(): tf.Tensor2D;
-  bias: tf.Variable;
+  bias: tf.Tensor1D;
   temperature: number;
   labelSmoothing: number;
   sumOverChunks(n: number, columns: number, f: (start: number, size: number) => tf.Scalar): tf.Scalar;

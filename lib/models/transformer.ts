@@ -2,7 +2,8 @@
 // Transformer blocks of ./blocks.ts (learned positions, N blocks, a final LayerNorm), then an MLP; one state per
 // position ("sequence"). Causal, the state at t depends on events 0..t only; causal: false (bidirectional) is for
 // masked-item training.
-import { composeModel, inputBlock, mlpBlock, transformerBlocks } from "./blocks";
+// With `readout: "attention"`, SR-GNN's attention readout (./readout.ts) between the blocks and the MLP.
+import { type BlockSpec, composeModel, inputBlock, mlpBlock, readoutBlocks, transformerBlocks } from "./blocks";
 import type { InputConfig, ModelSchema } from "./inputs";
 import type { Activation } from "./layers";
 import type { SessionModel } from "./model";
@@ -22,7 +23,10 @@ export interface TransformerConfig {
   dropout?: number;
   /** Attend to earlier positions only (next-item / predict-last training); false for masked-item. Default true. */
   causal?: boolean;
-  /** MLP widths after the blocks ([] for none). Default [64]. */
+  /** "none" or "attention": SR-GNN's attention readout over the blocks' states, one vector per prefix (causal only).
+   *  Default "none". */
+  readout?: "none" | "attention";
+  /** MLP widths after the blocks (and readout) ([] for none). Default [64]. */
   mlp?: number[];
   /** Activation of the MLP layers. Default "relu". */
   mlpActivation?: Activation;
@@ -49,6 +53,7 @@ export function resolveTransformerConfig(config: TransformerConfig = {}): Resolv
     ffnDim: config.ffnDim ?? 4 * dModel,
     dropout: config.dropout ?? 0.1,
     causal: config.causal ?? true,
+    readout: config.readout ?? "none",
     mlp: config.mlp ?? [64],
     mlpActivation: config.mlpActivation ?? "relu",
     inputInitScale: config.inputInitScale ?? 1,
@@ -58,9 +63,11 @@ export function resolveTransformerConfig(config: TransformerConfig = {}): Resolv
 
 export function createTransformerModel(schema: ModelSchema, config: TransformerConfig = {}): SessionModel<ResolvedTransformerConfig> {
   const c = resolveTransformerConfig(config);
-  const blocks = [
+  if (c.readout !== "none" && !c.causal) throw new Error("transformer: readout \"attention\" reads prefixes, so it needs causal: true");
+  const blocks: BlockSpec[] = [
     inputBlock({ ...c.inputs, projection: c.dModel, projectionInitScale: c.inputInitScale }),
     transformerBlocks({ heads: c.heads, layers: c.layers, ffnDim: c.ffnDim, dropout: c.dropout, causal: c.causal }),
+    ...readoutBlocks(c.readout),
     mlpBlock({ units: c.mlp, activation: c.mlpActivation }),
   ];
   return { ...composeModel(schema, blocks, { seed: c.seed }), config: c };
