@@ -152,7 +152,11 @@ export function formatBackendTable(rows: BackendBenchRow[]): string {
     }),
   ]);
   const widths = header.map((title, i) => Math.max(title.length, ...cells.map((line) => line[i].length)));
-  const format = (line: string[]) => line.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd();
+  const format = (line: string[]) =>
+    line
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join("  ")
+      .trimEnd();
   const notes = rows.flatMap((row) => [
     ...(row.gruError ? [`${row.backend} GRU step: ${row.gruError}`] : []),
     ...BENCH_MODEL_KINDS.filter((kind) => row.trains[kind] !== "ok").map(
@@ -162,8 +166,7 @@ export function formatBackendTable(rows: BackendBenchRow[]): string {
   const setup =
     `GRU step: ${GRU_STEP_CONFIG.numItems} items, dim ${GRU_STEP_CONFIG.dim}, ` +
     `seqLen ${GRU_STEP_CONFIG.seqLen}, batch ${GRU_STEP_BATCH}, full softmax, Adam.`;
-  const check =
-    `Loss: first→last of ${TRAINS_STEPS} Adam steps, ${TRAINS_CONFIG.numItems} items, batch ${TRAINS_BATCH}.`;
+  const check = `Loss: first→last of ${TRAINS_STEPS} Adam steps, ${TRAINS_CONFIG.numItems} items, batch ${TRAINS_BATCH}.`;
   return [format(header), ...cells.map(format), "", setup, check, ...notes].join("\n");
 }
 

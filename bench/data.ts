@@ -39,8 +39,15 @@ const BENCH_FILE = fileURLToPath(import.meta.url);
 const RESULT_MARKER = "DATA_BENCH_RESULT ";
 
 /** The cached synthetic log of `trips` trips, generated on first use; returns its path and number of events. */
-async function benchLog(trips: number, dir: string, log: (msg: string) => void): Promise<{ file: string; events: number }> {
-  const file = path.join(dir, `bookings-v${SYNTHETIC_GENERATOR_VERSION}-seed${DEFAULT_SYNTHETIC_SEED}-${trips}trips.csv`);
+async function benchLog(
+  trips: number,
+  dir: string,
+  log: (msg: string) => void,
+): Promise<{ file: string; events: number }> {
+  const file = path.join(
+    dir,
+    `bookings-v${SYNTHETIC_GENERATOR_VERSION}-seed${DEFAULT_SYNTHETIC_SEED}-${trips}trips.csv`,
+  );
   const statsFile = `${file}.json`;
   if (fs.existsSync(file) && fs.existsSync(statsFile)) {
     return { file, events: JSON.parse(fs.readFileSync(statsFile, "utf8")).rows };
@@ -60,7 +67,12 @@ interface ChildResult {
 }
 
 /** Runs `prepareBooking` in a fresh Node process (under /usr/bin/time -v when present) and collects its figures. */
-function prepareInChild(input: string, outDir: string, root: string, log: (msg: string) => void): Promise<ChildResult & { timeRssKiB?: number }> {
+function prepareInChild(
+  input: string,
+  outDir: string,
+  root: string,
+  log: (msg: string) => void,
+): Promise<ChildResult & { timeRssKiB?: number }> {
   const nodeArgs = ["--import", "tsx", BENCH_FILE, "--prepare", input, outDir];
   const useTime = fs.existsSync("/usr/bin/time");
   const [command, args] = useTime
@@ -105,7 +117,8 @@ export async function runDataBench(opts: DataBenchOptions = {}): Promise<DataBen
   const rows: DataBenchRow[] = [];
   for (const size of sizes) {
     const trips = DATA_BENCH_SIZES[size];
-    if (trips === undefined) throw new Error(`unknown size "${size}"; known: ${Object.keys(DATA_BENCH_SIZES).join(", ")}`);
+    if (trips === undefined)
+      throw new Error(`unknown size "${size}"; known: ${Object.keys(DATA_BENCH_SIZES).join(", ")}`);
     const { file, events } = await benchLog(trips, dir, log);
     const outDir = path.join(dir, `prepared-${size}`);
     fs.rmSync(outDir, { recursive: true, force: true });

@@ -42,12 +42,15 @@ function parseVariant(text: string): { label: string; kind: string; config: Reco
 async function main() {
   const setArg = argument("--set", "all");
   const sets = setArg === "all" ? Object.keys(SETS) : setArg.split(",");
-  const variants = argument("--variants", "v-sknn,vstan").split(",").reduce<string[]>((acc, part) => {
-    // "vstan:a=1,b=2" was split at its commas too: glue key=value parts back to their variant.
-    if (part.includes("=") && !part.includes(":") && acc.length > 0) acc[acc.length - 1] += `,${part}`;
-    else acc.push(part);
-    return acc;
-  }, []).map(parseVariant);
+  const variants = argument("--variants", "v-sknn,vstan")
+    .split(",")
+    .reduce<string[]>((acc, part) => {
+      // "vstan:a=1,b=2" was split at its commas too: glue key=value parts back to their variant.
+      if (part.includes("=") && !part.includes(":") && acc.length > 0) acc[acc.length - 1] += `,${part}`;
+      else acc.push(part);
+      return acc;
+    }, [])
+    .map(parseVariant);
   for (const set of sets) {
     const inputDir = SETS[set];
     if (inputDir === undefined) throw new Error(`--set: expected ${Object.keys(SETS).join(", ")} or all, got ${set}`);
@@ -59,7 +62,9 @@ async function main() {
     const fitOn = sessions.slice(0, cut);
     const valid = sessions.slice(cut);
     const nItems = itemCount(train.schema);
-    console.log(`\n${set}: fit on ${fitOn.length} train sessions, validation = the last ${valid.length} (${valid.reduce((n, s) => n + s.length - 1, 0)} predictions), ${nItems - 2} items; every-next`);
+    console.log(
+      `\n${set}: fit on ${fitOn.length} train sessions, validation = the last ${valid.length} (${valid.reduce((n, s) => n + s.length - 1, 0)} predictions), ${nItems - 2} items; every-next`,
+    );
     console.log(`| baseline | Recall@20 | MRR@20 | fit s | scoring s | load average (1, 5, 15 min) |`);
     console.log(`|---|---|---|---|---|---|`);
     for (const { label, kind, config } of variants) {
@@ -70,8 +75,13 @@ async function main() {
       started = performance.now();
       const { values } = evaluateRecommender(baseline, valid, { protocol: "every-next", ks: [20] });
       const scoreSeconds = (performance.now() - started) / 1000;
-      const load = os.loadavg().map((x) => x.toFixed(2)).join(", ");
-      console.log(`| ${label} | ${(100 * values["recall@20"]).toFixed(2)} | ${(100 * values["mrr@20"]).toFixed(2)} | ${fitSeconds.toFixed(2)} | ${scoreSeconds.toFixed(1)} | ${load} |`);
+      const load = os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(", ");
+      console.log(
+        `| ${label} | ${(100 * values["recall@20"]).toFixed(2)} | ${(100 * values["mrr@20"]).toFixed(2)} | ${fitSeconds.toFixed(2)} | ${scoreSeconds.toFixed(1)} | ${load} |`,
+      );
     }
   }
 }

@@ -69,13 +69,25 @@ function itemOnlySchema(config: BenchModelConfig): DatasetSchema {
     sessionId: "session_id",
     item: "item_list",
     maxLength: config.seqLen,
-    columns: [{ name: "item_list", kind: "item", list: true, dtype: "int32", cardinality: config.numItems, maxLength: config.seqLen }],
+    columns: [
+      {
+        name: "item_list",
+        kind: "item",
+        list: true,
+        dtype: "int32",
+        cardinality: config.numItems,
+        maxLength: config.seqLen,
+      },
+    ],
   };
 }
 
 function modelConfig(kind: BenchModelKind, config: BenchModelConfig): ModelConfigs[BenchModelKind] {
   const inputs = { itemDim: config.dim };
-  const extra = { ...(config.mlp === undefined ? {} : { mlp: config.mlp }), ...(config.dropout === undefined ? {} : { dropout: config.dropout }) };
+  const extra = {
+    ...(config.mlp === undefined ? {} : { mlp: config.mlp }),
+    ...(config.dropout === undefined ? {} : { dropout: config.dropout }),
+  };
   switch (kind) {
     case "mlp":
       return { inputs };
@@ -90,14 +102,25 @@ function modelConfig(kind: BenchModelKind, config: BenchModelConfig): ModelConfi
 }
 
 /** Builds one bench model with fresh weights. */
-export function buildBenchModel(kind: BenchModelKind, config: BenchModelConfig, training: BenchTrainingConfig = {}): BenchModel {
+export function buildBenchModel(
+  kind: BenchModelKind,
+  config: BenchModelConfig,
+  training: BenchTrainingConfig = {},
+): BenchModel {
   const model = createModel(kind, modelConfig(kind, config), itemOnlySchema(config));
   const negatives = training.sampledNegatives ?? null;
   const head = createHeadFor(
     model,
     negatives === null
       ? { temperature: config.temperature }
-      : { temperature: config.temperature, sampled: { negatives: "popularity", numNegatives: negatives, itemProbabilities: new Float32Array(config.numItems).fill(1) } },
+      : {
+          temperature: config.temperature,
+          sampled: {
+            negatives: "popularity",
+            numNegatives: negatives,
+            itemProbabilities: new Float32Array(config.numItems).fill(1),
+          },
+        },
   );
   const scheme = createTargetScheme(training.scheme ?? "last");
   const variables = trainableVariables(model, head);
@@ -106,7 +129,17 @@ export function buildBenchModel(kind: BenchModelKind, config: BenchModelConfig, 
     variables,
     loss: (batch) => trainingLoss(model, head, scheme, batch),
     startParallel: (workers) =>
-      startDataParallel({ model, head, loader: new SessionLoader(syntheticTable(config, 1)), variables, workers, scheme, lengthGroups: 1, update: {}, rate: 1e-3 }),
+      startDataParallel({
+        model,
+        head,
+        loader: new SessionLoader(syntheticTable(config, 1)),
+        variables,
+        workers,
+        scheme,
+        lengthGroups: 1,
+        update: {},
+        rate: 1e-3,
+      }),
     recommend: (batch, k) => {
       const evaluation = evaluationInputs(batch, scheme);
       const states = nextItemStates(model, evaluation);
@@ -138,5 +171,14 @@ function syntheticTable(config: BenchModelConfig, batch: number, seed = 7): Sess
     items[row * seqLen + length - 1] = 2 + (previous % (numItems - 2)); // learnable: the next item follows the last
     lengths[row] = length;
   }
-  return { schema: itemOnlySchema(config), numSessions: batch, maxLength: seqLen, lengths, items, categorical: {}, continuous: {}, context: {} };
+  return {
+    schema: itemOnlySchema(config),
+    numSessions: batch,
+    maxLength: seqLen,
+    lengths,
+    items,
+    categorical: {},
+    continuous: {},
+    context: {},
+  };
 }

@@ -141,8 +141,12 @@ function rawSessions(seed: number, count: number): Record<string, unknown>[][] {
   const random = new Random(seed);
   return Array.from({ length: count }, () => {
     const length = random.int(1, 11);
-    const cities = Array.from({ length }, () => (random.bernoulli(OOV_RATE) ? 9_000_000 + random.int(0, 1000) : cityId(random.int(0, CATALOGUE))));
-    return trip(cities, FIRST_DAY + random.int(0, 365) * DAY_MS, "", "Gondal").map(({ utrip_id: _, ...event }) => event);
+    const cities = Array.from({ length }, () =>
+      random.bernoulli(OOV_RATE) ? 9_000_000 + random.int(0, 1000) : cityId(random.int(0, CATALOGUE)),
+    );
+    return trip(cities, FIRST_DAY + random.int(0, 365) * DAY_MS, "", "Gondal").map(
+      ({ utrip_id: _, ...event }) => event,
+    );
   });
 }
 
@@ -150,7 +154,9 @@ function rawSessions(seed: number, count: number): Record<string, unknown>[][] {
 function requestBodies(seed: number, perRequest: number): string[] {
   const sessions = rawSessions(seed, SESSIONS);
   if (perRequest === 1) return sessions.map((session) => JSON.stringify({ session, k: 10 }));
-  return Array.from({ length: SESSIONS / perRequest }, (_, i) => JSON.stringify({ sessions: sessions.slice(i * perRequest, (i + 1) * perRequest), k: 10 }));
+  return Array.from({ length: SESSIONS / perRequest }, (_, i) =>
+    JSON.stringify({ sessions: sessions.slice(i * perRequest, (i + 1) * perRequest), k: 10 }),
+  );
 }
 
 /** The resident set of process `pid` in MiB (Linux /proc), or NaN elsewhere. */
@@ -170,7 +176,9 @@ function percentile(sorted: readonly number[], p: number): number {
 /** Starts the service in its own process and resolves with its URL (the line it prints once listening). */
 function startService(): Promise<{ child: ChildProcess; url: string }> {
   // node --import tsx, not the tsx CLI: its signal relay SIGKILLs a child busy in a forward pass for 30 ms.
-  const child = spawn(process.execPath, ["--import", "tsx", "lib/cli/index.ts", "serve", FOLDER, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "lib/cli/index.ts", "serve", FOLDER, "--port", "0"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on("line", (line) => {
@@ -216,7 +224,13 @@ async function drive(url: string, bodies: string[], load: Load, duration: number
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { duration: { type: "string", default: "10" }, rate: { type: "string", default: "500" }, rebuild: { type: "boolean", default: false } } });
+  const { values } = parseArgs({
+    options: {
+      duration: { type: "string", default: "10" },
+      rate: { type: "string", default: "500" },
+      rebuild: { type: "boolean", default: false },
+    },
+  });
   const duration = Number(values.duration);
   const rate = Number(values.rate);
   if (!(duration > 0) || !(rate > 0)) throw new Error("--duration and --rate must be positive numbers");
@@ -247,7 +261,12 @@ async function main(): Promise<void> {
     ];
     const rows = [["load", "served/s", "p50 ms", "p99 ms", "503", "other errors", "RSS MiB", "load avg"]];
     for (const load of loads) {
-      const { result, served, shed, other } = await drive(url, (load.sessions ?? 1) === 1 ? bodies : batches, load, duration);
+      const { result, served, shed, other } = await drive(
+        url,
+        (load.sessions ?? 1) === 1 ? bodies : batches,
+        load,
+        duration,
+      );
       served.sort((a, b) => a - b);
       rows.push([
         load.name,

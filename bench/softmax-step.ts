@@ -13,8 +13,23 @@ import { adam } from "../lib/train/index";
 import { buildBenchModel, syntheticBatch } from "./models";
 import { YOOCHOOSE_BATCH, YOOCHOOSE_SHAPE } from "./train";
 
-type Part = "logits" | "softmax + cross-entropy + dLogits" | "dh = dLogits·W" | "dW = dLogitsᵀ·h" | "transposes" | "Adam over the item table" | "rest";
-const PARTS: Part[] = ["logits", "softmax + cross-entropy + dLogits", "dh = dLogits·W", "dW = dLogitsᵀ·h", "transposes", "Adam over the item table", "rest"];
+type Part =
+  | "logits"
+  | "softmax + cross-entropy + dLogits"
+  | "dh = dLogits·W"
+  | "dW = dLogitsᵀ·h"
+  | "transposes"
+  | "Adam over the item table"
+  | "rest";
+const PARTS: Part[] = [
+  "logits",
+  "softmax + cross-entropy + dLogits",
+  "dh = dLogits·W",
+  "dW = dLogitsᵀ·h",
+  "transposes",
+  "Adam over the item table",
+  "rest",
+];
 
 /** The part of the step a kernel call belongs to, from its name and input shapes (n targets, V items, d width). */
 function partOf(name: string, shapes: number[][], items: number, afterGradients: boolean): Part {
@@ -28,7 +43,8 @@ function partOf(name: string, shapes: number[][], items: number, afterGradients:
     if (a[a.length - 1] === items && b[0] === a[0]) return "dW = dLogitsᵀ·h";
     return "logits";
   }
-  if (afterGradients && flat.every((s) => s.length === 0 || (s[0] === items && s.length === 2) || s.length === 0)) return "Adam over the item table";
+  if (afterGradients && flat.every((s) => s.length === 0 || (s[0] === items && s.length === 2) || s.length === 0))
+    return "Adam over the item table";
   return flat.some((s) => s.length === 2 && s[1] === items) ? "softmax + cross-entropy + dLogits" : "rest";
 }
 
@@ -95,18 +111,32 @@ async function main(args: string[]): Promise<void> {
     cpu += (used.user + used.system) / 1000;
     wall += performance.now() - started;
     // Adam's ops come after the last gradient matmul of the step.
-    const lastGradient = calls.reduce((last, k, j) => (k.name === "BatchMatMul" && partOf(k.name, k.shapes, shape.numItems, false) !== "logits" ? j : last), -1);
+    const lastGradient = calls.reduce(
+      (last, k, j) =>
+        k.name === "BatchMatMul" && partOf(k.name, k.shapes, shape.numItems, false) !== "logits" ? j : last,
+      -1,
+    );
     calls.forEach((k, j) => {
       const part = partOf(k.name, k.shapes, shape.numItems, j > lastGradient);
       totals.set(part, (totals.get(part) ?? 0) + k.cpuMs);
     });
   }
   const kernelSum = [...totals.values()].reduce((a, b) => a + b, 0);
-  console.log(`softmax-step: GRU ${shape.dim} units, ${shape.numItems.toLocaleString("en")} items, ${YOOCHOOSE_BATCH} sessions of ${shape.seqLen} clicks (${YOOCHOOSE_BATCH * (shape.seqLen - 1)} targets), wasm ${detail}`);
-  console.log(`CPU ms per step, mean of ${steps} steps (the whole step: ${(cpu / steps).toFixed(0)} CPU ms, ${(wall / steps).toFixed(0)} ms wall):`);
-  for (const part of PARTS) console.log(`  ${part.padEnd(36)} ${((totals.get(part) ?? 0) / steps).toFixed(1).padStart(7)}`);
+  console.log(
+    `softmax-step: GRU ${shape.dim} units, ${shape.numItems.toLocaleString("en")} items, ${YOOCHOOSE_BATCH} sessions of ${shape.seqLen} clicks (${YOOCHOOSE_BATCH * (shape.seqLen - 1)} targets), wasm ${detail}`,
+  );
+  console.log(
+    `CPU ms per step, mean of ${steps} steps (the whole step: ${(cpu / steps).toFixed(0)} CPU ms, ${(wall / steps).toFixed(0)} ms wall):`,
+  );
+  for (const part of PARTS)
+    console.log(`  ${part.padEnd(36)} ${((totals.get(part) ?? 0) / steps).toFixed(1).padStart(7)}`);
   console.log(`  ${"all kernels".padEnd(36)} ${(kernelSum / steps).toFixed(1).padStart(7)}`);
-  console.log(`load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")} (1, 5, 15 min)`);
+  console.log(
+    `load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")} (1, 5, 15 min)`,
+  );
   optimizer.dispose();
   model.dispose();
   disposeBatch(batch);

@@ -38,7 +38,15 @@ export const SAMPLED_NEGATIVES = 1024;
  *  0.5, full softmax, every next click, batch 32) over a 43k-item catalogue. Steps are batches of sessions of similar
  *  length (LengthBucketedBatches), and the cost of a step is about linear in its targets, so the row times batches of
  *  32 sessions of 4 clicks: 96 targets, the mean step of a log with 2.95 targets per session (the 100k sample's). */
-export const YOOCHOOSE_SHAPE: BenchModelConfig = { numItems: 43_000, dim: 128, seqLen: 4, minLength: 4, mlp: [], dropout: 0.45, temperature: 0.5 };
+export const YOOCHOOSE_SHAPE: BenchModelConfig = {
+  numItems: 43_000,
+  dim: 128,
+  seqLen: 4,
+  minLength: 4,
+  mlp: [],
+  dropout: 0.45,
+  temperature: 0.5,
+};
 export const YOOCHOOSE_BATCH = 32;
 /** Sessions of the issue's YOOCHOOSE training log (one epoch). */
 export const YOOCHOOSE_SESSIONS = 187_000;
@@ -104,15 +112,65 @@ export function defaultRows(quick: boolean): TrainRowSpec[] {
   const models: BenchModelKind[] = ["mlp", "gru", "lstm", "transformer"];
   const rows: TrainRowSpec[] = [
     // The four models on the same task: predict each session's last item, full softmax over the catalogue.
-    ...models.map((model) => ({ id: `${model}-last`, backend: "wasm" as const, model, scheme: "last" as const, sampledNegatives: null, ...target })),
+    ...models.map((model) => ({
+      id: `${model}-last`,
+      backend: "wasm" as const,
+      model,
+      scheme: "last" as const,
+      sampledNegatives: null,
+      ...target,
+    })),
     // The same with 1,024 sampled negatives instead of the full softmax (issue 4's option for large catalogues).
-    { id: "gru-last-sampled", backend: "wasm", model: "gru", scheme: "last", sampledNegatives: SAMPLED_NEGATIVES, ...target },
+    {
+      id: "gru-last-sampled",
+      backend: "wasm",
+      model: "gru",
+      scheme: "last",
+      sampledNegatives: SAMPLED_NEGATIVES,
+      ...target,
+    },
     // GRU4Rec-style training (every next item): sampled, and (slow) full softmax.
-    { id: "gru-next-sampled", backend: "wasm", model: "gru", scheme: "next", sampledNegatives: SAMPLED_NEGATIVES, ...target },
-    ...(quick ? [] : [{ id: "gru-next-full", backend: "wasm" as const, model: "gru" as const, scheme: "next" as const, sampledNegatives: null, ...target, steps: 2 }]),
+    {
+      id: "gru-next-sampled",
+      backend: "wasm",
+      model: "gru",
+      scheme: "next",
+      sampledNegatives: SAMPLED_NEGATIVES,
+      ...target,
+    },
+    ...(quick
+      ? []
+      : [
+          {
+            id: "gru-next-full",
+            backend: "wasm" as const,
+            model: "gru" as const,
+            scheme: "next" as const,
+            sampledNegatives: null,
+            ...target,
+            steps: 2,
+          },
+        ]),
     // The YOOCHOOSE-settings GRU over a 43k-item catalogue: full softmax, every next click, batch 32 (issue 22).
-    { id: "gru-yoochoose-full", backend: "wasm", model: "gru", scheme: "next", sampledNegatives: null, shape: YOOCHOOSE_SHAPE, batch: YOOCHOOSE_BATCH, warmup: 2, steps: quick ? 4 : 12 },
-    ...models.map((model) => ({ id: `cpu-${model}-last`, backend: "cpu" as const, model, scheme: "last" as const, sampledNegatives: null, ...tiny })),
+    {
+      id: "gru-yoochoose-full",
+      backend: "wasm",
+      model: "gru",
+      scheme: "next",
+      sampledNegatives: null,
+      shape: YOOCHOOSE_SHAPE,
+      batch: YOOCHOOSE_BATCH,
+      warmup: 2,
+      steps: quick ? 4 : 12,
+    },
+    ...models.map((model) => ({
+      id: `cpu-${model}-last`,
+      backend: "cpu" as const,
+      model,
+      scheme: "last" as const,
+      sampledNegatives: null,
+      ...tiny,
+    })),
   ];
   return rows;
 }
@@ -136,7 +194,10 @@ async function timedAsync(run: () => Promise<void>): Promise<{ wall: number; cpu
 /** Runs one row in this process (the child side). */
 export async function runRow(spec: TrainRowSpec): Promise<TrainRowResult> {
   const { detail } = await startBackend(spec.backend);
-  const model = buildBenchModel(spec.model, spec.shape, { scheme: spec.scheme, sampledNegatives: spec.sampledNegatives });
+  const model = buildBenchModel(spec.model, spec.shape, {
+    scheme: spec.scheme,
+    sampledNegatives: spec.sampledNegatives,
+  });
   const sessions = syntheticBatch(spec.shape, spec.batch);
   const single = syntheticBatch(spec.shape, 1, 8);
   const optimizer = adam(1e-3);
@@ -194,7 +255,10 @@ const THIS_FILE = fileURLToPath(import.meta.url);
 const ROW_PREFIX = "TRAIN_ROW ";
 
 function errorText(text: string): string {
-  const lines = text.trim().split("\n").filter((line) => line.trim() !== "" && line.length < 400);
+  const lines = text
+    .trim()
+    .split("\n")
+    .filter((line) => line.trim() !== "" && line.length < 400);
   return (lines.find((line) => /Error|error/.test(line)) ?? lines[lines.length - 1] ?? "no output").slice(0, 200);
 }
 
@@ -207,8 +271,21 @@ function runRowInChild(spec: TrainRowSpec): TrainRowResult {
   });
   const line = child.stdout.split("\n").find((l) => l.startsWith(ROW_PREFIX));
   if (line) return JSON.parse(line.slice(ROW_PREFIX.length)) as TrainRowResult;
-  const failure = { msPerStep: NaN, cpuMsPerStep: NaN, trainSeqPerSec: NaN, inferBatch1PerSec: NaN, inferBatchPerSec: NaN, peakRssMb: NaN };
-  return { spec, detail: "", losses: [NaN, NaN], ...failure, error: errorText(`${child.stderr}\n${child.error?.message ?? ""}`) };
+  const failure = {
+    msPerStep: NaN,
+    cpuMsPerStep: NaN,
+    trainSeqPerSec: NaN,
+    inferBatch1PerSec: NaN,
+    inferBatchPerSec: NaN,
+    peakRssMb: NaN,
+  };
+  return {
+    spec,
+    detail: "",
+    losses: [NaN, NaN],
+    ...failure,
+    error: errorText(`${child.stderr}\n${child.error?.message ?? ""}`),
+  };
 }
 
 export function torchAvailable(): boolean {
@@ -221,8 +298,22 @@ function runTorchPeer(spec: TrainRowSpec, device: string): TorchResult | string 
   const args = [
     script,
     ...["--model", spec.model, "--scheme", spec.scheme, "--batch", String(spec.batch)],
-    ...["--seq-len", String(spec.shape.seqLen), "--items", String(spec.shape.numItems), "--dim", String(spec.shape.dim)],
-    ...["--sampled", String(spec.sampledNegatives ?? 0), "--warmup", String(spec.warmup), "--steps", String(spec.steps)],
+    ...[
+      "--seq-len",
+      String(spec.shape.seqLen),
+      "--items",
+      String(spec.shape.numItems),
+      "--dim",
+      String(spec.shape.dim),
+    ],
+    ...[
+      "--sampled",
+      String(spec.sampledNegatives ?? 0),
+      "--warmup",
+      String(spec.warmup),
+      "--steps",
+      String(spec.steps),
+    ],
     ...["--device", device],
     ...["--min-len", String(spec.shape.minLength ?? 2), "--temperature", String(spec.shape.temperature ?? 1)],
     ...(spec.shape.mlp !== undefined && spec.shape.mlp.length === 0 ? ["--no-mlp"] : []),
@@ -260,7 +351,21 @@ export interface BenchReport {
 
 /** A plain-text table, then the GRU epoch estimates and one line per failure. */
 export function formatReport({ rows, torch }: BenchReport, cores = os.cpus().length): string {
-  const header = ["backend", "model", "task", "shape", "ms/step", "cpu ms", "train seq/s", "infer seq/s b1", "infer seq/s bN", "peak RSS MB", "torch ms/step", "ratio", "torch RSS MB"];
+  const header = [
+    "backend",
+    "model",
+    "task",
+    "shape",
+    "ms/step",
+    "cpu ms",
+    "train seq/s",
+    "infer seq/s b1",
+    "infer seq/s bN",
+    "peak RSS MB",
+    "torch ms/step",
+    "ratio",
+    "torch RSS MB",
+  ];
   const cells = rows.map((row, i) => {
     const peer = torch[i];
     const peerOk = peer !== null && typeof peer !== "string";
@@ -281,17 +386,31 @@ export function formatReport({ rows, torch }: BenchReport, cores = os.cpus().len
     ];
   });
   const widths = header.map((title, c) => Math.max(title.length, ...cells.map((line) => line[c].length)));
-  const format = (line: string[]) => line.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd();
+  const format = (line: string[]) =>
+    line
+      .map((cell, c) => cell.padEnd(widths[c]))
+      .join("  ")
+      .trimEnd();
   const epochLines = rows.flatMap((row, i) => {
-    if (row.spec.model !== "gru" || row.spec.backend !== "wasm" || row.spec.batch !== TARGET_BATCH || !Number.isFinite(row.msPerStep)) return [];
+    if (
+      row.spec.model !== "gru" ||
+      row.spec.backend !== "wasm" ||
+      row.spec.batch !== TARGET_BATCH ||
+      !Number.isFinite(row.msPerStep)
+    )
+      return [];
     const seconds = EPOCH_SESSIONS / row.trainSeqPerSec;
     const peer = torch[i];
     const peerText =
       peer !== null && typeof peer !== "string"
         ? `; PyTorch ${round(EPOCH_SESSIONS / peer.trainSeqPerSec)} s, ratio ${ratioText(row.msPerStep, peer)}` +
-          (peer.blasKind === "reference" ? "" : ` (target <= ${TORCH_RATIO_TARGET}x: ${row.msPerStep / peer.msPerStep <= TORCH_RATIO_TARGET ? "met" : "missed"})`)
+          (peer.blasKind === "reference"
+            ? ""
+            : ` (target <= ${TORCH_RATIO_TARGET}x: ${row.msPerStep / peer.msPerStep <= TORCH_RATIO_TARGET ? "met" : "missed"})`)
         : "";
-    return [`GRU epoch (${task(row.spec)}): ${round(seconds)} s (target < ${EPOCH_SECONDS_TARGET} s: ${seconds < EPOCH_SECONDS_TARGET ? "met" : "missed"})${peerText}`];
+    return [
+      `GRU epoch (${task(row.spec)}): ${round(seconds)} s (target < ${EPOCH_SECONDS_TARGET} s: ${seconds < EPOCH_SECONDS_TARGET ? "met" : "missed"})${peerText}`,
+    ];
   });
   const yoochooseLines = rows.flatMap((row, i) => {
     if (row.spec.id !== "gru-yoochoose-full" || !Number.isFinite(row.msPerStep)) return [];
@@ -305,16 +424,26 @@ export function formatReport({ rows, torch }: BenchReport, cores = os.cpus().len
   });
   const gpuLines = rows.flatMap((row, i) => {
     const peer = torch[i];
-    if (row.spec.backend !== "webgpu" || !["gru", "transformer"].includes(row.spec.model) || peer === null || typeof peer === "string") return [];
+    if (
+      row.spec.backend !== "webgpu" ||
+      !["gru", "transformer"].includes(row.spec.model) ||
+      peer === null ||
+      typeof peer === "string"
+    )
+      return [];
     const ratio = row.msPerStep / peer.msPerStep;
-    return [`GPU ${row.spec.model} (${task(row.spec)}): ${round(ratio, 1)}x PyTorch (target <= ${GPU_RATIO_TARGET}x: ${ratio <= GPU_RATIO_TARGET ? "met" : "missed"})`];
+    return [
+      `GPU ${row.spec.model} (${task(row.spec)}): ${round(ratio, 1)}x PyTorch (target <= ${GPU_RATIO_TARGET}x: ${ratio <= GPU_RATIO_TARGET ? "met" : "missed"})`,
+    ];
   });
   const notes = rows.flatMap((row, i) => {
     const peer = torch[i];
     return [
       ...(row.error ? [`${row.spec.id}: ${row.error}`] : []),
       ...(typeof peer === "string" ? [`${row.spec.id} PyTorch: ${peer}`] : []),
-      ...(Number.isFinite(row.losses[1]) || row.error ? [] : [`${row.spec.id}: loss not finite (${row.losses.join(" → ")})`]),
+      ...(Number.isFinite(row.losses[1]) || row.error
+        ? []
+        : [`${row.spec.id}: loss not finite (${row.losses.join(" → ")})`]),
     ];
   });
   const peerInfo = torch.find((p): p is TorchResult => p !== null && typeof p !== "string");
@@ -324,15 +453,33 @@ export function formatReport({ rows, torch }: BenchReport, cores = os.cpus().len
       `popularity-sampled negatives; Adam. ms/step: median wall clock; cpu ms: process CPU time (less sensitive to load).`,
     `Inference: top-${TOP_K} over the catalogue for 1 session and for the row's batch. ratio = ours / PyTorch ms per step.`,
     `Epoch = ${EPOCH_SESSIONS.toLocaleString("en")} sessions / train seq/s.` +
-      (peerInfo ? ` PyTorch ${peerInfo.torch} on ${peerInfo.device ?? "cpu"}, ${peerInfo.threads} threads, BLAS ${peerInfo.blas}, ${peerInfo.blasThreads ?? "?"} BLAS threads.` : ""),
+      (peerInfo
+        ? ` PyTorch ${peerInfo.torch} on ${peerInfo.device ?? "cpu"}, ${peerInfo.threads} threads, BLAS ${peerInfo.blas}, ${peerInfo.blasThreads ?? "?"} BLAS threads.`
+        : ""),
     ...(peerInfo?.blasKind === "reference"
-      ? ["The peer runs on the reference BLAS: no ratio is printed (apt-get install libopenblas0-pthread gives it OpenBLAS)."]
+      ? [
+          "The peer runs on the reference BLAS: no ratio is printed (apt-get install libopenblas0-pthread gives it OpenBLAS).",
+        ]
       : []),
-    ...(peerInfo && (peerInfo.device ?? "cpu") === "cpu" && (peerInfo.threads !== cores || (peerInfo.blasThreads ?? cores) !== cores)
-      ? [`Warning: the peer uses ${peerInfo.threads} torch and ${peerInfo.blasThreads ?? "?"} BLAS threads on ${cores} cores.`]
+    ...(peerInfo &&
+    (peerInfo.device ?? "cpu") === "cpu" &&
+    (peerInfo.threads !== cores || (peerInfo.blasThreads ?? cores) !== cores)
+      ? [
+          `Warning: the peer uses ${peerInfo.threads} torch and ${peerInfo.blasThreads ?? "?"} BLAS threads on ${cores} cores.`,
+        ]
       : []),
   ];
-  return [format(header), ...cells.map(format), "", ...epochLines, ...yoochooseLines, ...gpuLines, "", ...setup, ...notes].join("\n");
+  return [
+    format(header),
+    ...cells.map(format),
+    "",
+    ...epochLines,
+    ...yoochooseLines,
+    ...gpuLines,
+    "",
+    ...setup,
+    ...notes,
+  ].join("\n");
 }
 
 function argValue(args: string[], name: string): string | undefined {
@@ -350,7 +497,8 @@ export async function main(args: string[]): Promise<void> {
   const quick = args.includes("--quick");
   const only = argValue(args, "--rows")?.split(",");
   const backend = argValue(args, "--backend") ?? "wasm";
-  if (backend !== "wasm" && backend !== "webgpu") throw new Error(`bench:train: --backend must be wasm or webgpu, got ${backend}`);
+  if (backend !== "wasm" && backend !== "webgpu")
+    throw new Error(`bench:train: --backend must be wasm or webgpu, got ${backend}`);
   const torchDevice = argValue(args, "--torch-device") ?? "cpu";
   // On webgpu: the target-size rows on the GPU, more steps (a GPU step is short); the tiny cpu rows are left out.
   const all =
@@ -360,10 +508,12 @@ export async function main(args: string[]): Promise<void> {
           .filter((row) => row.backend === "wasm")
           .map((row) => ({ ...row, backend: "webgpu" as const, warmup: 5, steps: quick ? 10 : 50 }));
   const unknown = (only ?? []).filter((id) => !all.some((row) => row.id === id));
-  if (unknown.length > 0) throw new Error(`bench:train: unknown rows ${unknown.join(", ")}; known: ${all.map((r) => r.id).join(", ")}`);
+  if (unknown.length > 0)
+    throw new Error(`bench:train: unknown rows ${unknown.join(", ")}; known: ${all.map((r) => r.id).join(", ")}`);
   // --workers 1,2: every row once per count (data-parallel training over worker threads), in one run.
   const workerCounts = (argValue(args, "--workers") ?? "1").split(",").map(Number);
-  if (!workerCounts.every((n) => Number.isInteger(n) && n >= 1)) throw new Error(`bench:train: --workers must list integers >= 1, got ${argValue(args, "--workers")}`);
+  if (!workerCounts.every((n) => Number.isInteger(n) && n >= 1))
+    throw new Error(`bench:train: --workers must list integers >= 1, got ${argValue(args, "--workers")}`);
   const specs = (only ? all.filter((row) => only.includes(row.id)) : all).flatMap((row) =>
     workerCounts.map((workers) => (workers === 1 ? row : { ...row, id: `${row.id}@${workers}`, workers })),
   );
@@ -371,16 +521,28 @@ export async function main(args: string[]): Promise<void> {
   const torchHere = withTorch && torchAvailable();
   if (withTorch && !torchHere) console.error(`bench:train: ${PYTHON} has no torch; the PyTorch columns are skipped`);
   const log = (msg: string) => process.stderr.write(`${msg}\n`);
-  log(`bench:train: ${os.cpus()[0]?.model ?? "?"}, ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+  log(
+    `bench:train: ${os.cpus()[0]?.model ?? "?"}, ${os.cpus().length} cores, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")}`,
+  );
   const report: BenchReport = { rows: [], torch: [] };
   for (const spec of specs) {
-    log(`${spec.id}: ${spec.backend} ${spec.model} (${task(spec)}), ${spec.warmup} warm-up + ${spec.steps} timed steps`);
+    log(
+      `${spec.id}: ${spec.backend} ${spec.model} (${task(spec)}), ${spec.warmup} warm-up + ${spec.steps} timed steps`,
+    );
     report.rows.push(runRowInChild(spec));
     if (torchHere) log(`${spec.id}: PyTorch peer`);
     report.torch.push(torchHere ? runTorchPeer(spec, torchDevice) : null);
   }
   console.log(formatReport(report));
-  console.log(`Load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(" ")} (1, 5, 15 min).`);
+  console.log(
+    `Load average at the end: ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")} (1, 5, 15 min).`,
+  );
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

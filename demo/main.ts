@@ -28,7 +28,8 @@ interface PageConfig {
 function readConfig(): PageConfig {
   const params = new URLSearchParams(location.search);
   const k = Number(params.get("k") ?? DEFAULT_K);
-  if (!Number.isInteger(k) || k < 1) throw new Error(`URL parameter k must be an integer >= 1, got "${params.get("k")}"`);
+  if (!Number.isInteger(k) || k < 1)
+    throw new Error(`URL parameter k must be an integer >= 1, got "${params.get("k")}"`);
   return {
     backend: params.get("backend") ?? "webgl",
     modelUrl: new URL(params.get("model") ?? "model/", location.href),
@@ -82,7 +83,8 @@ async function askService(apiUrl: URL, events: RawEvent[], k: number): Promise<S
     body: JSON.stringify({ session: events, k }),
   });
   const body = (await response.json().catch(() => null)) as (Shown & { message?: string }) | null;
-  if (!response.ok || body === null) throw new Error(`the service answered HTTP ${response.status}: ${body?.message ?? response.statusText}`);
+  if (!response.ok || body === null)
+    throw new Error(`the service answered HTTP ${response.status}: ${body?.message ?? response.statusText}`);
   return body;
 }
 
@@ -111,7 +113,13 @@ function tripEntry(item: ItemValue, event: RawEvent, itemColumn: string): HTMLLI
 }
 
 /** Fills `list` with the recommendation, marking the positions where `other` (the other side) differs. */
-function showRecommendation(list: HTMLOListElement, trip: readonly ItemValue[], result: Shown, other: Shown | null, onPick: (item: ItemValue) => void): void {
+function showRecommendation(
+  list: HTMLOListElement,
+  trip: readonly ItemValue[],
+  result: Shown,
+  other: Shown | null,
+  onPick: (item: ItemValue) => void,
+): void {
   list.replaceChildren(
     ...result.items.map((item, rank) => {
       const li = document.createElement("li");
@@ -138,7 +146,10 @@ async function main(): Promise<void> {
   const catalogue = itemCatalogue(workflow, manifest.schema);
   const sessionOf = demoSessionBuilder(workflow, manifest.schema);
   const k = Math.min(config.k, catalogue.values.length);
-  const metrics = Object.entries(manifest.metrics).filter(([name]) => SHOWN_METRICS.test(name)).map(([name, value]) => `${name} ${value.toFixed(3)}`).join(", ");
+  const metrics = Object.entries(manifest.metrics)
+    .filter(([name]) => SHOWN_METRICS.test(name))
+    .map(([name, value]) => `${name} ${value.toFixed(3)}`)
+    .join(", ");
   ui.modelInfo.textContent = `Model "${manifest.name}" (${manifest.kind}), trained ${manifest.trainedAt}${metrics ? `; validation ${metrics}` : ""}; ${catalogue.values.length} known cities.`;
 
   const trip: ItemValue[] = [];
@@ -164,7 +175,10 @@ async function main(): Promise<void> {
       const result = await compute();
       return { result, ms: performance.now() - started };
     };
-    const [local, server] = await Promise.allSettled([timed(() => recommender.recommend(events, k)), timed(() => askService(config.apiUrl, events, k))]);
+    const [local, server] = await Promise.allSettled([
+      timed(() => recommender.recommend(events, k)),
+      timed(() => askService(config.apiUrl, events, k)),
+    ]);
     if (current !== generation) return; // a later click is being answered
     const localResult = local.status === "fulfilled" ? local.value.result : null;
     const serverResult = server.status === "fulfilled" ? server.value.result : null;
@@ -178,7 +192,8 @@ async function main(): Promise<void> {
       ui.serverTiming.textContent = `POST ${new URL("v1/recommend", config.apiUrl).pathname}, ${server.value.ms.toFixed(1)} ms round trip`;
     } else problems.push(`service: ${(server.reason as Error).message}`);
     if (problems.length > 0) showStatus(`Could not recommend — ${problems.join("; ")}`, "error");
-    else showStatus(`Trip of ${items.length} ${items.length === 1 ? "city" : "cities"}: top ${k} next cities.`, "ready");
+    else
+      showStatus(`Trip of ${items.length} ${items.length === 1 ? "city" : "cities"}: top ${k} next cities.`, "ready");
   };
 
   function add(item: ItemValue): void {
@@ -186,10 +201,14 @@ async function main(): Promise<void> {
     void render();
   }
 
-  const showCatalogue = (values: readonly ItemValue[]): void => ui.catalogue.replaceChildren(...values.map((item) => itemButton(item, () => add(item))));
+  const showCatalogue = (values: readonly ItemValue[]): void =>
+    ui.catalogue.replaceChildren(...values.map((item) => itemButton(item, () => add(item))));
   ui.search.addEventListener("input", () => {
     const query = ui.search.value.trim().toLowerCase();
-    const matches = query === "" ? catalogue.values.slice(0, POPULAR_SHOWN) : catalogue.values.filter((value) => String(value).toLowerCase().includes(query)).slice(0, SEARCH_SHOWN);
+    const matches =
+      query === ""
+        ? catalogue.values.slice(0, POPULAR_SHOWN)
+        : catalogue.values.filter((value) => String(value).toLowerCase().includes(query)).slice(0, SEARCH_SHOWN);
     showCatalogue(matches);
   });
   ui.undo.addEventListener("click", () => {

@@ -29,9 +29,18 @@ export function itemCatalogue(workflow: FittedWorkflow, schema: DatasetSchema): 
   const item = schema.columns.find((column) => column.name === schema.item);
   const vocabulary = fittedVocabularies(workflow).find((v) => v.name === item?.vocabulary);
   if (item === undefined || vocabulary === undefined) {
-    throw new Error(`demo: the schema's item column "${schema.item}" has no vocabulary in the workflow (have: ${fittedVocabularies(workflow).map((v) => v.name).join(", ")})`);
+    throw new Error(
+      `demo: the schema's item column "${schema.item}" has no vocabulary in the workflow (have: ${fittedVocabularies(
+        workflow,
+      )
+        .map((v) => v.name)
+        .join(", ")})`,
+    );
   }
-  if (vocabulary.columns.length !== 1) throw new Error(`demo: item vocabulary "${vocabulary.name}" encodes ${vocabulary.columns.length} columns, expected one`);
+  if (vocabulary.columns.length !== 1)
+    throw new Error(
+      `demo: item vocabulary "${vocabulary.name}" encodes ${vocabulary.columns.length} columns, expected one`,
+    );
   return { column: vocabulary.columns[0], values: vocabulary.values };
 }
 
@@ -42,12 +51,18 @@ function addDays(date: string, days: number): string {
 }
 
 /** Builds the raw events of demo sessions for one fitted workflow (see the top of this file). */
-export function demoSessionBuilder(workflow: FittedWorkflow, schema: DatasetSchema): (items: readonly ItemValue[]) => RawEvent[] {
+export function demoSessionBuilder(
+  workflow: FittedWorkflow,
+  schema: DatasetSchema,
+): (items: readonly ItemValue[]) => RawEvent[] {
   const catalogue = itemCatalogue(workflow, schema);
-  const sessionColumns = new Set(workflow.steps.flatMap((step) => (step.op === "groupbySession" ? [step.session] : [])));
+  const sessionColumns = new Set(
+    workflow.steps.flatMap((step) => (step.op === "groupbySession" ? [step.session] : [])),
+  );
   const durationEnds = new Set(workflow.steps.flatMap((step) => (step.op === "duration" ? [step.end] : [])));
   const vocabularyOf = new Map<string, Vocabulary>();
-  for (const vocabulary of fittedVocabularies(workflow)) for (const column of vocabulary.columns) vocabularyOf.set(column, vocabulary);
+  for (const vocabulary of fittedVocabularies(workflow))
+    for (const column of vocabulary.columns) vocabularyOf.set(column, vocabulary);
 
   /** Value of `column` (of DuckDB type `type`) in the event at `position`. */
   const fixedValue = (column: string, type: string, position: number): unknown => {

@@ -24,10 +24,20 @@ Parquet files with the same columns work too.`;
 const USAGE = `usage: tsx scripts/data-booking.ts [--out DIR] [--split-date YYYY-MM-DD] [--max-length N] [--min-length N] [--min-frequency N]
 Input: $SESSIONREC_DATA, else ${DEFAULT_INPUT}. Output default: ${DEFAULT_OUT}.`;
 
-const NUMBER_FLAGS = { "--max-length": "maxLength", "--min-length": "minLength", "--min-frequency": "minFrequency" } as const;
+const NUMBER_FLAGS = {
+  "--max-length": "maxLength",
+  "--min-length": "minLength",
+  "--min-frequency": "minFrequency",
+} as const;
 
-export function parseDataBookingArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Omit<PrepareBookingOptions, "onProgress"> {
-  const options: Omit<PrepareBookingOptions, "onProgress"> = { input: env.SESSIONREC_DATA || DEFAULT_INPUT, outDir: DEFAULT_OUT };
+export function parseDataBookingArgs(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Omit<PrepareBookingOptions, "onProgress"> {
+  const options: Omit<PrepareBookingOptions, "onProgress"> = {
+    input: env.SESSIONREC_DATA || DEFAULT_INPUT,
+    outDir: DEFAULT_OUT,
+  };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (value === undefined || value.startsWith("--")) throw new Error(`${flag}: missing value\n${USAGE}`);
@@ -50,7 +60,10 @@ async function main(): Promise<number> {
   }
   const started = performance.now();
   const seconds = (): string => ((performance.now() - started) / 1000).toFixed(1).padStart(6);
-  const { counts } = await prepareBooking({ ...options, onProgress: (message) => console.log(`${seconds()} s  ${message}`) });
+  const { counts } = await prepareBooking({
+    ...options,
+    onProgress: (message) => console.log(`${seconds()} s  ${message}`),
+  });
   console.log(`${seconds()} s  done: ${JSON.stringify(counts)}`);
   return 0;
 }

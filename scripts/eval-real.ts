@@ -50,7 +50,8 @@ export function parseEvalRealArgs(argv: string[]): EvalRealOptions {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (value === undefined) throw new Error(`${flag}: missing value\n${USAGE}`);
     if (flag === "--set") {
-      if (value !== "all" && !SET_NAMES.includes(value as SetName)) throw new Error(`--set: expected yoochoose, games or all, got ${value}\n${USAGE}`);
+      if (value !== "all" && !SET_NAMES.includes(value as SetName))
+        throw new Error(`--set: expected yoochoose, games or all, got ${value}\n${USAGE}`);
       options.sets = value === "all" ? [...SET_NAMES] : [value as SetName];
     } else if (flag === "--models") options.models = value.split(",");
     else if (flag === "--epochs") {
@@ -99,26 +100,39 @@ function seconds(started: number): string {
 }
 
 /** Prepares, trains and scores one data set; returns its report sections. */
-async function evaluateSet(name: SetName, config: RunConfig, options: EvalRealOptions, backend: string): Promise<ReportSection[]> {
+async function evaluateSet(
+  name: SetName,
+  config: RunConfig,
+  options: EvalRealOptions,
+  backend: string,
+): Promise<ReportSection[]> {
   const set = DATA_SETS[name];
   const started = performance.now();
   const protocol = protocolOf(config.evaluation);
   const prepared = await prepareData(config.data);
   const splits = await loadRunData(prepared.dir, config.evaluation.split);
   const summary = prepared.summary ?? `${splits.train.numSessions} train sessions`;
-  console.log(`\n== ${set.title}\n${name}: ${summary} (${prepared.reused ? "reused" : "prepared"} in ${seconds(started)})`);
+  console.log(
+    `\n== ${set.title}\n${name}: ${summary} (${prepared.reused ? "reused" : "prepared"} in ${seconds(started)})`,
+  );
 
   const runs: ComparedRun[] = runBaselinesOn(splits, protocol).map((run) => ({ ...run, backend: "js" }));
-  const configs = config.models.filter((model) => options.models === undefined || options.models.includes(model.name ?? model.kind));
+  const configs = config.models.filter(
+    (model) => options.models === undefined || options.models.includes(model.name ?? model.kind),
+  );
   for (const model of configs) {
     const epochs = options.epochs ?? model.training?.epochs;
     console.log(`${name}: training ${model.name ?? model.kind} for ${epochs} epoch(s)`);
-    const trained = await runModelOn({ ...model, training: { ...model.training, epochs } }, splits, protocol, { progress: "lines" });
+    const trained = await runModelOn({ ...model, training: { ...model.training, epochs } }, splits, protocol, {
+      progress: "lines",
+    });
     runs.push({ ...trained, backend });
     disposeModel(trained);
   }
   const table = comparisonTable(runs, set.references, protocol, set.extra);
-  console.log(`\n${set.title}\n${textTable(table)}\nreferences: ${set.references.map((r) => `${r.counterpart} ← ${r.source}`).join("; ")}`);
+  console.log(
+    `\n${set.title}\n${textTable(table)}\nreferences: ${set.references.map((r) => `${r.counterpart} ← ${r.source}`).join("; ")}`,
+  );
   console.log(`${name}: done in ${seconds(started)}`);
 
   const curveMetric = protocol.name === "every-next" ? "recall@20" : "ndcg@10";
@@ -132,10 +146,17 @@ async function evaluateSet(name: SetName, config: RunConfig, options: EvalRealOp
     },
     {
       heading: `${name}: learning curves`,
-      text: protocol.name === "every-next" ? "Test figures after each epoch (nothing is selected on them: the last epoch is reported)." : "Validation figures after each epoch (first 3,000 users); the best epoch is scored on test.",
+      text:
+        protocol.name === "every-next"
+          ? "Test figures after each epoch (nothing is selected on them: the last epoch is reported)."
+          : "Validation figures after each epoch (first 3,000 users); the best epoch is scored on test.",
       figures: [
         lineChart(
-          curves.map((r) => ({ name: r.name, x: r.history!.map((e) => e.epoch), y: r.history!.map((e) => e.metrics[curveMetric]) })),
+          curves.map((r) => ({
+            name: r.name,
+            x: r.history!.map((e) => e.epoch),
+            y: r.history!.map((e) => e.metrics[curveMetric]),
+          })),
           { title: `${metricLabel(curveMetric, protocol)} per epoch`, xTitle: "epoch", markers: true },
         ),
       ],
@@ -149,7 +170,9 @@ async function main(): Promise<number> {
   for (const name of options.sets) configs[name] = await readRunConfig(DATA_SETS[name].config);
   const missing = options.sets.flatMap((name) => inputsOf(configs[name])).filter((input) => !fs.existsSync(input));
   if (missing.length > 0) {
-    console.error(`eval:real needs the real data sets, not found: ${missing.join(", ")}\n(they are read from ../shared/data relative to the repository root; see README "Real data")`);
+    console.error(
+      `eval:real needs the real data sets, not found: ${missing.join(", ")}\n(they are read from ../shared/data relative to the repository root; see README "Real data")`,
+    );
     return 1;
   }
   const started = performance.now();
@@ -157,7 +180,9 @@ async function main(): Promise<number> {
   const sections: ReportSection[] = [];
   for (const name of options.sets) sections.push(...(await evaluateSet(name, configs[name], options, backend.name)));
   writeReport(REPORT_FILE, { title: "sessionrec on real data", sections });
-  console.log(`\nreport: ${path.resolve(REPORT_FILE)}\neval:real: ${seconds(started)} in all (backend ${backend.name}: ${backend.detail})`);
+  console.log(
+    `\nreport: ${path.resolve(REPORT_FILE)}\neval:real: ${seconds(started)} in all (backend ${backend.name}: ${backend.detail})`,
+  );
   return 0;
 }
 

@@ -91,7 +91,8 @@ export function findNotebookProblems(nb: Notebook): string[] {
     }
     if (cell.cell_type !== "code") {
       // nbformat's schema rejects these keys on markdown/raw cells.
-      if ("outputs" in cell || "execution_count" in cell) problems.push(`${where}: has code-cell fields outputs/execution_count`);
+      if ("outputs" in cell || "execution_count" in cell)
+        problems.push(`${where}: has code-cell fields outputs/execution_count`);
       return;
     }
     if ((cell.outputs ?? []).length > 0) problems.push(`${where}: has ${cell.outputs!.length} output(s)`);

@@ -55,8 +55,7 @@ c.ExecutePreprocessor.on_cell_executed = _on_cell_executed
 `;
 
 type CellEvent =
-  | { event: "start"; index: number }
-  | { event: "done"; index: number; status: string; outputs: NotebookOutput[] };
+  { event: "start"; index: number } | { event: "done"; index: number; status: string; outputs: NotebookOutput[] };
 
 interface NotebookOutput {
   output_type: string;
@@ -99,10 +98,16 @@ function formatOutputs(outputs: NotebookOutput[]): string[] {
     if (output.output_type === "stream") {
       lines.push(`[${output.name}]`, ...joinText(output.text).split("\n"));
     } else if (output.output_type === "error") {
-      lines.push(`[error] ${output.ename}: ${output.evalue}`, ...(output.traceback ?? []).flatMap((t) => t.split("\n")));
+      lines.push(
+        `[error] ${output.ename}: ${output.evalue}`,
+        ...(output.traceback ?? []).flatMap((t) => t.split("\n")),
+      );
     }
   }
-  return tail(lines.map(stripAnsi).filter((line) => !isKernelInternalFrame(line)), ERROR_OUTPUT_LINES);
+  return tail(
+    lines.map(stripAnsi).filter((line) => !isKernelInternalFrame(line)),
+    ERROR_OUTPUT_LINES,
+  );
 }
 
 function firstLine(source: string, width = 60): string {
@@ -138,12 +143,18 @@ function printBlock(title: string, lines: string[]): void {
 async function exportHtml(executedCopy: string, outDir: string): Promise<boolean> {
   const lines: string[] = [];
   const exitCode = await runNbconvert(["--to=html", `--output-dir=${outDir}`, executedCopy], {}, (l) => lines.push(l));
-  if (exitCode !== 0) printBlock(`HTML export of ${path.basename(executedCopy)} failed:`, tail(lines, NBCONVERT_TAIL_LINES));
+  if (exitCode !== 0)
+    printBlock(`HTML export of ${path.basename(executedCopy)} failed:`, tail(lines, NBCONVERT_TAIL_LINES));
   return exitCode === 0;
 }
 
 /** Executes one notebook into outDir, streaming one line per finished cell; true when every cell passed. */
-async function executeNotebook(file: string, outDir: string, hooksConfig: string, cellTimeoutS: number): Promise<boolean> {
+async function executeNotebook(
+  file: string,
+  outDir: string,
+  hooksConfig: string,
+  cellTimeoutS: number,
+): Promise<boolean> {
   const name = path.basename(file);
   const executedCopy = path.join(outDir, name);
   // A failed run writes nothing, so a copy from an earlier run would pass for this run's result.
@@ -180,7 +191,9 @@ async function executeNotebook(file: string, outDir: string, hooksConfig: string
     const seconds = running ? (Date.now() - running.since) / 1000 : 0;
     running = undefined;
     const mark = event.status === "ok" ? " " : "✗";
-    console.log(`  ${label(event.index).padEnd(10)} ${seconds.toFixed(1).padStart(6)}s ${mark} ${firstLine(cellSource(nb.cells[event.index]!))}`);
+    console.log(
+      `  ${label(event.index).padEnd(10)} ${seconds.toFixed(1).padStart(6)}s ${mark} ${firstLine(cellSource(nb.cells[event.index]!))}`,
+    );
     failedCell ??= event.status === "ok" ? undefined : event;
   };
 
@@ -223,7 +236,8 @@ function parseCellTimeout(): number {
   const raw = process.env.SESSIONREC_CELL_TIMEOUT_S;
   if (raw === undefined || raw === "") return DEFAULT_CELL_TIMEOUT_S;
   const seconds = Number(raw);
-  if (!Number.isInteger(seconds) || seconds <= 0) fail(`SESSIONREC_CELL_TIMEOUT_S must be a positive integer, got "${raw}"`);
+  if (!Number.isInteger(seconds) || seconds <= 0)
+    fail(`SESSIONREC_CELL_TIMEOUT_S must be a positive integer, got "${raw}"`);
   return seconds;
 }
 

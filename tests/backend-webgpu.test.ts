@@ -7,7 +7,14 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { isBackendAvailable, startBackend } from "../lib/compute/backend";
 import { GRU4REC_PROTOCOL, SASREC_PROTOCOL, headlineMetrics, runModelOn } from "../lib/evaluate";
 import type { SessionTable } from "../lib/data/loader";
-import { createHeadFor, createModel, createTargetScheme, disposeModel, type ModelConfigs, type ModelKind } from "../lib/models/index";
+import {
+  createHeadFor,
+  createModel,
+  createTargetScheme,
+  disposeModel,
+  type ModelConfigs,
+  type ModelKind,
+} from "../lib/models/index";
 import type { OutputHeadConfig } from "../lib/models/outputs";
 import { Random } from "../lib/util/random";
 import { trainingLoss } from "../lib/train/step";
@@ -15,14 +22,19 @@ import { tableOf } from "./helpers/tables-fixtures";
 import { toyBatch, toySchema } from "./helpers/models-fixtures";
 
 const available = isBackendAvailable("webgpu", true);
-if (!available) console.log("backend-webgpu: SKIPPED: no WebGPU adapter here (install mesa-vulkan-drivers for lavapipe)");
+if (!available)
+  console.log("backend-webgpu: SKIPPED: no WebGPU adapter here (install mesa-vulkan-drivers for lavapipe)");
 
 beforeAll(async () => {
   if (available) await startBackend("webgpu");
 }, 60_000);
 
 const CARDINALITY = 30;
-const schema = { ...toySchema, maxLength: 6, columns: toySchema.columns.map((c) => (c.kind === "item" ? { ...c, cardinality: CARDINALITY } : c)) };
+const schema = {
+  ...toySchema,
+  maxLength: 6,
+  columns: toySchema.columns.map((c) => (c.kind === "item" ? { ...c, cardinality: CARDINALITY } : c)),
+};
 const SESSIONS = [
   { items: [2, 5, 7, 9, 11, 3], country: 1, age: 0.2 },
   { items: [4, 4, 8], country: 2, age: 0.7 },
@@ -51,7 +63,10 @@ async function lossAndGradients(kind: ModelKind, headConfig: OutputHeadConfig) {
   // `data()`, not `dataSync()`: in Node the WebGPU backend cannot read back synchronously.
   const entries = Object.entries(named).filter(([, v]) => grads[v.name] !== undefined);
   const values = await Promise.all(entries.map(([, v]) => grads[v.name].data()));
-  const result = { loss: (await value.data())[0], grads: Object.fromEntries(entries.map(([name], i) => [name, Array.from(values[i])])) };
+  const result = {
+    loss: (await value.data())[0],
+    grads: Object.fromEntries(entries.map(([name], i) => [name, Array.from(values[i])])),
+  };
   tf.dispose([value, ...Object.values(grads), batch as unknown as tf.TensorContainer, ...variables]);
   head.dispose();
   return result;
@@ -64,26 +79,51 @@ async function onBackend<T>(name: string, f: () => Promise<T>): Promise<T> {
 
 const HEADS: [string, OutputHeadConfig][] = [
   ["full softmax", { temperature: 0.5 }],
-  ["sampled softmax", { sampled: { negatives: "popularity", numNegatives: 7, itemProbabilities: Array.from({ length: CARDINALITY }, (_, i) => (i < 2 ? 0 : 1 + (i % 4))) } }],
-  ["bce", { sampled: { negatives: "popularity", loss: "bce", numNegatives: 2, itemProbabilities: Array.from({ length: CARDINALITY }, (_, i) => (i < 2 ? 0 : 1)) } }],
+  [
+    "sampled softmax",
+    {
+      sampled: {
+        negatives: "popularity",
+        numNegatives: 7,
+        itemProbabilities: Array.from({ length: CARDINALITY }, (_, i) => (i < 2 ? 0 : 1 + (i % 4))),
+      },
+    },
+  ],
+  [
+    "bce",
+    {
+      sampled: {
+        negatives: "popularity",
+        loss: "bce",
+        numNegatives: 2,
+        itemProbabilities: Array.from({ length: CARDINALITY }, (_, i) => (i < 2 ? 0 : 1)),
+      },
+    },
+  ],
 ];
 
 describe.skipIf(!available)("webgpu matches cpu", () => {
-  const cases = (Object.keys(CONFIGS) as ModelKind[]).flatMap((kind) => HEADS.map(([label, head]) => [kind, label, head] as const));
-  it.each(cases)("%s with the %s head: loss and every gradient", async (kind, _label, headConfig) => {
-    // Model weights and the negative sampler are seeded on the host, so both backends see the same numbers.
-    const gpu = await onBackend("webgpu", () => lossAndGradients(kind, headConfig));
-    const cpu = await onBackend("cpu", () => lossAndGradients(kind, headConfig));
-    await tf.setBackend("webgpu");
-    expect(Number.isFinite(gpu.loss)).toBe(true);
-    expect(gpu.loss).toBeCloseTo(cpu.loss, 4);
-    expect(Object.keys(gpu.grads).sort()).toEqual(Object.keys(cpu.grads).sort());
-    for (const [name, expected] of Object.entries(cpu.grads)) {
-      const scale = Math.max(1e-3, ...expected.map(Math.abs));
-      const worst = Math.max(...gpu.grads[name].map((g, i) => Math.abs(g - expected[i])));
-      expect({ name, relativeError: worst / scale < 1e-3 }).toEqual({ name, relativeError: true });
-    }
-  }, 120_000);
+  const cases = (Object.keys(CONFIGS) as ModelKind[]).flatMap((kind) =>
+    HEADS.map(([label, head]) => [kind, label, head] as const),
+  );
+  it.each(cases)(
+    "%s with the %s head: loss and every gradient",
+    async (kind, _label, headConfig) => {
+      // Model weights and the negative sampler are seeded on the host, so both backends see the same numbers.
+      const gpu = await onBackend("webgpu", () => lossAndGradients(kind, headConfig));
+      const cpu = await onBackend("cpu", () => lossAndGradients(kind, headConfig));
+      await tf.setBackend("webgpu");
+      expect(Number.isFinite(gpu.loss)).toBe(true);
+      expect(gpu.loss).toBeCloseTo(cpu.loss, 4);
+      expect(Object.keys(gpu.grads).sort()).toEqual(Object.keys(cpu.grads).sort());
+      for (const [name, expected] of Object.entries(cpu.grads)) {
+        const scale = Math.max(1e-3, ...expected.map(Math.abs));
+        const worst = Math.max(...gpu.grads[name].map((g, i) => Math.abs(g - expected[i])));
+        expect({ name, relativeError: worst / scale < 1e-3 }).toEqual({ name, relativeError: true });
+      }
+    },
+    120_000,
+  );
 });
 
 /** 40 right-padded sessions over items 2..29 with a learnable pattern: each item is mostly followed by item + 1. */
@@ -91,27 +131,42 @@ function patternTable(): SessionTable {
   const rng = new Random(7);
   const sessions = Array.from({ length: 40 }, () => {
     const items = [rng.int(2, CARDINALITY)];
-    while (items.length < rng.int(3, 7)) items.push(rng.bernoulli(0.8) ? 2 + ((items[items.length - 1] - 1) % (CARDINALITY - 2)) : rng.int(2, CARDINALITY));
+    while (items.length < rng.int(3, 7))
+      items.push(
+        rng.bernoulli(0.8) ? 2 + ((items[items.length - 1] - 1) % (CARDINALITY - 2)) : rng.int(2, CARDINALITY),
+      );
     return items;
   });
   return tableOf(sessions, CARDINALITY);
 }
 
 describe.skipIf(!available)("fit and both protocols on webgpu", () => {
-  it.each([GRU4REC_PROTOCOL, { ...SASREC_PROTOCOL, negatives: 10 }])("a GRU trained and scored under protocol $name gives cpu's metrics", async (protocol) => {
-    const table = patternTable();
-    const config = { kind: "gru" as const, model: { units: 16, inputs: { itemDim: 8 }, mlp: [], dropout: 0 }, epochs: 3, batchSize: 8, curve: false, progress: "none" as const };
-    const scored = async (backend: string) => {
-      await tf.setBackend(backend);
-      const run = await runModelOn(config, { train: table, test: table }, protocol);
-      disposeModel(run);
-      return run.metrics;
-    };
-    const gpu = await scored("webgpu");
-    const cpu = await scored("cpu");
-    await tf.setBackend("webgpu");
-    const [, headline] = headlineMetrics(protocol);
-    expect(gpu[headline]).toBeGreaterThan(0.2); // it learned the pattern
-    for (const [name, value] of Object.entries(cpu)) expect({ name, value: gpu[name] }).toEqual({ name, value: expect.closeTo(value, 6) });
-  }, 300_000);
+  it.each([GRU4REC_PROTOCOL, { ...SASREC_PROTOCOL, negatives: 10 }])(
+    "a GRU trained and scored under protocol $name gives cpu's metrics",
+    async (protocol) => {
+      const table = patternTable();
+      const config = {
+        kind: "gru" as const,
+        model: { units: 16, inputs: { itemDim: 8 }, mlp: [], dropout: 0 },
+        epochs: 3,
+        batchSize: 8,
+        curve: false,
+        progress: "none" as const,
+      };
+      const scored = async (backend: string) => {
+        await tf.setBackend(backend);
+        const run = await runModelOn(config, { train: table, test: table }, protocol);
+        disposeModel(run);
+        return run.metrics;
+      };
+      const gpu = await scored("webgpu");
+      const cpu = await scored("cpu");
+      await tf.setBackend("webgpu");
+      const [, headline] = headlineMetrics(protocol);
+      expect(gpu[headline]).toBeGreaterThan(0.2); // it learned the pattern
+      for (const [name, value] of Object.entries(cpu))
+        expect({ name, value: gpu[name] }).toEqual({ name, value: expect.closeTo(value, 6) });
+    },
+    300_000,
+  );
 });

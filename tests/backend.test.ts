@@ -121,7 +121,13 @@ describe("initBackend on wasm", () => {
 
   it("trains an embedding table one SGD step (gather gradient)", async () => {
     await initBackend({ backend: "wasm", quiet: true });
-    const table = tf.variable(tf.tensor2d([[0, 0], [1, 1], [2, 2]]));
+    const table = tf.variable(
+      tf.tensor2d([
+        [0, 0],
+        [1, 1],
+        [2, 2],
+      ]),
+    );
     const ids = tf.tensor1d([2, 2, 0], "int32");
     // loss = sum(gather(table, ids)): row 2 is used twice, row 0 once, row 1 never.
     tf.train.sgd(0.5).minimize(() => tf.sum(tf.gather(table, ids)), false, [table]);

@@ -63,7 +63,16 @@ describe("Vstan", () => {
     expectScores(vstan.score(session(3, 2, 3)), [0, 0, s3 + s0, s1 + s0, s0, s1, s1, s3]);
     // "vec": the overlap over the distinct items of the session.
     const vec = fitted({ lambdaSpw: 1, similarity: "vec" });
-    expectScores(vec.score(session(2, 3)), [0, 0, e(-1) / 2 + (1 + e(-1)) / 2, 1 / 2 + (1 + e(-1)) / 2, (1 + e(-1)) / 2, 1 / 2, 1 / 2, e(-1) / 2]);
+    expectScores(vec.score(session(2, 3)), [
+      0,
+      0,
+      e(-1) / 2 + (1 + e(-1)) / 2,
+      1 / 2 + (1 + e(-1)) / 2,
+      (1 + e(-1)) / 2,
+      1 / 2,
+      1 / 2,
+      e(-1) / 2,
+    ]);
   });
 
   it("λ_snh: a neighbour's similarity decays with the share of the training log after it, before the k nearest are kept", () => {
@@ -95,8 +104,26 @@ describe("Vstan", () => {
   it("λ_idf: each item's score is boosted by 1 + λ_idf · ln(sessions / occurrences)", () => {
     const vstan = fitted({ lambdaIdf: 1 });
     const boost = (occurrences: number) => 1 + Math.log(4 / occurrences);
-    expectScores(vstan.score(session(2, 3)), [0, 0, (a + c) * boost(2), (b + c) * boost(3), c * boost(2), b * boost(1), b * boost(2), a * boost(2)]);
-    expectScores(fitted({ lambdaIdf: 2 }).score(session(5)), [0, 0, 0, (1 / Math.sqrt(3)) * (1 + 2 * Math.log(4 / 3)), 0, (1 / Math.sqrt(3)) * (1 + 2 * Math.log(4)), (1 / Math.sqrt(3)) * (1 + 2 * Math.log(2)), 0]);
+    expectScores(vstan.score(session(2, 3)), [
+      0,
+      0,
+      (a + c) * boost(2),
+      (b + c) * boost(3),
+      c * boost(2),
+      b * boost(1),
+      b * boost(2),
+      a * boost(2),
+    ]);
+    expectScores(fitted({ lambdaIdf: 2 }).score(session(5)), [
+      0,
+      0,
+      0,
+      (1 / Math.sqrt(3)) * (1 + 2 * Math.log(4 / 3)),
+      0,
+      (1 / Math.sqrt(3)) * (1 + 2 * Math.log(4)),
+      (1 / Math.sqrt(3)) * (1 + 2 * Math.log(2)),
+      0,
+    ]);
   });
 
   it("every λ at once multiplies the factors", () => {
@@ -126,12 +153,16 @@ describe("Vstan", () => {
         const vsknn = new SessionKnn(N_ITEMS, { similarity, k, sampleSize: 3 });
         vsknn.fit(TRAIN);
         for (const items of [[2], [3], [3, 3], [4, 1, 4], [7]]) {
-          expect(Array.from(vstan.score(session(...items))), `${similarity} k=${k} [${items}]`).toEqual(Array.from(vsknn.score(session(...items))));
+          expect(Array.from(vstan.score(session(...items))), `${similarity} k=${k} [${items}]`).toEqual(
+            Array.from(vsknn.score(session(...items))),
+          );
         }
       }
     }
     // On longer sessions the two differ only by the position weights: exp((p − L)/λ_spw) here, p / L there.
-    expect(Array.from(fitted({ lambdaSpw: 1 }).score(session(2, 3)))).not.toEqual(Array.from(fittedKnn().score(session(2, 3))));
+    expect(Array.from(fitted({ lambdaSpw: 1 }).score(session(2, 3)))).not.toEqual(
+      Array.from(fittedKnn().score(session(2, 3))),
+    );
   });
 
   it("round-trips through state() / restore() and its config with identical scores", () => {
@@ -140,10 +171,24 @@ describe("Vstan", () => {
     expect(new Vstan(N_ITEMS).config).toEqual({ ...VSTAN_DEFAULTS });
     expect(vstan.config).toEqual({ ...VSTAN_DEFAULTS, lambdaIpw: 1 });
     const config = JSON.parse(JSON.stringify(fitted({ lambdaSpw: 1, lambdaIdf: 2 }).config));
-    expect(config).toEqual({ k: 100, sampleSize: 5000, similarity: "cosine", lambdaSpw: 1, lambdaSnh: null, lambdaInh: null, lambdaIpw: null, lambdaIdf: 2 });
+    expect(config).toEqual({
+      k: 100,
+      sampleSize: 5000,
+      similarity: "cosine",
+      lambdaSpw: 1,
+      lambdaSnh: null,
+      lambdaInh: null,
+      lambdaIpw: null,
+      lambdaIdf: 2,
+    });
     for (const original of [vstan, fitted({ lambdaSpw: 1, lambdaIdf: 2 })]) {
       const state = original.state();
-      expect(Object.keys(state).sort()).toEqual(["itemOccurrences", "sessionItems", "sessionPositions", "sessionStart"]);
+      expect(Object.keys(state).sort()).toEqual([
+        "itemOccurrences",
+        "sessionItems",
+        "sessionPositions",
+        "sessionStart",
+      ]);
       const copy = restoreBaseline("vstan", N_ITEMS, JSON.parse(JSON.stringify(original.config)), state);
       for (const items of [[2, 3], [3, 5, 3], [7], [6, 2, 4], [1]]) {
         expect(Array.from(copy.score(session(...items)))).toEqual(Array.from(original.score(session(...items))));
@@ -159,16 +204,31 @@ describe("Vstan", () => {
     expect(() => new Vstan(N_ITEMS, { similarity: "jaccard" as never })).toThrow(/similarity/);
     expect(() => new Vstan(N_ITEMS).score(session(2))).toThrow(/fit/);
     const state = fitted({}).state();
-    expect(() => createBaseline("vstan", N_ITEMS, {}).restore({ ...state, sessionPositions: new Int32Array(3) })).toThrow(/sessionPositions/);
-    expect(() => createBaseline("vstan", N_ITEMS, {}).restore({ ...state, sessionPositions: new Int32Array(11) })).toThrow(/positions start at 1/);
-    expect(() => createBaseline("vstan", N_ITEMS, {}).restore({ ...state, itemOccurrences: Float32Array.of(0, 0, 1, 1, 1, 1, 1, -1) })).toThrow(/itemOccurrences/);
+    expect(() =>
+      createBaseline("vstan", N_ITEMS, {}).restore({ ...state, sessionPositions: new Int32Array(3) }),
+    ).toThrow(/sessionPositions/);
+    expect(() =>
+      createBaseline("vstan", N_ITEMS, {}).restore({ ...state, sessionPositions: new Int32Array(11) }),
+    ).toThrow(/positions start at 1/);
+    expect(() =>
+      createBaseline("vstan", N_ITEMS, {}).restore({
+        ...state,
+        itemOccurrences: Float32Array.of(0, 0, 1, 1, 1, 1, 1, -1),
+      }),
+    ).toThrow(/itemOccurrences/);
   });
 
   it("is a baseline that run configs can name", () => {
     expect(createRunBaseline("vstan", N_ITEMS).name).toBe("vstan");
-    expect((createRunBaseline({ name: "vstan", config: { lambdaSnh: null, k: 50 } }, N_ITEMS) as Vstan).config).toMatchObject({ k: 50, lambdaSnh: null, lambdaSpw: 4, lambdaIpw: null });
-    const data = { folder: "build/data/yoochoose", prepare: { recipe: "yoochoose", inputDir: "../shared/data/yoochoose-100k" } };
-    const parsed = (baselines: unknown) => runConfigSchema.safeParse({ data, baselines, evaluation: { protocol: "every-next" } });
+    expect(
+      (createRunBaseline({ name: "vstan", config: { lambdaSnh: null, k: 50 } }, N_ITEMS) as Vstan).config,
+    ).toMatchObject({ k: 50, lambdaSnh: null, lambdaSpw: 4, lambdaIpw: null });
+    const data = {
+      folder: "build/data/yoochoose",
+      prepare: { recipe: "yoochoose", inputDir: "../shared/data/yoochoose-100k" },
+    };
+    const parsed = (baselines: unknown) =>
+      runConfigSchema.safeParse({ data, baselines, evaluation: { protocol: "every-next" } });
     expect(parsed(["v-sknn"]).success).toBe(true);
     expect(parsed(["vstan", { name: "vstan", config: { lambdaIdf: null, sampleSize: 1000 } }]).success).toBe(true);
     expect(parsed([{ name: "vstan", config: { lambdaIdf: -1 } }]).success).toBe(false);

@@ -32,7 +32,9 @@ describe("MostPopular", () => {
 
   it("checks its input", () => {
     expect(() => new MostPopular(N_ITEMS).score(session(2))).toThrow(/fit/);
-    expect(() => new MostPopular(N_ITEMS).fit([session(2, 3), session(4, 8)])).toThrow(/sessions\[1\]\[1\] = 8 is outside \[0, 8\)/);
+    expect(() => new MostPopular(N_ITEMS).fit([session(2, 3), session(4, 8)])).toThrow(
+      /sessions\[1\]\[1\] = 8 is outside \[0, 8\)/,
+    );
     expect(() => fitted(new MostPopular(N_ITEMS)).score(session(2), new Float32Array(3))).toThrow(/length 3/);
     expect(() => new MostPopular(2)).toThrow(/nItems/);
   });
@@ -74,7 +76,8 @@ describe("SessionKnn (V-SKNN)", () => {
   // Distinct items: S0 {2,3,4}, S1 {3,4,5}, S2 {2,4,6}, S3 {5,6}, S4 {3,5}.
   // Current session [2, 4]: weights 2 → 1/2, 4 → 2/2; squared norm 1.25. Sessions sharing an item: S0, S1, S2,
   // with overlaps S0: 1.5, S1: 1, S2: 1.5; each has 3 distinct items.
-  const cosine = (overlap: number, squaredNorm: number, size: number) => overlap / (Math.sqrt(squaredNorm) * Math.sqrt(size));
+  const cosine = (overlap: number, squaredNorm: number, size: number) =>
+    overlap / (Math.sqrt(squaredNorm) * Math.sqrt(size));
   const s0 = cosine(1.5, 1.25, 3);
   const s1 = cosine(1, 1.25, 3);
 

@@ -1,7 +1,16 @@
 // bench:train's report: a PyTorch peer on the reference BLAS gets no ratio, and the peer's BLAS and threads are said.
 import { spawnSync } from "child_process";
 import { describe, expect, it } from "vitest";
-import { YOOCHOOSE_BATCH, YOOCHOOSE_SHAPE, defaultRows, formatReport, ratioText, torchAvailable, type TorchResult, type TrainRowResult } from "../bench/train";
+import {
+  YOOCHOOSE_BATCH,
+  YOOCHOOSE_SHAPE,
+  defaultRows,
+  formatReport,
+  ratioText,
+  torchAvailable,
+  type TorchResult,
+  type TrainRowResult,
+} from "../bench/train";
 
 const peer = (blasKind: TorchResult["blasKind"], threads = 2): TorchResult => ({
   msPerStep: 200,
@@ -10,7 +19,10 @@ const peer = (blasKind: TorchResult["blasKind"], threads = 2): TorchResult => ({
   inferBatchPerSec: 400,
   peakRssMb: 500,
   torch: "1.13.0a0",
-  blas: blasKind === "reference" ? "/usr/lib/x86_64-linux-gnu/blas/libblas.so.3" : "OpenBLAS 0.3.21 (libopenblasp-r0.3.21.so)",
+  blas:
+    blasKind === "reference"
+      ? "/usr/lib/x86_64-linux-gnu/blas/libblas.so.3"
+      : "OpenBLAS 0.3.21 (libopenblasp-r0.3.21.so)",
   blasKind,
   blasThreads: threads,
   threads,
@@ -19,7 +31,17 @@ const peer = (blasKind: TorchResult["blasKind"], threads = 2): TorchResult => ({
 
 function row(id: string): TrainRowResult {
   const spec = defaultRows(false).find((r) => r.id === id)!;
-  return { spec, detail: "", msPerStep: 300, cpuMsPerStep: 300, trainSeqPerSec: (spec.batch / 300) * 1000, losses: [10, 9], inferBatch1PerSec: 1, inferBatchPerSec: 1, peakRssMb: 1 };
+  return {
+    spec,
+    detail: "",
+    msPerStep: 300,
+    cpuMsPerStep: 300,
+    trainSeqPerSec: (spec.batch / 300) * 1000,
+    losses: [10, 9],
+    inferBatch1PerSec: 1,
+    inferBatchPerSec: 1,
+    peakRssMb: 1,
+  };
 }
 
 describe("bench:train report", () => {
@@ -37,21 +59,49 @@ describe("bench:train report", () => {
     const fair = formatReport({ rows: [row("gru-last")], torch: [peer("openblas")] }, 2);
     expect(fair).toMatch(/2 threads, BLAS OpenBLAS 0\.3\.21 .*, 2 BLAS threads/);
     expect(fair).not.toMatch(/Warning/);
-    expect(formatReport({ rows: [row("gru-last")], torch: [peer("openblas", 1)] }, 2)).toMatch(/Warning: the peer uses 1 torch and 1 BLAS threads on 2 cores/);
+    expect(formatReport({ rows: [row("gru-last")], torch: [peer("openblas", 1)] }, 2)).toMatch(
+      /Warning: the peer uses 1 torch and 1 BLAS threads on 2 cores/,
+    );
   });
 
   it("extrapolates the YOOCHOOSE GRU epoch from ms per step: 187,000 / 32 steps of 300 ms = 29.2 min", () => {
     const yoochoose = row("gru-yoochoose-full");
     expect(yoochoose.spec.shape).toEqual(YOOCHOOSE_SHAPE);
     expect(yoochoose.spec.batch).toBe(YOOCHOOSE_BATCH);
-    expect(formatReport({ rows: [yoochoose], torch: [peer("openblas")] }, 2)).toMatch(/YOOCHOOSE GRU epoch .*: 29\.2 min; PyTorch 19\.5 min/);
+    expect(formatReport({ rows: [yoochoose], torch: [peer("openblas")] }, 2)).toMatch(
+      /YOOCHOOSE GRU epoch .*: 29\.2 min; PyTorch 19\.5 min/,
+    );
   });
 });
 
 describe.skipIf(!torchAvailable())("bench/torch_peer.py (the real peer, when /usr/bin/python3 has torch)", () => {
   it("reports the BLAS library it loaded, its kind and threads, and trains the YOOCHOOSE-settings GRU", () => {
-    const args = ["bench/torch_peer.py", "--model", "gru", "--scheme", "next", "--batch", "4", "--items", "50", "--dim", "8"];
-    const flags = ["--seq-len", "4", "--min-len", "4", "--no-mlp", "--temperature", "0.5", "--warmup", "1", "--steps", "1"];
+    const args = [
+      "bench/torch_peer.py",
+      "--model",
+      "gru",
+      "--scheme",
+      "next",
+      "--batch",
+      "4",
+      "--items",
+      "50",
+      "--dim",
+      "8",
+    ];
+    const flags = [
+      "--seq-len",
+      "4",
+      "--min-len",
+      "4",
+      "--no-mlp",
+      "--temperature",
+      "0.5",
+      "--warmup",
+      "1",
+      "--steps",
+      "1",
+    ];
     const child = spawnSync(process.env.BENCH_PYTHON || "/usr/bin/python3", [...args, ...flags], { encoding: "utf8" });
     expect(child.status, child.stderr).toBe(0);
     const result = JSON.parse(child.stdout.trim().split("\n").pop()!) as TorchResult & { targetsPerStep: number };
@@ -65,13 +115,21 @@ describe.skipIf(!torchAvailable())("bench/torch_peer.py (the real peer, when /us
   it("tells the reference BLAS from OpenBLAS by the libraries mapped into the process", () => {
     const cases = {
       reference: ["/usr/lib/x86_64-linux-gnu/blas/libblas.so.3", "/usr/lib/x86_64-linux-gnu/libgomp.so.1"],
-      openblas: ["/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3", "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so"],
+      openblas: [
+        "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3",
+        "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so",
+      ],
       mkl: ["/opt/intel/lib/libmkl_rt.so.2"],
       unknown: ["/usr/lib/x86_64-linux-gnu/libc.so.6"],
     };
     const script = `import sys, json; sys.path.insert(0, "bench"); import torch_peer; print(json.dumps({k: torch_peer.blas_kind(v)[0] for k, v in ${JSON.stringify(cases)}.items()}))`;
     const child = spawnSync(process.env.BENCH_PYTHON || "/usr/bin/python3", ["-c", script], { encoding: "utf8" });
     expect(child.status, child.stderr).toBe(0);
-    expect(JSON.parse(child.stdout)).toEqual({ reference: "reference", openblas: "openblas", mkl: "mkl", unknown: "unknown" });
+    expect(JSON.parse(child.stdout)).toEqual({
+      reference: "reference",
+      openblas: "openblas",
+      mkl: "mkl",
+      unknown: "unknown",
+    });
   });
 });

@@ -75,7 +75,12 @@ describe("saveCheckpoint / loadWeights", () => {
 
   it("decodes from a byte view that does not start at offset 0 of its buffer", () => {
     const manifest = parseManifest(
-      { format: "sessionrec-weights", version: 1, byteLength: 8, weights: [{ name: "w", shape: [2], dtype: "float32", offset: 0, byteLength: 8 }] },
+      {
+        format: "sessionrec-weights",
+        version: 1,
+        byteLength: 8,
+        weights: [{ name: "w", shape: [2], dtype: "float32", offset: 0, byteLength: 8 }],
+      },
       "inline",
     );
     const backing = new Uint8Array(9);
@@ -95,7 +100,10 @@ describe("corrupt or missing checkpoints", () => {
 
   /** A copy of the checkpoint with its files edited; `bin: null` leaves weights.bin out. */
   function copyWith(name: string, edit: (files: { manifest: string; bin: Buffer | null }) => void): string {
-    const files = { manifest: readFileSync(join(dir, "weights.json"), "utf8"), bin: readFileSync(join(dir, "weights.bin")) as Buffer | null };
+    const files = {
+      manifest: readFileSync(join(dir, "weights.json"), "utf8"),
+      bin: readFileSync(join(dir, "weights.bin")) as Buffer | null,
+    };
     edit(files);
     const copy = join(root, name);
     mkdirSync(copy);
@@ -140,7 +148,9 @@ describe("assignWeights", () => {
     expect(Array.from(variables.b.dataSync())).toEqual([5, 6, 7]);
 
     const wrongShape = { a: tf.zeros([2, 3]), b: tf.zeros([3]) };
-    expect(() => assignWeights(variables, wrongShape)).toThrow('variable "a" has shape [2,2] but the weight has shape [2,3]');
+    expect(() => assignWeights(variables, wrongShape)).toThrow(
+      'variable "a" has shape [2,2] but the weight has shape [2,3]',
+    );
     expect(() => assignWeights(variables, { a: weights.a })).toThrow('no weight for variable "b"');
     const extra = { ...weights, c: tf.scalar(1) };
     expect(() => assignWeights(variables, extra)).toThrow("checkpoint weights with no matching variable: c");

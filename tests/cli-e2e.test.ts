@@ -28,15 +28,33 @@ afterAll(() => {
 const cli = runCliCaptured;
 
 /** The lines on stderr that are neither progress ("prepare: …", training lines) nor empty. */
-const problems = (stderr: string): string[] => stderr.split("\n").filter((line) => line.startsWith("sessionrec:") || line.startsWith("error:"));
+const problems = (stderr: string): string[] =>
+  stderr.split("\n").filter((line) => line.startsWith("sessionrec:") || line.startsWith("error:"));
 
 describe("sessionrec on a clickstream of its own shape", () => {
   it("prepare: sessions cut at 30 minutes, split by date; the counts, vocabulary and splits counted by hand", async () => {
-    const run = await cli(["prepare", FIXTURE, "--out", data, "--item", "item_id", "--time", "timestamp", "--user", "user_id", "--categorical", "device", "--split-date", BY_DATE.split.date]);
+    const run = await cli([
+      "prepare",
+      FIXTURE,
+      "--out",
+      data,
+      "--item",
+      "item_id",
+      "--time",
+      "timestamp",
+      "--user",
+      "user_id",
+      "--categorical",
+      "device",
+      "--split-date",
+      BY_DATE.split.date,
+    ]);
     expect(problems(run.stderr)).toEqual([]);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`read:    ${CLICKSTREAM_ROWS} events, ${CLICKSTREAM_SESSIONS} sessions`);
-    expect(run.stdout).toContain(`kept:    ${CLEANING.kept.events} events, ${CLEANING.kept.sessions} sessions, ${CLEANING.kept.items} items`);
+    expect(run.stdout).toContain(
+      `kept:    ${CLEANING.kept.events} events, ${CLEANING.kept.sessions} sessions, ${CLEANING.kept.items} items`,
+    );
     expect(run.stdout).toContain(`written: train ${BY_DATE.splits.train}, test ${BY_DATE.splits.test} sessions`);
     const workflow = await Workflow.load(join(data, "workflow"));
     expect(workflow.vocabulary("item").values).toEqual(BY_DATE.items); // ids 2, 3, …: 0 and 1 are padding and OOV
@@ -48,7 +66,14 @@ describe("sessionrec on a clickstream of its own shape", () => {
   it("train: a GRU for one epoch and V-SKNN, each saved as a model folder", async () => {
     const run = {
       data: { folder: data },
-      models: [{ kind: "gru", name: "gru", model: { units: 8, inputs: { itemDim: 8 } }, training: { epochs: 1, batchSize: 4 } }],
+      models: [
+        {
+          kind: "gru",
+          name: "gru",
+          model: { units: 8, inputs: { itemDim: 8 } },
+          training: { epochs: 1, batchSize: 4 },
+        },
+      ],
       baselines: ["v-sknn"],
       evaluation: { protocol: "every-next", ks: [3] },
     };
@@ -57,21 +82,37 @@ describe("sessionrec on a clickstream of its own shape", () => {
     const trained = await cli(["train", data, "--config", config, "--out", models]);
     expect(problems(trained.stderr)).toEqual([]);
     expect(trained.code).toBe(0);
-    const summary = trained.stdout.split("\n").filter((line) => !line.startsWith("epoch ") && !line.startsWith("sessionrec: backend"));
+    const summary = trained.stdout
+      .split("\n")
+      .filter((line) => !line.startsWith("epoch ") && !line.startsWith("sessionrec: backend"));
     expect(summary).toEqual([
       expect.stringMatching(/^gru: recall@3 \d\.\d{4} on test \(1 epochs, .+\) → .+gru$/),
       expect.stringMatching(/^v-sknn: recall@3 \d\.\d{4} on test \(fitted in .+\) → .+v-sknn$/),
       "",
     ]);
     expect(readdirSync(models).sort()).toEqual(["gru", "v-sknn"]);
-    for (const name of ["gru", "v-sknn"]) expect(readdirSync(join(models, name)).sort()).toEqual(["model.json", "weights.bin", "weights.json", "workflow"]);
+    for (const name of ["gru", "v-sknn"])
+      expect(readdirSync(join(models, name)).sort()).toEqual(["model.json", "weights.bin", "weights.json", "workflow"]);
   });
 
   it("evaluate: both folders on the test split, as JSON", async () => {
-    const run = await cli(["evaluate", join(models, "gru"), join(models, "v-sknn"), "--data", data, "--protocol", "every-next", "--k", "3", "--json"]);
+    const run = await cli([
+      "evaluate",
+      join(models, "gru"),
+      join(models, "v-sknn"),
+      "--data",
+      data,
+      "--protocol",
+      "every-next",
+      "--k",
+      "3",
+      "--json",
+    ]);
     expect(problems(run.stderr)).toEqual([]);
     expect(run.code).toBe(0);
-    const { results } = JSON.parse(run.stdout) as { results: { name: string; kind: string; metrics: Record<string, number> }[] };
+    const { results } = JSON.parse(run.stdout) as {
+      results: { name: string; kind: string; metrics: Record<string, number> }[];
+    };
     expect(results.map((r) => [r.name, r.kind])).toEqual([
       ["gru", "gru"],
       ["v-sknn", "v-sknn"],
@@ -91,7 +132,8 @@ describe("sessionrec on a clickstream of its own shape", () => {
       const run = await cli(["recommend", join(models, name), "-k", "3", "--json"], JSON.stringify({ session }));
       expect(problems(run.stderr)).toEqual([]);
       expect(run.code).toBe(0);
-      const answer = JSON.parse(run.stdout) as { items: string[]; scores: number[] } | { items: string[]; scores: number[] }[];
+      const answer = JSON.parse(run.stdout) as
+        { items: string[]; scores: number[] } | { items: string[]; scores: number[] }[];
       const { items, scores } = Array.isArray(answer) ? answer[0] : answer;
       expect(items).toHaveLength(3);
       for (const item of items) expect(BY_DATE.items).toContain(item);
@@ -102,10 +144,14 @@ describe("sessionrec on a clickstream of its own shape", () => {
   it("serve: the V-SKNN folder answers one request", async () => {
     const schema = await readSchema(data);
     expect(schema.item).toBe("item_id_list");
-    const child = spawn(process.execPath, ["--import", "tsx", "lib/cli/index.ts", "serve", join(models, "v-sknn"), "--port", "0"], {
-      cwd: ROOT,
-      env: { ...process.env, SESSIONREC_BACKEND: "cpu" },
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "lib/cli/index.ts", "serve", join(models, "v-sknn"), "--port", "0"],
+      {
+        cwd: ROOT,
+        env: { ...process.env, SESSIONREC_BACKEND: "cpu" },
+      },
+    );
     let stderr = "";
     child.stderr.on("data", (chunk) => (stderr += chunk));
     const url = await new Promise<string>((resolve, reject) => {
@@ -120,7 +166,11 @@ describe("sessionrec on a clickstream of its own shape", () => {
         { user_id: "u9", timestamp: "2024-03-05 07:00:00", item_id: "hat", device: "desktop" },
         { user_id: "u9", timestamp: "2024-03-05 07:02:00", item_id: "shoes", device: "desktop" },
       ];
-      const response = await fetch(`${url}/v1/recommend`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ session, k: 2 }) });
+      const response = await fetch(`${url}/v1/recommend`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ session, k: 2 }),
+      });
       const body = (await response.json()) as { items: string[]; scores: number[] };
       expect({ status: response.status, body }).toEqual({ status: 200, body: expect.anything() });
       expect(body.items).toHaveLength(2);

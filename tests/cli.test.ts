@@ -22,8 +22,18 @@ const TINY = {
   data: { folder: data },
   baselines: ["most-popular", "successor-counts"],
   models: [
-    { kind: "gru", name: "tiny-gru", model: { units: 8, inputs: { itemDim: 8 }, mlp: [] }, training: { epochs: 1, batchSize: 64, learningRate: 0.01 } },
-    { kind: "mlp", name: "tiny-mlp", model: { inputs: { itemDim: 8 }, layers: [8] }, training: { epochs: 1, batchSize: 64 } },
+    {
+      kind: "gru",
+      name: "tiny-gru",
+      model: { units: 8, inputs: { itemDim: 8 }, mlp: [] },
+      training: { epochs: 1, batchSize: 64, learningRate: 0.01 },
+    },
+    {
+      kind: "mlp",
+      name: "tiny-mlp",
+      model: { inputs: { itemDim: 8 }, layers: [8] },
+      training: { epochs: 1, batchSize: 64 },
+    },
   ],
   evaluation: { protocol: "last", ks: [4, 10], split: "valid" },
 };
@@ -46,12 +56,17 @@ describe("train and evaluate", () => {
     const run = await runCliCaptured(["train", data, "--config", config, "--model", "tiny-gru", "--out", modelDir]);
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(new RegExp(`tiny-gru: recall@10 0\\.\\d{4} on valid \\(1 epochs, [\\d.]+ s\\) → ${modelDir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\n$`));
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `tiny-gru: recall@10 0\\.\\d{4} on valid \\(1 epochs, [\\d.]+ s\\) → ${modelDir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\n$`,
+      ),
+    );
     saved = JSON.parse(readFileSync(join(modelDir, "model.json"), "utf8"));
   });
 
   it("train saves a model folder: manifest, weights and the data's workflow", () => {
-    for (const file of ["model.json", "weights.json", "weights.bin", "workflow/workflow.json"]) expect(existsSync(join(modelDir, file)), file).toBe(true);
+    for (const file of ["model.json", "weights.json", "weights.bin", "workflow/workflow.json"])
+      expect(existsSync(join(modelDir, file)), file).toBe(true);
     expect(saved.name).toBe("tiny-gru");
     expect(saved.kind).toBe("gru");
     expect(Object.keys(saved.metrics)).toEqual(expect.arrayContaining(["recall@4", "recall@10", "mrr@10", "ndcg@10"]));
@@ -65,7 +80,17 @@ describe("train and evaluate", () => {
     expect(run.code).toBe(0);
     const lines = run.stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(/\(valid, \d+ sessions\), protocol last$/);
-    expect(lines[1].split(/\s+/)).toEqual(["model", "kind", "recall@4", "mrr@4", "ndcg@4", "recall@10", "mrr@10", "ndcg@10", "folder"]);
+    expect(lines[1].split(/\s+/)).toEqual([
+      "model",
+      "kind",
+      "recall@4",
+      "mrr@4",
+      "ndcg@4",
+      "recall@10",
+      "mrr@10",
+      "ndcg@10",
+      "folder",
+    ]);
     const row = lines.find((line) => line.startsWith("tiny-gru"))!.split(/\s+/);
     expect(row[1]).toBe("gru");
     expect(Number(row[5])).toBeCloseTo(saved.metrics["recall@10"], 4);
@@ -73,7 +98,17 @@ describe("train and evaluate", () => {
   });
 
   it("evaluate --json gives the same metrics as numbers", async () => {
-    const run = await runCliCaptured(["evaluate", modelDir, "--data", data, "--split", "valid", "--k", "4,10", "--json"]);
+    const run = await runCliCaptured([
+      "evaluate",
+      modelDir,
+      "--data",
+      data,
+      "--split",
+      "valid",
+      "--k",
+      "4,10",
+      "--json",
+    ]);
     expect(run.code).toBe(0);
     const json = JSON.parse(run.stdout);
     expect(json.protocol).toEqual({ name: "last", ks: [4, 10] });
@@ -107,12 +142,27 @@ describe("compare", () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^data: \d+ train and \d+ valid sessions reused from /m);
     const header = run.stdout.split("\n").find((line) => line.startsWith("model "))!;
-    expect(header.split(/\s+/)).toEqual(["model", "recall@4", "mrr@4", "ndcg@4", "recall@10", "mrr@10", "ndcg@10", "train", "s", "backend"]);
-    const names = run.stdout.split("\n").filter((line) => /^(most-popular|successor-counts|tiny-gru|tiny-mlp) /.test(line)).map((line) => line.split(" ")[0]);
+    expect(header.split(/\s+/)).toEqual([
+      "model",
+      "recall@4",
+      "mrr@4",
+      "ndcg@4",
+      "recall@10",
+      "mrr@10",
+      "ndcg@10",
+      "train",
+      "s",
+      "backend",
+    ]);
+    const names = run.stdout
+      .split("\n")
+      .filter((line) => /^(most-popular|successor-counts|tiny-gru|tiny-mlp) /.test(line))
+      .map((line) => line.split(" ")[0]);
     expect(names).toEqual(["most-popular", "successor-counts", "tiny-gru", "tiny-mlp"]);
     expect(run.stdout).toContain(`report: ${join(out, "report.html")}`);
     expect(readFileSync(join(out, "report.html"), "utf8")).toContain("sessionrec: tiny");
-    for (const name of ["tiny-gru", "tiny-mlp"]) expect(existsSync(join(out, "models", name, "model.json")), name).toBe(true);
+    for (const name of ["tiny-gru", "tiny-mlp"])
+      expect(existsSync(join(out, "models", name, "model.json")), name).toBe(true);
   });
 });
 
@@ -127,34 +177,64 @@ describe("bad use", () => {
   it("a missing data set folder or config file: exit 2 with one line naming it", async () => {
     const missing = join(dir, "nowhere");
     const run = await runCliCaptured(["train", missing, "--config", config, "--out", modelDir]);
-    expect(run).toEqual({ code: 2, stdout: "", stderr: `sessionrec: <dataset> ${missing}: no such folder (a prepared data set: train.parquet, schema.json, workflow/)\n` });
+    expect(run).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: `sessionrec: <dataset> ${missing}: no such folder (a prepared data set: train.parquet, schema.json, workflow/)\n`,
+    });
     const noConfig = await runCliCaptured(["train", data, "--config", join(dir, "none.json"), "--out", modelDir]);
     expect(noConfig).toEqual({ code: 2, stdout: "", stderr: `sessionrec: ${join(dir, "none.json")}: no such file\n` });
   });
 
   it("a model the config does not have, a split the data lacks, bad cut-offs: exit 2, one line", async () => {
     const noModel = await runCliCaptured(["train", data, "--config", config, "--model", "bert", "--out", modelDir]);
-    expect(noModel).toEqual({ code: 2, stdout: "", stderr: `sessionrec: --model bert: ${config} has no model or baseline of that name (it has: tiny-gru, tiny-mlp, most-popular, successor-counts)\n` });
+    expect(noModel).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: `sessionrec: --model bert: ${config} has no model or baseline of that name (it has: tiny-gru, tiny-mlp, most-popular, successor-counts)\n`,
+    });
     const noSplit = await runCliCaptured(["evaluate", modelDir, "--data", data, "--split", "test"]);
-    expect(noSplit).toEqual({ code: 2, stdout: "", stderr: `sessionrec: --data ${data}: no split "test" (it has: train, valid)\n` });
+    expect(noSplit).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: `sessionrec: --data ${data}: no split "test" (it has: train, valid)\n`,
+    });
     const badK = await runCliCaptured(["evaluate", modelDir, "--data", data, "--k", "10,x"]);
-    expect(badK).toEqual({ code: 2, stdout: "", stderr: "sessionrec: --k 10,x: expected positive integers separated by commas, e.g. 10,20\n" });
+    expect(badK).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: "sessionrec: --k 10,x: expected positive integers separated by commas, e.g. 10,20\n",
+    });
   });
 
   it("a model folder that is not there: exit 1 (it failed), one line", async () => {
     const missing = join(dir, "no-model");
     const run = await runCliCaptured(["evaluate", missing, "--data", data, "--split", "valid"]);
-    expect(run).toEqual({ code: 1, stdout: "", stderr: `sessionrec: ${missing}: no such folder (a model folder holds model.json, weights.json, weights.bin and workflow/)\n` });
+    expect(run).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `sessionrec: ${missing}: no such folder (a model folder holds model.json, weights.json, weights.bin and workflow/)\n`,
+    });
   });
 });
 
 describe("the sessionrec program", () => {
   it("runs as a child process: --help lists the commands", () => {
     const npx = process.platform === "win32" ? "npx.cmd" : "npx";
-    const run = spawnSync(npx, ["tsx", "lib/cli/index.ts", "--help"], { cwd: REPO_ROOT, encoding: "utf8", timeout: 60_000 });
+    const run = spawnSync(npx, ["tsx", "lib/cli/index.ts", "--help"], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
     expect(run.stderr).toBe("");
     expect(run.status).toBe(0);
-    for (const command of ["check <config>", "train [options] <dataset>", "evaluate [options] <model-folder...>", "compare [options] <config>"]) expect(run.stdout).toContain(command);
+    for (const command of [
+      "check <config>",
+      "train [options] <dataset>",
+      "evaluate [options] <model-folder...>",
+      "compare [options] <config>",
+    ])
+      expect(run.stdout).toContain(command);
   });
 
   it.each(["check", "train", "evaluate", "compare"])("%s --help has a description and an example", async (command) => {

@@ -35,7 +35,9 @@ describe("the configs of configs/", () => {
   const files = readdirSync(CONFIGS).filter((f) => f.endsWith(".json"));
 
   it("include course, yoochoose, games and an example", () => {
-    expect(files.sort()).toEqual(expect.arrayContaining(["course.json", "example.json", "games.json", "yoochoose.json"]));
+    expect(files.sort()).toEqual(
+      expect.arrayContaining(["course.json", "example.json", "games.json", "yoochoose.json"]),
+    );
   });
 
   it.each(files)("%s parses", async (file) => {
@@ -46,7 +48,9 @@ describe("the configs of configs/", () => {
   it("course.json holds npm start's settings", async () => {
     const config = await readRunConfig(join(CONFIGS, "course.json"));
     expect(config.evaluation).toEqual({ protocol: "last", ks: [4, 10], split: "valid" });
-    expect(config.models.map((m) => [m.kind, m.training?.batchSize, m.training?.epochs, m.training?.learningRate])).toEqual([
+    expect(
+      config.models.map((m) => [m.kind, m.training?.batchSize, m.training?.epochs, m.training?.learningRate]),
+    ).toEqual([
       ["mlp", 64, 3, 0.005],
       ["gru", 256, 3, 0.005],
       ["transformer", 512, 3, 0.003],
@@ -64,11 +68,19 @@ describe("parseRunConfig", () => {
     const models = [
       { kind: "gru", model: { readout: "attention" } },
       { kind: "transformer", model: { readout: "none" } },
-      { kind: "core", model: { weights: "uniform", inputDropout: 0.1, temperature: 0.1, output: "pooled" }, head: { cosine: true } },
+      {
+        kind: "core",
+        model: { weights: "uniform", inputDropout: 0.1, temperature: 0.1, output: "pooled" },
+        head: { cosine: true },
+      },
     ];
     expect(parseRunConfig({ ...valid, models }, "x").models.map((m) => m.kind)).toEqual(["gru", "transformer", "core"]);
-    expect(problem({ ...valid, models: [{ kind: "gru", model: { readout: "mean" } }] })).toBe('configs/x.json: models[0].model.readout: expected one of "none", "attention", got "mean"');
-    expect(problem({ ...valid, models: [{ kind: "core", model: { inputs: { projection: 8 } } }] })).toBe('configs/x.json: models[0].model.inputs: unknown key "projection"');
+    expect(problem({ ...valid, models: [{ kind: "gru", model: { readout: "mean" } }] })).toBe(
+      'configs/x.json: models[0].model.readout: expected one of "none", "attention", got "mean"',
+    );
+    expect(problem({ ...valid, models: [{ kind: "core", model: { inputs: { projection: 8 } } }] })).toBe(
+      'configs/x.json: models[0].model.inputs: unknown key "projection"',
+    );
   });
 
   it("names the key and what was expected for a wrong type", () => {
@@ -84,7 +96,9 @@ describe("parseRunConfig", () => {
 
   it("names the recipes when the recipe is unknown", () => {
     const json = { ...valid, data: { folder: "x", prepare: { recipe: "csv" } } };
-    expect(problem(json)).toBe('configs/x.json: data.prepare.recipe: expected one of "booking", "yoochoose", "sequences", "events", got "csv"');
+    expect(problem(json)).toBe(
+      'configs/x.json: data.prepare.recipe: expected one of "booking", "yoochoose", "sequences", "events", got "csv"',
+    );
   });
 
   it("checks each recipe's own options", () => {
@@ -93,18 +107,28 @@ describe("parseRunConfig", () => {
   });
 
   it("says what is missing", () => {
-    expect(problem({ data: { folder: "x" }, evaluation: {} })).toBe('configs/x.json: evaluation.protocol: missing (expected one of "last", "every-next", "sampled-last")');
+    expect(problem({ data: { folder: "x" }, evaluation: {} })).toBe(
+      'configs/x.json: evaluation.protocol: missing (expected one of "last", "every-next", "sampled-last")',
+    );
     expect(problem({ evaluation: { protocol: "last" } })).toBe("configs/x.json: data: missing (expected object)");
   });
 
   it("refuses a model kind or model option it does not know", () => {
-    expect(problem({ ...valid, models: [{ kind: "cnn" }] })).toBe('configs/x.json: models[0].kind: expected one of "mlp", "gru", "lstm", "transformer", "core", got "cnn"');
-    expect(problem({ ...valid, models: [{ kind: "gru", model: { dModel: 64 } }] })).toBe('configs/x.json: models[0].model: unknown key "dModel"');
+    expect(problem({ ...valid, models: [{ kind: "cnn" }] })).toBe(
+      'configs/x.json: models[0].kind: expected one of "mlp", "gru", "lstm", "transformer", "core", got "cnn"',
+    );
+    expect(problem({ ...valid, models: [{ kind: "gru", model: { dModel: 64 } }] })).toBe(
+      'configs/x.json: models[0].model: unknown key "dModel"',
+    );
   });
 
   it("refuses settings of another protocol and two models of one name", () => {
-    expect(problem({ ...valid, evaluation: { protocol: "last", negatives: 100 } })).toBe('configs/x.json: evaluation.negatives: applies to the protocol "sampled-last" only, not "last"');
-    expect(problem({ ...valid, models: [{ kind: "gru" }, { kind: "gru" }] })).toMatch(/^configs\/x\.json: models\[1\]: a second model named "gru"/);
+    expect(problem({ ...valid, evaluation: { protocol: "last", negatives: 100 } })).toBe(
+      'configs/x.json: evaluation.negatives: applies to the protocol "sampled-last" only, not "last"',
+    );
+    expect(problem({ ...valid, models: [{ kind: "gru" }, { kind: "gru" }] })).toMatch(
+      /^configs\/x\.json: models\[1\]: a second model named "gru"/,
+    );
   });
 });
 
@@ -112,8 +136,10 @@ describe("readRunConfig", () => {
   it("names the file when it is missing or not JSON", async () => {
     await expect(readRunConfig(join(dir, "none.json"))).rejects.toThrow(`${join(dir, "none.json")}: no such file`);
     const broken = join(dir, "broken.json");
-    writeFileSync(broken, "{ \"data\": ");
-    await expect(readRunConfig(broken)).rejects.toThrow(new RegExp(`^${broken.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: not valid JSON`));
+    writeFileSync(broken, '{ "data": ');
+    await expect(readRunConfig(broken)).rejects.toThrow(
+      new RegExp(`^${broken.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: not valid JSON`),
+    );
   });
 });
 
@@ -131,8 +157,16 @@ describe("sessionrec check", () => {
     const file = join(dir, "wrong.json");
     writeFileSync(file, JSON.stringify({ ...valid, models: [{ kind: "gru", training: { epochs: "3" } }] }));
     const run = await runCliCaptured(["check", file]);
-    expect(run).toEqual({ code: 2, stdout: "", stderr: `sessionrec: ${file}: models[0].training.epochs: expected a positive integer, got "3"\n` });
+    expect(run).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: `sessionrec: ${file}: models[0].training.epochs: expected a positive integer, got "3"\n`,
+    });
     const missing = await runCliCaptured(["check", join(dir, "missing.json")]);
-    expect(missing).toEqual({ code: 2, stdout: "", stderr: `sessionrec: ${join(dir, "missing.json")}: no such file\n` });
+    expect(missing).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: `sessionrec: ${join(dir, "missing.json")}: no such file\n`,
+    });
   });
 });

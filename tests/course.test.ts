@@ -4,7 +4,15 @@ import { copyFileSync, mkdtempSync, rmSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { COURSE_MODELS, COURSE_PROTOCOL, compareWithBaselines, metricsTable, prepareCourseData, sampleSessions, trainingCurve } from "../lib/course/course";
+import {
+  COURSE_MODELS,
+  COURSE_PROTOCOL,
+  compareWithBaselines,
+  metricsTable,
+  prepareCourseData,
+  sampleSessions,
+  trainingCurve,
+} from "../lib/course/course";
 import { readRunConfig } from "../lib/config";
 import { SessionLoader, type SessionTable } from "../lib/data/loader";
 import { Random } from "../lib/util/random";
@@ -34,10 +42,17 @@ describe("sampleSessions", () => {
   /** Session `s` of `table` as plain arrays, every column included. */
   function session(table: SessionTable, s: number): unknown {
     const L = table.maxLength;
-    const row = (values: Int32Array | Float32Array, width: number) => Array.from(values.subarray(s * width, (s + 1) * width));
+    const row = (values: Int32Array | Float32Array, width: number) =>
+      Array.from(values.subarray(s * width, (s + 1) * width));
     const each = (record: Record<string, Int32Array | Float32Array>, width: number) =>
       Object.fromEntries(Object.entries(record).map(([name, values]) => [name, row(values, width)]));
-    return { length: table.lengths[s], items: row(table.items, L), categorical: each(table.categorical, L), continuous: each(table.continuous, L), context: each(table.context, 1) };
+    return {
+      length: table.lengths[s],
+      items: row(table.items, L),
+      categorical: each(table.categorical, L),
+      continuous: each(table.continuous, L),
+      context: each(table.context, 1),
+    };
   }
 
   it("keeps the seeded permutation's first `count` sessions, in file order, with every column", () => {
@@ -80,7 +95,14 @@ describe("prepareCourseData", () => {
 });
 
 describe("tables and sentences", () => {
-  const metrics = (recall4: number, recall10: number) => ({ "recall@4": recall4, "mrr@4": recall4 / 2, "ndcg@4": recall4 / 1.5, "recall@10": recall10, "mrr@10": 0.123456, "ndcg@10": 0.2 });
+  const metrics = (recall4: number, recall10: number) => ({
+    "recall@4": recall4,
+    "mrr@4": recall4 / 2,
+    "ndcg@4": recall4 / 1.5,
+    "recall@10": recall10,
+    "mrr@10": 0.123456,
+    "ndcg@10": 0.2,
+  });
   const baselines = [
     { name: "most-popular", metrics: metrics(0.05, 0.1) },
     { name: "successor-counts", metrics: metrics(0.5, 0.66) },
@@ -88,7 +110,15 @@ describe("tables and sentences", () => {
 
   it("metricsTable rounds to 4 decimals, recall/MRR/NDCG at each k", () => {
     expect(metricsTable([{ name: "m", metrics: metrics(0.25, 0.5) }])).toEqual([
-      { model: "m", "recall@4": 0.25, "mrr@4": 0.125, "ndcg@4": 0.1667, "recall@10": 0.5, "mrr@10": 0.1235, "ndcg@10": 0.2 },
+      {
+        model: "m",
+        "recall@4": 0.25,
+        "mrr@4": 0.125,
+        "ndcg@4": 0.1667,
+        "recall@10": 0.5,
+        "mrr@10": 0.1235,
+        "ndcg@10": 0.2,
+      },
     ]);
   });
 
@@ -102,7 +132,15 @@ describe("tables and sentences", () => {
   });
 
   it("trainingCurve puts the loss on the left axis and the metric on the right, one point per epoch", () => {
-    const epoch = (n: number, loss: number, recall: number): EpochRecord => ({ epoch: n, loss, metrics: { "recall@10": recall }, seconds: 1, evalSeconds: 0, sequencesPerSecond: 1, learningRate: 0.001 });
+    const epoch = (n: number, loss: number, recall: number): EpochRecord => ({
+      epoch: n,
+      loss,
+      metrics: { "recall@10": recall },
+      seconds: 1,
+      evalSeconds: 0,
+      sequencesPerSecond: 1,
+      learningRate: 0.001,
+    });
     const fig = trainingCurve([epoch(1, 7, 0.1), epoch(2, 6, 0.2)], { title: "t" });
     expect(fig.data.map((trace) => [trace.x, trace.y, trace.yaxis])).toEqual([
       [[1, 2], [7, 6], undefined],

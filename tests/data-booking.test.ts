@@ -29,7 +29,14 @@ function readFixture(): Booking[] {
   const names = header.split(",");
   return lines.map((line) => {
     const cells = Object.fromEntries(line.split(",").map((cell, i) => [names[i], cell]));
-    return { checkin: cells.checkin, checkout: cells.checkout, city: Number(cells.city_id), booker: cells.booker_country, hotel: cells.hotel_country, trip: cells.utrip_id };
+    return {
+      checkin: cells.checkin,
+      checkout: cells.checkout,
+      city: Number(cells.city_id),
+      booker: cells.booker_country,
+      hotel: cells.hotel_country,
+      trip: cells.utrip_id,
+    };
   });
 }
 
@@ -38,7 +45,11 @@ function vocabulary<T extends string | number>(values: T[]): { values: T[]; coun
   const counts = new Map<T, number>();
   for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
   const sorted = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return { values: sorted.map(([v]) => v), counts: sorted.map(([, n]) => n), id: new Map(sorted.map(([v], i) => [v, i + 2])) };
+  return {
+    values: sorted.map(([v]) => v),
+    counts: sorted.map(([, n]) => n),
+    id: new Map(sorted.map(([v], i) => [v, i + 2])),
+  };
 }
 
 function meanStd(xs: number[]): { mean: number; std: number } {
@@ -56,7 +67,8 @@ const nights = (b: Booking): number => (toDate(b.checkout).getTime() - toDate(b.
 function expected() {
   const bookings = readFixture();
   const start = new Map<string, string>();
-  for (const b of bookings) if (!start.has(b.trip) || b.checkin < (start.get(b.trip) as string)) start.set(b.trip, b.checkin);
+  for (const b of bookings)
+    if (!start.has(b.trip) || b.checkin < (start.get(b.trip) as string)) start.set(b.trip, b.checkin);
   const train = bookings.filter((b) => (start.get(b.trip) as string) < SPLIT);
   const valid = bookings.filter((b) => (start.get(b.trip) as string) >= SPLIT);
   const vocab = {
@@ -157,7 +169,9 @@ describe("prepareBooking", () => {
     expect(schema).toEqual(result.schema);
     expect(schema.item).toBe("city_id_list");
     expect(schema.maxLength).toBe(MAX_LENGTH);
-    expect(schema.columns.map((c) => `${c.name}:${c.kind}:${c.list ? "list" : "scalar"}:${c.dtype}:${c.vocabulary ?? "-"}`)).toEqual([
+    expect(
+      schema.columns.map((c) => `${c.name}:${c.kind}:${c.list ? "list" : "scalar"}:${c.dtype}:${c.vocabulary ?? "-"}`),
+    ).toEqual([
       "city_id_list:item:list:int32:city_id",
       "booker_country_list:categorical:list:int32:country",
       "hotel_country_list:categorical:list:int32:country",
@@ -178,14 +192,24 @@ describe("prepareBooking", () => {
       expect(rows.map((r) => r.session_id)).toEqual(sessions.map((s) => s.session_id));
       rows.forEach((row, i) => {
         const s = sessions[i];
-        for (const name of ["city_id_list", "booker_country_list", "hotel_country_list", "weekday_checkin_list", "weekday_checkout_list", "month_checkin_list"] as const) {
+        for (const name of [
+          "city_id_list",
+          "booker_country_list",
+          "hotel_country_list",
+          "weekday_checkin_list",
+          "weekday_checkout_list",
+          "month_checkin_list",
+        ] as const) {
           expect(row[name], `${s.session_id} ${name}`).toEqual(s[name]);
         }
         expect(row.city_id_count).toBe(s.city_id_count);
         const stays = row.length_of_stay_list as number[];
         expect(stays.length).toBe(s.length_of_stay_list.length);
         stays.forEach((x, k) => expect(x).toBeCloseTo(s.length_of_stay_list[k], 5));
-        expect(row.num_city_visited as number).toBeCloseTo((Math.log1p(s.city_id_count) - want.visited.mean) / want.visited.std, 5);
+        expect(row.num_city_visited as number).toBeCloseTo(
+          (Math.log1p(s.city_id_count) - want.visited.mean) / want.visited.std,
+          5,
+        );
       });
     });
   }
@@ -201,7 +225,14 @@ describe("prepareBooking", () => {
   it("the saved workflow serves a live trip exactly as valid.parquet encoded it", async () => {
     const validRows = await readParquet(join(out, "valid.parquet"));
     const original = want.bookings.filter((b) => b.trip === String(validRows[0].session_id));
-    const records = original.map((b) => ({ utrip_id: b.trip, checkin: b.checkin, checkout: b.checkout, city_id: b.city, booker_country: b.booker, hotel_country: b.hotel }));
+    const records = original.map((b) => ({
+      utrip_id: b.trip,
+      checkin: b.checkin,
+      checkout: b.checkout,
+      city_id: b.city,
+      booker_country: b.booker,
+      hotel_country: b.hotel,
+    }));
     const workflow = await Workflow.load(join(out, "workflow"));
     const db = await Database.open({ threads: 1 });
     try {
@@ -216,27 +247,41 @@ describe("prepareBooking", () => {
     const rare = await prepareBooking({ input: FIXTURE, outDir: join(dir, "rare"), minFrequency: 20 });
     const frequent = want.vocab.city_id.values.filter((_, i) => want.vocab.city_id.counts[i] >= 20);
     expect(rare.workflow.vocabulary("city_id").values).toEqual(frequent);
-    expect(rare.workflow.vocabulary("city_id").rareCount).toBe(want.vocab.city_id.counts.filter((n) => n < 20).reduce((a, b) => a + b, 0));
+    expect(rare.workflow.vocabulary("city_id").rareCount).toBe(
+      want.vocab.city_id.counts.filter((n) => n < 20).reduce((a, b) => a + b, 0),
+    );
   });
 
   it("Parquet input gives the same result as CSV", async () => {
     const parquet = join(dir, "train_set.parquet");
-    await withDatabase((db) => db.run(`COPY (SELECT * FROM read_csv('${FIXTURE}', header = true)) TO '${parquet}' (FORMAT parquet)`));
+    await withDatabase((db) =>
+      db.run(`COPY (SELECT * FROM read_csv('${FIXTURE}', header = true)) TO '${parquet}' (FORMAT parquet)`),
+    );
     const fromParquet = await prepareBooking({ input: parquet, outDir: join(dir, "from-parquet") });
     expect(fromParquet.counts).toEqual(result.counts);
-    expect(await readParquet(join(dir, "from-parquet", "valid.parquet"))).toEqual(await readParquet(join(out, "valid.parquet")));
+    expect(await readParquet(join(dir, "from-parquet", "valid.parquet"))).toEqual(
+      await readParquet(join(out, "valid.parquet")),
+    );
   });
 
   it("fails cleanly, writing nothing, on bad input", async () => {
     const target = join(dir, "bad");
-    await expect(prepareBooking({ input: join(dir, "nope.csv"), outDir: target })).rejects.toThrow(`${join(dir, "nope.csv")}: no such file`);
-    await expect(prepareBooking({ input: FIXTURE, outDir: target, splitDate: "2018-01-01" })).rejects.toThrow(/the valid split of .* has no rows/);
-    await expect(prepareBooking({ input: FIXTURE, outDir: target, maxLength: 0 })).rejects.toThrow("prepareBooking: maxLength must be an integer >= 1, got 0");
+    await expect(prepareBooking({ input: join(dir, "nope.csv"), outDir: target })).rejects.toThrow(
+      `${join(dir, "nope.csv")}: no such file`,
+    );
+    await expect(prepareBooking({ input: FIXTURE, outDir: target, splitDate: "2018-01-01" })).rejects.toThrow(
+      /the valid split of .* has no rows/,
+    );
+    await expect(prepareBooking({ input: FIXTURE, outDir: target, maxLength: 0 })).rejects.toThrow(
+      "prepareBooking: maxLength must be an integer >= 1, got 0",
+    );
     await expect(prepareBooking({ input: FIXTURE, outDir: join(FIXTURE, "..") })).rejects.toThrow(
       `prepareBooking: outDir: ${join(FIXTURE, "..")} holds other files and no schema.json`,
     );
     // Options are checked before anything is read: the missing file is not what the error is about.
-    await expect(prepareBooking({ input: join(dir, "nope.csv"), outDir: target, splitDate: "2017-13-01" })).rejects.toThrow(
+    await expect(
+      prepareBooking({ input: join(dir, "nope.csv"), outDir: target, splitDate: "2017-13-01" }),
+    ).rejects.toThrow(
       'prepareBooking: splitDate: expected a date like 2017-01-01 or 2017-01-01 12:00:00, got "2017-13-01"',
     );
     const copy = join(dir, "copy.csv");
@@ -262,13 +307,23 @@ describe("prepareBooking", () => {
   });
 
   it("the script's arguments map onto the options", () => {
-    expect(parseDataBookingArgs(["--out", "x", "--max-length", "5"], { SESSIONREC_DATA: "/d/train_set.csv" })).toEqual({ input: "/d/train_set.csv", outDir: "x", maxLength: 5 });
+    expect(parseDataBookingArgs(["--out", "x", "--max-length", "5"], { SESSIONREC_DATA: "/d/train_set.csv" })).toEqual({
+      input: "/d/train_set.csv",
+      outDir: "x",
+      maxLength: 5,
+    });
     expect(parseDataBookingArgs([], {}).input).toBe(join("data", "booking", "train_set.csv"));
-    expect(() => parseDataBookingArgs(["--min-length", "two"], {})).toThrow("--min-length: expected an integer >= 1, got two");
+    expect(() => parseDataBookingArgs(["--min-length", "two"], {})).toThrow(
+      "--min-length: expected an integer >= 1, got two",
+    );
     expect(() => parseDataBookingArgs(["--out", "--min-length", "3"], {})).toThrow("--out: missing value");
-    expect(() => parseDataBookingArgs(["--out", "."], {})).toThrow("--out: . holds other files and no schema.json: it is not a prepared data set");
+    expect(() => parseDataBookingArgs(["--out", "."], {})).toThrow(
+      "--out: . holds other files and no schema.json: it is not a prepared data set",
+    );
     expect(() => parseDataBookingArgs(["--out", FIXTURE], {})).toThrow(`--out: ${FIXTURE} is a file, not a folder`);
-    expect(() => parseDataBookingArgs(["--split-date", "2017-13-01"], {})).toThrow('--split-date: expected a date like 2017-01-01 or 2017-01-01 12:00:00, got "2017-13-01"');
+    expect(() => parseDataBookingArgs(["--split-date", "2017-13-01"], {})).toThrow(
+      '--split-date: expected a date like 2017-01-01 or 2017-01-01 12:00:00, got "2017-13-01"',
+    );
     expect(parseDataBookingArgs(["--split-date", "2016-12-15 12:00"], {}).splitDate).toBe("2016-12-15 12:00");
   });
 });

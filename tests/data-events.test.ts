@@ -4,7 +4,14 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type EventsRecipeInput, Workflow, checkEventsRecipe, prepareEvents, sessionWorkflow, withDatabase } from "../lib/data";
+import {
+  type EventsRecipeInput,
+  Workflow,
+  checkEventsRecipe,
+  prepareEvents,
+  sessionWorkflow,
+  withDatabase,
+} from "../lib/data";
 import { encodeSessions } from "../lib/data/live";
 import { readSchema } from "../lib/data/index";
 import {
@@ -28,13 +35,29 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 let next = 0;
 const outDir = (): string => join(work, `out-${next++}`);
-const recipe = (extra: Partial<EventsRecipeInput>): EventsRecipeInput => ({ input: FIXTURE, columns: COLUMNS, split: BY_DATE.split, ...extra });
+const recipe = (extra: Partial<EventsRecipeInput>): EventsRecipeInput => ({
+  input: FIXTURE,
+  columns: COLUMNS,
+  split: BY_DATE.split,
+  ...extra,
+});
 
 /** Writes `sql` (a query over the fixture, `fixture`) to `file` in `format` with DuckDB. */
-async function writeVariant(file: string, select: string, format: "csv" | "tsv" | "parquet" | "jsonl"): Promise<string> {
-  const options = { csv: "FORMAT csv, HEADER", tsv: "FORMAT csv, HEADER, DELIMITER '\t'", parquet: "FORMAT parquet", jsonl: "FORMAT json" }[format];
+async function writeVariant(
+  file: string,
+  select: string,
+  format: "csv" | "tsv" | "parquet" | "jsonl",
+): Promise<string> {
+  const options = {
+    csv: "FORMAT csv, HEADER",
+    tsv: "FORMAT csv, HEADER, DELIMITER '\t'",
+    parquet: "FORMAT parquet",
+    jsonl: "FORMAT json",
+  }[format];
   await withDatabase(async (db) => {
-    await db.run(`COPY (SELECT ${select} FROM read_csv('${FIXTURE}', header = true, all_varchar = true)) TO '${file}' (${options})`);
+    await db.run(
+      `COPY (SELECT ${select} FROM read_csv('${FIXTURE}', header = true, all_varchar = true)) TO '${file}' (${options})`,
+    );
   });
   return file;
 }
@@ -81,10 +104,18 @@ describe("prepareEvents on the clickstream fixture", () => {
     ];
     // BY_DATE's ids: hat 4, shoes 3; mobile 2, desktop 3.
     expect(encodeSessions(workflow, sessions).map((s) => [s.item_id_list, s.device_list])).toEqual([
-      [[4, 3], [2, 3]],
-      [[3, 4], [3, 2]],
+      [
+        [4, 3],
+        [2, 3],
+      ],
+      [
+        [3, 4],
+        [3, 2],
+      ],
     ]);
-    expect(() => encodeSessions(workflow, [[{ item_id: "hat", device: "mobile" }]])).toThrow('live session 0, event 0: no "timestamp" (each event needs "item_id", "device", "timestamp")');
+    expect(() => encodeSessions(workflow, [[{ item_id: "hat", device: "mobile" }]])).toThrow(
+      'live session 0, event 0: no "timestamp" (each event needs "item_id", "device", "timestamp")',
+    );
   });
 
   it("cuts at gaps longer than gapMinutes only", async () => {
@@ -119,7 +150,10 @@ describe("prepareEvents on the clickstream fixture", () => {
     expect(prepared.workflow.vocabulary("item").values).toEqual(LEAVE_ONE_OUT.items);
     expect((await splitRows(dir, "test")).map((row) => row[row.length - 1])).toEqual(LEAVE_ONE_OUT.testTargets);
     expect(prepared.workflow.steps.map((s) => s.op)).not.toContain("dropOutOfVocabulary");
-    const twice = await prepareEvents(recipe({ split: LEAVE_ONE_OUT.split, validation: LEAVE_ONE_OUT_WITH_VALIDATION.validation }), { outDir: outDir() });
+    const twice = await prepareEvents(
+      recipe({ split: LEAVE_ONE_OUT.split, validation: LEAVE_ONE_OUT_WITH_VALIDATION.validation }),
+      { outDir: outDir() },
+    );
     expect(twice.counts.splits).toEqual(LEAVE_ONE_OUT_WITH_VALIDATION.splits);
   });
 
@@ -150,7 +184,9 @@ describe("prepareEvents on the clickstream fixture", () => {
     for (const { file, format, ...rest } of inputs) {
       const input = await writeVariant(join(work, file), "*", format);
       const dir = outDir();
-      const prepared = await prepareEvents(recipe({ input, ...("explicit" in rest ? { format } : {}) }), { outDir: dir });
+      const prepared = await prepareEvents(recipe({ input, ...("explicit" in rest ? { format } : {}) }), {
+        outDir: dir,
+      });
       expect(prepared.counts.kept, file).toEqual(CLEANING.kept);
       expect(await splitRows(dir, "train"), file).toEqual(BY_DATE.train);
       expect(await splitRows(dir, "test"), file).toEqual(BY_DATE.test);
@@ -160,16 +196,30 @@ describe("prepareEvents on the clickstream fixture", () => {
   it("writes continuous features as z-scored list columns, fitted on train", async () => {
     // price 10 on mobile, 20 on desktop. BY_DATE's train events are 11 mobile and 10 desktop (tests/helpers/clickstream.ts),
     // but the statistics are fitted on the events as they reach the step: S5's "shoes shoes" (mobile) has lost its repeat.
-    const input = await writeVariant(join(work, "prices.csv"), `*, CASE device WHEN 'mobile' THEN 10 ELSE 20 END AS price`, "csv");
+    const input = await writeVariant(
+      join(work, "prices.csv"),
+      `*, CASE device WHEN 'mobile' THEN 10 ELSE 20 END AS price`,
+      "csv",
+    );
     const dir = outDir();
-    const prepared = await prepareEvents(recipe({ input, columns: { ...COLUMNS, continuous: ["price"] } }), { outDir: dir });
+    const prepared = await prepareEvents(recipe({ input, columns: { ...COLUMNS, continuous: ["price"] } }), {
+      outDir: dir,
+    });
     const mean = (10 * 10 + 10 * 20) / 20; // 15
     const std = Math.sqrt((10 * (10 - mean) ** 2 + 10 * (20 - mean) ** 2) / 19); // sample deviation
     const fitted = prepared.workflow.normalization("price");
     expect(fitted.mean).toBeCloseTo(mean, 12);
     expect(fitted.std).toBeCloseTo(std, 12);
-    expect(prepared.schema.columns.find((c) => c.name === "price_list")).toEqual({ name: "price_list", kind: "continuous", list: true, dtype: "float32", maxLength: 4 });
-    const rows = await withDatabase((db) => db.rows(`SELECT device_list, price_list FROM read_parquet('${join(dir, "train.parquet")}')`));
+    expect(prepared.schema.columns.find((c) => c.name === "price_list")).toEqual({
+      name: "price_list",
+      kind: "continuous",
+      list: true,
+      dtype: "float32",
+      maxLength: 4,
+    });
+    const rows = await withDatabase((db) =>
+      db.rows(`SELECT device_list, price_list FROM read_parquet('${join(dir, "train.parquet")}')`),
+    );
     for (const row of rows) {
       const devices = row.device_list as number[];
       const prices = row.price_list as number[];
@@ -178,8 +228,13 @@ describe("prepareEvents on the clickstream fixture", () => {
   });
 
   it("keeps integer item ids as numbers", async () => {
-    const ids = "CASE item_id WHEN 'shoes' THEN 101 WHEN 'socks' THEN 102 WHEN 'hat' THEN 103 WHEN 'scarf' THEN 104 WHEN 'gloves' THEN 105 WHEN 'belt' THEN 106 ELSE 107 END";
-    const input = await writeVariant(join(work, "integer-items.csv"), `user_id, "timestamp", ${ids} AS item_id, device`, "csv");
+    const ids =
+      "CASE item_id WHEN 'shoes' THEN 101 WHEN 'socks' THEN 102 WHEN 'hat' THEN 103 WHEN 'scarf' THEN 104 WHEN 'gloves' THEN 105 WHEN 'belt' THEN 106 ELSE 107 END";
+    const input = await writeVariant(
+      join(work, "integer-items.csv"),
+      `user_id, "timestamp", ${ids} AS item_id, device`,
+      "csv",
+    );
     const prepared = await prepareEvents(recipe({ input }), { outDir: outDir() });
     // BY_DATE's counts, ties now by number: shoes 101 and gloves 105 (5 each), socks 102 and hat 103 (4 each), scarf 104.
     expect(prepared.workflow.vocabulary("item").values).toEqual([101, 105, 102, 103, 104]);
@@ -187,7 +242,10 @@ describe("prepareEvents on the clickstream fixture", () => {
 
   it("takes a session column instead of cutting sessions", async () => {
     // The fixture's user as the session: 6 sessions (no gap cut), u3's one after cleaning starts on the 4th.
-    const prepared = await prepareEvents(recipe({ columns: { item: "item_id", time: "timestamp", session: "user_id" } }), { outDir: outDir() });
+    const prepared = await prepareEvents(
+      recipe({ columns: { item: "item_id", time: "timestamp", session: "user_id" } }),
+      { outDir: outDir() },
+    );
     expect(prepared.counts.sessions).toBe(6);
     expect(prepared.schema.columns.map((c) => c.name)).toEqual(["item_id_list", "length"]);
   });
@@ -205,38 +263,81 @@ describe("prepareEvents errors", () => {
     lines[5] = lines[5].replace("2024-03-01T10:00:00+02:00", "yesterday");
     const input = join(work, "bad-time.csv");
     writeFileSync(input, lines.join("\n"));
-    await expect(prepareEvents(recipe({ input }), { outDir: outDir() })).rejects.toThrow(`${input}: row 5 (line 6), column "timestamp": cannot read "yesterday" as an ISO timestamp like 2024-03-01T10:00:00+02:00 (timeUnit "iso")`);
+    await expect(prepareEvents(recipe({ input }), { outDir: outDir() })).rejects.toThrow(
+      `${input}: row 5 (line 6), column "timestamp": cannot read "yesterday" as an ISO timestamp like 2024-03-01T10:00:00+02:00 (timeUnit "iso")`,
+    );
     const jsonl = join(work, "bad-time.jsonl");
-    const event = (time: string): string => JSON.stringify({ user_id: "u1", timestamp: time, item_id: "hat", device: "mobile" });
-    writeFileSync(jsonl, [event("2024-03-01T09:00:00Z"), event("2024-03-01T09:01:00Z"), event("soon")].join("\n") + "\n");
-    await expect(prepareEvents(recipe({ input: jsonl }), { outDir: outDir() })).rejects.toThrow(`${jsonl}: line 3, column "timestamp": cannot read "soon" as an ISO timestamp`);
-    await expect(prepareEvents(recipe({ timeUnit: "s" }), { outDir: outDir() })).rejects.toThrow(`${FIXTURE}: row 1 (line 2), column "timestamp": cannot read "2024-03-01T09:00:00Z" as epoch seconds (timeUnit "s")`);
+    const event = (time: string): string =>
+      JSON.stringify({ user_id: "u1", timestamp: time, item_id: "hat", device: "mobile" });
+    writeFileSync(
+      jsonl,
+      [event("2024-03-01T09:00:00Z"), event("2024-03-01T09:01:00Z"), event("soon")].join("\n") + "\n",
+    );
+    await expect(prepareEvents(recipe({ input: jsonl }), { outDir: outDir() })).rejects.toThrow(
+      `${jsonl}: line 3, column "timestamp": cannot read "soon" as an ISO timestamp`,
+    );
+    await expect(prepareEvents(recipe({ timeUnit: "s" }), { outDir: outDir() })).rejects.toThrow(
+      `${FIXTURE}: row 1 (line 2), column "timestamp": cannot read "2024-03-01T09:00:00Z" as epoch seconds (timeUnit "s")`,
+    );
   });
 
   it("says which split a split setting leaves empty", async () => {
-    await expect(prepareEvents(recipe({ split: { by: "date", date: "2024-04-01" } }), { outDir: outDir() })).rejects.toThrow(
+    await expect(
+      prepareEvents(recipe({ split: { by: "date", date: "2024-04-01" } }), { outDir: outDir() }),
+    ).rejects.toThrow(
       /prepareEvents: timeSplit: the test split of .*clicks.csv has no rows \(sessions starting before 2024-04-01 go to train, the others to test; "timestamp" runs from 2024-03-01 08:00:00 to 2024-03-04 11:03:00\)/,
     );
-    await expect(prepareEvents(recipe({ split: { by: "lastDays", days: 10 } }), { outDir: outDir() })).rejects.toThrow(/the train split of .* has no rows/);
-    await expect(prepareEvents(recipe({ split: { by: "fraction", fraction: 0.01 } }), { outDir: outDir() })).rejects.toThrow(
-      "prepareEvents: a fraction of 0.01 of 13 sessions is 0: both parts need at least one session",
+    await expect(prepareEvents(recipe({ split: { by: "lastDays", days: 10 } }), { outDir: outDir() })).rejects.toThrow(
+      /the train split of .* has no rows/,
     );
+    await expect(
+      prepareEvents(recipe({ split: { by: "fraction", fraction: 0.01 } }), { outDir: outDir() }),
+    ).rejects.toThrow("prepareEvents: a fraction of 0.01 of 13 sessions is 0: both parts need at least one session");
   });
 
   it("checks the recipe with errors naming the key", () => {
     expect(() => checkEventsRecipe({ ...recipe({}), colums: {} })).toThrow("events recipe: colums: unknown key");
-    expect(() => checkEventsRecipe(recipe({ filters: { minItemSupport: "5" as never } }))).toThrow("events recipe: filters.minItemSupport: Invalid input: expected number, received string");
-    expect(() => checkEventsRecipe(recipe({ columns: { item: "item_id", time: "timestamp" } }))).toThrow('events recipe: columns: give a "session" column, or a "user" column');
-    expect(() => checkEventsRecipe(recipe({ columns: { item: "i", time: "t", session: "s" }, split: { by: "leaveOneOut" } }))).toThrow("events recipe: columns.user: leaveOneOut needs a user column");
-    expect(() => checkEventsRecipe(recipe({ split: { by: "date", date: "2024-02-30" } }))).toThrow("events recipe: split.date: expected a date like 2024-03-01");
-    expect(() => checkEventsRecipe(recipe({ split: { by: "fraction", fraction: 1.5 } }))).toThrow("events recipe: split.fraction: ");
-    expect(() => checkEventsRecipe(recipe({ validation: { by: "date", date: "2024-03-05" } }))).toThrow("events recipe: validation.date: must come before split.date (2024-03-04)");
-    expect(() => checkEventsRecipe(recipe({ columns: { ...COLUMNS, categorical: ["item_id"] } }))).toThrow('events recipe: columns.categorical.0: "item_id" is already mapped');
-    expect(checkEventsRecipe({ recipe: "events", ...recipe({}) }).filters).toEqual({ minItemSupport: 5, minLength: 2, removeRepeats: true });
+    expect(() => checkEventsRecipe(recipe({ filters: { minItemSupport: "5" as never } }))).toThrow(
+      "events recipe: filters.minItemSupport: Invalid input: expected number, received string",
+    );
+    expect(() => checkEventsRecipe(recipe({ columns: { item: "item_id", time: "timestamp" } }))).toThrow(
+      'events recipe: columns: give a "session" column, or a "user" column',
+    );
+    expect(() =>
+      checkEventsRecipe(recipe({ columns: { item: "i", time: "t", session: "s" }, split: { by: "leaveOneOut" } })),
+    ).toThrow("events recipe: columns.user: leaveOneOut needs a user column");
+    expect(() => checkEventsRecipe(recipe({ split: { by: "date", date: "2024-02-30" } }))).toThrow(
+      "events recipe: split.date: expected a date like 2024-03-01",
+    );
+    expect(() => checkEventsRecipe(recipe({ split: { by: "fraction", fraction: 1.5 } }))).toThrow(
+      "events recipe: split.fraction: ",
+    );
+    expect(() => checkEventsRecipe(recipe({ validation: { by: "date", date: "2024-03-05" } }))).toThrow(
+      "events recipe: validation.date: must come before split.date (2024-03-04)",
+    );
+    expect(() => checkEventsRecipe(recipe({ columns: { ...COLUMNS, categorical: ["item_id"] } }))).toThrow(
+      'events recipe: columns.categorical.0: "item_id" is already mapped',
+    );
+    expect(checkEventsRecipe({ recipe: "events", ...recipe({}) }).filters).toEqual({
+      minItemSupport: 5,
+      minLength: 2,
+      removeRepeats: true,
+    });
   });
 
   it("builds the same session workflow the other recipes use", () => {
-    const workflow = sessionWorkflow({ item: "i", session: "s", time: "t", categorical: ["c"], continuous: ["x"], unseenItems: "drop", removeRepeats: true, maxLength: 5, minLength: 2, recipe: "r" });
+    const workflow = sessionWorkflow({
+      item: "i",
+      session: "s",
+      time: "t",
+      categorical: ["c"],
+      continuous: ["x"],
+      unseenItems: "drop",
+      removeRepeats: true,
+      maxLength: 5,
+      minLength: 2,
+      recipe: "r",
+    });
     expect(workflow.steps.map((s) => s.op)).toEqual([
       "categorify",
       "categorify",

@@ -48,7 +48,9 @@ function startPreparation(out: string): Preparation {
     });
     child.on("exit", () => reject(new Error(`the preparation ended before writing:\n${output}`)));
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal })),
+  );
   return { child, writing, exited };
 }
 
@@ -111,7 +113,12 @@ describe("removeStaleTemporaries", () => {
       make(`.other.tmp-${gone}-0`, "another target's");
       make(`.data.tmp-x-0`, "not a name this module makes");
       removeStaleTemporaries(target);
-      expect(readdirSync(parent).sort()).toEqual([`.data.tmp-${running.pid}-0`, ".data.tmp-x-0", `.other.tmp-${gone}-0`, "data"]);
+      expect(readdirSync(parent).sort()).toEqual([
+        `.data.tmp-${running.pid}-0`,
+        ".data.tmp-x-0",
+        `.other.tmp-${gone}-0`,
+        "data",
+      ]);
       expect(readFileSync(join(target, "file.txt"), "utf8")).toBe("the previous output"); // killed between its two renames
 
       make(`.data.old-${gone}-5`, "older");

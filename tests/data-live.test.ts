@@ -16,14 +16,23 @@ import { Workflow } from "../lib/data/workflow";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "booking", "train_set.csv");
 
-type Booking = Record<"utrip_id" | "checkin" | "checkout" | "booker_country" | "hotel_country", string> & { city_id: number };
+type Booking = Record<"utrip_id" | "checkin" | "checkout" | "booker_country" | "hotel_country", string> & {
+  city_id: number;
+};
 
 function readBookings(): Booking[] {
   const [header, ...lines] = readFileSync(FIXTURE, "utf8").trim().split("\n");
   const names = header.split(",");
   return lines.map((line) => {
     const cells = Object.fromEntries(line.split(",").map((cell, i) => [names[i], cell]));
-    return { utrip_id: cells.utrip_id, checkin: cells.checkin, checkout: cells.checkout, city_id: Number(cells.city_id), booker_country: cells.booker_country, hotel_country: cells.hotel_country };
+    return {
+      utrip_id: cells.utrip_id,
+      checkin: cells.checkin,
+      checkout: cells.checkout,
+      city_id: Number(cells.city_id),
+      booker_country: cells.booker_country,
+      hotel_country: cells.hotel_country,
+    };
   });
 }
 
@@ -41,7 +50,11 @@ afterAll(() => {
 });
 
 /** DuckDB's rows for `sessions` (each given the session id `id(s)`), in input order. */
-async function duckdbRows(workflow: Workflow, sessions: RawSession[], id: (s: number) => Record<string, unknown>): Promise<Record<string, unknown>[]> {
+async function duckdbRows(
+  workflow: Workflow,
+  sessions: RawSession[],
+  id: (s: number) => Record<string, unknown>,
+): Promise<Record<string, unknown>[]> {
   const records = sessions.flatMap((events, s) => events.map((event) => ({ ...event, ...id(s) })));
   return workflow.transformRecords(db, records, { filters: false });
 }
@@ -63,15 +76,39 @@ describe("encodeSessions on the booking workflow", () => {
     [
       // unknown city and unknown countries in the middle, unsorted, a Date object for a DATE
       { ...strip(tripsBySize[7][2]), checkin: "2016-12-07", checkout: "2016-12-09" },
-      { checkin: new Date(Date.UTC(2016, 11, 3, 15)), checkout: "2016-12-05", city_id: 987654, booker_country: "Narnia", hotel_country: "Utopia" },
+      {
+        checkin: new Date(Date.UTC(2016, 11, 3, 15)),
+        checkout: "2016-12-05",
+        city_id: 987654,
+        booker_country: "Narnia",
+        hotel_country: "Utopia",
+      },
       { ...strip(tripsBySize[7][0]), checkin: "2016-12-01", checkout: "2016-12-03" },
       { ...strip(tripsBySize[7][1]), checkin: "2016-12-05", checkout: "2016-12-06", booker_country: "Narnia" },
     ],
     [
       // two bookings on one check-in day: DuckDB orders them by the other collected columns (city first)
-      { checkin: "2016-10-20", checkout: "2016-10-22", city_id: tripsBySize[9][0].city_id, booker_country: "Gondal", hotel_country: "Gondal" },
-      { checkin: "2016-10-20", checkout: "2016-10-21", city_id: tripsBySize[3][0].city_id, booker_country: "Gondal", hotel_country: "Elbonia" },
-      { checkin: "2016-10-18", checkout: "2016-10-20", city_id: tripsBySize[2][0].city_id, booker_country: "Gondal", hotel_country: "Gondal" },
+      {
+        checkin: "2016-10-20",
+        checkout: "2016-10-22",
+        city_id: tripsBySize[9][0].city_id,
+        booker_country: "Gondal",
+        hotel_country: "Gondal",
+      },
+      {
+        checkin: "2016-10-20",
+        checkout: "2016-10-21",
+        city_id: tripsBySize[3][0].city_id,
+        booker_country: "Gondal",
+        hotel_country: "Elbonia",
+      },
+      {
+        checkin: "2016-10-18",
+        checkout: "2016-10-20",
+        city_id: tripsBySize[2][0].city_id,
+        booker_country: "Gondal",
+        hotel_country: "Gondal",
+      },
     ],
   ];
 
@@ -83,7 +120,8 @@ describe("encodeSessions on the booking workflow", () => {
     const expected = await duckdbRows(workflow, sessions, (s) => ({ utrip_id: `live-${s}` }));
     const encoded = encodeSessions(workflow, sessions);
     expect(encoded.map((row) => row.session_id)).toEqual(sessions.map((_, s) => `live-${s}`));
-    for (const row of encoded) expect(row, String(row.session_id)).toEqual(expected.find((r) => r.session_id === row.session_id));
+    for (const row of encoded)
+      expect(row, String(row.session_id)).toEqual(expected.find((r) => r.session_id === row.session_id));
     expect(liveEncoder(workflow).columns).toEqual(Object.keys(expected[0]));
   });
 
@@ -95,49 +133,82 @@ describe("encodeSessions on the booking workflow", () => {
     expect(ordinary.city_id_list).toEqual(byCheckin.map((b) => cityId(b.city_id)));
     expect(long.city_id_count).toBe(longest.length);
     expect((long.city_id_list as number[]).map((id) => cities.values[id - 2])).toEqual(
-      [...longest].sort((a, b) => (a.checkin < b.checkin ? -1 : 1)).slice(-10).map((b) => b.city_id),
+      [...longest]
+        .sort((a, b) => (a.checkin < b.checkin ? -1 : 1))
+        .slice(-10)
+        .map((b) => b.city_id),
     );
     expect(single.city_id_count).toBe(1);
     expect((unknown.city_id_list as number[])[1]).toBe(1); // 2016-12-03 sorts second
     expect((unknown.booker_country_list as number[]).slice(1, 3)).toEqual([1, 1]);
     expect((unknown.hotel_country_list as number[])[1]).toBe(1);
-    expect(ties.city_id_list).toEqual([tripsBySize[2][0], ...[tripsBySize[9][0], tripsBySize[3][0]].sort((a, b) => a.city_id - b.city_id)].map((b) => cityId(b.city_id)));
+    expect(ties.city_id_list).toEqual(
+      [tripsBySize[2][0], ...[tripsBySize[9][0], tripsBySize[3][0]].sort((a, b) => a.city_id - b.city_id)].map((b) =>
+        cityId(b.city_id),
+      ),
+    );
   });
 
   it("a workflow rebuilt from its saved JSON (as a web page would fetch it) encodes the same", async () => {
     const folder = join(dir, "booking", "workflow");
     const saved = JSON.parse(readFileSync(join(folder, "workflow.json"), "utf8"));
     const names = ["city_id", "country", "weekday_checkin", "weekday_checkout", "month_checkin"];
-    const vocabularies = Object.fromEntries(names.map((name) => [name, JSON.parse(readFileSync(join(folder, "vocabularies", `${name}.json`), "utf8"))]));
+    const vocabularies = Object.fromEntries(
+      names.map((name) => [name, JSON.parse(readFileSync(join(folder, "vocabularies", `${name}.json`), "utf8"))]),
+    );
     const expected = encodeSessions(workflow, sessions);
     expect(encodeSessions(Workflow.fromSaved(saved, vocabularies), sessions)).toEqual(expected);
     expect(encodeSessions(parseSavedWorkflow(saved, vocabularies), sessions)).toEqual(expected);
     expect(encodeSessions(await Workflow.load(folder), sessions)).toEqual(expected);
     const { country: _, ...withoutCountry } = vocabularies;
-    expect(() => Workflow.fromSaved(saved, withoutCountry)).toThrow('vocabularies/country.json: missing (the workflow\'s vocabulary "country")');
+    expect(() => Workflow.fromSaved(saved, withoutCountry)).toThrow(
+      'vocabularies/country.json: missing (the workflow\'s vocabulary "country")',
+    );
   });
 
   it("says which session, event and field is wrong", () => {
     const good = strip(tripsBySize[40][0]);
-    const encode = (...live: unknown[]) => () => encodeSessions(workflow, live as RawSession[]);
-    expect(encode([good], [{ ...good, checkin: "2016-13-01" }])).toThrow('live session 1, event 0, "checkin": cannot read "2016-13-01" as DATE (expected a date "YYYY-MM-DD")');
-    expect(encode([good, { ...good, city_id: "Paris" }])).toThrow('live session 0, event 1, "city_id": cannot read "Paris" as INTEGER (expected an integer)');
+    const encode =
+      (...live: unknown[]) =>
+      () =>
+        encodeSessions(workflow, live as RawSession[]);
+    expect(encode([good], [{ ...good, checkin: "2016-13-01" }])).toThrow(
+      'live session 1, event 0, "checkin": cannot read "2016-13-01" as DATE (expected a date "YYYY-MM-DD")',
+    );
+    expect(encode([good, { ...good, city_id: "Paris" }])).toThrow(
+      'live session 0, event 1, "city_id": cannot read "Paris" as INTEGER (expected an integer)',
+    );
     expect(encode([good, { ...good, city_id: 2 ** 40 }])).toThrow("expected an integer in -2147483648..2147483647");
     const { checkout: _, ...noCheckout } = good;
-    expect(encode([good, good, noCheckout])).toThrow('live session 0, event 2: no "checkout" (each event needs "checkin", "checkout", "city_id", "booker_country", "hotel_country")');
-    expect(encode([{ ...good, checkin: null }])).toThrow('live session 0, event 0, "checkin": is null, but the workflow orders events by it');
-    expect(encode([{ ...good, utrip_id: "a" }, { ...good, utrip_id: "b" }])).toThrow('live session 0: its events disagree on "utrip_id" ("a", "b")');
+    expect(encode([good, good, noCheckout])).toThrow(
+      'live session 0, event 2: no "checkout" (each event needs "checkin", "checkout", "city_id", "booker_country", "hotel_country")',
+    );
+    expect(encode([{ ...good, checkin: null }])).toThrow(
+      'live session 0, event 0, "checkin": is null, but the workflow orders events by it',
+    );
+    expect(
+      encode([
+        { ...good, utrip_id: "a" },
+        { ...good, utrip_id: "b" },
+      ]),
+    ).toThrow('live session 0: its events disagree on "utrip_id" ("a", "b")');
     expect(encode([good], [])).toThrow("live session 1: no events");
     expect(encode([good], "oops")).toThrow("live session 1: expected an array of events, got string");
     expect(encode([good, 7])).toThrow('live session 0, event 1: expected an object with "checkin"');
     // The rule preparation applies to train_set.csv (a stay cannot end before it starts), named the same way.
     const backwards = { ...good, checkin: "2016-10-05", checkout: "2016-10-03" };
-    expect(encode([good], [good, backwards])).toThrow('live session 1, event 1: "checkout" (2016-10-03) is before "checkin" (2016-10-05)');
-    expect(encodeSessions(workflow, [[{ ...good, checkin: "2016-10-05", checkout: "2016-10-05" }]])[0].length_of_stay_list).not.toContain(null);
+    expect(encode([good], [good, backwards])).toThrow(
+      'live session 1, event 1: "checkout" (2016-10-03) is before "checkin" (2016-10-05)',
+    );
+    expect(
+      encodeSessions(workflow, [[{ ...good, checkin: "2016-10-05", checkout: "2016-10-05" }]])[0].length_of_stay_list,
+    ).not.toContain(null);
   });
 
   it("a given session id is kept, and unknown values of a known type are not errors", () => {
-    const [row] = encodeSessions(workflow, [[{ ...strip(tripsBySize[40][0]), utrip_id: "mine" }, { ...strip(tripsBySize[40][1]) }]]);
+    const [row] = encodeSessions(workflow, [
+      [{ ...strip(tripsBySize[40][0]), utrip_id: "mine" }, { ...strip(tripsBySize[40][1]) }],
+    ]);
     expect(row.session_id).toBe("mine");
     expect(row.city_id_count).toBe(2);
   });
@@ -146,13 +217,30 @@ describe("encodeSessions on the booking workflow", () => {
 describe("encodeSessions on a workflow using every other step op", () => {
   const STEPS: WorkflowStep[] = [
     { op: "sessionize", user: "user", time: "ts", gapSeconds: 3600 },
-    { op: "timeFeatures", column: "ts", features: { hour: "hour", minute: "minute", week: "week", yday: "dayofyear", year: "year", mday: "day", wday: "weekday", month: "month" } },
+    {
+      op: "timeFeatures",
+      column: "ts",
+      features: {
+        hour: "hour",
+        minute: "minute",
+        week: "week",
+        yday: "dayofyear",
+        year: "year",
+        mday: "day",
+        wday: "weekday",
+        month: "month",
+      },
+    },
     { op: "duration", start: "ts", end: "until", unit: "minutes", output: "stay" },
     { op: "normalize", column: "stay" },
     { op: "log1p", column: "price", output: "log_price" },
     { op: "normalize", column: "log_price" },
     { op: "categorify", name: "item", columns: ["item"] },
-    { op: "categorify", name: "calendar", columns: ["hour", "minute", "week", "yday", "year", "mday", "wday", "month"] },
+    {
+      op: "categorify",
+      name: "calendar",
+      columns: ["hour", "minute", "week", "yday", "year", "mday", "wday", "month"],
+    },
     { op: "categorify", name: "mixed", columns: ["shop", "day", "label"] },
     { op: "dropOutOfVocabulary", columns: ["item"] },
     { op: "removeConsecutiveRepeats", session: "session_id", time: "ts", column: "item" },
@@ -161,7 +249,21 @@ describe("encodeSessions on a workflow using every other step op", () => {
       session: "session_id",
       time: "ts",
       tieBreak: ["label"],
-      lists: ["item", "stay", "log_price", "hour", "minute", "week", "yday", "year", "mday", "wday", "month", "shop", "day"],
+      lists: [
+        "item",
+        "stay",
+        "log_price",
+        "hour",
+        "minute",
+        "week",
+        "yday",
+        "year",
+        "mday",
+        "wday",
+        "month",
+        "shop",
+        "day",
+      ],
       first: ["label"],
       last: ["label", "log_price"],
       count: "n",
@@ -184,11 +286,22 @@ describe("encodeSessions on a workflow using every other step op", () => {
 
   beforeAll(async () => {
     workflow = new Workflow({ steps: STEPS, item: "item_list" });
-    const train = new Relation(db, `SELECT * FROM (VALUES ${TRAIN}) AS v(user, ts, until, item, price, shop, day, label)`, "train");
+    const train = new Relation(
+      db,
+      `SELECT * FROM (VALUES ${TRAIN}) AS v(user, ts, until, item, price, shop, day, label)`,
+      "train",
+    );
     await workflow.fit(train);
   });
 
-  const event = (ts: string, item: string, price: number | string, shop: number, label: string, until = ts): Record<string, unknown> => ({ ts, until, item, price, shop, day: ts.slice(0, 10), label });
+  const event = (
+    ts: string,
+    item: string,
+    price: number | string,
+    shop: number,
+    label: string,
+    until = ts,
+  ): Record<string, unknown> => ({ ts, until, item, price, shop, day: ts.slice(0, 10), label });
   const sessions: RawSession[] = [
     // repeats (b b), an unknown item, a tie on ts broken by label, across new year (ISO week 53)
     [
@@ -199,16 +312,26 @@ describe("encodeSessions on a workflow using every other step op", () => {
       event("2021-01-01 00:10:00", "a", 7, 7, "a"),
     ],
     // the gap cuts these in two: the later session is the live one
-    [event("2021-01-04 09:00:00", "a", 1, 9, "x"), event("2021-01-04 11:00:00.123", "d", 1, 8, "y"), event("2021-01-04 11:30:00", "a", 3, 7, "q")],
+    [
+      event("2021-01-04 09:00:00", "a", 1, 9, "x"),
+      event("2021-01-04 11:00:00.123", "d", 1, 8, "y"),
+      event("2021-01-04 11:30:00", "a", 3, 7, "q"),
+    ],
     // a Date for ts, with milliseconds (and "until" after it: a stay may not end before it starts)
-    [{ ...event("2021-06-15 12:00:00", "d", 4.44, 12, "z", "2021-06-15 12:00:00.5"), ts: new Date(Date.UTC(2021, 5, 15, 12, 0, 0, 250)) }],
+    [
+      {
+        ...event("2021-06-15 12:00:00", "d", 4.44, 12, "z", "2021-06-15 12:00:00.5"),
+        ts: new Date(Date.UTC(2021, 5, 15, 12, 0, 0, 250)),
+      },
+    ],
   ];
 
   it("agrees exactly with transformRecords(…, { filters: false })", async () => {
     const encoded = encodeSessions(workflow, sessions);
     const expected = await duckdbRows(workflow, sessions, (s) => ({ user: `live-${s}` }));
     expect(encoded.map((row) => row.session_id)).toEqual(["live-0:1", "live-1:2", "live-2:1"]);
-    for (const row of encoded) expect(row, String(row.session_id)).toEqual(expected.find((r) => r.session_id === row.session_id));
+    for (const row of encoded)
+      expect(row, String(row.session_id)).toEqual(expected.find((r) => r.session_id === row.session_id));
     expect(expected.map((row) => row.session_id).sort()).toEqual(["live-0:1", "live-1:1", "live-1:2", "live-2:1"]);
   });
 
@@ -228,8 +351,11 @@ describe("encodeSessions on a workflow using every other step op", () => {
   });
 
   it("refuses what it cannot read the way DuckDB would", () => {
-    const bad = (field: string, value: unknown) => () => encodeSessions(workflow, [[{ ...event("2021-01-01 00:00:00", "a", 1, 7, "x"), [field]: value }]]);
-    expect(bad("price", "123.4")).toThrow('"price": cannot read "123.4" as DECIMAL(3,1) (expected a number with at most 2 digits before the point)');
+    const bad = (field: string, value: unknown) => () =>
+      encodeSessions(workflow, [[{ ...event("2021-01-01 00:00:00", "a", 1, 7, "x"), [field]: value }]]);
+    expect(bad("price", "123.4")).toThrow(
+      '"price": cannot read "123.4" as DECIMAL(3,1) (expected a number with at most 2 digits before the point)',
+    );
     expect(bad("ts", "2021-01-01T25:00:00")).toThrow('"ts": cannot read "2021-01-01T25:00:00" as TIMESTAMP');
     expect(bad("shop", 1.5)).toThrow('"shop": cannot read 1.5 as INTEGER (expected an integer)');
   });

@@ -1,6 +1,13 @@
 // Every data operator on tiny hand-made tables, against values worked out by hand.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cardinality, categorify, decodeId, dropOutOfVocabulary, encodeValue, fitVocabulary } from "../lib/data/categorify";
+import {
+  cardinality,
+  categorify,
+  decodeId,
+  dropOutOfVocabulary,
+  encodeValue,
+  fitVocabulary,
+} from "../lib/data/categorify";
 import { Database } from "../lib/data/database";
 import { duration, fitNormalize, log1p, normalize, timeFeatures } from "../lib/data/features";
 import { Relation } from "../lib/data/relation";
@@ -23,7 +30,9 @@ function values(columns: string, rows: string): Relation {
 
 /** Rows as plain JSON values (bigint → number, Date → ISO text). */
 async function plain(relation: Relation, orderBy?: string): Promise<Record<string, unknown>[]> {
-  const rows = await (orderBy === undefined ? relation : relation.derive((from) => `SELECT * FROM ${from} ORDER BY ${orderBy}`)).rows();
+  const rows = await (
+    orderBy === undefined ? relation : relation.derive((from) => `SELECT * FROM ${from} ORDER BY ${orderBy}`)
+  ).rows();
   return JSON.parse(JSON.stringify(rows, (_key, value) => (typeof value === "bigint" ? Number(value) : value)));
 }
 
@@ -89,7 +98,10 @@ describe("categorify", () => {
 
   it("maps unseen, rare and NULL values to 1 (out-of-vocabulary)", async () => {
     const vocabulary = await fitVocabulary(train(), { name: "item", columns: ["item"], minFrequency: 2 });
-    const encoded = await categorify(values("k, item", "(1, 'c'), (2, 'd'), (3, 'new'), (4, NULL), (5, 'a'), (6, 'b')"), [vocabulary]);
+    const encoded = await categorify(
+      values("k, item", "(1, 'c'), (2, 'd'), (3, 'new'), (4, NULL), (5, 'a'), (6, 'b')"),
+      [vocabulary],
+    );
     expect(await column(encoded, "item", "k")).toEqual([4, 1, 1, 1, 2, 3]);
     const kept = await dropOutOfVocabulary(encoded, ["item"]);
     expect(await column(kept, "k", "k")).toEqual([1, 5, 6]);
@@ -114,27 +126,60 @@ describe("categorify", () => {
     const vocabulary = await fitVocabulary(rows, { name: "city", columns: ["city"] });
     expect(vocabulary.valueType).toBe("INTEGER");
     expect(vocabulary.values).toEqual([9, 10, 100]);
-    const wide = await fitVocabulary(values("id", "(5000000000::BIGINT), (7::BIGINT)"), { name: "id", columns: ["id"] });
+    const wide = await fitVocabulary(values("id", "(5000000000::BIGINT), (7::BIGINT)"), {
+      name: "id",
+      columns: ["id"],
+    });
     expect(wide.values).toEqual([7, 5000000000]);
     const encoded = await categorify(values("id", "(7::BIGINT), (5000000000::BIGINT), (8::BIGINT)"), [wide]);
     expect(await column(encoded, "id")).toEqual([2, 3, 1]);
   });
 
   it("rejects a bad vocabulary name or threshold", async () => {
-    await expect(fitVocabulary(train(), { name: "a/b", columns: ["item"] })).rejects.toThrow(/must use only letters, digits/);
-    await expect(fitVocabulary(train(), { name: "item", columns: ["item"], minFrequency: 0 })).rejects.toThrow(/minFrequency must be an integer >= 1/);
+    await expect(fitVocabulary(train(), { name: "a/b", columns: ["item"] })).rejects.toThrow(
+      /must use only letters, digits/,
+    );
+    await expect(fitVocabulary(train(), { name: "item", columns: ["item"], minFrequency: 0 })).rejects.toThrow(
+      /minFrequency must be an integer >= 1/,
+    );
   });
 });
 
 describe("time features, duration, log1p, normalize", () => {
   it("extracts weekday (Monday = 0), month and other calendar parts", async () => {
     // 2017-01-01 was a Sunday, 2017-01-02 a Monday.
-    const rows = values("d, ts", "(DATE '2017-01-01', TIMESTAMP '2017-03-04 13:45:00'), (DATE '2017-01-02', TIMESTAMP '2016-12-31 00:05:00')");
+    const rows = values(
+      "d, ts",
+      "(DATE '2017-01-01', TIMESTAMP '2017-03-04 13:45:00'), (DATE '2017-01-02', TIMESTAMP '2016-12-31 00:05:00')",
+    );
     const out = await timeFeatures(rows, { column: "d", features: { wd: "weekday", m: "month", doy: "dayofyear" } });
-    const out2 = await timeFeatures(out, { column: "ts", features: { h: "hour", mi: "minute", y: "year", day: "day" } });
+    const out2 = await timeFeatures(out, {
+      column: "ts",
+      features: { h: "hour", mi: "minute", y: "year", day: "day" },
+    });
     expect(await plain(out2, "d")).toEqual([
-      { d: "2017-01-01T00:00:00.000Z", ts: "2017-03-04T13:45:00.000Z", wd: 6, m: 1, doy: 1, h: 13, mi: 45, y: 2017, day: 4 },
-      { d: "2017-01-02T00:00:00.000Z", ts: "2016-12-31T00:05:00.000Z", wd: 0, m: 1, doy: 2, h: 0, mi: 5, y: 2016, day: 31 },
+      {
+        d: "2017-01-01T00:00:00.000Z",
+        ts: "2017-03-04T13:45:00.000Z",
+        wd: 6,
+        m: 1,
+        doy: 1,
+        h: 13,
+        mi: 45,
+        y: 2017,
+        day: 4,
+      },
+      {
+        d: "2017-01-02T00:00:00.000Z",
+        ts: "2016-12-31T00:05:00.000Z",
+        wd: 0,
+        m: 1,
+        doy: 2,
+        h: 0,
+        mi: 5,
+        y: 2016,
+        day: 31,
+      },
     ]);
     await expect(timeFeatures(values("d", "('x')"), { column: "d", features: { w: "weekday" } })).rejects.toThrow(
       'column "d" of the test table is VARCHAR, expected DATE or TIMESTAMP',
@@ -142,14 +187,22 @@ describe("time features, duration, log1p, normalize", () => {
   });
 
   it("measures durations in days or hours", async () => {
-    const rows = values("a, b", "(TIMESTAMP '2017-01-01 00:00:00', TIMESTAMP '2017-01-01 01:30:00'), (TIMESTAMP '2017-01-01 00:00:00', TIMESTAMP '2017-01-04 00:00:00')");
-    expect(await column(await duration(rows, { start: "a", end: "b", unit: "hours", output: "h" }), "h", "b")).toEqual([1.5, 72]);
+    const rows = values(
+      "a, b",
+      "(TIMESTAMP '2017-01-01 00:00:00', TIMESTAMP '2017-01-01 01:30:00'), (TIMESTAMP '2017-01-01 00:00:00', TIMESTAMP '2017-01-04 00:00:00')",
+    );
+    expect(await column(await duration(rows, { start: "a", end: "b", unit: "hours", output: "h" }), "h", "b")).toEqual([
+      1.5, 72,
+    ]);
     const dates = values("a, b", "(DATE '2016-12-30', DATE '2017-01-02')");
     expect(await column(await duration(dates, { start: "a", end: "b", output: "nights" }), "nights")).toEqual([3]);
   });
 
   it("log1p is ln(1 + x), NULL below -1", async () => {
-    const out = await log1p(values("k, x", `(1, 0), (2, 1), (3, ${Math.E - 1}), (4, -1), (5, 3)`), { column: "x", output: "y" });
+    const out = await log1p(values("k, x", `(1, 0), (2, 1), (3, ${Math.E - 1}), (4, -1), (5, 3)`), {
+      column: "x",
+      output: "y",
+    });
     const y = (await column(out, "y", "k")) as (number | null)[];
     expect(y[0]).toBe(0);
     expect(y[1]).toBeCloseTo(Math.LN2, 12);
@@ -181,8 +234,22 @@ describe("sessions", () => {
     );
 
   it("groups events into time-ordered lists with first, last and count; sessions ordered by start", async () => {
-    const out = await groupbySession(events(), { session: "sid", time: "t", lists: ["item", "t"], first: ["item"], last: ["item"], count: "n" });
-    expect((await out.columns()).map((c) => c.name)).toEqual(["session_id", "item_list", "t_list", "item_first", "item_last", "n"]);
+    const out = await groupbySession(events(), {
+      session: "sid",
+      time: "t",
+      lists: ["item", "t"],
+      first: ["item"],
+      last: ["item"],
+      count: "n",
+    });
+    expect((await out.columns()).map((c) => c.name)).toEqual([
+      "session_id",
+      "item_list",
+      "t_list",
+      "item_first",
+      "item_last",
+      "n",
+    ]);
     expect(await plain(out)).toEqual([
       { session_id: "s2", item_list: ["x"], t_list: [0], item_first: "x", item_last: "x", n: 1 },
       { session_id: "s1", item_list: ["a", "b", "c"], t_list: [1, 2, 3], item_first: "a", item_last: "c", n: 3 },
@@ -192,8 +259,16 @@ describe("sessions", () => {
   });
 
   it("breaks ties with tieBreak columns", async () => {
-    const out = await groupbySession(events(), { session: "sid", time: "t", tieBreak: ["seq"], lists: ["item"], sessionOutput: "trip" });
-    expect(await plain(out.derive((from) => `SELECT * FROM ${from} WHERE trip = 's3'`))).toEqual([{ trip: "s3", item_list: ["z", "y"], count: 2 }]);
+    const out = await groupbySession(events(), {
+      session: "sid",
+      time: "t",
+      tieBreak: ["seq"],
+      lists: ["item"],
+      sessionOutput: "trip",
+    });
+    expect(await plain(out.derive((from) => `SELECT * FROM ${from} WHERE trip = 's3'`))).toEqual([
+      { trip: "s3", item_list: ["z", "y"], count: 2 },
+    ]);
   });
 
   it("sliceLast keeps the newest n entries of every list column", async () => {
@@ -203,7 +278,9 @@ describe("sessions", () => {
       { k: 2, a: [7], b: ["u"], c: 8 },
     ]);
     expect(await column(await sliceLast(rows, { n: 2, columns: ["b"] }), "a", "k")).toEqual([[1, 2, 3, 4, 5], [7]]);
-    await expect(sliceLast(rows, { n: 2, columns: ["c"] })).rejects.toThrow('sliceLast: column "c" of the test table is not a list');
+    await expect(sliceLast(rows, { n: 2, columns: ["c"] })).rejects.toThrow(
+      'sliceLast: column "c" of the test table is not a list',
+    );
   });
 
   it("filterMinLength compares list lengths or counts", async () => {
@@ -213,7 +290,10 @@ describe("sessions", () => {
   });
 
   it("removeConsecutiveRepeats drops an event repeating the previous item of its session", async () => {
-    const rows = values("sid, t, item", "('s', 1, 'a'), ('s', 2, 'a'), ('s', 3, 'b'), ('s', 4, 'a'), ('s', 5, 'a'), ('s', 6, 'c'), ('r', 1, 'a')");
+    const rows = values(
+      "sid, t, item",
+      "('s', 1, 'a'), ('s', 2, 'a'), ('s', 3, 'b'), ('s', 4, 'a'), ('s', 5, 'a'), ('s', 6, 'c'), ('r', 1, 'a')",
+    );
     const out = await removeConsecutiveRepeats(rows, { session: "sid", time: "t", column: "item" });
     expect(await column(out, "t", "sid, t")).toEqual([1, 1, 3, 4, 6]);
   });
@@ -239,12 +319,16 @@ describe("splits", () => {
     await expect(timeSplit(events(), { session: "sid", time: "d", date: "2030-01-01" })).rejects.toThrow(
       /timeSplit: the valid split of the test table has no rows .*"d" runs from 2016-06-01 to 2017-01-02/,
     );
-    await expect(timeSplit(events(), { session: "sid", time: "d", date: "2000-01-01" })).rejects.toThrow(/the train split of the test table has no rows/);
+    await expect(timeSplit(events(), { session: "sid", time: "d", date: "2000-01-01" })).rejects.toThrow(
+      /the train split of the test table has no rows/,
+    );
     await expect(timeSplit(events(), { session: "sid", time: "d", date: "01/01/2017" })).rejects.toThrow(
       'timeSplit: date: expected a date like 2017-01-01 or 2017-01-01 12:00:00, got "01/01/2017"',
     );
     for (const date of ["2017-13-01", "2017-02-30", "2017-01-01 24:00"]) {
-      await expect(timeSplit(events(), { session: "sid", time: "d", date })).rejects.toThrow(`timeSplit: date: expected a date like 2017-01-01`);
+      await expect(timeSplit(events(), { session: "sid", time: "d", date })).rejects.toThrow(
+        `timeSplit: date: expected a date like 2017-01-01`,
+      );
     }
   });
 

@@ -63,7 +63,9 @@ describe("Workflow", () => {
     // Sessions: u1 a b a (3 events), u1 c b (2), u2 b c (2).
     const steps = STEPS.map((step) => (step.op === "filterMinLength" ? { ...step, min: 4 } : step));
     const failed = new Workflow({ steps, item: "item_list" }).fit(table(TRAIN_ROWS, "train"));
-    await expect(failed).rejects.toThrow("Workflow step 7 (filterMinLength n >= 4): no row of train has n >= 4; the largest has 3");
+    await expect(failed).rejects.toThrow(
+      "Workflow step 7 (filterMinLength n >= 4): no row of train has n >= 4; the largest has 3",
+    );
     await expect(failed).rejects.toMatchObject({ constructor: EmptiedByStepError, index: 6, largest: 3 });
   });
   let trainOut: Relation;
@@ -96,7 +98,15 @@ describe("Workflow", () => {
       item: "item_list",
       maxLength: 2,
       columns: [
-        { name: "item_list", kind: "item", list: true, dtype: "int32", cardinality: 5, maxLength: 2, vocabulary: "item" },
+        {
+          name: "item_list",
+          kind: "item",
+          list: true,
+          dtype: "int32",
+          cardinality: 5,
+          maxLength: 2,
+          vocabulary: "item",
+        },
         { name: "price_list", kind: "continuous", list: true, dtype: "float32", maxLength: 2 },
         { name: "n", kind: "count", list: false, dtype: "int32" },
       ],
@@ -116,8 +126,18 @@ describe("Workflow", () => {
     const saved = join(dir, "workflow");
     await fitted.save(saved);
     const vocabulary = JSON.parse(readFileSync(join(saved, "vocabularies", "item.json"), "utf8"));
-    expect(vocabulary).toMatchObject({ name: "item", values: ["b", "a", "c"], counts: [3, 2, 2], valueType: "VARCHAR" });
-    expect(JSON.parse(readFileSync(join(saved, "workflow.json"), "utf8")).inputs).toEqual({ user_id: "VARCHAR", ts: "TIMESTAMP", price: "DECIMAL(2,1)", item: "VARCHAR" });
+    expect(vocabulary).toMatchObject({
+      name: "item",
+      values: ["b", "a", "c"],
+      counts: [3, 2, 2],
+      valueType: "VARCHAR",
+    });
+    expect(JSON.parse(readFileSync(join(saved, "workflow.json"), "utf8")).inputs).toEqual({
+      user_id: "VARCHAR",
+      ts: "TIMESTAMP",
+      price: "DECIMAL(2,1)",
+      item: "VARCHAR",
+    });
 
     const loaded = await Workflow.load(saved);
     const other = await Database.open({ threads: 1 });
@@ -126,36 +146,54 @@ describe("Workflow", () => {
     } finally {
       other.close();
     }
-    const liveRows = "('u3', TIMESTAMP '2020-01-02 08:00:00', 'c', 2.0), ('u3', TIMESTAMP '2020-01-02 08:10:00', 'd', 9.0), ('u3', TIMESTAMP '2020-01-02 08:20:00', 'a', 1.0)";
+    const liveRows =
+      "('u3', TIMESTAMP '2020-01-02 08:00:00', 'c', 2.0), ('u3', TIMESTAMP '2020-01-02 08:10:00', 'd', 9.0), ('u3', TIMESTAMP '2020-01-02 08:20:00', 'a', 1.0)";
     const original = await fitted.output(await fitted.transform(table(liveRows, "valid"))).rows();
     expect(original).toEqual([LIVE_EXPECTED]);
     expect(loaded.schema()).toEqual(fitted.schema());
   });
 
   it("says what is wrong with a bad configuration or use", async () => {
-    expect(() => new Workflow({ item: "x", steps: [{ op: "explode" } as unknown as WorkflowStep] })).toThrow(/Workflow step 1: unknown op "explode"/);
-    expect(() => new Workflow({ item: "x", steps: [{ op: "categorify", name: "item", columns: ["item"] }] })).toThrow(/needs a groupbySession step/);
-    expect(() => new Workflow({ item: "x", steps: [...STEPS, { op: "categorify", name: "item", columns: ["price"] }] })).toThrow(
-      'two categorify steps use the vocabulary name "item"',
+    expect(() => new Workflow({ item: "x", steps: [{ op: "explode" } as unknown as WorkflowStep] })).toThrow(
+      /Workflow step 1: unknown op "explode"/,
     );
-    expect(() => new Workflow({ item: "x", steps: [{ op: "sliceLast" } as unknown as WorkflowStep] })).toThrow('(sliceLast): "n" must be a number');
+    expect(() => new Workflow({ item: "x", steps: [{ op: "categorify", name: "item", columns: ["item"] }] })).toThrow(
+      /needs a groupbySession step/,
+    );
+    expect(
+      () => new Workflow({ item: "x", steps: [...STEPS, { op: "categorify", name: "item", columns: ["price"] }] }),
+    ).toThrow('two categorify steps use the vocabulary name "item"');
+    expect(() => new Workflow({ item: "x", steps: [{ op: "sliceLast" } as unknown as WorkflowStep] })).toThrow(
+      '(sliceLast): "n" must be a number',
+    );
     await expect(newWorkflow().transform(table(TRAIN_ROWS, "train"))).rejects.toThrow(/not fitted/);
     await expect(newWorkflow().fit(new Relation(db, "SELECT 1 AS user_id", "tiny"))).rejects.toThrow(
       'Workflow.fit: columns "ts", "price", "item" not found in tiny (it has: user_id)',
     );
-    await expect(fitted.transformRecords(db, [{ user_id: "u", ts: "2020-01-01 00:00:00", item: "a" }])).rejects.toThrow('live session: record 0 has no "price"');
+    await expect(fitted.transformRecords(db, [{ user_id: "u", ts: "2020-01-01 00:00:00", item: "a" }])).rejects.toThrow(
+      'live session: record 0 has no "price"',
+    );
     const wrongItem = new Workflow({ steps: STEPS, item: "price_list" });
     await wrongItem.fit(table(TRAIN_ROWS, "train"));
-    expect(() => wrongItem.schema()).toThrow('item column "price_list" must be an encoded list column of the output (candidates: item_list)');
+    expect(() => wrongItem.schema()).toThrow(
+      'item column "price_list" must be an encoded list column of the output (candidates: item_list)',
+    );
   });
 
   it("names the file at fault when loading", async () => {
     const missing = join(dir, "nothing");
-    await expect(Workflow.load(missing)).rejects.toThrow(`${join(missing, "workflow.json")}: not found or not readable`);
+    await expect(Workflow.load(missing)).rejects.toThrow(
+      `${join(missing, "workflow.json")}: not found or not readable`,
+    );
     const broken = join(dir, "broken");
     await fitted.save(broken);
-    writeFileSync(join(broken, "vocabularies", "item.json"), JSON.stringify({ name: "item", columns: ["item"], valueType: "VARCHAR", values: ["a"] }));
-    await expect(Workflow.load(broken)).rejects.toThrow(`${join(broken, "vocabularies", "item.json")}: "values" and "counts" must be arrays of the same length`);
+    writeFileSync(
+      join(broken, "vocabularies", "item.json"),
+      JSON.stringify({ name: "item", columns: ["item"], valueType: "VARCHAR", values: ["a"] }),
+    );
+    await expect(Workflow.load(broken)).rejects.toThrow(
+      `${join(broken, "vocabularies", "item.json")}: "values" and "counts" must be arrays of the same length`,
+    );
     expect(existsSync(join(broken, "workflow.json"))).toBe(true);
   });
 });

@@ -19,10 +19,24 @@ describe("prepareYoochoose", () => {
     const outDir = join(work, "default");
     const prepared = await prepareYoochoose({ inputDir: FIXTURE, outDir });
     // Session 4: 20 (t=399), then 40 and 10 (both t=400, file order); session 3 has one click.
-    expect(await splitRows(outDir, "train")).toEqual([[3, 2, 2, 4], [2, 3], [2, 5, 3]]);
+    expect(await splitRows(outDir, "train")).toEqual([
+      [3, 2, 2, 4],
+      [2, 3],
+      [2, 5, 3],
+    ]);
     // Session 7 loses 99 → 10 10; session 9 loses 99 → one click → dropped.
-    expect(await splitRows(outDir, "test")).toEqual([[3, 3], [4, 5, 2]]);
-    expect(prepared.counts).toEqual({ trainEvents: 10, testEvents: 8, train: 3, test: 2, testClicks: 5, testPredictions: 3 });
+    expect(await splitRows(outDir, "test")).toEqual([
+      [3, 3],
+      [4, 5, 2],
+    ]);
+    expect(prepared.counts).toEqual({
+      trainEvents: 10,
+      testEvents: 8,
+      train: 3,
+      test: 2,
+      testClicks: 5,
+      testPredictions: 3,
+    });
     expect(prepared.schema.item).toBe("ItemId_list");
     expect(prepared.schema.maxLength).toBe(4); // whole sessions: the longest sets the padding
     expect(prepared.schema.columns.find((c) => c.name === "ItemId_list")?.cardinality).toBe(6);
@@ -32,7 +46,11 @@ describe("prepareYoochoose", () => {
   it("removes consecutive repeats when asked, after dropping unseen items", async () => {
     const outDir = join(work, "no-repeats");
     const prepared = await prepareYoochoose({ inputDir: FIXTURE, outDir, removeRepeats: true });
-    expect(await splitRows(outDir, "train")).toEqual([[3, 2, 4], [2, 3], [2, 5, 3]]);
+    expect(await splitRows(outDir, "train")).toEqual([
+      [3, 2, 4],
+      [2, 3],
+      [2, 5, 3],
+    ]);
     // Session 7 becomes 10 10 → 10: too short.
     expect(await splitRows(outDir, "test")).toEqual([[4, 5, 2]]);
     expect(prepared.counts.testPredictions).toBe(2);
@@ -41,12 +59,20 @@ describe("prepareYoochoose", () => {
   it("keeps the last maxLength clicks when asked", async () => {
     const outDir = join(work, "sliced");
     await prepareYoochoose({ inputDir: FIXTURE, outDir, maxLength: 2 });
-    expect(await splitRows(outDir, "train")).toEqual([[2, 4], [2, 3], [5, 3]]);
+    expect(await splitRows(outDir, "train")).toEqual([
+      [2, 4],
+      [2, 3],
+      [5, 3],
+    ]);
   });
 
   it("refuses a minLength or maxLength below 1, naming the option", () => {
-    expect(() => yoochooseWorkflow({ minLength: 0 })).toThrow("prepareYoochoose: minLength must be an integer >= 1, got 0");
-    expect(() => yoochooseWorkflow({ maxLength: -2 })).toThrow("prepareYoochoose: maxLength must be an integer >= 1, got -2");
+    expect(() => yoochooseWorkflow({ minLength: 0 })).toThrow(
+      "prepareYoochoose: minLength must be an integer >= 1, got 0",
+    );
+    expect(() => yoochooseWorkflow({ maxLength: -2 })).toThrow(
+      "prepareYoochoose: maxLength must be an integer >= 1, got -2",
+    );
   });
 
   it("lists its steps in order", () => {
@@ -64,6 +90,8 @@ describe("prepareYoochoose", () => {
     mkdirSync(inputDir);
     writeFileSync(join(inputDir, "train.tsv"), "SessionId\tItemId\tTime\n1\t10\t100\n1\tabc\t101\n");
     writeFileSync(join(inputDir, "test.tsv"), "SessionId\tItemId\tTime\n2\t10\t200\n2\t10\t201\n");
-    await expect(prepareYoochoose({ inputDir, outDir: join(work, "bad-out") })).rejects.toThrow(/train\.tsv: row 2 \(line 3\), column "ItemId": cannot read "abc"/);
+    await expect(prepareYoochoose({ inputDir, outDir: join(work, "bad-out") })).rejects.toThrow(
+      /train\.tsv: row 2 \(line 3\), column "ItemId": cannot read "abc"/,
+    );
   });
 });

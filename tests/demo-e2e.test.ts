@@ -43,26 +43,45 @@ const CLICKS = [3, 0, 0];
 const SETUP_TIMEOUT_MS = 180_000;
 
 const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`demo-e2e.test: skipping the in-browser demo test, ${CHROMIUM} is missing (apt-get install -y chromium)`);
+if (!hasChromium)
+  console.warn(
+    `demo-e2e.test: skipping the in-browser demo test, ${CHROMIUM} is missing (apt-get install -y chromium)`,
+  );
 
 /** "<module> (imported by <file>)" for each node built-in Vite replaced with an empty stub, from its build log. */
 function nodeOnlyImports(log: string): string[] {
   const plain = log.replace(/\u001b\[[0-9;]*m/g, ""); // vitest's FORCE_COLOR makes Vite colour its log
-  const found = plain.matchAll(/Module "([^"]+)" has been externalized for browser compatibility, imported by "([^"]+)"/g);
-  return [...new Set([...found].map(([, module, file]) => `${module} (imported by ${path.relative(REPO_ROOT, file)})`))];
+  const found = plain.matchAll(
+    /Module "([^"]+)" has been externalized for browser compatibility, imported by "([^"]+)"/g,
+  );
+  return [
+    ...new Set([...found].map(([, module, file]) => `${module} (imported by ${path.relative(REPO_ROOT, file)})`)),
+  ];
 }
 
 /** The cities and scores a recommendation list of the page shows, read from its data attributes. */
-async function shownList(page: Page, list: "local-recs" | "server-recs"): Promise<{ items: string[]; scores: number[] }> {
+async function shownList(
+  page: Page,
+  list: "local-recs" | "server-recs",
+): Promise<{ items: string[]; scores: number[] }> {
   return page.$$eval(`#${list} li`, (items) => ({
     items: items.map((li) => (li as HTMLElement).dataset.item as string),
     scores: items.map((li) => Number((li as HTMLElement).dataset.score)),
   }));
 }
 
-function expectSameRecommendation(shown: { items: string[]; scores: number[] }, expected: Recommendation, where: string): void {
+function expectSameRecommendation(
+  shown: { items: string[]; scores: number[] },
+  expected: Recommendation,
+  where: string,
+): void {
   expect(shown.items, where).toEqual(expected.items.map(String));
-  shown.scores.forEach((score, rank) => expect(Math.abs(score - expected.scores[rank]), `${where}, rank ${rank + 1}: ${score} vs ${expected.scores[rank]}`).toBeLessThan(1e-4));
+  shown.scores.forEach((score, rank) =>
+    expect(
+      Math.abs(score - expected.scores[rank]),
+      `${where}, rank ${rank + 1}: ${score} vs ${expected.scores[rank]}`,
+    ).toBeLessThan(1e-4),
+  );
 }
 
 describe.skipIf(!hasChromium)("demo page in headless Chromium", () => {
@@ -80,15 +99,29 @@ describe.skipIf(!hasChromium)("demo page in headless Chromium", () => {
     // Training on wasm takes seconds (the cpu backend: a minute); everything after it runs on cpu, as the page does.
     await startBackend("wasm");
     const prepared = await prepareBooking({ input: FIXTURE, outDir: path.join(tmp, "data") });
-    const [train, valid] = await Promise.all([SessionLoader.open(path.join(tmp, "data"), "train"), SessionLoader.open(path.join(tmp, "data"), "valid")]);
+    const [train, valid] = await Promise.all([
+      SessionLoader.open(path.join(tmp, "data"), "train"),
+      SessionLoader.open(path.join(tmp, "data"), "valid"),
+    ]);
     // A few epochs of a small GRU: trained enough that its scores are spread out, so the order is not a coin toss.
     const run = await runModelOn(
-      { kind: "gru", model: { units: 16, inputs: { itemDim: 8 } }, training: { epochs: 3, batchSize: 64, learningRate: 0.01, seed: 3, batches: "shuffled", lengthGroups: 1 } },
+      {
+        kind: "gru",
+        model: { units: 16, inputs: { itemDim: 8 } },
+        training: { epochs: 3, batchSize: 64, learningRate: 0.01, seed: 3, batches: "shuffled", lengthGroups: 1 },
+      },
       { train: train.table, test: valid.table },
       { name: "last", ks: [4, 10] },
       { progress: "none" },
     );
-    await saveModelFolder(modelDir, { name: "demo-e2e-gru", model: run.model, head: run.head, workflow: prepared.workflow, schema: prepared.schema, metrics: run.metrics });
+    await saveModelFolder(modelDir, {
+      name: "demo-e2e-gru",
+      model: run.model,
+      head: run.head,
+      workflow: prepared.workflow,
+      schema: prepared.schema,
+      metrics: run.metrics,
+    });
     disposeModel(run);
     await startBackend("cpu");
 
@@ -99,9 +132,13 @@ describe.skipIf(!hasChromium)("demo page in headless Chromium", () => {
       encoding: "utf8",
       timeout: SETUP_TIMEOUT_MS,
     });
-    if (build.status !== 0) throw new Error(`vite build demo failed (status ${build.status}):\n${build.stdout}\n${build.stderr}`);
+    if (build.status !== 0)
+      throw new Error(`vite build demo failed (status ${build.status}):\n${build.stdout}\n${build.stderr}`);
     const leaks = nodeOnlyImports(`${build.stdout}\n${build.stderr}`);
-    if (leaks.length > 0) console.warn(`demo-e2e.test: node-only modules in the page's bundle (stubbed by Vite; they must not run in the browser):\n  ${leaks.join("\n  ")}`);
+    if (leaks.length > 0)
+      console.warn(
+        `demo-e2e.test: node-only modules in the page's bundle (stubbed by Vite; they must not run in the browser):\n  ${leaks.join("\n  ")}`,
+      );
 
     const service = await serveModelFolder(modelDir, { staticDir: siteDir });
     app = service.app;
@@ -115,7 +152,11 @@ describe.skipIf(!hasChromium)("demo page in headless Chromium", () => {
     fetched.recommender.dispose();
     sessionOf = demoSessionBuilder(fetched.workflow, fetched.recommender.manifest.schema);
 
-    browser = await chromium.launchPersistentContext(path.join(tmp, "chromium-profile"), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+    browser = await chromium.launchPersistentContext(path.join(tmp, "chromium-profile"), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_FLAGS,
+    });
   }, SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
@@ -135,7 +176,9 @@ describe.skipIf(!hasChromium)("demo page in headless Chromium", () => {
       await page.goto(`${baseUrl}/?backend=cpu&k=${K}`);
       await page.waitForSelector("body[data-state=ready], body[data-state=error]", { timeout: SETUP_TIMEOUT_MS });
       expect(await page.textContent("#status"), "the page's status line").not.toMatch(/could not/i);
-      const popular = await page.$$eval("#catalogue button", (buttons) => buttons.map((b) => (b as HTMLElement).dataset.item as string));
+      const popular = await page.$$eval("#catalogue button", (buttons) =>
+        buttons.map((b) => (b as HTMLElement).dataset.item as string),
+      );
       expect(popular.length).toBe(30);
 
       const trip: ItemValue[] = [];
@@ -150,7 +193,9 @@ describe.skipIf(!hasChromium)("demo page in headless Chromium", () => {
         expectSameRecommendation(await shownList(page, "local-recs"), expected, `in the browser, trip ${shownFor}`);
         expectSameRecommendation(await shownList(page, "server-recs"), expected, `from the service, trip ${shownFor}`);
       }
-      expect(await page.$$eval("#trip li", (items) => items.map((li) => (li as HTMLElement).dataset.item))).toEqual(trip.map(String));
+      expect(await page.$$eval("#trip li", (items) => items.map((li) => (li as HTMLElement).dataset.item))).toEqual(
+        trip.map(String),
+      );
       expect(await page.getAttribute("body", "data-state")).toBe("ready");
       expect(pageErrors).toEqual([]);
     },

@@ -5,7 +5,14 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { brokenLink, headingAnchors, headingSlug, isExternal, markdownLinks, repositoryPaths } from "./helpers/markdown";
+import {
+  brokenLink,
+  headingAnchors,
+  headingSlug,
+  isExternal,
+  markdownLinks,
+  repositoryPaths,
+} from "./helpers/markdown";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const DOCS = [
@@ -50,7 +57,9 @@ describe("links and paths of the documentation", () => {
   });
 
   it.each(DOCS)("%s: every path it names under lib/, tests/, bench/, … exists", (page) => {
-    const missing = repositoryPaths(read(page), CHECKED_FOLDERS).filter((mentioned) => !existsSync(path.join(ROOT, mentioned)));
+    const missing = repositoryPaths(read(page), CHECKED_FOLDERS).filter(
+      (mentioned) => !existsSync(path.join(ROOT, mentioned)),
+    );
     expect(missing.map((mentioned) => `${page} names ${mentioned}, which does not exist`)).toEqual([]);
   });
 });
@@ -60,21 +69,33 @@ describe("the checks themselves (hand-made pages)", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("finds links outside code, with their lines, and tells external ones", () => {
-    const text = "see [a](docs/a.md) and ![img](b.png \"title\")\n```sh\n[not](a/link.md)\n```\n[x](https://example.com) [y](#here)";
+    const text =
+      'see [a](docs/a.md) and ![img](b.png "title")\n```sh\n[not](a/link.md)\n```\n[x](https://example.com) [y](#here)';
     expect(markdownLinks(text)).toEqual([
       { target: "docs/a.md", line: 1 },
       { target: "b.png", line: 1 },
       { target: "https://example.com", line: 5 },
       { target: "#here", line: 5 },
     ]);
-    expect(["https://example.com", "mailto:a@b.c", "docs/a.md", "#here"].map(isExternal)).toEqual([true, true, false, false]);
+    expect(["https://example.com", "mailto:a@b.c", "docs/a.md", "#here"].map(isExternal)).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ]);
   });
 
   it("makes GitHub's anchors, numbering repeated headings", () => {
     expect(headingSlug("Load test (`npm run bench:serve`)")).toBe("load-test-npm-run-benchserve");
-    expect(headingSlug("Results of `npm start` (bundled data, validation = last city)")).toBe("results-of-npm-start-bundled-data-validation--last-city");
+    expect(headingSlug("Results of `npm start` (bundled data, validation = last city)")).toBe(
+      "results-of-npm-start-bundled-data-validation--last-city",
+    );
     expect(headingSlug("The peer's BLAS, and how to get OpenBLAS")).toBe("the-peers-blas-and-how-to-get-openblas");
-    expect([...headingAnchors("# Top\n## Part\n```\n# not a heading\n```\n## Part\n")]).toEqual(["top", "part", "part-1"]);
+    expect([...headingAnchors("# Top\n## Part\n```\n# not a heading\n```\n## Part\n")]).toEqual([
+      "top",
+      "part",
+      "part-1",
+    ]);
   });
 
   it("reports a missing file and a missing heading, and accepts what exists", () => {
@@ -90,7 +111,8 @@ describe("the checks themselves (hand-made pages)", () => {
   });
 
   it("finds repository paths in prose and code, not inside other paths", () => {
-    const text = "`lib/compute/kernels/` and lib/train/fit.ts. Also ../lib/x.ts, ./lib/y.ts, /usr/lib/z, data/mine, `lib/...`";
+    const text =
+      "`lib/compute/kernels/` and lib/train/fit.ts. Also ../lib/x.ts, ./lib/y.ts, /usr/lib/z, data/mine, `lib/...`";
     expect(repositoryPaths(text, ["lib"])).toEqual(["lib/compute/kernels/", "lib/train/fit.ts"]);
   });
 });

@@ -32,7 +32,11 @@ import { createHeadFor, createModel, disposeModel, type ItemOutputHead, type Ses
 import { tableOf as tableOfItems } from "./helpers/tables-fixtures";
 
 const N_ITEMS = 6;
-const T: Record<number, Record<number, number>> = { 2: { 3: 5, 4: 1, 5: 2 }, 3: { 2: 1, 4: 2, 5: 3 }, 5: { 3: 1, 4: 1 } };
+const T: Record<number, Record<number, number>> = {
+  2: { 3: 5, 4: 1, 5: 2 },
+  3: { 2: 1, 4: 2, 5: 3 },
+  5: { 3: 1, 4: 1 },
+};
 
 /** A table of the given sessions over N_ITEMS ids unless told, right-padded to the longest. */
 function tableOf(sessions: number[][], nItems = N_ITEMS): SessionTable {
@@ -59,7 +63,10 @@ function transitionModel(): { model: SessionModel; head: ItemOutputHead } {
     variables: {},
     encode: (batch: { items: tf.Tensor2D }) => tf.oneHot(batch.items, N_ITEMS).toFloat(), // [b, L, nItems]
   } as unknown as SessionModel;
-  const head = { nItems: N_ITEMS, logits: (hidden: tf.Tensor2D) => tf.matMul(hidden, matrix) } as unknown as ItemOutputHead;
+  const head = {
+    nItems: N_ITEMS,
+    logits: (hidden: tf.Tensor2D) => tf.matMul(hidden, matrix),
+  } as unknown as ItemOutputHead;
   return { model, head };
 }
 
@@ -83,8 +90,18 @@ beforeAll(async () => {
 describe("protocol (a): every next item, full ranking", () => {
   // s0 = 2 3 4: after 2, target 3 (score 5, rank 1); after 3, target 4 (score 2; 5 has 3: rank 2).
   // s1 = 5 2: after 5, target 2 (score 0; 3 and 4 have 1, 5 ties at 0 but has a higher id: rank 3).
-  const table = tableOf([[2, 3, 4], [5, 2]]);
-  const expected = { "recall@1": 1 / 3, "recall@2": 2 / 3, "recall@3": 1, "mrr@1": 1 / 3, "mrr@2": (1 + 1 / 2) / 3, "mrr@3": (1 + 1 / 2 + 1 / 3) / 3 };
+  const table = tableOf([
+    [2, 3, 4],
+    [5, 2],
+  ]);
+  const expected = {
+    "recall@1": 1 / 3,
+    "recall@2": 2 / 3,
+    "recall@3": 1,
+    "mrr@1": 1 / 3,
+    "mrr@2": (1 + 1 / 2) / 3,
+    "mrr@3": (1 + 1 / 2 + 1 / 3) / 3,
+  };
 
   it("scores every position of a causal model in one pass", async () => {
     const { model, head } = transitionModel();
@@ -105,7 +122,7 @@ describe("protocol (a): every next item, full ranking", () => {
     for (const [key, value] of Object.entries(expected)) expect(result.values[key]).toBeCloseTo(value, 6);
   });
 
-  it("scores only each session's last item under the \"last\" protocol", async () => {
+  it('scores only each session\'s last item under the "last" protocol', async () => {
     // s0: after 3, target 4: rank 2. s1: after 5, target 2: rank 3.
     const { model, head } = transitionModel();
     const expectedLast = { "recall@2": 1 / 2, "recall@3": 1, "mrr@3": (1 / 2 + 1 / 3) / 2 };
@@ -118,10 +135,20 @@ describe("protocol (a): every next item, full ranking", () => {
   });
 
   it("one pass equals prefix by prefix for a real GRU and a causal Transformer", async () => {
-    const sessions = [[2, 3, 4, 5, 6, 7], [7, 2], [3, 3, 4], [9, 8, 7, 6, 5, 4, 3, 2], [4, 5]];
+    const sessions = [
+      [2, 3, 4, 5, 6, 7],
+      [7, 2],
+      [3, 3, 4],
+      [9, 8, 7, 6, 5, 4, 3, 2],
+      [4, 5],
+    ];
     const big = tableOf(sessions, 10);
     for (const kind of ["gru", "transformer"] as const) {
-      const model = createModel(kind, kind === "gru" ? { units: 8, inputs: { itemDim: 8 }, mlp: [] } : { dModel: 8, heads: 2, layers: 1, mlp: [] }, big.schema);
+      const model = createModel(
+        kind,
+        kind === "gru" ? { units: 8, inputs: { itemDim: 8 }, mlp: [] } : { dModel: 8, heads: 2, layers: 1, mlp: [] },
+        big.schema,
+      );
       const head = createHeadFor(model);
       const onePass = await evaluateEveryNext(model, head, big, { ks: [1, 3, 5], batchSize: 2 });
       const byPrefix = await evaluateByPrefix(model, head, big, { ks: [1, 3, 5], batchSize: 3 });
@@ -131,9 +158,17 @@ describe("protocol (a): every next item, full ranking", () => {
   });
 
   it("refuses a model that attends both ways, and sends pooled models to the prefix path", async () => {
-    const big = tableOf([[2, 3, 4], [4, 5]], 10);
+    const big = tableOf(
+      [
+        [2, 3, 4],
+        [4, 5],
+      ],
+      10,
+    );
     const bidirectional = createModel("transformer", { dModel: 8, heads: 2, layers: 1, causal: false }, big.schema);
-    await expect(evaluateEveryNext(bidirectional, createHeadFor(bidirectional), big)).rejects.toThrow(/attends both ways/);
+    await expect(evaluateEveryNext(bidirectional, createHeadFor(bidirectional), big)).rejects.toThrow(
+      /attends both ways/,
+    );
     const mlp = createModel("mlp", { layers: [8], inputs: { itemDim: 8 } }, big.schema);
     const result = await evaluateModelOn(mlp, createHeadFor(mlp), big, GRU4REC_PROTOCOL);
     expect(result.examples).toBe(3);
@@ -145,7 +180,11 @@ describe("protocol (b): last item against sampled unseen negatives", () => {
   // r0 = 2 3: negatives {4, 5}; scores T[2]: 3 → 5, beats 4 (1) and 5 (2): rank 1.
   // r1 = 4 5 1: the target is out of vocabulary: a miss.
   // r2 = 5 4: negatives {2, 3}; scores T[5]: 4 → 1, 3 ties at 1 with a lower id (before), 2 → 0: rank 2.
-  const table = tableOf([[2, 3], [4, 5, 1], [5, 4]]);
+  const table = tableOf([
+    [2, 3],
+    [4, 5, 1],
+    [5, 4],
+  ]);
   const config = { negatives: 2, ks: [1, 2], seed: 7 };
   const expected = { "recall@1": 1 / 3, "recall@2": 2 / 3, "ndcg@2": (1 + 1 / Math.log2(3)) / 3 };
 
@@ -170,12 +209,15 @@ describe("protocol (b): last item against sampled unseen negatives", () => {
   });
 
   it("meets the negatives SampledRankingMetrics draws when fed in table order, however the model batches", () => {
-    const sessions = Array.from({ length: 40 }, (_, r) => Array.from({ length: 2 + (r % 5) }, (_, j) => 2 + ((r * 7 + j * 13) % 48)));
+    const sessions = Array.from({ length: 40 }, (_, r) =>
+      Array.from({ length: 2 + (r % 5) }, (_, j) => 2 + ((r * 7 + j * 13) % 48)),
+    );
     const big = tableOf(sessions, 50);
     const successors = new SuccessorCounts(50);
     successors.fit(sessions.map((s) => Int32Array.from(s)));
     const reference = new SampledRankingMetrics(50, { negatives: 20, seed: 3, ks: [1, 5, 10] });
-    for (const s of sessions) reference.add([successors.score(Int32Array.from(s.slice(0, -1)))], [s[s.length - 1]], [s]);
+    for (const s of sessions)
+      reference.add([successors.score(Int32Array.from(s.slice(0, -1)))], [s[s.length - 1]], [s]);
     const ours = evaluateRecommenderSampledLast(successors, big, { negatives: 20, seed: 3, ks: [1, 5, 10] });
     expect(ours.values).toEqual(reference.result().values);
   });
@@ -187,7 +229,13 @@ describe("protocol (b): last item against sampled unseen negatives", () => {
 });
 
 describe("batches padded to their own longest session", () => {
-  const table = tableOf([[2, 3, 4, 5], [3, 4], [5, 2, 3], [2, 2], [4, 5, 2, 3]]);
+  const table = tableOf([
+    [2, 3, 4, 5],
+    [3, 4],
+    [5, 2, 3],
+    [2, 2],
+    [4, 5, 2, 3],
+  ]);
 
   it("gathers rows cut to given lengths", () => {
     const batch = gatherBatch(table, [2, 0], [2, 3]);
@@ -217,7 +265,12 @@ describe("batches padded to their own longest session", () => {
   });
 
   it("expands every prefix of at least 2 events", () => {
-    const prefixes = prefixTable(tableOf([[2, 3, 4], [5, 2]]));
+    const prefixes = prefixTable(
+      tableOf([
+        [2, 3, 4],
+        [5, 2],
+      ]),
+    );
     expect(prefixes.numSessions).toBe(3);
     expect(Array.from(prefixes.lengths)).toEqual([2, 3, 2]);
     expect(Array.from(prefixes.items)).toEqual([2, 3, 0, 2, 3, 4, 5, 2, 0]);
@@ -225,33 +278,60 @@ describe("batches padded to their own longest session", () => {
 });
 
 describe("runModelOn's batching", () => {
-  const sessions = [[2, 3, 4, 5], [3, 4], [5, 2, 3], [2, 2], [4, 5, 2, 3], [3, 5], [2, 3, 4], [5, 4, 3, 2]];
+  const sessions = [
+    [2, 3, 4, 5],
+    [3, 4],
+    [5, 2, 3],
+    [2, 2],
+    [4, 5, 2, 3],
+    [3, 5],
+    [2, 3, 4],
+    [5, 4, 3, 2],
+  ];
   const table = tableOf(sessions);
   const gru: ModelRunConfig = { kind: "gru", model: { units: 8, inputs: { itemDim: 4 }, mlp: [], dropout: 0 } };
   const scored = async (training: TrainingConfig) => {
-    const run = await runModelOn({ ...gru, training: { epochs: 2, curve: false, ...training } }, { train: table, test: table }, GRU4REC_PROTOCOL, { progress: "none" });
+    const run = await runModelOn(
+      { ...gru, training: { epochs: 2, curve: false, ...training } },
+      { train: table, test: table },
+      GRU4REC_PROTOCOL,
+      { progress: "none" },
+    );
     disposeModel(run);
     return run.metrics;
   };
 
   it("trains on the same targets shuffled or by length (one batch of every session: the same steps)", async () => {
     const [byLength, shuffled] = [await scored({ batchSize: 8 }), await scored({ batchSize: 8, batches: "shuffled" })];
-    for (const [name, value] of Object.entries(byLength)) expect({ name, value: shuffled[name] }).toEqual({ name, value: expect.closeTo(value, 5) });
+    for (const [name, value] of Object.entries(byLength))
+      expect({ name, value: shuffled[name] }).toEqual({ name, value: expect.closeTo(value, 5) });
     // With batches of 2 the steps differ: so does the model.
-    const [smallByLength, smallShuffled] = [await scored({ batchSize: 2 }), await scored({ batchSize: 2, batches: "shuffled" })];
+    const [smallByLength, smallShuffled] = [
+      await scored({ batchSize: 2 }),
+      await scored({ batchSize: 2, batches: "shuffled" }),
+    ];
     expect(smallShuffled["mrr@20"]).not.toBeCloseTo(smallByLength["mrr@20"], 5);
   });
 
   it("refuses an unknown batching", async () => {
-    await expect(scored({ batches: "random" as never })).rejects.toThrow(/batches must be "by-length" or "shuffled", got 'random'/);
+    await expect(scored({ batches: "random" as never })).rejects.toThrow(
+      /batches must be "by-length" or "shuffled", got 'random'/,
+    );
   });
 });
 
 describe("baselines under a protocol", () => {
   it("fits on train and scores test", () => {
     // Train: 2 → 3 twice, 2 → 4 once. Test 2 3: successor counts rank 3 first.
-    const train = tableOf([[2, 3], [2, 3], [2, 4]]);
-    const test = tableOf([[2, 3], [2, 4]]);
+    const train = tableOf([
+      [2, 3],
+      [2, 3],
+      [2, 4],
+    ]);
+    const test = tableOf([
+      [2, 3],
+      [2, 4],
+    ]);
     const [popular, successors] = runBaselinesOn({ train, test }, { name: "every-next", ks: [1, 2] });
     // Popularity: 2 (3×) > 3 (2×) > 4 (1×): target 3 rank 2, target 4 rank 3.
     expect(popular.metrics["recall@2"]).toBeCloseTo(0.5, 6);
@@ -266,15 +346,39 @@ describe("comparisonTable", () => {
   it("puts each reference beside our figure and names the scored epoch when validation chose an earlier one", () => {
     const runs = [
       { name: "most-popular", metrics: { "recall@10": 0.48, "ndcg@10": 0.28 }, trainSeconds: 0.01, backend: "js" },
-      { name: "transformer", metrics: { "recall@10": 0.6676, "ndcg@10": 0.4724 }, trainSeconds: 344, epochs: 10, bestEpoch: 7, backend: "wasm" },
-      { name: "gru", metrics: { "recall@10": 0.6, "ndcg@10": 0.38 }, trainSeconds: 91, epochs: 4, bestEpoch: 4, backend: "wasm" },
+      {
+        name: "transformer",
+        metrics: { "recall@10": 0.6676, "ndcg@10": 0.4724 },
+        trainSeconds: 344,
+        epochs: 10,
+        bestEpoch: 7,
+        backend: "wasm",
+      },
+      {
+        name: "gru",
+        metrics: { "recall@10": 0.6, "ndcg@10": 0.38 },
+        trainSeconds: 91,
+        epochs: 4,
+        bestEpoch: 4,
+        backend: "wasm",
+      },
     ];
     const references = [
       { counterpart: "transformer", source: "a", metrics: { "recall@10": 0.741, "ndcg@10": 0.536 } },
       { counterpart: "transformer", source: "b", metrics: { "recall@10": 0.732, "ndcg@10": 0.531 } },
     ];
     const table = comparisonTable(runs, references, SASREC_PROTOCOL);
-    expect(table.columns).toEqual(["model", "HR@10", "ref HR@10", "NDCG@10", "ref NDCG@10", "epochs", "train s", "ref train s", "backend"]);
+    expect(table.columns).toEqual([
+      "model",
+      "HR@10",
+      "ref HR@10",
+      "NDCG@10",
+      "ref NDCG@10",
+      "epochs",
+      "train s",
+      "ref train s",
+      "backend",
+    ]);
     expect(table.rows).toEqual([
       ["most-popular", 0.48, "", 0.28, "", "", "0.0", "", "js"],
       ["transformer", 0.6676, "0.741 / 0.732", 0.4724, "0.536 / 0.531", "10 (best 7)", "344.0", "", "wasm"],

@@ -9,14 +9,14 @@ import { webGpuScanAvailable } from "../lib/compute/kernels/webgpu-recurrent";
 import { type Cell, FUSED, MASK, REFERENCE, type SequenceOp } from "./helpers/rnn-fixtures";
 
 const available = isBackendAvailable("webgpu", true);
-if (!available) console.log("kernels-webgpu: SKIPPED: no WebGPU adapter here (install mesa-vulkan-drivers for lavapipe)");
+if (!available)
+  console.log("kernels-webgpu: SKIPPED: no WebGPU adapter here (install mesa-vulkan-drivers for lavapipe)");
 
 beforeAll(async () => {
   if (available) await startBackend("webgpu");
 }, 60_000);
 
 const [BATCH, SEQ_LEN] = [MASK.length, MASK[0].length];
-
 
 /** Host arrays of the op's inputs: gates [b, L, G·u], mask, U [u, G·u] with entries ~ 1/√u, b' [G·u] for the GRU. */
 function inputArrays(cell: Cell, units: number) {
@@ -36,12 +36,18 @@ function inputArrays(cell: Cell, units: number) {
 /** States and the gradients of Σ w ⊙ states with respect to gates, U (and b'), read back to the host. */
 async function run(op: SequenceOp, cell: Cell, units: number) {
   const a = inputArrays(cell, units);
-  const inputs: tf.Tensor[] = [tf.tensor3d(a.gates, [BATCH, SEQ_LEN, a.width]), tf.tensor2d(MASK), tf.tensor2d(a.kernel, [units, a.width])];
+  const inputs: tf.Tensor[] = [
+    tf.tensor3d(a.gates, [BATCH, SEQ_LEN, a.width]),
+    tf.tensor2d(MASK),
+    tf.tensor2d(a.kernel, [units, a.width]),
+  ];
   if (cell === "gru") inputs.push(tf.tensor1d(a.bias));
   const weights = tf.tensor3d(a.weights, [BATCH, SEQ_LEN, units]);
   const differentiable = inputs.filter((_, i) => i !== 1);
   const states = op(...inputs);
-  const grads = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(op(xs[0], inputs[1], ...xs.slice(1)), weights)))(differentiable);
+  const grads = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(op(xs[0], inputs[1], ...xs.slice(1)), weights)))(
+    differentiable,
+  );
   const arrays = await Promise.all([states, ...grads].map(async (t) => Array.from(await t.data())));
   tf.dispose([...inputs, weights, states, ...grads]);
   return arrays;
@@ -59,19 +65,26 @@ function relativeError(a: number[], b: number[]): number {
 
 describe.skipIf(!available)("WGSL GRU/LSTM scans match the reference", () => {
   const cases = (["gru", "lstm"] as const).flatMap((cell) => [3, 37, 300].map((units) => [cell, units] as const));
-  it.each(cases)("%s with %i units: states and every gradient", async (cell, units) => {
-    await tf.setBackend("webgpu");
-    expect(webGpuScanAvailable(BATCH, units)).toBe(true);
-    const fused = await run(FUSED[cell], cell, units);
-    await tf.setBackend("cpu");
-    const reference = await run(REFERENCE[cell], cell, units);
-    await tf.setBackend("webgpu");
-    const names = ["states", "dGates", "dKernel", "dBias"];
-    reference.forEach((expected, i) => {
-      expect(fused[i]).toHaveLength(expected.length);
-      expect({ what: names[i], small: relativeError(fused[i], expected) < 1e-4 }).toEqual({ what: names[i], small: true });
-    });
-  }, 120_000);
+  it.each(cases)(
+    "%s with %i units: states and every gradient",
+    async (cell, units) => {
+      await tf.setBackend("webgpu");
+      expect(webGpuScanAvailable(BATCH, units)).toBe(true);
+      const fused = await run(FUSED[cell], cell, units);
+      await tf.setBackend("cpu");
+      const reference = await run(REFERENCE[cell], cell, units);
+      await tf.setBackend("webgpu");
+      const names = ["states", "dGates", "dKernel", "dBias"];
+      reference.forEach((expected, i) => {
+        expect(fused[i]).toHaveLength(expected.length);
+        expect({ what: names[i], small: relativeError(fused[i], expected) < 1e-4 }).toEqual({
+          what: names[i],
+          small: true,
+        });
+      });
+    },
+    120_000,
+  );
 
   it("falls back to the tf-op path on other backends and beyond the limits", async () => {
     await tf.setBackend("cpu");

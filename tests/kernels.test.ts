@@ -3,7 +3,11 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { registerCpuKernels, registerWasmKernels } from "../lib/compute/kernels/index";
-import { catalogueSoftmaxCrossEntropy, catalogueSoftmaxCrossEntropyReference, logitsItemsFirst } from "../lib/compute/kernels/catalogue-cross-entropy";
+import {
+  catalogueSoftmaxCrossEntropy,
+  catalogueSoftmaxCrossEntropyReference,
+  logitsItemsFirst,
+} from "../lib/compute/kernels/catalogue-cross-entropy";
 import { MAX_FAST_EXP_INPUT } from "../lib/compute/kernels/exp";
 import { tallRightOperand } from "../lib/compute/kernels/matmul-explicit-transpose";
 import { sparseSoftmaxCrossEntropy } from "../lib/compute/kernels/sparse-softmax-cross-entropy";
@@ -57,13 +61,18 @@ describe("registerWasmKernels", () => {
 
 describe("UnsortedSegmentSum on wasm", () => {
   // rows:            0        1       2       3        4        5
-  const x = [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10], [11, 12]];
+  const x = [
+    [1, 2],
+    [3, 4],
+    [5, 6],
+    [7, 8],
+    [9, 10],
+    [11, 12],
+  ];
 
   it("sums duplicate ids, leaves empty segments at 0 and drops negative and too-large ids, like cpu", async () => {
     const ids = [2, 0, 2, -1, 4, 2]; // segment 1 and 3 empty; -1 and 4 (>= numSegments) dropped
-    const result = await expectWasmEqualsCpu(() =>
-      tf.unsortedSegmentSum(tf.tensor2d(x), tf.tensor1d(ids, "int32"), 4),
-    );
+    const result = await expectWasmEqualsCpu(() => tf.unsortedSegmentSum(tf.tensor2d(x), tf.tensor1d(ids, "int32"), 4));
     expect(result.values).toEqual([3, 4, 0, 0, 1 + 5 + 11, 2 + 6 + 12, 0, 0]);
     expect(result.dtype).toBe("float32");
   });
@@ -86,8 +95,25 @@ describe("UnsortedSegmentSum on wasm", () => {
 
   it("follows TensorFlow for multi-dimensional ids: they index x's leading dimensions", async () => {
     // The op's typings say 1-D, but it passes any rank through to the kernel.
-    const ids = () => tf.tensor2d([[1, 0], [1, 1]], [2, 2], "int32") as unknown as tf.Tensor1D;
-    const result = await on("wasm", () => tf.unsortedSegmentSum(tf.tensor3d([[[1], [2]], [[3], [4]]]), ids(), 2));
+    const ids = () =>
+      tf.tensor2d(
+        [
+          [1, 0],
+          [1, 1],
+        ],
+        [2, 2],
+        "int32",
+      ) as unknown as tf.Tensor1D;
+    const result = await on("wasm", () =>
+      tf.unsortedSegmentSum(
+        tf.tensor3d([
+          [[1], [2]],
+          [[3], [4]],
+        ]),
+        ids(),
+        2,
+      ),
+    );
     expect(result.shape).toEqual([2, 1]);
     expect(result.values).toEqual([2, 1 + 3 + 4]);
   });
@@ -100,9 +126,9 @@ describe("UnsortedSegmentSum on wasm", () => {
 
   it("rejects bool input with a clear message", async () => {
     await tf.setBackend("wasm");
-    expect(() =>
-      tf.unsortedSegmentSum(tf.tensor1d([true, false], "bool"), tf.tensor1d([0, 1], "int32"), 2),
-    ).toThrow(/UnsortedSegmentSum: x must be float32 or int32, got bool/);
+    expect(() => tf.unsortedSegmentSum(tf.tensor1d([true, false], "bool"), tf.tensor1d([0, 1], "int32"), 2)).toThrow(
+      /UnsortedSegmentSum: x must be float32 or int32, got bool/,
+    );
   });
 
   it("frees its intermediates", async () => {
@@ -117,12 +143,30 @@ describe("UnsortedSegmentSum on wasm", () => {
 });
 
 describe("gradient of tf.gather (embedding lookup) on wasm", () => {
-  const table = () => tf.tensor2d([[1, 2, 3], [4, 5, 6], [7, 8, 9], [10, 11, 12]]);
+  const table = () =>
+    tf.tensor2d([
+      [1, 2, 3],
+      [4, 5, 6],
+      [7, 8, 9],
+      [10, 11, 12],
+    ]);
 
   it("scatters the upstream gradient back to the gathered rows, adding duplicates, like cpu", async () => {
     // loss = sum(gather(table, ids) * weights): d loss / d table[r] = sum of weights where ids == r.
-    const ids = [[3, 1], [3, 3]];
-    const weights = [[[1, 1, 1], [2, 2, 2]], [[3, 3, 3], [4, 4, 4]]];
+    const ids = [
+      [3, 1],
+      [3, 3],
+    ];
+    const weights = [
+      [
+        [1, 1, 1],
+        [2, 2, 2],
+      ],
+      [
+        [3, 3, 3],
+        [4, 4, 4],
+      ],
+    ];
     const result = await expectWasmEqualsCpu(() =>
       tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, tf.tensor2d(ids, [2, 2], "int32")), weights)))(table()),
     );
@@ -168,7 +212,20 @@ describe("matmuls with transposed operands on wasm", () => {
   it("gives the hand-computed product and frees the transposed copies", async () => {
     await tf.setBackend("wasm");
     const before = wasmDataIds();
-    const product = tf.tidy(() => tf.matMul(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[5, 6], [7, 8]]), true, true));
+    const product = tf.tidy(() =>
+      tf.matMul(
+        tf.tensor2d([
+          [1, 2],
+          [3, 4],
+        ]),
+        tf.tensor2d([
+          [5, 6],
+          [7, 8],
+        ]),
+        true,
+        true,
+      ),
+    );
     // aᵀ = [[1,3],[2,4]], bᵀ = [[5,7],[6,8]]
     expect(Array.from(product.dataSync())).toEqual([1 * 5 + 3 * 6, 1 * 7 + 3 * 8, 2 * 5 + 4 * 6, 2 * 7 + 4 * 8]);
     product.dispose();
@@ -179,7 +236,15 @@ describe("matmuls with transposed operands on wasm", () => {
 describe("OneHot on wasm", () => {
   // The stock wasm kernel writes int32 bit patterns: a float32 "1" reads as 1.4e-45.
   it("writes float32 ones and custom on/off values, like cpu", async () => {
-    const ids = () => tf.tensor2d([[2, 0], [-1, 3]], [2, 2], "int32"); // -1 and 3 (>= depth) give all-off rows
+    const ids = () =>
+      tf.tensor2d(
+        [
+          [2, 0],
+          [-1, 3],
+        ],
+        [2, 2],
+        "int32",
+      ); // -1 and 3 (>= depth) give all-off rows
     const plain = await expectWasmEqualsCpu(() => tf.oneHot(ids(), 3, 1, 0, "float32"));
     expect(plain.values).toEqual([0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
     expect(plain.dtype).toBe("float32");
@@ -203,8 +268,22 @@ describe("Slice, Unpack and SplitV on wasm", () => {
     ["unstack axis 0", () => tf.stack(tf.unstack(x(), 0), 2)],
     ["unstack axis 2", () => tf.stack(tf.unstack(x(), 2), 0)],
     ["unstack 1-D to scalars", () => tf.stack(tf.unstack(tf.range(0, 5)).map((s) => tf.mul(s, 2)))],
-    ["split even", () => tf.concat(tf.split(x(), 2, 2).map((part, i) => tf.mul(part, i + 1)), 1)],
-    ["split sizes", () => tf.concat(tf.split(x(), [1, -1], 1).map((part, i) => tf.mul(part, i + 1)), 1)],
+    [
+      "split even",
+      () =>
+        tf.concat(
+          tf.split(x(), 2, 2).map((part, i) => tf.mul(part, i + 1)),
+          1,
+        ),
+    ],
+    [
+      "split sizes",
+      () =>
+        tf.concat(
+          tf.split(x(), [1, -1], 1).map((part, i) => tf.mul(part, i + 1)),
+          1,
+        ),
+    ],
   ];
   it.each(cases)("%s equals cpu", async (_name, compute) => {
     await expectWasmEqualsCpu(compute);
@@ -218,15 +297,23 @@ describe("Slice, Unpack and SplitV on wasm", () => {
 });
 
 describe("sparseSoftmaxCrossEntropy", () => {
-  const logits = () => tf.tensor2d([[1, 2, 3], [0.5, -1, 4], [2, 2, 2]]);
+  const logits = () =>
+    tf.tensor2d([
+      [1, 2, 3],
+      [0.5, -1, 4],
+      [2, 2, 2],
+    ]);
   const targets = () => tf.tensor1d([2, 0, 1], "int32");
-  const reference = (scores: tf.Tensor) =>
-    tf.losses.softmaxCrossEntropy(tf.oneHot(targets(), 3), scores) as tf.Scalar;
+  const reference = (scores: tf.Tensor) => tf.losses.softmaxCrossEntropy(tf.oneHot(targets(), 3), scores) as tf.Scalar;
   const ours = (scores: tf.Tensor) => sparseSoftmaxCrossEntropy(scores as tf.Tensor2D, targets());
 
   it.each<Backend>(["cpu", "wasm"])("equals tf.losses.softmaxCrossEntropy and its gradient on %s", async (backend) => {
     const value = await on(backend, () => ours(logits()));
-    const expected = [[1, 2, 3, 3], [0.5, -1, 4, 0.5], [2, 2, 2, 2]] // the row's logits, then its target's logit
+    const expected = [
+      [1, 2, 3, 3],
+      [0.5, -1, 4, 0.5],
+      [2, 2, 2, 2],
+    ] // the row's logits, then its target's logit
       .map(([a, b, c, target]) => Math.log(Math.exp(a) + Math.exp(b) + Math.exp(c)) - target);
     expect(value.values[0]).toBeCloseTo(expected.reduce((sum, v) => sum + v) / 3, 5);
     expect(value.values[0]).toBeCloseTo((await on(backend, () => reference(logits()))).values[0], 5);
@@ -273,7 +360,10 @@ describe("UnsortedSegmentSum on cpu (replaces the stock O(numSegments · size) k
 describe("Identity on wasm (shares memory instead of copying)", () => {
   it("clones without a copy, and the clone outlives the original", async () => {
     await tf.setBackend("wasm");
-    const x = tf.tensor2d([[1, 2], [3, 4]]);
+    const x = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
     const before = wasmDataIds();
     const y = tf.clone(x);
     expect(wasmDataIds()).toBe(before); // same memory, one more reference
@@ -287,9 +377,26 @@ describe("Identity on wasm (shares memory instead of copying)", () => {
 describe("GatherV2 on wasm", () => {
   const table = () => tf.range(0, 24, 1, "float32").reshape([6, 4]); // table[r, k] = 4r + k
   const cases: [string, () => tf.Tensor][] = [
-    ["rows by a 2-D index", () => tf.gather(table(), tf.tensor2d([[5, 0], [2, 2]], [2, 2], "int32"))],
+    [
+      "rows by a 2-D index",
+      () =>
+        tf.gather(
+          table(),
+          tf.tensor2d(
+            [
+              [5, 0],
+              [2, 2],
+            ],
+            [2, 2],
+            "int32",
+          ),
+        ),
+    ],
     ["columns (axis 1)", () => tf.gather(table(), tf.tensor1d([3, 1], "int32"), 1)],
-    ["int32 values, rows of 64 (TypedArray.set)", () => tf.gather(tf.range(0, 640, 1, "int32").reshape([10, 64]), tf.tensor1d([9, 0, 9], "int32"))],
+    [
+      "int32 values, rows of 64 (TypedArray.set)",
+      () => tf.gather(tf.range(0, 640, 1, "int32").reshape([10, 64]), tf.tensor1d([9, 0, 9], "int32")),
+    ],
     ["bool values", () => tf.gather(tf.greater(table(), 10), tf.tensor1d([1, 4], "int32")).cast("int32")],
   ];
   it.each(cases)("%s equals cpu", async (_name, compute) => {
@@ -299,7 +406,9 @@ describe("GatherV2 on wasm", () => {
   it("takes the hand-computed rows and rejects an index outside the table", async () => {
     const rows = await on("wasm", () => tf.gather(table(), tf.tensor1d([2, 0], "int32")));
     expect(rows.values).toEqual([8, 9, 10, 11, 0, 1, 2, 3]);
-    expect(() => tf.tidy(() => tf.gather(table(), tf.tensor1d([6], "int32")))).toThrow(/index value 6 is not in \[0, 5\]/);
+    expect(() => tf.tidy(() => tf.gather(table(), tf.tensor1d([6], "int32")))).toThrow(
+      /index value 6 is not in \[0, 5\]/,
+    );
   });
 });
 
@@ -382,11 +491,15 @@ describe("comparisons on wasm", () => {
     const nan = await on("wasm", () => tf.equal(tf.tensor2d([[NaN], [1]]), tf.tensor2d([[NaN, 1]])).cast("int32"));
     expect(nan.values).toEqual([0, 0, 0, 1]);
     const both = await expectWasmEqualsCpu(() =>
-      tf.logicalAnd(tf.tensor2d([[true], [false]], [2, 1], "bool"), tf.tensor2d([[true, false]], [1, 2], "bool")).cast("int32"),
+      tf
+        .logicalAnd(tf.tensor2d([[true], [false]], [2, 1], "bool"), tf.tensor2d([[true, false]], [1, 2], "bool"))
+        .cast("int32"),
     );
     expect(both.values).toEqual([1, 0, 0, 0]);
     const either = await on("wasm", () =>
-      tf.logicalOr(tf.tensor2d([[true], [false]], [2, 1], "bool"), tf.tensor2d([[true, false]], [1, 2], "bool")).cast("int32"),
+      tf
+        .logicalOr(tf.tensor2d([[true], [false]], [2, 1], "bool"), tf.tensor2d([[true, false]], [1, 2], "bool"))
+        .cast("int32"),
     );
     expect(either.values).toEqual([1, 1, 1, 0]);
   });
@@ -394,7 +507,9 @@ describe("comparisons on wasm", () => {
 
 describe("Exp on wasm (through the vectorised sigmoid)", () => {
   it(`is within 5e-7 relative of exp on [-${MAX_FAST_EXP_INPUT}, ${MAX_FAST_EXP_INPUT}]`, async () => {
-    const xs = Array.from({ length: 20_001 }, (_, i) => Math.fround(-MAX_FAST_EXP_INPUT + (2 * MAX_FAST_EXP_INPUT * i) / 20_000));
+    const xs = Array.from({ length: 20_001 }, (_, i) =>
+      Math.fround(-MAX_FAST_EXP_INPUT + (2 * MAX_FAST_EXP_INPUT * i) / 20_000),
+    );
     const { values } = await on("wasm", () => tf.exp(tf.tensor1d(xs)));
     xs.forEach((x, i) => expect(Math.abs(values[i] - Math.exp(x)) / Math.exp(x)).toBeLessThan(5e-7));
   });
@@ -439,7 +554,9 @@ describe("batches of matmuls computed one matrix at a time on wasm", () => {
     const product = tf.matMul(a, b);
     expect(product.shape).toEqual([3, 32, 32]);
     const values = product.dataSync();
-    [0, 1, 2].forEach((i) => expect(new Set(values.subarray(i * 1024, (i + 1) * 1024))).toEqual(new Set([32 * (i + 1)])));
+    [0, 1, 2].forEach((i) =>
+      expect(new Set(values.subarray(i * 1024, (i + 1) * 1024))).toEqual(new Set([32 * (i + 1)])),
+    );
     product.dispose();
     expect(wasmDataIds()).toBe(before);
     tf.dispose([a, b]);
@@ -482,7 +599,10 @@ describe("products with a tall right operand, summed over blocks of the inner di
   it("gives the hand-computed product, and cpu's on random values, and frees its intermediates", async () => {
     await tf.setBackend("wasm");
     // a = ones [3, 9000], b[k][j] = (k + j) mod 4: every entry is 9000 / 4 · (0 + 1 + 2 + 3) = 13,500, exact in float32.
-    const b = tf.tensor2d(Float32Array.from({ length: 9000 * 128 }, (_, i) => (Math.floor(i / 128) + (i % 128)) % 4), [9000, 128]);
+    const b = tf.tensor2d(
+      Float32Array.from({ length: 9000 * 128 }, (_, i) => (Math.floor(i / 128) + (i % 128)) % 4),
+      [9000, 128],
+    );
     const a = tf.ones([3, 9000]);
     const before = wasmDataIds();
     const product = tf.matMul(a, b);
@@ -492,7 +612,10 @@ describe("products with a tall right operand, summed over blocks of the inner di
     expect(wasmDataIds()).toBe(before);
     tf.dispose([a, b]);
     const normal = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, "float32", seed);
-    const { values } = await expectWasmEqualsCpu(() => tf.div(tf.matMul(normal([5, 9000], 93), normal([9000, 128], 94)), 100), 4);
+    const { values } = await expectWasmEqualsCpu(
+      () => tf.div(tf.matMul(normal([5, 9000], 93), normal([9000, 128], 94)), 100),
+      4,
+    );
     expect(Math.max(...values.map(Math.abs))).toBeGreaterThan(0.5);
   });
 });
@@ -513,19 +636,22 @@ describe("catalogueSoftmaxCrossEntropy (scores h·Wᵀ + b over the whole catalo
     ["cpu", "", undefined],
     ["wasm", ", logits items-first (W·hᵀ)ᵀ", true],
     ["wasm", ", logits rows-first h·(Wᵀ)", false],
-  ])("gives the reference loss and gradients for h, W and b on %s%s, over several chunks", async (backend, _layout, itemsFirst) => {
-    const ours = await on(backend, () => fusedIn(itemsFirst)(hidden(), vectors(), bias()));
-    const expected = await on(backend, () => reference(hidden(), vectors(), bias()));
-    expect(ours.values[0]).toBeCloseTo(expected.values[0], 5);
-    for (let input = 0; input < 3; input++) {
-      const gradient = (loss: typeof fused) => () => tf.grads(loss)([hidden(), vectors(), bias()])[input];
-      const got = await on(backend, gradient(fusedIn(itemsFirst)));
-      const want = await on(backend, gradient(reference));
-      expect(got.shape).toEqual(want.shape);
-      got.values.forEach((g, i) => expect(g).toBeCloseTo(want.values[i], 6));
-      expect(Math.max(...got.values.map(Math.abs))).toBeGreaterThan(1e-3);
-    }
-  });
+  ])(
+    "gives the reference loss and gradients for h, W and b on %s%s, over several chunks",
+    async (backend, _layout, itemsFirst) => {
+      const ours = await on(backend, () => fusedIn(itemsFirst)(hidden(), vectors(), bias()));
+      const expected = await on(backend, () => reference(hidden(), vectors(), bias()));
+      expect(ours.values[0]).toBeCloseTo(expected.values[0], 5);
+      for (let input = 0; input < 3; input++) {
+        const gradient = (loss: typeof fused) => () => tf.grads(loss)([hidden(), vectors(), bias()])[input];
+        const got = await on(backend, gradient(fusedIn(itemsFirst)));
+        const want = await on(backend, gradient(reference));
+        expect(got.shape).toEqual(want.shape);
+        got.values.forEach((g, i) => expect(g).toBeCloseTo(want.values[i], 6));
+        expect(Math.max(...got.values.map(Math.abs))).toBeGreaterThan(1e-3);
+      }
+    },
+  );
 
   it("computes the logits items-first only on wasm, for few rows over a table of more than 2^20 floats", async () => {
     await tf.setBackend("wasm");
@@ -541,7 +667,16 @@ describe("catalogueSoftmaxCrossEntropy (scores h·Wᵀ + b over the whole catalo
   it("equals the hand-computed loss of one row", async () => {
     // h = [1, 0], W rows [1, 0], [0, 1], [2, 0], b = 0: scores [1, 0, 2], target 2.
     const { values } = await on("wasm", () =>
-      catalogueSoftmaxCrossEntropy(tf.tensor2d([[1, 0]]), tf.tensor2d([[1, 0], [0, 1], [2, 0]]), tf.zeros([3]), tf.tensor1d([2], "int32")),
+      catalogueSoftmaxCrossEntropy(
+        tf.tensor2d([[1, 0]]),
+        tf.tensor2d([
+          [1, 0],
+          [0, 1],
+          [2, 0],
+        ]),
+        tf.zeros([3]),
+        tf.tensor1d([2], "int32"),
+      ),
     );
     expect(values[0]).toBeCloseTo(Math.log(Math.E + 1 + Math.E ** 2) - 2, 6);
   });
@@ -555,7 +690,11 @@ describe("catalogueSoftmaxCrossEntropy (scores h·Wᵀ + b over the whole catalo
     });
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose(inputs);
-    expect(() => catalogueSoftmaxCrossEntropy(hidden(), vectors(), tf.zeros([22]) as tf.Tensor1D, targets())).toThrow(/bias has 22 entries for 23 items/);
-    expect(() => catalogueSoftmaxCrossEntropy(hidden(), tf.zeros([23, 4]) as tf.Tensor2D, bias(), targets())).toThrow(/differ in width/);
+    expect(() => catalogueSoftmaxCrossEntropy(hidden(), vectors(), tf.zeros([22]) as tf.Tensor1D, targets())).toThrow(
+      /bias has 22 entries for 23 items/,
+    );
+    expect(() => catalogueSoftmaxCrossEntropy(hidden(), tf.zeros([23, 4]) as tf.Tensor2D, bias(), targets())).toThrow(
+      /differ in width/,
+    );
   });
 });

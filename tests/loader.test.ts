@@ -177,14 +177,32 @@ describe("groupByLength", () => {
     const batch = loader.batch([0, 1, 2, 3, 4, 5, 6]); // lengths 4 2 1 3 4 2 3
     const groups = groupByLength(batch, 3);
     // Rows by length, ties in batch order: 2 (1), 1 5 (2), 3 6 (3), 0 4 (4); cut 2 | 3 | 2 (round(7g/3)).
-    expect(groups.map(rowsIn)).toEqual([[2, 1], [5, 3, 6], [0, 4]]);
+    expect(groups.map(rowsIn)).toEqual([
+      [2, 1],
+      [5, 3, 6],
+      [0, 4],
+    ]);
     expect(groups.map((g) => g.size)).toEqual([2, 3, 2]);
-    expect(groups[0].items.arraySync()).toEqual([[7, 0], [6, 2]]);
-    expect(groups[0].mask.arraySync()).toEqual([[1, 0], [1, 1]]);
+    expect(groups[0].items.arraySync()).toEqual([
+      [7, 0],
+      [6, 2],
+    ]);
+    expect(groups[0].mask.arraySync()).toEqual([
+      [1, 0],
+      [1, 1],
+    ]);
     expect(groups[1].items.shape).toEqual([3, 3]);
     expect(groups[1].lengths.arraySync()).toEqual([2, 3, 3]);
-    expect(groups[1].continuous.price_list.arraySync()).toEqual([[2.5, 2.5, 0], [0.125, 0.25, 0.375], [1.75, 0.75, 3.5]]);
-    expect(groups[1].categorical.category_list.arraySync()).toEqual([[3, 3, 0], [2, 4, 4], [3, 4, 3]]);
+    expect(groups[1].continuous.price_list.arraySync()).toEqual([
+      [2.5, 2.5, 0],
+      [0.125, 0.25, 0.375],
+      [1.75, 0.75, 3.5],
+    ]);
+    expect(groups[1].categorical.category_list.arraySync()).toEqual([
+      [3, 3, 0],
+      [2, 4, 4],
+      [3, 4, 3],
+    ]);
     expect(groups[2].context.user_country.arraySync()).toEqual([COUNTRIES[0], COUNTRIES[4]]);
     expect(groups[2].context.session_hour.arraySync()).toEqual([HOURS[0], HOURS[4]]);
     expect(groups[2].items.arraySync()).toEqual([ITEMS[0], ITEMS[4]]);
@@ -195,7 +213,10 @@ describe("groupByLength", () => {
     const batch = loader.batch([3, 2]);
     const groups = groupByLength(batch, 5);
     expect(groups.map(rowsIn)).toEqual([[2], [3]]);
-    expect(groups.map((g) => g.items.shape)).toEqual([[1, 1], [1, 3]]);
+    expect(groups.map((g) => g.items.shape)).toEqual([
+      [1, 1],
+      [1, 3],
+    ]);
     expect(() => groupByLength(batch, 0)).toThrow("groupByLength: groups must be an integer >= 1, got 0");
     [batch, ...groups].forEach(disposeBatch);
   });
@@ -204,8 +225,12 @@ describe("groupByLength", () => {
 describe("SessionLoader over a table built in memory", () => {
   it("checks array sizes and lengths", () => {
     const table = loader.table;
-    expect(() => new SessionLoader({ ...table, items: table.items.subarray(1) })).toThrow("SessionLoader: items has 27 values, expected 28");
-    expect(() => new SessionLoader({ ...table, context: { hour: new Float32Array(6) } })).toThrow('context "hour" has 6 values, expected 7');
+    expect(() => new SessionLoader({ ...table, items: table.items.subarray(1) })).toThrow(
+      "SessionLoader: items has 27 values, expected 28",
+    );
+    expect(() => new SessionLoader({ ...table, context: { hour: new Float32Array(6) } })).toThrow(
+      'context "hour" has 6 values, expected 7',
+    );
     expect(() => new SessionLoader({ ...table, lengths: Int32Array.from([4, 2, 0, 3, 4, 2, 3]) })).toThrow(
       "session 2 has length 0, expected 1..4",
     );
@@ -242,7 +267,9 @@ describe("errors on bad prepared data", () => {
       'column "price_list" has type DOUBLE[], but schema.json says a list of float32 (Parquet LIST of FLOAT)',
     );
     const scalar = await preparedWith("scalar-items", "SELECT * REPLACE (item_id_list[1] AS item_id_list) FROM $t");
-    await expect(readSplit(scalar)).rejects.toThrow('column "item_id_list" has type INTEGER, but schema.json says a list of int32');
+    await expect(readSplit(scalar)).rejects.toThrow(
+      'column "item_id_list" has type INTEGER, but schema.json says a list of int32',
+    );
   });
 
   it("names the first row with a NULL, a too-long list or mismatched list lengths", async () => {
@@ -250,7 +277,9 @@ describe("errors on bad prepared data", () => {
       "null-element",
       "SELECT * REPLACE (CASE WHEN session_id = 's4' THEN [1.0, NULL, 2.0]::FLOAT[] ELSE price_list END AS price_list) FROM $t",
     );
-    await expect(readSplit(withNull)).rejects.toThrow('row 3: list "price_list" holds a NULL element (rows count from 0)');
+    await expect(readSplit(withNull)).rejects.toThrow(
+      'row 3: list "price_list" holds a NULL element (rows count from 0)',
+    );
     const tooLong = await preparedWith(
       "too-long",
       "SELECT * REPLACE (CASE WHEN session_id = 's2' THEN [1, 2, 3, 4, 5] ELSE item_id_list END AS item_id_list) FROM $t",
@@ -260,6 +289,8 @@ describe("errors on bad prepared data", () => {
       "mismatch",
       "SELECT * REPLACE (CASE WHEN session_id = 's6' THEN [3] ELSE category_list END AS category_list) FROM $t",
     );
-    await expect(readSplit(mismatch)).rejects.toThrow('row 5: list "category_list" has another length than "item_id_list"');
+    await expect(readSplit(mismatch)).rejects.toThrow(
+      'row 5: list "category_list" has another length than "item_id_list"',
+    );
   });
 });

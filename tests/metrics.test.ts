@@ -52,23 +52,26 @@ describe("rankOfTarget / targetRanks", () => {
   });
 
   // wasm too: its gather with batchDims once picked wrong rows, which only a second backend exposes.
-  it.each(["cpu", "wasm"])("gives the same ranks on-device on %s, synchronously and asynchronously", async (backend) => {
-    expect(await tf.setBackend(backend)).toBe(true);
-    try {
-      const scores = tf.tensor2d(TOY_SCORES);
-      const targets = tf.tensor1d(TOY_TARGETS, "int32");
-      expect(Array.from(targetRanks(scores, targets))).toEqual([3, 2, UNRANKED, SKIPPED, 1]);
-      expect(Array.from(await targetRanksAsync(scores, targets))).toEqual([3, 2, UNRANKED, SKIPPED, 1]);
-      const { rows, targets: randomTargets } = randomBatch(new Random(7), 40, 13);
-      const flat = new Float32Array(40 * 13);
-      rows.forEach((row, i) => flat.set(row, i * 13));
-      const onDevice = tf.tensor2d(flat, [40, 13]);
-      expect(Array.from(targetRanks(onDevice, randomTargets))).toEqual(Array.from(targetRanks(rows, randomTargets)));
-      tf.dispose([scores, targets, onDevice]);
-    } finally {
-      await tf.setBackend("cpu");
-    }
-  });
+  it.each(["cpu", "wasm"])(
+    "gives the same ranks on-device on %s, synchronously and asynchronously",
+    async (backend) => {
+      expect(await tf.setBackend(backend)).toBe(true);
+      try {
+        const scores = tf.tensor2d(TOY_SCORES);
+        const targets = tf.tensor1d(TOY_TARGETS, "int32");
+        expect(Array.from(targetRanks(scores, targets))).toEqual([3, 2, UNRANKED, SKIPPED, 1]);
+        expect(Array.from(await targetRanksAsync(scores, targets))).toEqual([3, 2, UNRANKED, SKIPPED, 1]);
+        const { rows, targets: randomTargets } = randomBatch(new Random(7), 40, 13);
+        const flat = new Float32Array(40 * 13);
+        rows.forEach((row, i) => flat.set(row, i * 13));
+        const onDevice = tf.tensor2d(flat, [40, 13]);
+        expect(Array.from(targetRanks(onDevice, randomTargets))).toEqual(Array.from(targetRanks(rows, randomTargets)));
+        tf.dispose([scores, targets, onDevice]);
+      } finally {
+        await tf.setBackend("cpu");
+      }
+    },
+  );
 
   it("agrees with a sort-based reference on random rows with ties", () => {
     const rng = new Random(3);
@@ -165,7 +168,13 @@ describe("topK", () => {
     expect(Array.from(topKRow(rows[0], 10))).toEqual([3, 2, 4, 5]);
     expect(Array.from(topKRow(rows[1], 2))).toEqual([4, 2]);
     const tensor = tf.tensor2d(TOY_SCORES);
-    expect(topK(tensor, 2).map((ids) => Array.from(ids))).toEqual([[3, 2], [4, 2], [5, 4], [5, 4], [5, 4]]);
+    expect(topK(tensor, 2).map((ids) => Array.from(ids))).toEqual([
+      [3, 2],
+      [4, 2],
+      [5, 4],
+      [5, 4],
+      [5, 4],
+    ]);
     tensor.dispose();
   });
 
@@ -240,7 +249,11 @@ describe("sampled protocol", () => {
 
     const rankable = rows.map((_, i) => i).filter((i) => targets[i] >= 2);
     const only = new SampledRankingMetrics(40, { negatives: 10, seed: 3 });
-    only.add(rankable.map((i) => rows[i]), rankable.map((i) => targets[i]), rankable.map((i) => histories[i]));
+    only.add(
+      rankable.map((i) => rows[i]),
+      rankable.map((i) => targets[i]),
+      rankable.map((i) => histories[i]),
+    );
     // Same negatives for the rankable examples: the metrics differ only by the OOV misses in the denominator.
     const all = whole.result();
     const rankableOnly = only.result();

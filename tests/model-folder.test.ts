@@ -4,7 +4,16 @@
 // is computed without the folder: the original in-memory model on sessions encoded by DuckDB
 // (workflow.transformRecords) and batched by the loader, through the evaluation path of lib/evaluate.
 import * as tf from "@tensorflow/tfjs";
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,8 +21,23 @@ import { Database } from "../lib/data/database";
 import type { RawSession } from "../lib/data/live";
 import { prepareBooking, type PreparedBooking } from "../lib/data/recipes/booking";
 import { SessionLoader, type SessionTable } from "../lib/data/loader";
-import { liveBatch, loadModelFolder, saveModelFolder, type ModelFolderManifest, type RecommenderModel } from "../lib/model-folder/index";
-import { type ItemOutputHead, type ModelKind, type SessionModel, createHeadFor, createModel, createTargetScheme, evaluationInputs, nextItemStates } from "../lib/models";
+import {
+  liveBatch,
+  loadModelFolder,
+  saveModelFolder,
+  type ModelFolderManifest,
+  type RecommenderModel,
+} from "../lib/model-folder/index";
+import {
+  type ItemOutputHead,
+  type ModelKind,
+  type SessionModel,
+  createHeadFor,
+  createModel,
+  createTargetScheme,
+  evaluationInputs,
+  nextItemStates,
+} from "../lib/models";
 import type { SchemeKind } from "../lib/models/targets";
 import type { DatasetSchema } from "../lib/data/schema";
 import { fit } from "../lib/train/fit";
@@ -34,11 +58,31 @@ interface Trained {
 const RUNS: { name: string; kind: ModelKind; config: object; scheme: SchemeKind }[] = [
   { name: "gru", kind: "gru", config: { inputs: { itemDim: 8 }, units: 8, mlp: [8] }, scheme: "next" },
   { name: "mlp", kind: "mlp", config: { inputs: { itemDim: 8 }, layers: [16] }, scheme: "last" },
-  { name: "transformer", kind: "transformer", config: { inputs: { itemDim: 8 }, dModel: 8, heads: 2, layers: 1, mlp: [8] }, scheme: "next" },
-  { name: "bert4rec", kind: "transformer", config: { inputs: { itemDim: 8, maskToken: true }, dModel: 8, heads: 2, layers: 1, mlp: [], causal: false }, scheme: "masked" },
-  { name: "gru-attention", kind: "gru", config: { inputs: { itemDim: 8 }, units: 8, mlp: [], readout: "attention" }, scheme: "next" },
+  {
+    name: "transformer",
+    kind: "transformer",
+    config: { inputs: { itemDim: 8 }, dModel: 8, heads: 2, layers: 1, mlp: [8] },
+    scheme: "next",
+  },
+  {
+    name: "bert4rec",
+    kind: "transformer",
+    config: { inputs: { itemDim: 8, maskToken: true }, dModel: 8, heads: 2, layers: 1, mlp: [], causal: false },
+    scheme: "masked",
+  },
+  {
+    name: "gru-attention",
+    kind: "gru",
+    config: { inputs: { itemDim: 8 }, units: 8, mlp: [], readout: "attention" },
+    scheme: "next",
+  },
   { name: "core", kind: "core", config: { inputs: { itemDim: 8 }, ffnDim: 16, layers: 1 }, scheme: "next" },
-  { name: "core-ave-pooled", kind: "core", config: { inputs: { itemDim: 8 }, weights: "uniform", output: "pooled" }, scheme: "last" },
+  {
+    name: "core-ave-pooled",
+    kind: "core",
+    config: { inputs: { itemDim: 8 }, weights: "uniform", output: "pooled" },
+    scheme: "last",
+  },
 ];
 
 /** Raw events of the fixture's trips, by trip id (file order). */
@@ -48,7 +92,14 @@ function readTrips(): Map<string, Record<string, unknown>[]> {
   const trips = new Map<string, Record<string, unknown>[]>();
   for (const line of lines) {
     const c = Object.fromEntries(line.split(",").map((cell, i) => [names[i], cell]));
-    const event = { utrip_id: c.utrip_id, checkin: c.checkin, checkout: c.checkout, city_id: Number(c.city_id), booker_country: c.booker_country, hotel_country: c.hotel_country };
+    const event = {
+      utrip_id: c.utrip_id,
+      checkin: c.checkin,
+      checkout: c.checkout,
+      city_id: Number(c.city_id),
+      booker_country: c.booker_country,
+      hotel_country: c.hotel_country,
+    };
     trips.set(c.utrip_id, [...(trips.get(c.utrip_id) ?? []), event]);
   }
   return trips;
@@ -74,8 +125,13 @@ function tableOf(rows: Record<string, unknown>[], schema: DatasetSchema): Sessio
   };
   for (const column of schema.columns) {
     if (column.kind === "count" || column.kind === "item") continue;
-    if (!column.list) table.context[column.name] = column.dtype === "int32" ? Int32Array.from(rows, (row) => row[column.name] as number) : Float32Array.from(rows, (row) => row[column.name] as number);
-    else if (column.kind === "categorical") table.categorical[column.name] = sequence(column.name, new Int32Array(n * len));
+    if (!column.list)
+      table.context[column.name] =
+        column.dtype === "int32"
+          ? Int32Array.from(rows, (row) => row[column.name] as number)
+          : Float32Array.from(rows, (row) => row[column.name] as number);
+    else if (column.kind === "categorical")
+      table.categorical[column.name] = sequence(column.name, new Int32Array(n * len));
     else table.continuous[column.name] = sequence(column.name, new Float32Array(n * len));
   }
   return table;
@@ -105,12 +161,14 @@ const trips = readTrips();
 // Sessions to recommend for: every trip starting in 2017 (never trained on; some visit cities unknown to the
 // model), one single booking, one trip longer than maxLength given newest first, one with an unknown country.
 const tripList = [...trips.values()];
-const sessions: RawSession[] = ([
-  ...tripList.filter((events) => events.every((e) => (e.checkin as string) >= "2017-01-01")),
-  [tripList[3][0]],
-  [...tripList.reduce((a, b) => (b.length > a.length ? b : a))].reverse(),
-  tripList[10].map((event) => ({ ...event, booker_country: "Narnia" })),
-] as Record<string, unknown>[][]).map((events, s) => events.map(({ utrip_id: _, ...event }) => ({ ...event, utrip_id: `s${s}` })));
+const sessions: RawSession[] = (
+  [
+    ...tripList.filter((events) => events.every((e) => (e.checkin as string) >= "2017-01-01")),
+    [tripList[3][0]],
+    [...tripList.reduce((a, b) => (b.length > a.length ? b : a))].reverse(),
+    tripList[10].map((event) => ({ ...event, booker_country: "Narnia" })),
+  ] as Record<string, unknown>[][]
+).map((events, s) => events.map(({ utrip_id: _, ...event }) => ({ ...event, utrip_id: `s${s}` })));
 
 beforeAll(async () => {
   await tf.setBackend("cpu");
@@ -122,10 +180,32 @@ beforeAll(async () => {
     const model = createModel(run.kind, run.config as never, prepared.schema);
     const head = createHeadFor(model);
     const scheme = createTargetScheme(run.scheme, { maskId: model.inputs.maskId });
-    await fit(model, head, train, { scheme, epochs: 1, batchSize: 32, progress: "none", schedule: { learningRate: 0.01 } });
+    await fit(model, head, train, {
+      scheme,
+      epochs: 1,
+      batchSize: 32,
+      progress: "none",
+      schedule: { learningRate: 0.01 },
+    });
     const folder = join(dir, run.name);
-    const manifest = await saveModelFolder(folder, { name: run.name, model, head, workflow: prepared.workflow, schema: prepared.schema, metrics: { "recall@10": 0.25 }, scheme: run.scheme });
-    trained.push({ name: run.name, model, head, scheme: run.scheme, folder, manifest, loaded: await loadModelFolder(folder) });
+    const manifest = await saveModelFolder(folder, {
+      name: run.name,
+      model,
+      head,
+      workflow: prepared.workflow,
+      schema: prepared.schema,
+      metrics: { "recall@10": 0.25 },
+      scheme: run.scheme,
+    });
+    trained.push({
+      name: run.name,
+      model,
+      head,
+      scheme: run.scheme,
+      folder,
+      manifest,
+      loaded: await loadModelFolder(folder),
+    });
   }
 });
 
@@ -154,13 +234,21 @@ describe("saveModelFolder / loadModelFolder", () => {
       const states = nextItemStates(model, evaluation);
       const best = head.topK(states, K);
       const [scores, ids] = [await best.values.data(), await best.indices.data()];
-      tf.dispose([batch as unknown as tf.TensorContainer, evaluation as unknown as tf.TensorContainer, states, best.values, best.indices]);
+      tf.dispose([
+        batch as unknown as tf.TensorContainer,
+        evaluation as unknown as tf.TensorContainer,
+        states,
+        best.values,
+        best.indices,
+      ]);
 
       const cities = prepared.workflow.vocabulary("city_id").values;
       const recommended = await loaded.recommendBatch(sessions, K);
       recommended.forEach((recommendation, s) => {
         expect(recommendation.scores, `session ${s}`).toEqual(Array.from(scores.subarray(s * K, (s + 1) * K)));
-        expect(recommendation.items, `session ${s}`).toEqual(Array.from(ids.subarray(s * K, (s + 1) * K), (id) => cities[id - 2]));
+        expect(recommendation.items, `session ${s}`).toEqual(
+          Array.from(ids.subarray(s * K, (s + 1) * K), (id) => cities[id - 2]),
+        );
       });
       expect(await loaded.recommend(sessions[3], K)).toEqual(recommended[3]);
     });
@@ -169,9 +257,23 @@ describe("saveModelFolder / loadModelFolder", () => {
   it("writes the manifest, the weights and the workflow; the manifest says what was saved", () => {
     const gru = trained[0];
     expect(readdirSync(gru.folder).sort()).toEqual(["model.json", "weights.bin", "weights.json", "workflow"]);
-    expect(readdirSync(join(gru.folder, "workflow", "vocabularies")).sort()).toEqual(["city_id.json", "country.json", "month_checkin.json", "weekday_checkin.json", "weekday_checkout.json"]);
+    expect(readdirSync(join(gru.folder, "workflow", "vocabularies")).sort()).toEqual([
+      "city_id.json",
+      "country.json",
+      "month_checkin.json",
+      "weekday_checkin.json",
+      "weekday_checkout.json",
+    ]);
     expect(gru.loaded.manifest).toEqual(JSON.parse(readFileSync(join(gru.folder, "model.json"), "utf8")));
-    expect(gru.manifest).toMatchObject({ format: "sessionrec-model", version: 1, name: "gru", kind: "gru", schema: prepared.schema, metrics: { "recall@10": 0.25 }, scheme: "next" });
+    expect(gru.manifest).toMatchObject({
+      format: "sessionrec-model",
+      version: 1,
+      name: "gru",
+      kind: "gru",
+      schema: prepared.schema,
+      metrics: { "recall@10": 0.25 },
+      scheme: "next",
+    });
     expect(gru.manifest.config).toEqual(gru.model.config);
     expect(gru.manifest.head).toEqual({ ...gru.head.config, sampled: null });
     expect(Math.abs(Date.parse(gru.manifest.trainedAt) - Date.now())).toBeLessThan(10 * 60_000);
@@ -191,13 +293,15 @@ describe("saveModelFolder / loadModelFolder", () => {
     const { loaded } = trained[0];
     const catalogue = prepared.workflow.vocabulary("city_id").values.length;
     const before = tf.memory().numTensors;
-    await expect(loaded.recommend(sessions[0], catalogue + 1)).rejects.toThrow(`recommend: k = ${catalogue + 1} is more than the ${catalogue} items the model knows`);
+    await expect(loaded.recommend(sessions[0], catalogue + 1)).rejects.toThrow(
+      `recommend: k = ${catalogue + 1} is more than the ${catalogue} items the model knows`,
+    );
     await expect(loaded.recommend(sessions[0], 0)).rejects.toThrow("recommend: k must be an integer >= 1, got 0");
     await expect(loaded.recommend(sessions[0], 2.5)).rejects.toThrow("recommend: k must be an integer >= 1, got 2.5");
     await expect(loaded.recommend([], 3)).rejects.toThrow("live session 0: no events");
-    await expect(loaded.recommendBatch([sessions[0], [{ ...sessions[0][0], checkout: "tomorrow" }]], 3)).rejects.toThrow(
-      'live session 1, event 0, "checkout": cannot read "tomorrow" as DATE',
-    );
+    await expect(
+      loaded.recommendBatch([sessions[0], [{ ...sessions[0][0], checkout: "tomorrow" }]], 3),
+    ).rejects.toThrow('live session 1, event 0, "checkout": cannot read "tomorrow" as DATE');
     expect(await loaded.recommendBatch([], 3)).toEqual([]);
     await loaded.recommendBatch(sessions.slice(0, 4), 3);
     expect(tf.memory().numTensors).toBe(before);
@@ -219,19 +323,38 @@ describe("saveModelFolder / loadModelFolder", () => {
     const noWeights = broken("no-weights", (f) => rmSync(join(f, "weights.bin")));
     await expect(loadModelFolder(noWeights)).rejects.toThrow(`${join(noWeights, "weights.bin")}: not found`);
     const truncated = broken("truncated", (f) => truncateSync(join(f, "weights.bin"), 100));
-    await expect(loadModelFolder(truncated)).rejects.toThrow(new RegExp(`^${join(truncated, "weights.bin")}: .*has 100 bytes but weights.json expects \\d+ \\(truncated`));
-    const wrongFormat = broken("format", (f) => writeFileSync(join(f, "model.json"), JSON.stringify({ ...trained[0].manifest, format: "keras" })));
-    await expect(loadModelFolder(wrongFormat)).rejects.toThrow(`${join(wrongFormat, "model.json")}: expected "format": "sessionrec-model", got "keras"`);
+    await expect(loadModelFolder(truncated)).rejects.toThrow(
+      new RegExp(`^${join(truncated, "weights.bin")}: .*has 100 bytes but weights.json expects \\d+ \\(truncated`),
+    );
+    const wrongFormat = broken("format", (f) =>
+      writeFileSync(join(f, "model.json"), JSON.stringify({ ...trained[0].manifest, format: "keras" })),
+    );
+    await expect(loadModelFolder(wrongFormat)).rejects.toThrow(
+      `${join(wrongFormat, "model.json")}: expected "format": "sessionrec-model", got "keras"`,
+    );
     const notJson = broken("not-json", (f) => writeFileSync(join(f, "model.json"), "{ model"));
     await expect(loadModelFolder(notJson)).rejects.toThrow(`${join(notJson, "model.json")}: not valid JSON`);
-    const badKind = broken("kind", (f) => writeFileSync(join(f, "model.json"), JSON.stringify({ ...trained[0].manifest, kind: "svm" })));
-    await expect(loadModelFolder(badKind)).rejects.toThrow(`${join(badKind, "model.json")}: "kind" must be a model kind (mlp, gru, lstm, transformer, core) or a baseline (most-popular, successor-counts, v-sknn, vstan), got "svm"`);
-    const otherWeights = broken("other-weights", (f) => ["weights.bin", "weights.json"].forEach((file) => cpSync(join(trained[1].folder, file), join(f, file))));
-    await expect(loadModelFolder(otherWeights)).rejects.toThrow(`${join(otherWeights, "weights.json")} does not fit the model of ${join(otherWeights, "model.json")}: assignWeights: no weight for variable`);
+    const badKind = broken("kind", (f) =>
+      writeFileSync(join(f, "model.json"), JSON.stringify({ ...trained[0].manifest, kind: "svm" })),
+    );
+    await expect(loadModelFolder(badKind)).rejects.toThrow(
+      `${join(badKind, "model.json")}: "kind" must be a model kind (mlp, gru, lstm, transformer, core) or a baseline (most-popular, successor-counts, v-sknn, vstan), got "svm"`,
+    );
+    const otherWeights = broken("other-weights", (f) =>
+      ["weights.bin", "weights.json"].forEach((file) => cpSync(join(trained[1].folder, file), join(f, file))),
+    );
+    await expect(loadModelFolder(otherWeights)).rejects.toThrow(
+      `${join(otherWeights, "weights.json")} does not fit the model of ${join(otherWeights, "model.json")}: assignWeights: no weight for variable`,
+    );
     const noVocabulary = broken("vocabulary", (f) => rmSync(join(f, "workflow", "vocabularies", "country.json")));
-    await expect(loadModelFolder(noVocabulary)).rejects.toThrow(`${join(noVocabulary, "workflow", "vocabularies", "country.json")}: not found`);
+    await expect(loadModelFolder(noVocabulary)).rejects.toThrow(
+      `${join(noVocabulary, "workflow", "vocabularies", "country.json")}: not found`,
+    );
     const otherSchema = broken("schema", (f) => {
-      const schema = { ...prepared.schema, columns: prepared.schema.columns.map((c) => (c.name === "booker_country_list" ? { ...c, cardinality: 99 } : c)) };
+      const schema = {
+        ...prepared.schema,
+        columns: prepared.schema.columns.map((c) => (c.name === "booker_country_list" ? { ...c, cardinality: 99 } : c)),
+      };
       writeFileSync(join(f, "model.json"), JSON.stringify({ ...trained[0].manifest, schema }));
     });
     await expect(loadModelFolder(otherSchema)).rejects.toThrow(
@@ -241,9 +364,14 @@ describe("saveModelFolder / loadModelFolder", () => {
 
   it("refuses to save a model with a schema it was not built for, writing nothing", async () => {
     const { model, head } = trained[0];
-    const schema = { ...prepared.schema, columns: prepared.schema.columns.map((c) => (c.kind === "item" ? { ...c, cardinality: 5 } : c)) };
+    const schema = {
+      ...prepared.schema,
+      columns: prepared.schema.columns.map((c) => (c.kind === "item" ? { ...c, cardinality: 5 } : c)),
+    };
     const target = join(dir, "refused");
-    await expect(saveModelFolder(target, { name: "gru", model, head, workflow: prepared.workflow, schema })).rejects.toThrow("the schema has 5 item ids but the model has");
+    await expect(
+      saveModelFolder(target, { name: "gru", model, head, workflow: prepared.workflow, schema }),
+    ).rejects.toThrow("the schema has 5 item ids but the model has");
     expect(existsSync(target)).toBe(false);
   });
 });
@@ -256,7 +384,15 @@ describe("liveBatch", () => {
       item: "item_list",
       maxLength: 3,
       columns: [
-        { name: "item_list", kind: "item", list: true, dtype: "int32", cardinality: 9, maxLength: 3, vocabulary: "item" },
+        {
+          name: "item_list",
+          kind: "item",
+          list: true,
+          dtype: "int32",
+          cardinality: 9,
+          maxLength: 3,
+          vocabulary: "item",
+        },
         { name: "price_list", kind: "continuous", list: true, dtype: "float32", maxLength: 3 },
         { name: "n", kind: "count", list: false, dtype: "int32" },
         { name: "age", kind: "continuous", list: false, dtype: "float32" },
@@ -269,13 +405,24 @@ describe("liveBatch", () => {
       ],
       schema,
     );
-    expect(batch.items.arraySync()).toEqual([[4, 5, 6], [7, 0, 0]]);
-    expect(batch.continuous.price_list.arraySync()).toEqual([[1.5, 2, 2.5], [3, 0, 0]]);
-    expect(batch.mask.arraySync()).toEqual([[1, 1, 1], [1, 0, 0]]);
+    expect(batch.items.arraySync()).toEqual([
+      [4, 5, 6],
+      [7, 0, 0],
+    ]);
+    expect(batch.continuous.price_list.arraySync()).toEqual([
+      [1.5, 2, 2.5],
+      [3, 0, 0],
+    ]);
+    expect(batch.mask.arraySync()).toEqual([
+      [1, 1, 1],
+      [1, 0, 0],
+    ]);
     expect(Array.from(batch.lengths.dataSync())).toEqual([3, 1]);
     expect(Array.from(batch.context.age.dataSync())).toEqual([0.25, -1]);
     expect(batch.context.n).toBeUndefined();
     tf.dispose(batch as unknown as tf.TensorContainer);
-    expect(() => liveBatch([{ session_id: "c", item_list: [2, 3], price_list: [1, null], n: 2, age: 0 }], schema)).toThrow('live session 0: column "price_list" has null at event 1');
+    expect(() =>
+      liveBatch([{ session_id: "c", item_list: [2, 3], price_list: [1, null], n: 2, age: 0 }], schema),
+    ).toThrow('live session 0: column "price_list" has null at event 1');
   });
 });

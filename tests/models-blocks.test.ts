@@ -46,12 +46,20 @@ function expectSameModel(composed: SessionModel, factory: SessionModel): void {
 
 describe("composeModel = the factories", () => {
   it("MLP: input → mean pooling → MLP", () => {
-    const composed = composeModel(toySchema, [inputBlock(inputs), meanPooling(), mlpBlock({ units: [8, 6], dropout: 0.3 })], { seed: 3 });
+    const composed = composeModel(
+      toySchema,
+      [inputBlock(inputs), meanPooling(), mlpBlock({ units: [8, 6], dropout: 0.3 })],
+      { seed: 3 },
+    );
     expectSameModel(composed, createMlpModel(toySchema, { inputs, layers: [8, 6], dropout: 0.3, seed: 3 }));
   });
 
   it.each(["gru", "lstm"] as const)("%s: input → recurrent layer → MLP", (cell) => {
-    const composed = composeModel(toySchema, [inputBlock(inputs), recurrentBlock({ cell, units: 5, dropout: 0.2, l2: 0.01 }), mlpBlock({ units: [6] })], { seed: 3 });
+    const composed = composeModel(
+      toySchema,
+      [inputBlock(inputs), recurrentBlock({ cell, units: 5, dropout: 0.2, l2: 0.01 }), mlpBlock({ units: [6] })],
+      { seed: 3 },
+    );
     const factory = createRnnModel(toySchema, { inputs, cell, units: 5, dropout: 0.2, l2: 0.01, mlp: [6], seed: 3 });
     expect(composed.regularization!().dataSync()[0]).toBe(factory.regularization!().dataSync()[0]);
     expectSameModel(composed, factory);
@@ -60,27 +68,50 @@ describe("composeModel = the factories", () => {
   it("Transformer: input projected to d_model → causal Transformer blocks → MLP", () => {
     const composed = composeModel(
       toySchema,
-      [inputBlock({ ...inputs, projection: 8, projectionInitScale: 2 }), transformerBlocks({ heads: 2, layers: 2, causal: true }), mlpBlock({ units: [6] })],
+      [
+        inputBlock({ ...inputs, projection: 8, projectionInitScale: 2 }),
+        transformerBlocks({ heads: 2, layers: 2, causal: true }),
+        mlpBlock({ units: [6] }),
+      ],
       { seed: 3 },
     );
     // Default dropout 0.1: the training pass checks that both draw the same masks.
-    expectSameModel(composed, createTransformerModel(toySchema, { inputs, dModel: 8, heads: 2, layers: 2, inputInitScale: 2, mlp: [6], seed: 3 }));
+    expectSameModel(
+      composed,
+      createTransformerModel(toySchema, {
+        inputs,
+        dModel: 8,
+        heads: 2,
+        layers: 2,
+        inputInitScale: 2,
+        mlp: [6],
+        seed: 3,
+      }),
+    );
   });
 
   it("a composed model's config rebuilds it through createModel (what a saved model folder does)", () => {
-    const composed = composeModel(toySchema, [inputBlock(inputs), recurrentBlock({ cell: "lstm", units: 5 }), mlpBlock({ units: [6] })], { seed: 9 });
+    const composed = composeModel(
+      toySchema,
+      [inputBlock(inputs), recurrentBlock({ cell: "lstm", units: 5 }), mlpBlock({ units: [6] })],
+      { seed: 9 },
+    );
     const config = JSON.parse(JSON.stringify(composed.config));
     expect(config.blocks[1]).toEqual({ block: "recurrent", cell: "lstm", units: 5, dropout: 0, l2: 0, name: "lstm" });
     expectSameModel(composed, createModel("lstm", config, toySchema));
-    expect(() => createModel("gru", config, toySchema)).toThrow("the blocks of this config make a 'lstm' model, not a 'gru'");
+    expect(() => createModel("gru", config, toySchema)).toThrow(
+      "the blocks of this config make a 'lstm' model, not a 'gru'",
+    );
   });
 
   it("says which block is wrong", () => {
     expect(() => composeModel(toySchema, [meanPooling()])).toThrow("the first block must be inputBlock(...)");
-    expect(() => composeModel(toySchema, [inputBlock(inputs), meanPooling(), recurrentBlock({ cell: "gru", units: 4 })])).toThrow(
-      "block 2 (recurrent): needs one state per position, but an earlier block pooled the session",
+    expect(() =>
+      composeModel(toySchema, [inputBlock(inputs), meanPooling(), recurrentBlock({ cell: "gru", units: 4 })]),
+    ).toThrow("block 2 (recurrent): needs one state per position, but an earlier block pooled the session");
+    expect(() => composeModel(toySchema, [inputBlock(inputs), transformerBlocks({ heads: 3 })])).toThrow(
+      /heads \(3\) must be a positive divisor of dModel \(11\)/,
     );
-    expect(() => composeModel(toySchema, [inputBlock(inputs), transformerBlocks({ heads: 3 })])).toThrow(/heads \(3\) must be a positive divisor of dModel \(11\)/);
   });
 });
 
@@ -121,7 +152,11 @@ describe("summarizeModel", () => {
       { block: "mlp (MLP)", outputShape: ["batch", "seqLen", 5], parameters: 0 },
     ]);
     const gru = createRnnModel(toySchema, { inputs, cell: "gru", units: 5, mlp: [] });
-    expect(summarizeModel(gru).rows[1]).toEqual({ block: "gru (GRU)", outputShape: ["batch", "seqLen", 5], parameters: 11 * 15 + 5 * 15 + 15 + 15 });
+    expect(summarizeModel(gru).rows[1]).toEqual({
+      block: "gru (GRU)",
+      outputShape: ["batch", "seqLen", 5],
+      parameters: 11 * 15 + 5 * 15 + 15 + 15,
+    });
     disposeVariables(lstm.variables);
     disposeVariables(gru.variables);
   });
@@ -134,7 +169,11 @@ describe("summarizeModel", () => {
       { block: "input (InputBlock)", outputShape: ["batch", "seqLen", 4], parameters: 71 + 11 * 4 + 4 },
       { block: "transformer.position (PositionEmbedding)", outputShape: ["batch", "seqLen", 4], parameters: 5 * 4 },
       // 2 layer norms (4 + 4 each), query/key/value/output (4×4 + 4 each), FFN 4 → 8 → 4.
-      { block: "transformer.block0 (TransformerBlock, causal)", outputShape: ["batch", "seqLen", 4], parameters: 2 * 8 + 4 * 20 + (4 * 8 + 8) + (8 * 4 + 4) },
+      {
+        block: "transformer.block0 (TransformerBlock, causal)",
+        outputShape: ["batch", "seqLen", 4],
+        parameters: 2 * 8 + 4 * 20 + (4 * 8 + 8) + (8 * 4 + 4),
+      },
       { block: "transformer.finalNorm (LayerNorm)", outputShape: ["batch", "seqLen", 4], parameters: 8 },
       { block: "mlp (MLP)", outputShape: ["batch", "seqLen", 4], parameters: 0 },
       { block: "head (tied output head)", outputShape: ["batch", "seqLen", 12], parameters: 12 },

@@ -29,7 +29,15 @@ describe("input block", () => {
     const features = block.apply(batch()).arraySync(); // [2, 4, 13]
     const table = (name: string) => params.variables[`embedding.${name}`].arraySync() as number[][];
     const [items, categories, countries] = [table("item_list"), table("category_list"), table("country")];
-    const expectRow = (r: number, t: number, item: number, category: number, price: number, country: number, age: number) => {
+    const expectRow = (
+      r: number,
+      t: number,
+      item: number,
+      category: number,
+      price: number,
+      country: number,
+      age: number,
+    ) => {
       const expected = [...items[item], ...categories[category], price, ...countries[country], age];
       features[r][t].forEach((v, k) => expect(v).toBeCloseTo(expected[k], 6));
     };
@@ -50,7 +58,12 @@ describe("input block", () => {
 
   it("adds a MASK row, projects, and leaves out excluded columns", () => {
     const params = new ParameterFactory(1);
-    const block = createInputBlock(params, toySchema, { ...dims, maskToken: true, projection: 5, exclude: ["category_list", "age"] });
+    const block = createInputBlock(params, toySchema, {
+      ...dims,
+      maskToken: true,
+      projection: 5,
+      exclude: ["category_list", "age"],
+    });
     expect(block.maskId).toBe(ITEMS);
     expect(block.itemTable.shape).toEqual([ITEMS + 1, 6]);
     expect(params.variables["projection.kernel"].shape).toEqual([6 + 1 + 2, 5]);
@@ -87,7 +100,9 @@ describe("parameters", () => {
     const reseeded = createModel("transformer", { ...config, seed: 2 }, toySchema);
     const values = (m: typeof a, name: string) => Array.from(m.variables[name].dataSync());
     for (const name of Object.keys(a.variables)) expect(values(same, name)).toEqual(values(a, name));
-    expect(values(deeper, "transformer.block0.attention.key.kernel")).toEqual(values(a, "transformer.block0.attention.key.kernel"));
+    expect(values(deeper, "transformer.block0.attention.key.kernel")).toEqual(
+      values(a, "transformer.block0.attention.key.kernel"),
+    );
     expect(values(reseeded, "input.embedding.item_list")).not.toEqual(values(a, "input.embedding.item_list"));
   });
 });

@@ -47,7 +47,8 @@ function expectCausal(model: NextItemModel) {
   const r = 2; // the full session
   for (let t = 0; t < SEQ_LEN - 1; t++) {
     const later = perturb(base, r, t + 1);
-    for (let s = 0; s <= t; s++) expect(maxAbsDiff(stateAt(model, base, r, s), stateAt(model, later, r, s))).toBeLessThan(1e-6);
+    for (let s = 0; s <= t; s++)
+      expect(maxAbsDiff(stateAt(model, base, r, s), stateAt(model, later, r, s))).toBeLessThan(1e-6);
     expect(maxAbsDiff(stateAt(model, base, r, t + 1), stateAt(model, later, r, t + 1))).toBeGreaterThan(1e-4);
     expect(maxAbsDiff(stateAt(model, base, r, t), stateAt(model, perturb(base, r, t), r, t))).toBeGreaterThan(1e-4);
   }
@@ -125,9 +126,21 @@ describe("attention gradient", () => {
   it("matches central finite differences", () => {
     const params = new ParameterFactory(11, "check");
     const attention = selfAttention(params, "attention", 4, 2, 0, new SeedSequence(1));
-    const x = tf.tensor3d([[[1.2, -0.7, 0.3, 2.0], [-1.5, 0.8, 1.1, -0.4], [0.6, 1.9, -1.3, 0.2]]]); // [1, 3, 4]
+    const x = tf.tensor3d([
+      [
+        [1.2, -0.7, 0.3, 2.0],
+        [-1.5, 0.8, 1.1, -0.4],
+        [0.6, 1.9, -1.3, 0.2],
+      ],
+    ]); // [1, 3, 4]
     const bias = attentionBias(tf.tensor2d([[1, 1, 1]]), true);
-    const weightsOut = tf.tensor3d([[[0.3, -1.1, 0.7, 0.5], [1.4, 0.2, -0.6, 0.9], [-0.8, 1.0, 0.4, -1.2]]]);
+    const weightsOut = tf.tensor3d([
+      [
+        [0.3, -1.1, 0.7, 0.5],
+        [1.4, 0.2, -0.6, 0.9],
+        [-0.8, 1.0, 0.4, -1.2],
+      ],
+    ]);
     const objective = () => tf.sum(tf.mul(attention.apply(x, bias, false), weightsOut)) as tf.Scalar;
 
     const { grads } = tf.variableGrads(objective);
@@ -169,6 +182,8 @@ describe("transformer inputInitScale", () => {
       const expected = tf.mul(variable, factor);
       expect({ name, diff: maxAbsDiff(scaled.variables[name], expected) < 1e-6 }).toEqual({ name, diff: true });
     }
-    expect(() => createTransformerModel(toySchema, { ...config, inputInitScale: 0 })).toThrow(/inputInitScale\) must be a number > 0, got 0/);
+    expect(() => createTransformerModel(toySchema, { ...config, inputInitScale: 0 })).toThrow(
+      /inputInitScale\) must be a number > 0, got 0/,
+    );
   });
 });

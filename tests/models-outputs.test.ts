@@ -86,7 +86,10 @@ describe("full softmax head", () => {
 
   it("trains the tied table, not the extra MASK row", () => {
     const { head, itemTable } = tiedHead();
-    const { grads } = tf.variableGrads(() => head.loss(tf.tensor2d(H), tf.tensor1d([2, 4], "int32"), true), [itemTable]);
+    const { grads } = tf.variableGrads(
+      () => head.loss(tf.tensor2d(H), tf.tensor1d([2, 4], "int32"), true),
+      [itemTable],
+    );
     const grad = grads[itemTable.name].arraySync() as number[][];
     expect(Math.max(...grad[2].map(Math.abs))).toBeGreaterThan(1e-3);
     expect(grad[5]).toEqual([0, 0, 0]);
@@ -107,7 +110,8 @@ describe("full softmax head", () => {
     head.freeze();
     const before = tf.memory().numTensors;
     const scores = (h: number[]) => Array.from(head.topK(tf.tensor2d([h]), 3).values.dataSync());
-    const expected = (table: number[][], h: number[]) => [2, 3, 4].map((j) => dot(h, table[j]) + BIAS[j]).sort((a, b) => b - a);
+    const expected = (table: number[][], h: number[]) =>
+      [2, 3, 4].map((j) => dot(h, table[j]) + BIAS[j]).sort((a, b) => b - a);
     scores(H[0]).forEach((v, i) => expect(v).toBeCloseTo(expected(TABLE, H[0])[i], 5));
     const changed = TABLE.map((row) => row.map((x) => -x));
     itemTable.assign(tf.tensor2d(changed));
@@ -148,7 +152,10 @@ describe("sampled softmax", () => {
         .reduce((a, b) => a + b, 0) / 3;
     for (const maxChunkElements of [2 ** 24, 3]) {
       const { head } = tiedHead({ sampled: { negatives: "in-batch", itemProbabilities: q }, maxChunkElements });
-      expect(head.loss(tf.tensor2d(hidden), tf.tensor1d(targets, "int32"), true).dataSync()[0]).toBeCloseTo(expected, 5);
+      expect(head.loss(tf.tensor2d(hidden), tf.tensor1d(targets, "int32"), true).dataSync()[0]).toBeCloseTo(
+        expected,
+        5,
+      );
     }
   });
 
@@ -175,7 +182,9 @@ describe("sampled softmax", () => {
     const hidden = [...H, [0.4, -0.3, 0.9]];
     const { head } = tiedHead({ sampled: { negatives: "in-batch", itemProbabilities: q } });
     const lossAt = (h: number[][]) => head.loss(tf.tensor2d(h), targets, true).dataSync()[0];
-    const gradient = tf.grad((h: tf.Tensor) => head.loss(h as tf.Tensor2D, targets, true))(tf.tensor2d(hidden)).arraySync() as number[][];
+    const gradient = tf
+      .grad((h: tf.Tensor) => head.loss(h as tf.Tensor2D, targets, true))(tf.tensor2d(hidden))
+      .arraySync() as number[][];
     const step = 1e-2;
     hidden.forEach((row, i) =>
       row.forEach((_, k) => {
@@ -188,7 +197,10 @@ describe("sampled softmax", () => {
   it("popularity: shared sampled negatives, logQ on the positive and the negatives, accidental hits dropped", () => {
     // Nearly all mass on item 4, so the (seeded) draws are all item 4.
     const skewed = [0, 0, 0.001, 0.001, 0.998];
-    const { head } = tiedHead({ sampled: { negatives: "popularity", numNegatives: 2, itemProbabilities: skewed }, seed: 3 });
+    const { head } = tiedHead({
+      sampled: { negatives: "popularity", numNegatives: 2, itemProbabilities: skewed },
+      seed: 3,
+    });
     const targets = [2, 4]; // the second row's negatives are all accidental hits: its loss is 0
     const h = H[0];
     const positive = dot(h, TABLE[2]) + BIAS[2] - Math.log(0.001);
@@ -216,7 +228,9 @@ describe("sampled softmax", () => {
 
   it("evaluation loss (training false) is the full softmax", () => {
     const targets = tf.tensor1d([2, 3], "int32");
-    const sampled = tiedHead({ sampled: { negatives: "in-batch" } }).head.loss(tf.tensor2d(H), targets, false).dataSync()[0];
+    const sampled = tiedHead({ sampled: { negatives: "in-batch" } })
+      .head.loss(tf.tensor2d(H), targets, false)
+      .dataSync()[0];
     const full = tiedHead().head.loss(tf.tensor2d(H), targets, false).dataSync()[0];
     expect(sampled).toBeCloseTo(full, 6);
   });

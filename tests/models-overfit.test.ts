@@ -5,7 +5,13 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createHeadFor, createModel, type ModelConfigs, type ModelKind } from "../lib/models/index";
 import type { SessionModel } from "../lib/models/model";
-import { type NamedTargetScheme, evaluationExample, nextItemStates, predictLast, selectTargets } from "../lib/models/targets";
+import {
+  type NamedTargetScheme,
+  evaluationExample,
+  nextItemStates,
+  predictLast,
+  selectTargets,
+} from "../lib/models/targets";
 import type { SessionBatch } from "../lib/models/types";
 import { Random } from "../lib/util/random";
 import { toyBatch, toySchema } from "./helpers/models-fixtures";
@@ -30,7 +36,10 @@ function toySessions(): SessionBatch {
   const seen = new Set<string>();
   while (sessions.length < SESSIONS) {
     const items = Array.from({ length: rng.int(2, SEQ_LEN + 1) }, () => rng.int(2, CARDINALITY));
-    const key = items.slice(0, -1).sort((a, b) => a - b).join(",");
+    const key = items
+      .slice(0, -1)
+      .sort((a, b) => a - b)
+      .join(",");
     if (seen.has(key)) continue;
     seen.add(key);
     sessions.push(items);
@@ -42,11 +51,18 @@ function toySessions(): SessionBatch {
 }
 
 /** Share of sessions whose last item is the head's top-1 recommendation from the history before it. */
-function recallAt1(model: SessionModel, head: ReturnType<typeof createHeadFor>, batch: SessionBatch, scheme: NamedTargetScheme): number {
+function recallAt1(
+  model: SessionModel,
+  head: ReturnType<typeof createHeadFor>,
+  batch: SessionBatch,
+  scheme: NamedTargetScheme,
+): number {
   const evaluation = evaluationExample(batch, scheme);
   const states = nextItemStates(model, evaluation);
   const { values, indices } = head.topK(states, 1);
-  const hits = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.squeeze(indices, [1]), evaluation.targets), "float32")).dataSync()[0]);
+  const hits = tf.tidy(
+    () => tf.sum(tf.cast(tf.equal(tf.squeeze(indices, [1]), evaluation.targets), "float32")).dataSync()[0],
+  );
   tf.dispose([states, values, indices, evaluation as unknown as tf.TensorContainer]);
   return hits / batch.size;
 }

@@ -10,7 +10,14 @@ import { attentionReadout, lastRealState, maskedSoftmax } from "../lib/models/re
 import { createCoreModel } from "../lib/models/core";
 import { createRnnModel } from "../lib/models/rnn";
 import { createTransformerModel } from "../lib/models/transformer";
-import { createHeadFor, createModel, createTargetScheme, selectTargets, summarizeModel, type SessionModel } from "../lib/models/index";
+import {
+  createHeadFor,
+  createModel,
+  createTargetScheme,
+  selectTargets,
+  summarizeModel,
+  type SessionModel,
+} from "../lib/models/index";
 import type { NextItemModel, SessionBatch } from "../lib/models/types";
 import { ITEMS, editBatch, itemOnlySchema, maxAbsDiff, toyBatch, toySchema } from "./helpers/models-fixtures";
 
@@ -46,7 +53,10 @@ function checkGradient(objective: () => tf.Scalar, variable: tf.Variable, indice
     const numeric = (valueWith(eps) - valueWith(-eps)) / (2 * eps);
     variable.assign(tf.tensor(original, variable.shape));
     expect(Math.abs(analytic[index]), `entry ${index}`).toBeGreaterThan(1e-3); // a zero gradient would make the check vacuous
-    expect(Math.abs(numeric - analytic[index]) / Math.max(Math.abs(numeric), Math.abs(analytic[index])), `entry ${index}`).toBeLessThan(2e-2);
+    expect(
+      Math.abs(numeric - analytic[index]) / Math.max(Math.abs(numeric), Math.abs(analytic[index])),
+      `entry ${index}`,
+    ).toBeLessThan(2e-2);
   }
 }
 
@@ -57,9 +67,24 @@ const MASK = [
   [1, 1, 1, 1],
 ];
 const H = [
-  [[0.5, -1.2, 0.3], [1.1, 0.4, -0.7], [-0.6, 0.9, 1.4], [9, 9, 9]],
-  [[0.2, 0.8, -0.5], [7, -7, 7], [3, 3, 3], [-4, 4, -4]],
-  [[-1.0, 0.6, 0.2], [0.3, -0.9, 1.2], [1.5, 0.1, -0.4], [-0.2, 1.3, 0.7]],
+  [
+    [0.5, -1.2, 0.3],
+    [1.1, 0.4, -0.7],
+    [-0.6, 0.9, 1.4],
+    [9, 9, 9],
+  ],
+  [
+    [0.2, 0.8, -0.5],
+    [7, -7, 7],
+    [3, 3, 3],
+    [-4, 4, -4],
+  ],
+  [
+    [-1.0, 0.6, 0.2],
+    [0.3, -0.9, 1.2],
+    [1.5, 0.1, -0.4],
+    [-0.2, 1.3, 0.7],
+  ],
 ];
 
 describe("attention readout weights", () => {
@@ -98,7 +123,9 @@ describe("attention readout weights", () => {
   });
 
   it("lastRealState picks each session's last real position", () => {
-    expect(lastRealState(h(), mask()).arraySync()).toEqual([H[0][2], H[1][0], H[2][3]].map((row) => row.map((v) => Math.fround(v))));
+    expect(lastRealState(h(), mask()).arraySync()).toEqual(
+      [H[0][2], H[1][0], H[2][3]].map((row) => row.map((v) => Math.fround(v))),
+    );
   });
 });
 
@@ -114,7 +141,13 @@ describe("attention readout, weights set by hand", () => {
     "hand.readout.output.kernel": [1, 0, 0, 1, 1, 0, 0, 2],
     "hand.readout.output.bias": [0.5, 0],
   });
-  const h = tf.tensor3d([[[1, 0], [0, 1], [5, 5]]]);
+  const h = tf.tensor3d([
+    [
+      [1, 0],
+      [0, 1],
+      [5, 5],
+    ],
+  ]);
   const mask = tf.tensor2d([[1, 1, 0]]);
   // h_last = h1 = [0, 1]: e0 = q·σ([1, 1]) = 3σ(1); e1 = q·σ([0, 2]) = σ(0) + 2σ(2).
   const e = [3 * sigmoid(1), sigmoid(0) + 2 * sigmoid(2)];
@@ -140,12 +173,21 @@ describe("attention readout gradient", () => {
   const readout = attentionReadout(params, "readout", 3, 2);
   const h = tf.variable(tf.tensor3d(H.map((rows) => rows.map((row) => row.map((v) => (Math.abs(v) > 2 ? v / 5 : v)))))); // [3, 4, 3]
   const mask = tf.tensor2d(MASK);
-  const names = ["grad.readout.last.kernel", "grad.readout.position.kernel", "grad.readout.position.bias", "grad.readout.score.kernel", "grad.readout.output.kernel"];
+  const names = [
+    "grad.readout.last.kernel",
+    "grad.readout.position.kernel",
+    "grad.readout.position.bias",
+    "grad.readout.score.kernel",
+    "grad.readout.output.kernel",
+  ];
   for (const mode of ["pooled", "sequence"] as const) {
     it(`${mode}: matches central finite differences for every weight and the input states`, () => {
       const out = mode === "pooled" ? [3, 2] : [3, 4, 2];
       const size = out.reduce((a, b) => a * b, 1);
-      const probe = tf.tensor(Array.from({ length: size }, (_, i) => Math.sin(1.7 * i + 0.3)), out);
+      const probe = tf.tensor(
+        Array.from({ length: size }, (_, i) => Math.sin(1.7 * i + 0.3)),
+        out,
+      );
       const objective = () => tf.sum(tf.mul(readout.apply(h, mask, mode), probe)) as tf.Scalar;
       for (const name of names) checkGradient(objective, params.variables[name], mode === "pooled" ? [0, 1] : [1, 2]);
       checkGradient(objective, h, [0, 4, 13, 26]); // real positions of every session
@@ -162,8 +204,13 @@ describe("attention readout on the wasm backend", () => {
     const gradients = () =>
       tf.tidy(() => {
         const h = tf.tensor3d(values, [3, 4, width]);
-        const probe = tf.tensor3d(values.map((v, i) => Math.cos(v + i)), [3, 4, width]);
-        const { grads } = tf.variableGrads(() => tf.sum(tf.mul(readout.apply(h, tf.tensor2d(MASK), "sequence"), probe)) as tf.Scalar);
+        const probe = tf.tensor3d(
+          values.map((v, i) => Math.cos(v + i)),
+          [3, 4, width],
+        );
+        const { grads } = tf.variableGrads(
+          () => tf.sum(tf.mul(readout.apply(h, tf.tensor2d(MASK), "sequence"), probe)) as tf.Scalar,
+        );
         return Object.values(params.variables).map((v) => Array.from(grads[v.name].dataSync()));
       });
     const onCpu = gradients();
@@ -197,7 +244,8 @@ function expectCausalAndPaddingIgnored(model: SessionModel): void {
       a.items[2][t + 1] = 11 - a.items[2][t + 1] + 2;
       a.price[2][t + 1] += 3;
     });
-    for (let s = 0; s <= t; s++) expect(maxAbsDiff(stateAt(model, base, 2, s), stateAt(model, later, 2, s))).toBeLessThan(1e-6);
+    for (let s = 0; s <= t; s++)
+      expect(maxAbsDiff(stateAt(model, base, 2, s), stateAt(model, later, 2, s))).toBeLessThan(1e-6);
     expect(maxAbsDiff(stateAt(model, base, 2, t + 1), stateAt(model, later, 2, t + 1))).toBeGreaterThan(1e-5);
   }
   const padded = editBatch(base, (a) => {
@@ -206,7 +254,9 @@ function expectCausalAndPaddingIgnored(model: SessionModel): void {
     a.price[1][3] = -7;
   });
   const keep = tf.expandDims(base.mask, 2);
-  expect(maxAbsDiff(tf.mul(model.encode(base, false), keep), tf.mul(model.encode(padded, false), keep))).toBeLessThan(1e-6);
+  expect(maxAbsDiff(tf.mul(model.encode(base, false), keep), tf.mul(model.encode(padded, false), keep))).toBeLessThan(
+    1e-6,
+  );
 }
 
 /** Mean loss of `steps` Adam steps on the toy batch under `scheme`: [first, last]. */
@@ -231,9 +281,19 @@ function trainSteps(model: SessionModel, steps: number, scheme: "next" | "last")
   return [losses[0], losses[losses.length - 1]];
 }
 
-describe("GRU and Transformer with readout: \"attention\"", () => {
+describe('GRU and Transformer with readout: "attention"', () => {
   const gru = () => createRnnModel(toySchema, { inputs, units: 7, mlp: [], readout: "attention", seed: 5 });
-  const transformer = () => createTransformerModel(toySchema, { inputs, dModel: 8, heads: 2, layers: 1, dropout: 0, mlp: [], readout: "attention", seed: 5 });
+  const transformer = () =>
+    createTransformerModel(toySchema, {
+      inputs,
+      dModel: 8,
+      heads: 2,
+      layers: 1,
+      dropout: 0,
+      mlp: [],
+      readout: "attention",
+      seed: 5,
+    });
 
   it("insert the readout between the encoder and the MLP, one state per position, and stay the same kind", () => {
     expect(gru().blocks.map((b) => b.type)).toEqual(["InputBlock", "GRU", "AttentionReadout", "MLP"]);
@@ -243,7 +303,9 @@ describe("GRU and Transformer with readout: \"attention\"", () => {
     expect(transformer().blocks.some((b) => b.type === "AttentionReadout")).toBe(true);
     expect(gru().config.readout).toBe("attention");
     expect(createRnnModel(toySchema, { inputs }).config.readout).toBe("none");
-    expect(() => createTransformerModel(toySchema, { inputs, dModel: 8, heads: 2, readout: "attention", causal: false })).toThrow("needs causal: true");
+    expect(() =>
+      createTransformerModel(toySchema, { inputs, dModel: 8, heads: 2, readout: "attention", causal: false }),
+    ).toThrow("needs causal: true");
   });
 
   it("GRU: causal, padding ignored", () => expectCausalAndPaddingIgnored(gru()));
@@ -263,8 +325,18 @@ describe("GRU and Transformer with readout: \"attention\"", () => {
 
 describe("CORE", () => {
   const schema = itemOnlySchema(ITEMS, SEQ_LEN);
-  const itemBatch = () => toyBatch([{ items: [3, 4, 5, 6] }, { items: [7, 8] }, { items: [2, 3, 4, 5, 6] }], SEQ_LEN, false);
-  const core = (config = {}) => createCoreModel(schema, { inputs: { itemDim: 8 }, ffnDim: 16, layers: 1, dropout: 0, inputDropout: 0, seed: 2, ...config });
+  const itemBatch = () =>
+    toyBatch([{ items: [3, 4, 5, 6] }, { items: [7, 8] }, { items: [2, 3, 4, 5, 6] }], SEQ_LEN, false);
+  const core = (config = {}) =>
+    createCoreModel(schema, {
+      inputs: { itemDim: 8 },
+      ffnDim: 16,
+      layers: 1,
+      dropout: 0,
+      inputDropout: 0,
+      seed: 2,
+      ...config,
+    });
 
   it("is the kind 'core', scored by cosine with τ = 0.07 by default, and its config rebuilds it", () => {
     const model = core();
@@ -272,7 +344,11 @@ describe("CORE", () => {
     expect(model.blocks.map((b) => b.type)).toContain("ConsistentPooling");
     expect(createHeadFor(model).config).toMatchObject({ cosine: true, temperature: 0.07, tied: true });
     expect(createHeadFor(model, { temperature: 0.2 }).config).toMatchObject({ cosine: true, temperature: 0.2 });
-    expect(createHeadFor(model, { temperature: undefined, labelSmoothing: 0.1 }).config).toMatchObject({ cosine: true, temperature: 0.07, labelSmoothing: 0.1 });
+    expect(createHeadFor(model, { temperature: undefined, labelSmoothing: 0.1 }).config).toMatchObject({
+      cosine: true,
+      temperature: 0.07,
+      labelSmoothing: 0.1,
+    });
     const again = createModel("core", model.config, schema);
     expect(maxAbsDiff(model.encode(itemBatch(), false), again.encode(itemBatch(), false))).toBe(0);
   });
@@ -298,7 +374,11 @@ describe("CORE", () => {
     const model = core({ weights: "uniform" });
     const table = model.inputs.itemTable.arraySync() as number[][];
     const states = model.encode(itemBatch(), false).arraySync() as number[][][];
-    const sessions = [[3, 4, 5, 6], [7, 8], [2, 3, 4, 5, 6]];
+    const sessions = [
+      [3, 4, 5, 6],
+      [7, 8],
+      [2, 3, 4, 5, 6],
+    ];
     sessions.forEach((items, r) =>
       items.forEach((_, t) => {
         const mean = table[0].map((_, d) => items.slice(0, t + 1).reduce((sum, id) => sum + table[id][d], 0) / (t + 1));
@@ -367,9 +447,17 @@ describe("CORE", () => {
   });
 
   it("the loss falls in 30 steps, sequence (next) and pooled (last)", () => {
-    const sequence = trainSteps(createCoreModel(schema, { inputs: { itemDim: 8 }, ffnDim: 16, layers: 1, seed: 2 }), 30, "next");
+    const sequence = trainSteps(
+      createCoreModel(schema, { inputs: { itemDim: 8 }, ffnDim: 16, layers: 1, seed: 2 }),
+      30,
+      "next",
+    );
     expect(sequence[1]).toBeLessThan(0.7 * sequence[0]);
-    const pooled = trainSteps(createCoreModel(schema, { inputs: { itemDim: 8 }, ffnDim: 16, layers: 1, output: "pooled", seed: 2 }), 30, "last");
+    const pooled = trainSteps(
+      createCoreModel(schema, { inputs: { itemDim: 8 }, ffnDim: 16, layers: 1, output: "pooled", seed: 2 }),
+      30,
+      "last",
+    );
     expect(pooled[1]).toBeLessThan(0.7 * pooled[0]);
   });
 });

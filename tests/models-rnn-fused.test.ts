@@ -25,7 +25,6 @@ function inputsFor(cell: Cell): tf.Tensor[] {
     : [inputGates, mask, kernel];
 }
 
-
 /** A scalar that weighs every state differently, so that every state's gradient matters. */
 const WEIGHTS = () => tf.randomUniform([BATCH, SEQ_LEN, UNITS], -1, 1, "float32", 4);
 function lossOf(op: SequenceOp, inputs: tf.Tensor[]): tf.Scalar {
@@ -145,6 +144,8 @@ describe("shape checks", () => {
     expect(() => gruSequence(gates, tf.ones([2, 4]), tf.zeros([3, 9]), tf.zeros([9]))).toThrow(
       /gruSequence: mask \[2,4\] must be \[batch, seqLen\] = \[2, 3\]/,
     );
-    expect(() => lstmSequence(gates, tf.ones([2, 3]), tf.zeros([3, 9]))).toThrow(/lstmSequence: recurrentKernel \[3,9\]/);
+    expect(() => lstmSequence(gates, tf.ones([2, 3]), tf.zeros([3, 9]))).toThrow(
+      /lstmSequence: recurrentKernel \[3,9\]/,
+    );
   });
 });

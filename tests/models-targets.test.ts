@@ -20,7 +20,8 @@ beforeAll(async () => {
 const SEQ_LEN = 4;
 const MASK = ITEMS; // 12
 // Side features from the fixture: category at position t = 2 + t % 3, price = 0.5 + 0.25 t.
-const sessions = () => toyBatch([{ items: [3, 4, 5] }, { items: [6] }, { items: [7, 8, 9, 10] }, { items: [2, 11] }], SEQ_LEN);
+const sessions = () =>
+  toyBatch([{ items: [3, 4, 5] }, { items: [6] }, { items: [7, 8, 9, 10] }, { items: [2, 11] }], SEQ_LEN);
 
 function stub(output: "sequence" | "pooled"): NextItemModel {
   return { name: "stub", output, dim: 2, variables: {}, encode: () => tf.zeros([1]) };

@@ -37,16 +37,21 @@ describe("committed notebooks", () => {
 });
 
 describe("model notebooks 03–05", () => {
-  it.each(["03-mlp.ipynb", "04-rnn.ipynb", "05-transformer.ipynb"])("%s composes its model from blocks in one cell of ≤ 15 lines and prints its summary", (name) => {
-    const cells = readNotebook(path.join(REPO_ROOT, "notebooks", name)).cells.filter((cell) => cell.cell_type === "code").map(cellSource);
-    const modelCells = cells.filter((source) => source.includes("composeModel("));
-    expect(modelCells).toHaveLength(1);
-    const [cell] = modelCells;
-    expect(cell.trimEnd().split("\n").length).toBeLessThanOrEqual(15);
-    expect(cell).toContain("createHeadFor(model)");
-    expect(cell).toContain("summarizeModel(model, head)");
-    expect(cells.some((source) => source.includes("trainRunModel(model, head,"))).toBe(true);
-  });
+  it.each(["03-mlp.ipynb", "04-rnn.ipynb", "05-transformer.ipynb"])(
+    "%s composes its model from blocks in one cell of ≤ 15 lines and prints its summary",
+    (name) => {
+      const cells = readNotebook(path.join(REPO_ROOT, "notebooks", name))
+        .cells.filter((cell) => cell.cell_type === "code")
+        .map(cellSource);
+      const modelCells = cells.filter((source) => source.includes("composeModel("));
+      expect(modelCells).toHaveLength(1);
+      const [cell] = modelCells;
+      expect(cell.trimEnd().split("\n").length).toBeLessThanOrEqual(15);
+      expect(cell).toContain("createHeadFor(model)");
+      expect(cell).toContain("summarizeModel(model, head)");
+      expect(cells.some((source) => source.includes("trainRunModel(model, head,"))).toBe(true);
+    },
+  );
 });
 
 describe("findNotebookProblems and stripNotebook", () => {

@@ -29,7 +29,9 @@ if (!hasNpm) console.warn("package.test: skipping the pack-and-install test, `np
 function run(command: string, args: string[], cwd: string, allowFailure = false): SpawnSyncReturns<string> {
   const result = spawnSync(command, args, { cwd, encoding: "utf8", timeout: SETUP_TIMEOUT_MS });
   if (!allowFailure && result.status !== 0) {
-    throw new Error(`${command} ${args.join(" ")} (in ${cwd}) failed with status ${result.status}:\n${result.stdout}\n${result.stderr}`);
+    throw new Error(
+      `${command} ${args.join(" ")} (in ${cwd}) failed with status ${result.status}:\n${result.stdout}\n${result.stderr}`,
+    );
   }
   return result;
 }
@@ -43,7 +45,9 @@ function nodeOnlyModules(build: PageBuild): string[] {
   const found = new Set<string>();
   for (const warning of build.warnings) {
     const plain = warning.replace(/\u001b\[[0-9;]*m/g, "");
-    const stubbed = /Module "([^"]+)" has been externalized for browser compatibility, imported by "([^"]+)"/.exec(plain);
+    const stubbed = /Module "([^"]+)" has been externalized for browser compatibility, imported by "([^"]+)"/.exec(
+      plain,
+    );
     if (stubbed) found.add(`${stubbed[1]} (imported by ${stubbed[2]})`);
   }
   for (const chunk of build.chunks) {
@@ -90,7 +94,11 @@ describe.skipIf(!hasNpm)("the packed package, installed into a project outside t
     tarball = path.join(tmp, packed[0]);
     mkdirSync(project);
     const spec = `../${packed[0]}`;
-    const { manifest, lock } = consumerProject("consumer", { spec, file: tarball }, { manifestFile: path.join(REPO_ROOT, "package.json"), lockFile: path.join(REPO_ROOT, "package-lock.json") });
+    const { manifest, lock } = consumerProject(
+      "consumer",
+      { spec, file: tarball },
+      { manifestFile: path.join(REPO_ROOT, "package.json"), lockFile: path.join(REPO_ROOT, "package-lock.json") },
+    );
     writeFileSync(path.join(project, "package.json"), JSON.stringify(manifest, null, 2));
     writeFileSync(path.join(project, "package-lock.json"), JSON.stringify(lock, null, 2));
     run("npm", ["install", "--offline", "--no-audit", "--no-fund", spec], project);
@@ -100,12 +108,24 @@ describe.skipIf(!hasNpm)("the packed package, installed into a project outside t
 
   it("ships the built files and README, not the sources", () => {
     const files = run("tar", ["-tzf", tarball], tmp).stdout.split("\n").filter(Boolean);
-    for (const file of ["index.js", "index.d.ts", "browser.js", "browser.d.ts", "cli.js", "train-worker.js", "serve.d.ts"]) {
+    for (const file of [
+      "index.js",
+      "index.d.ts",
+      "browser.js",
+      "browser.d.ts",
+      "cli.js",
+      "train-worker.js",
+      "serve.d.ts",
+    ]) {
       expect(files).toContain(`package/dist/${file}`);
     }
-    expect(files.filter((file) => !file.startsWith("package/dist/") && !file.startsWith("package/configs/")).sort()).toEqual(["package/README.md", "package/package.json"]);
+    expect(
+      files.filter((file) => !file.startsWith("package/dist/") && !file.startsWith("package/configs/")).sort(),
+    ).toEqual(["package/README.md", "package/package.json"]);
     expect(files).toContain("package/configs/example.json"); // the run config the README's CLI example starts from
-    const installed = JSON.parse(readFileSync(path.join(project, "node_modules", "sessionrec", "package.json"), "utf8"));
+    const installed = JSON.parse(
+      readFileSync(path.join(project, "node_modules", "sessionrec", "package.json"), "utf8"),
+    );
     expect(installed.private).toBeUndefined();
     // Jupyter's kernel (tslab, with zeromq) is for the notebooks only.
     expect(existsSync(path.join(project, "node_modules", "tslab"))).toBe(false);
@@ -113,7 +133,10 @@ describe.skipIf(!hasNpm)("the packed package, installed into a project outside t
 
   it("passes publint", async () => {
     const data = readFileSync(tarball);
-    const { messages, pkg } = await publint({ pack: { tarball: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) }, level: "warning" });
+    const { messages, pkg } = await publint({
+      pack: { tarball: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) },
+      level: "warning",
+    });
     const described = messages.map((message) => `${message.type}: ${formatMessage(message, pkg)}`);
     expect(described.filter((line) => line.startsWith("error"))).toEqual([]);
   });
@@ -121,7 +144,12 @@ describe.skipIf(!hasNpm)("the packed package, installed into a project outside t
   it("passes attw (@arethetypeswrong/cli) for an ESM-only package", () => {
     // --profile esm-only: the package is ESM only, so CommonJS `require` (node16-cjs) and pre-exports resolution
     // (node10, where no subpath can resolve) are out of scope; node16 from ESM and bundlers must be clean.
-    const result = run(path.join(BIN, "attw"), [tarball, "--profile", "esm-only", "--format", "table-flipped"], tmp, true);
+    const result = run(
+      path.join(BIN, "attw"),
+      [tarball, "--profile", "esm-only", "--format", "table-flipped"],
+      tmp,
+      true,
+    );
     expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
   });
 
@@ -146,7 +174,15 @@ describe.skipIf(!hasNpm)("the packed package, installed into a project outside t
       ].join("\n"),
     );
     // A wrong backend name and a missing argument: the types must say so (they would not if they were `any`).
-    writeFileSync(path.join(project, "wrong.ts"), ['import { initBackend, loadModelFolder } from "sessionrec";', 'initBackend({ backend: "tpu" });', "loadModelFolder();", ""].join("\n"));
+    writeFileSync(
+      path.join(project, "wrong.ts"),
+      [
+        'import { initBackend, loadModelFolder } from "sessionrec";',
+        'initBackend({ backend: "tpu" });',
+        "loadModelFolder();",
+        "",
+      ].join("\n"),
+    );
     const tsconfig = (file: string) => ({
       compilerOptions: {
         module: "node16",
@@ -171,21 +207,27 @@ describe.skipIf(!hasNpm)("the packed package, installed into a project outside t
     expect(wrong.stdout).toMatch(/wrong\.ts\(3,\d+\): error TS2554: Expected 1 arguments?, but got 0/);
   });
 
-  it("runs `npx sessionrec --help`", () => {
-    const help = run("npx", ["--no-install", "sessionrec", "--help"], project, true);
-    expect(help.status, help.stderr).toBe(0);
-    expect(help.stdout).toMatch(/^Usage: sessionrec/m);
-  }, STEP_TIMEOUT_MS);
+  it(
+    "runs `npx sessionrec --help`",
+    () => {
+      const help = run("npx", ["--no-install", "sessionrec", "--help"], project, true);
+      expect(help.status, help.stderr).toBe(0);
+      expect(help.stdout).toMatch(/^Usage: sessionrec/m);
+    },
+    STEP_TIMEOUT_MS,
+  );
 
-  it("starts the wasm backend, trains with two workers, saves, loads and recommends, from the installed files", () => {
-    // The first trip of the fixture as raw events, the way a caller of recommend() has them.
-    const [header, ...rows] = readFileSync(FIXTURE, "utf8").trim().split("\n");
-    const columns = header.split(",");
-    const events = rows.map((row) => Object.fromEntries(row.split(",").map((value, i) => [columns[i], value])));
-    const trip = events.filter((event) => event.utrip_id === events[0].utrip_id);
-    writeFileSync(
-      path.join(project, "train.mjs"),
-      `import { mkdtempSync } from "node:fs";
+  it(
+    "starts the wasm backend, trains with two workers, saves, loads and recommends, from the installed files",
+    () => {
+      // The first trip of the fixture as raw events, the way a caller of recommend() has them.
+      const [header, ...rows] = readFileSync(FIXTURE, "utf8").trim().split("\n");
+      const columns = header.split(",");
+      const events = rows.map((row) => Object.fromEntries(row.split(",").map((value, i) => [columns[i], value])));
+      const trip = events.filter((event) => event.utrip_id === events[0].utrip_id);
+      writeFileSync(
+        path.join(project, "train.mjs"),
+        `import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -202,46 +244,85 @@ const recommender = await loadModelFolder(path.join(dir, "model"));
 const top = await recommender.recommend(JSON.parse(process.argv[3]), 5);
 console.log(JSON.stringify({ backend: backend.name, epochs: result.history.length, loss: result.history[0].loss, kind: recommender.manifest.kind, top }));
 `,
-    );
-    const script = run(process.execPath, ["train.mjs", FIXTURE, JSON.stringify(trip)], project, true);
-    expect(script.status, `${script.stdout}\n${script.stderr}`).toBe(0);
-    const out = JSON.parse(script.stdout.trim().split("\n").pop()!) as { backend: string; epochs: number; loss: number; kind: string; top: { items: unknown[]; scores: number[] } };
-    expect(out).toMatchObject({ backend: "wasm", epochs: 1, kind: "gru" });
-    expect(Number.isFinite(out.loss) && out.loss > 0).toBe(true);
-    expect(out.top.items).toHaveLength(5);
-    expect(new Set(out.top.items).size).toBe(5);
-    // Items come back as the log's city ids.
-    const cities = new Set(events.map((event) => Number(event.city_id)));
-    for (const item of out.top.items) expect(cities.has(item as number)).toBe(true);
-  }, STEP_TIMEOUT_MS);
+      );
+      const script = run(process.execPath, ["train.mjs", FIXTURE, JSON.stringify(trip)], project, true);
+      expect(script.status, `${script.stdout}\n${script.stderr}`).toBe(0);
+      const out = JSON.parse(script.stdout.trim().split("\n").pop()!) as {
+        backend: string;
+        epochs: number;
+        loss: number;
+        kind: string;
+        top: { items: unknown[]; scores: number[] };
+      };
+      expect(out).toMatchObject({ backend: "wasm", epochs: 1, kind: "gru" });
+      expect(Number.isFinite(out.loss) && out.loss > 0).toBe(true);
+      expect(out.top.items).toHaveLength(5);
+      expect(new Set(out.top.items).size).toBe(5);
+      // Items come back as the log's city ids.
+      const cities = new Set(events.map((event) => Number(event.city_id)));
+      for (const item of out.top.items) expect(cities.has(item as number)).toBe(true);
+    },
+    STEP_TIMEOUT_MS,
+  );
 
-  it("builds a page importing sessionrec/browser with Vite, with no Node built-in or DuckDB in the bundle", () => {
-    const page = (name: string, script: string) => {
-      const dir = path.join(project, name);
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(path.join(dir, "index.html"), '<!doctype html><html><body><script type="module" src="./main.js"></script></body></html>\n');
-      writeFileSync(path.join(dir, "main.js"), script);
-      return dir;
-    };
-    writeFileSync(path.join(project, "build-page.mjs"), BUILD_PAGE_SCRIPT);
-    const bundle = (root: string): PageBuild => {
-      const result = spawnSync(process.execPath, ["build-page.mjs", root], { cwd: project, encoding: "utf8", env: { ...process.env, NODE_ENV: "production" }, timeout: STEP_TIMEOUT_MS });
-      if (result.status !== 0) throw new Error(`vite build of ${root} failed (status ${result.status}):\n${result.stdout}\n${result.stderr}`);
-      // The report is the last line (whatever Vite prints itself comes before).
-      return JSON.parse(result.stdout.trim().split("\n").pop()!) as PageBuild;
-    };
+  it(
+    "builds a page importing sessionrec/browser with Vite, with no Node built-in or DuckDB in the bundle",
+    () => {
+      const page = (name: string, script: string) => {
+        const dir = path.join(project, name);
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(
+          path.join(dir, "index.html"),
+          '<!doctype html><html><body><script type="module" src="./main.js"></script></body></html>\n',
+        );
+        writeFileSync(path.join(dir, "main.js"), script);
+        return dir;
+      };
+      writeFileSync(path.join(project, "build-page.mjs"), BUILD_PAGE_SCRIPT);
+      const bundle = (root: string): PageBuild => {
+        const result = spawnSync(process.execPath, ["build-page.mjs", root], {
+          cwd: project,
+          encoding: "utf8",
+          env: { ...process.env, NODE_ENV: "production" },
+          timeout: STEP_TIMEOUT_MS,
+        });
+        if (result.status !== 0)
+          throw new Error(
+            `vite build of ${root} failed (status ${result.status}):\n${result.stdout}\n${result.stderr}`,
+          );
+        // The report is the last line (whatever Vite prints itself comes before).
+        return JSON.parse(result.stdout.trim().split("\n").pop()!) as PageBuild;
+      };
 
-    // The entry itself imports nothing but tfjs.
-    const entry = readFileSync(path.join(project, "node_modules", "sessionrec", "dist", "browser.js"), "utf8");
-    expect([...new Set([...entry.matchAll(/^import\b[^"]*"([^"]+)";?$/gm)].map((match) => match[1]))]).toEqual(["@tensorflow/tfjs"]);
+      // The entry itself imports nothing but tfjs.
+      const entry = readFileSync(path.join(project, "node_modules", "sessionrec", "dist", "browser.js"), "utf8");
+      expect([...new Set([...entry.matchAll(/^import\b[^"]*"([^"]+)";?$/gm)].map((match) => match[1]))]).toEqual([
+        "@tensorflow/tfjs",
+      ]);
 
-    const browserPage = page("page", 'import { FOLDER_FILES, fetchModel } from "sessionrec/browser";\nconsole.log(FOLDER_FILES.manifest, fetchModel);\n');
-    const built = bundle(browserPage);
-    expect(built.chunks.some((chunk) => chunk.moduleIds.some((id) => id.endsWith(path.join("node_modules", "sessionrec", "dist", "browser.js"))))).toBe(true);
-    expect(nodeOnlyModules(built)).toEqual([]);
+      const browserPage = page(
+        "page",
+        'import { FOLDER_FILES, fetchModel } from "sessionrec/browser";\nconsole.log(FOLDER_FILES.manifest, fetchModel);\n',
+      );
+      const built = bundle(browserPage);
+      expect(
+        built.chunks.some((chunk) =>
+          chunk.moduleIds.some((id) => id.endsWith(path.join("node_modules", "sessionrec", "dist", "browser.js"))),
+        ),
+      ).toBe(true);
+      expect(nodeOnlyModules(built)).toEqual([]);
 
-    // The check itself: a page that does import Node built-ins is caught.
-    const nodePage = page("node-page", 'import { readFileSync } from "node:fs";\nimport * as path from "path";\nconsole.log(readFileSync, path);\n');
-    expect(nodeOnlyModules(bundle(nodePage)).map((line) => line.split(" ")[0]).sort()).toEqual(["node:fs", "path"]);
-  }, STEP_TIMEOUT_MS);
+      // The check itself: a page that does import Node built-ins is caught.
+      const nodePage = page(
+        "node-page",
+        'import { readFileSync } from "node:fs";\nimport * as path from "path";\nconsole.log(readFileSync, path);\n',
+      );
+      expect(
+        nodeOnlyModules(bundle(nodePage))
+          .map((line) => line.split(" ")[0])
+          .sort(),
+      ).toEqual(["node:fs", "path"]);
+    },
+    STEP_TIMEOUT_MS,
+  );
 });

@@ -87,7 +87,10 @@ describe("chart builders", () => {
     expect(floats.x).toEqual([0.25, 0.75, 1.25, 1.75]);
     expect(floats.y).toEqual([1, 1, 1, 2]);
     // 30 bins over [0, 0.3): float error in 0.3 / 0.01 must not add a 31st, empty bin.
-    const many = histogram(Array.from({ length: 31 }, (_, i) => i * 0.01), { bins: 30 }).data[0];
+    const many = histogram(
+      Array.from({ length: 31 }, (_, i) => i * 0.01),
+      { bins: 30 },
+    ).data[0];
     expect((many.y as number[]).length).toBe(30);
     expect((many.y as number[]).reduce((a, b) => a + b, 0)).toBe(31);
     // binWidth 4 from the minimum: [0,4) holds 0 and 3, [4,8) nothing, [8,12) holds 9.
@@ -137,7 +140,14 @@ describe("HTML rendering", () => {
         { heading: "Charts <h>", text: "first <p>\n\nsecond & last", figures: [twoTraceBars(), threeLines()] },
         {
           heading: "Metrics",
-          table: { columns: ["model", "recall@20"], rows: [["<gru>", 0.123456], ["xlnet & co", 2], [null, true]] },
+          table: {
+            columns: ["model", "recall@20"],
+            rows: [
+              ["<gru>", 0.123456],
+              ["xlnet & co", 2],
+              [null, true],
+            ],
+          },
         },
       ],
     });
@@ -296,7 +306,14 @@ describe.skipIf(!existsSync(CHROMIUM))(`headless chromium (skipped when ${CHROMI
 
 describe("textTable", () => {
   it("left-aligns the first column, right-aligns the others, prints numbers with the table's digits", () => {
-    const text = textTable({ columns: ["model", "recall", "epochs", "note"], rows: [["gru", 0.68304, 5, null], ["most-popular", 0.1, 0, "js"]], digits: 3 });
+    const text = textTable({
+      columns: ["model", "recall", "epochs", "note"],
+      rows: [
+        ["gru", 0.68304, 5, null],
+        ["most-popular", 0.1, 0, "js"],
+      ],
+      digits: 3,
+    });
     expect(text.split("\n")).toEqual([
       "model         recall  epochs  note",
       "------------  ------  ------  ----",

@@ -1,7 +1,14 @@
 // The micro-batcher on its own: what it groups, how it slices k, how it isolates failures, and how it closes.
 import { describe, expect, it } from "vitest";
 import type { Recommendation } from "../lib/model-folder/types";
-import { BatcherClosedError, MicroBatcher, QueueFullError, QueueTimeoutError, type RawSession, SessionScoreError } from "../lib/serve";
+import {
+  BatcherClosedError,
+  MicroBatcher,
+  QueueFullError,
+  QueueTimeoutError,
+  type RawSession,
+  SessionScoreError,
+} from "../lib/serve";
 
 /** Scores a session [{ id: n }] with items n, n+1, … (k of them) and records each call's sessions and k. */
 function recorder(fail: (id: number) => Error | null = () => null) {
@@ -13,7 +20,10 @@ function recorder(fail: (id: number) => Error | null = () => null) {
       const error = fail(id);
       if (error !== null) throw error;
     }
-    return ids.map((id) => ({ items: Array.from({ length: k }, (_, i) => id + i), scores: Array.from({ length: k }, (_, i) => -i) }));
+    return ids.map((id) => ({
+      items: Array.from({ length: k }, (_, i) => id + i),
+      scores: Array.from({ length: k }, (_, i) => -i),
+    }));
   };
   return { calls, score };
 }
@@ -38,15 +48,25 @@ describe("MicroBatcher", () => {
     const batcher = new MicroBatcher(score, { maxWaitMs: 10_000, maxBatchSessions: 3 });
     // 2 + 2 > 3: the second request waits for the next call, which starts as soon as the first ends.
     const started = Date.now();
-    await Promise.all([batcher.submit([session(1), session(2)], 1), batcher.submit([session(3), session(4)], 1), batcher.submit([session(5)], 1)]);
+    await Promise.all([
+      batcher.submit([session(1), session(2)], 1),
+      batcher.submit([session(3), session(4)], 1),
+      batcher.submit([session(5)], 1),
+    ]);
     expect(Date.now() - started).toBeLessThan(5000);
-    expect(calls.map((call) => call.ids)).toEqual([[1, 2], [3, 4, 5]]);
+    expect(calls.map((call) => call.ids)).toEqual([
+      [1, 2],
+      [3, 4, 5],
+    ]);
   });
 
   it("fails only the request whose session the model rejects, with its index", async () => {
     const { calls, score } = recorder((id) => (id === 7 ? new Error("bad city 7") : null));
     const batcher = new MicroBatcher(score, { maxWaitMs: 20 });
-    const [good, bad] = await Promise.allSettled([batcher.submit([session(1)], 1), batcher.submit([session(6), session(7)], 1)]);
+    const [good, bad] = await Promise.allSettled([
+      batcher.submit([session(1)], 1),
+      batcher.submit([session(6), session(7)], 1),
+    ]);
     expect(good).toEqual({ status: "fulfilled", value: [{ items: [1], scores: [-0] }] });
     expect(bad.status).toBe("rejected");
     const reason = (bad as PromiseRejectedResult).reason as SessionScoreError;
@@ -64,7 +84,10 @@ describe("MicroBatcher", () => {
     let release = () => undefined as void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const { calls, score } = recorder();
-    const batcher = new MicroBatcher(async (sessions, k) => (await gate, score(sessions, k)), { maxWaitMs: 0, maxQueuedSessions: 2 });
+    const batcher = new MicroBatcher(async (sessions, k) => (await gate, score(sessions, k)), {
+      maxWaitMs: 0,
+      maxQueuedSessions: 2,
+    });
     const running = batcher.submit([session(1), session(2)], 1);
     await new Promise((resolve) => setTimeout(resolve, 10)); // the first call is now in progress, the queue empty
     const queued = batcher.submit([session(3), session(4)], 1);
@@ -72,7 +95,10 @@ describe("MicroBatcher", () => {
     await expect(batcher.submit([session(5)], 1)).rejects.toBeInstanceOf(QueueFullError);
     release();
     await Promise.all([running, queued]);
-    expect(calls.map((call) => call.ids)).toEqual([[1, 2], [3, 4]]);
+    expect(calls.map((call) => call.ids)).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
   });
 
   it("fails a request once it has waited maxQueueWaitMs, and scores the newest first once the oldest has waited a tenth of it", async () => {
@@ -116,7 +142,10 @@ describe("MicroBatcher", () => {
   it("counts the wait a request had before it was submitted", async () => {
     const gates: (() => void)[] = [];
     const { calls, score } = recorder();
-    const batcher = new MicroBatcher(async (sessions, k) => (await new Promise<void>((resolve) => gates.push(resolve)), score(sessions, k)), { maxWaitMs: 0, maxQueueWaitMs: 10_000 });
+    const batcher = new MicroBatcher(
+      async (sessions, k) => (await new Promise<void>((resolve) => gates.push(resolve)), score(sessions, k)),
+      { maxWaitMs: 0, maxQueueWaitMs: 10_000 },
+    );
     const running = batcher.submit([session(1)], 1);
     await new Promise((resolve) => setTimeout(resolve, 10)); // call [1] in progress
     // Already 9,990 ms since it reached the server: 10 ms left in the queue.
@@ -139,8 +168,14 @@ describe("MicroBatcher", () => {
 
   it("refuses options that cannot work", () => {
     const { score } = recorder();
-    expect(() => new MicroBatcher(score, { maxQueuedSessions: 0 })).toThrow("MicroBatcher: maxQueuedSessions must be an integer >= 1, got 0");
-    expect(() => new MicroBatcher(score, { maxWaitMs: -1 })).toThrow("MicroBatcher: maxWaitMs must be a number >= 0, got -1");
-    expect(() => new MicroBatcher(score, { maxQueueWaitMs: 0 })).toThrow("MicroBatcher: maxQueueWaitMs must be a number > 0, got 0");
+    expect(() => new MicroBatcher(score, { maxQueuedSessions: 0 })).toThrow(
+      "MicroBatcher: maxQueuedSessions must be an integer >= 1, got 0",
+    );
+    expect(() => new MicroBatcher(score, { maxWaitMs: -1 })).toThrow(
+      "MicroBatcher: maxWaitMs must be a number >= 0, got -1",
+    );
+    expect(() => new MicroBatcher(score, { maxQueueWaitMs: 0 })).toThrow(
+      "MicroBatcher: maxQueueWaitMs must be a number > 0, got 0",
+    );
   });
 });

@@ -27,7 +27,9 @@ describe("listen", () => {
     expect(await response.json()).toMatchObject({ items: [121, 122], scores: [1, 0.5] });
 
     // Not reachable on this machine's other addresses (when it has any).
-    const external = Object.values(os.networkInterfaces()).flat().find((info) => info !== undefined && info.family === "IPv4" && !info.internal);
+    const external = Object.values(os.networkInterfaces())
+      .flat()
+      .find((info) => info !== undefined && info.family === "IPv4" && !info.internal);
     if (external !== undefined) await expect(fetch(`http://${external.address}:${port}/healthz`)).rejects.toThrow();
   });
 
@@ -39,7 +41,14 @@ describe("listen", () => {
   });
 
   it("tells loopback addresses, which only this machine reaches, from the others", () => {
-    for (const url of ["http://127.0.0.1:8080", "http://127.1.2.3:1", "http://[::1]:8080", "http://[::ffff:127.0.0.1]:80"]) expect([url, isLoopback(url)]).toEqual([url, true]);
-    for (const url of ["http://0.0.0.0:8080", "http://[::]:8080", "http://192.168.1.5:8080", "http://10.0.0.1:80"]) expect([url, isLoopback(url)]).toEqual([url, false]);
+    for (const url of [
+      "http://127.0.0.1:8080",
+      "http://127.1.2.3:1",
+      "http://[::1]:8080",
+      "http://[::ffff:127.0.0.1]:80",
+    ])
+      expect([url, isLoopback(url)]).toEqual([url, true]);
+    for (const url of ["http://0.0.0.0:8080", "http://[::]:8080", "http://192.168.1.5:8080", "http://10.0.0.1:80"])
+      expect([url, isLoopback(url)]).toEqual([url, false]);
   });
 });

@@ -10,7 +10,12 @@ import { createInterface } from "node:readline";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prepareBooking } from "../lib/data/recipes/booking";
-import { type ModelFolderManifest, type RecommenderModel, modelFolderFiles, saveModelFolder } from "../lib/model-folder/index";
+import {
+  type ModelFolderManifest,
+  type RecommenderModel,
+  modelFolderFiles,
+  saveModelFolder,
+} from "../lib/model-folder/index";
 import { createHeadFor, createModel, disposeModel } from "../lib/models";
 import { createServer } from "../lib/serve";
 import { serveModelFolder } from "../lib/serve/load";
@@ -31,7 +36,13 @@ function fixtureTrips(count: number): Record<string, unknown>[][] {
   const trips = new Map<string, Record<string, unknown>[]>();
   for (const line of lines) {
     const c = Object.fromEntries(line.split(",").map((cell, i) => [names[i], cell]));
-    const event = { checkin: c.checkin, checkout: c.checkout, city_id: Number(c.city_id), booker_country: c.booker_country, hotel_country: c.hotel_country };
+    const event = {
+      checkin: c.checkin,
+      checkout: c.checkout,
+      city_id: Number(c.city_id),
+      booker_country: c.booker_country,
+      hotel_country: c.hotel_country,
+    };
     trips.set(c.utrip_id, [...(trips.get(c.utrip_id) ?? []), event]);
   }
   return [...trips.values()].slice(0, count);
@@ -44,7 +55,14 @@ beforeAll(async () => {
   const gru = createModel("gru", { inputs: { itemDim: 8 }, units: 8, mlp: [8] }, prepared.schema);
   const head = createHeadFor(gru);
   folder = join(root, "tiny-gru");
-  await saveModelFolder(folder, { name: "tiny-gru", model: gru, head, workflow: prepared.workflow, schema: prepared.schema, metrics: { "recall@10": 0.25 } });
+  await saveModelFolder(folder, {
+    name: "tiny-gru",
+    model: gru,
+    head,
+    workflow: prepared.workflow,
+    schema: prepared.schema,
+    metrics: { "recall@10": 0.25 },
+  });
   disposeModel({ model: gru, head });
   knownCities = new Set(prepared.workflow.vocabulary("city_id").values.map(Number));
   ({ app, model } = await serveModelFolder(folder));
@@ -87,7 +105,9 @@ describe("a served model folder", () => {
     trips[1] = [{ ...trips[1][0], checkin: "13/08/2016" }];
     const { status, body } = await post("/v1/recommend/batch", { sessions: trips, k: 3 });
     expect(status).toBe(400);
-    expect(body.message).toBe('sessions[1], event 0, "checkin": cannot read "13/08/2016" as DATE (expected a date "YYYY-MM-DD")');
+    expect(body.message).toBe(
+      'sessions[1], event 0, "checkin": cannot read "13/08/2016" as DATE (expected a date "YYYY-MM-DD")',
+    );
   });
 
   // The message is the live encoder's (lib/data/live.ts, the rule preparation applies too), the session renamed.
@@ -106,7 +126,12 @@ describe("a served model folder", () => {
     expect(body.message).toBe("body/session/0 must have required property 'city_id'");
     const [described] = (await app.inject({ method: "GET", url: "/v1/models" })).json().models;
     const cityIds = manifest.schema.columns.find((column) => column.name === "city_id_list")?.cardinality as number;
-    expect(described).toMatchObject({ name: "tiny-gru", kind: "gru", vocabularySize: cityIds - 2, metrics: { "recall@10": 0.25 } });
+    expect(described).toMatchObject({
+      name: "tiny-gru",
+      kind: "gru",
+      vocabularySize: cityIds - 2,
+      metrics: { "recall@10": 0.25 },
+    });
     expect(described.eventColumns).toContainEqual({ name: "city_id", type: "INTEGER", required: true });
     expect(described.eventColumns).toContainEqual({ name: "utrip_id", type: "VARCHAR", required: false });
   });
@@ -119,12 +144,26 @@ describe("the model folder under /model/", () => {
     writeFileSync(join(folder, "notes.txt"), "not part of the model\n");
     symlinkSync("/", join(folder, "rootlink"));
     try {
-      for (const file of ["model.json", "weights.json", "weights.bin", "workflow/workflow.json", "workflow/vocabularies/city_id.json"]) {
+      for (const file of [
+        "model.json",
+        "weights.json",
+        "weights.bin",
+        "workflow/workflow.json",
+        "workflow/vocabularies/city_id.json",
+      ]) {
         const response = await app.inject({ method: "GET", url: `/model/${file}` });
         expect({ file, status: response.statusCode }).toEqual({ file, status: 200 });
         expect(response.rawPayload.equals(readFileSync(join(folder, file)))).toBe(true);
       }
-      for (const url of ["/model/.env", "/model/%2eenv", "/model/notes.txt", "/model/rootlink/etc/passwd", "/model/workflow/../.env", "/model/", "/model"]) {
+      for (const url of [
+        "/model/.env",
+        "/model/%2eenv",
+        "/model/notes.txt",
+        "/model/rootlink/etc/passwd",
+        "/model/workflow/../.env",
+        "/model/",
+        "/model",
+      ]) {
         const response = await app.inject({ method: "GET", url });
         expect({ url, status: response.statusCode }).toEqual({ url, status: 404 });
         expect(response.body).not.toContain("SECRET");
@@ -188,7 +227,9 @@ describe("a model folder with broken weights", () => {
 /** Runs the CLI; resolves with its exit status and output once it exits (or, with `onListening`, once it listens). */
 function runCli(args: string[], onListening?: (url: string, stop: () => void) => Promise<void>) {
   // As `npm run serve` runs it: node --import tsx (signals reach the server itself, not a relaying wrapper).
-  const child = spawn(process.execPath, ["--import", "tsx", "lib/cli/index.ts", "serve", ...args], { env: { ...process.env, SESSIONREC_BACKEND: "cpu" } });
+  const child = spawn(process.execPath, ["--import", "tsx", "lib/cli/index.ts", "serve", ...args], {
+    env: { ...process.env, SESSIONREC_BACKEND: "cpu" },
+  });
   let stdout = "";
   let stderr = "";
   child.stderr.on("data", (chunk) => (stderr += chunk));
@@ -254,20 +295,41 @@ describe("sessionrec serve (npm run serve)", () => {
       runCli(["--help"]),
     ]);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toBe(`sessionrec: model folder ${join(root, "nothing-here")} not found (save one first, e.g. with npm start)\n`);
+    expect(missing.stderr).toBe(
+      `sessionrec: model folder ${join(root, "nothing-here")} not found (save one first, e.g. with npm start)\n`,
+    );
     expect(broken.code).toBe(1);
-    expect(broken.stderr).toMatch(new RegExp(`^sessionrec: cannot load the model folder ${corrupt}: ${join(corrupt, "model.json")}: not valid JSON: [^\\n]+\\n$`));
+    expect(broken.stderr).toMatch(
+      new RegExp(
+        `^sessionrec: cannot load the model folder ${corrupt}: ${join(corrupt, "model.json")}: not valid JSON: [^\\n]+\\n$`,
+      ),
+    );
     expect(usage.code).toBe(2);
     expect(usage.stderr).toBe("sessionrec: no model folder: sessionrec serve <model-folder> (see --help)\n");
     expect(wait.code).toBe(2);
-    expect(wait.stderr).toMatch(/^error: option '--max-queue-wait <ms>' argument '0' is invalid\. expected an integer >= 1\n/);
+    expect(wait.stderr).toMatch(
+      /^error: option '--max-queue-wait <ms>' argument '0' is invalid\. expected an integer >= 1\n/,
+    );
     expect(port.code).toBe(2);
-    expect(port.stderr).toMatch(/^error: option '--port <port>' argument '65536' is invalid\. expected an integer in 0\.\.65535/);
+    expect(port.stderr).toMatch(
+      /^error: option '--port <port>' argument '65536' is invalid\. expected an integer in 0\.\.65535/,
+    );
     expect(batch.code).toBe(2);
-    expect(batch.stderr).toMatch(/^error: option '--max-batch <sessions>' argument '5000' is invalid\. expected at most 1024 \(the sessions the queue holds\)\n/);
+    expect(batch.stderr).toMatch(
+      /^error: option '--max-batch <sessions>' argument '5000' is invalid\. expected at most 1024 \(the sessions the queue holds\)\n/,
+    );
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: sessionrec serve \[options\] \[model-folder\]\n/);
-    for (const flag of ["--model <folder>", "--host <address>", "--port <port>", "--static <folder>", "--max-queue-wait <ms>", "--max-batch <sessions>", "--log", "Examples:"]) {
+    for (const flag of [
+      "--model <folder>",
+      "--host <address>",
+      "--port <port>",
+      "--static <folder>",
+      "--max-queue-wait <ms>",
+      "--max-batch <sessions>",
+      "--log",
+      "Examples:",
+    ]) {
       expect(help.stdout).toContain(flag);
     }
   });

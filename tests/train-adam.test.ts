@@ -14,7 +14,12 @@ beforeAll(async () => {
 
 /** Trains two copies of the same weights with tf.train.adam and ours on the same gradients; returns both optimizers'
  *  weights, then moments, as arrays. */
-async function trainBoth(backend: "wasm" | "cpu", shapes: number[][], steps: number, config: [number, number?, number?, number?]) {
+async function trainBoth(
+  backend: "wasm" | "cpu",
+  shapes: number[][],
+  steps: number,
+  config: [number, number?, number?, number?],
+) {
   await tf.setBackend(backend);
   const init = shapes.map((shape, i) => tf.randomNormal(shape, 0, 1, "float32", 100 + i));
   const theirs = init.map((t) => tf.variable(t.clone()));

@@ -25,7 +25,17 @@ const SCHEMA = {
   sessionId: "session_id",
   item: "item_id_list",
   maxLength: MAX_LENGTH,
-  columns: [{ name: "item_id_list", kind: "item", list: true, dtype: "int32", cardinality: NUM_ITEMS, maxLength: MAX_LENGTH, vocabulary: "item_id" }],
+  columns: [
+    {
+      name: "item_id_list",
+      kind: "item",
+      list: true,
+      dtype: "int32",
+      cardinality: NUM_ITEMS,
+      maxLength: MAX_LENGTH,
+      vocabulary: "item_id",
+    },
+  ],
 } as DatasetSchema;
 
 /** Sessions of 2..4 items where each item is followed by (item − 2 + 3) mod 10 + 2: the last item is predictable. */
@@ -41,7 +51,16 @@ function routeSessions(numSessions: number): SessionTable {
       item = ((item - 2 + 3) % 10) + 2;
     }
   }
-  return { schema: SCHEMA, numSessions, maxLength: MAX_LENGTH, lengths, items, categorical: {}, continuous: {}, context: {} };
+  return {
+    schema: SCHEMA,
+    numSessions,
+    maxLength: MAX_LENGTH,
+    lengths,
+    items,
+    categorical: {},
+    continuous: {},
+    context: {},
+  };
 }
 
 interface FakeModel extends NextItemModel {
@@ -78,7 +97,8 @@ function softmaxHead(seed: number): OutputHead & { weights: tf.Variable } {
     weights,
     variables: { weights, bias },
     logits,
-    loss: (hidden, targets) => tf.losses.softmaxCrossEntropy(tf.oneHot(targets, NUM_ITEMS), logits(hidden)) as tf.Scalar,
+    loss: (hidden, targets) =>
+      tf.losses.softmaxCrossEntropy(tf.oneHot(targets, NUM_ITEMS), logits(hidden)) as tf.Scalar,
   };
 }
 
@@ -90,7 +110,12 @@ const predictLastItem: TargetScheme = (batch) => {
   const lastItem = tf.sum(tf.mul(batch.items, isLast), 1, true); // [batch, 1]
   const keep = tf.mul(batch.mask, tf.sub(1, tf.cast(isLast, "float32"))); // [batch, seqLen]
   const targets = tf.concat([lastItem, tf.zeros([batch.size, seqLen - 1], "int32")], 1) as tf.Tensor2D;
-  const inputs = { ...batch, items: tf.mul(batch.items, tf.cast(keep, "int32")), mask: keep, lengths: lastPosition } as SessionBatch;
+  const inputs = {
+    ...batch,
+    items: tf.mul(batch.items, tf.cast(keep, "int32")),
+    mask: keep,
+    lengths: lastPosition,
+  } as SessionBatch;
   return { inputs, targets };
 };
 
@@ -182,15 +207,25 @@ describe("fit", () => {
 
   it("gives the same loss and gradients with a batch computed in groups of similar length (lengthGroups)", async () => {
     const table = routeSessions(40);
-    const model = createModel("transformer", { dModel: 8, heads: 2, layers: 1, ffnDim: 8, dropout: 0, mlp: [] }, SCHEMA);
+    const model = createModel(
+      "transformer",
+      { dModel: 8, heads: 2, layers: 1, ffnDim: 8, dropout: 0, mlp: [] },
+      SCHEMA,
+    );
     const head = createHeadFor(model, {});
     const scheme = createTargetScheme("next");
     const variables = trainableVariables(model, head);
     const batch = new SessionLoader(table).batch(Array.from({ length: 40 }, (_, i) => i));
     const lossAndGradients = (lengthGroups: number) =>
       tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => trainingLoss(model, head, scheme, batch, lengthGroups), variables);
-        return { loss: value.dataSync()[0], gradients: variables.map((v) => Array.from(grads[v.name].dataSync())).flat() };
+        const { value, grads } = tf.variableGrads(
+          () => trainingLoss(model, head, scheme, batch, lengthGroups),
+          variables,
+        );
+        return {
+          loss: value.dataSync()[0],
+          gradients: variables.map((v) => Array.from(grads[v.name].dataSync())).flat(),
+        };
       });
     const whole = lossAndGradients(1);
     for (const groups of [3, 40]) {
@@ -202,7 +237,15 @@ describe("fit", () => {
 
     // fit passes it on: the same epoch losses.
     const train = async (lengthGroups: number) =>
-      (await fit(model, head, new SessionLoader(table), { ...BASE, scheme, epochs: 1, lengthGroups, schedule: { learningRate: 1e-9 } })).history[0].loss;
+      (
+        await fit(model, head, new SessionLoader(table), {
+          ...BASE,
+          scheme,
+          epochs: 1,
+          lengthGroups,
+          schedule: { learningRate: 1e-9 },
+        })
+      ).history[0].loss;
     expect(await train(3)).toBeCloseTo(await train(1), 5);
     disposeBatch(batch);
     tf.dispose([...Object.values(model.variables), ...Object.values(head.variables)]);
@@ -214,10 +257,16 @@ describe("fit", () => {
     const withMatrix = { ...model, variables: { ...model.variables, untouched } };
     const head = softmaxHead(4);
     // 60 sessions in batches of 16: 4 steps at rate 0.1, decay 0.5 → 0.95⁴.
-    await fit(withMatrix, head, new SessionLoader(routeSessions(60)), { ...BASE, schedule: { learningRate: 0.1 }, weightDecay: 0.5 });
+    await fit(withMatrix, head, new SessionLoader(routeSessions(60)), {
+      ...BASE,
+      schedule: { learningRate: 0.1 },
+      weightDecay: 0.5,
+    });
     Array.from(untouched.dataSync()).forEach((v) => expect(v).toBeCloseTo(0.95 ** 4, 6));
     expect(Array.from(model.unused.dataSync())).toEqual([1, 1, 1]);
-    await expect(fit(withMatrix, head, new SessionLoader(routeSessions(60)), { ...BASE, weightDecay: -1 })).rejects.toThrow("fit: weightDecay must be >= 0, got -1");
+    await expect(
+      fit(withMatrix, head, new SessionLoader(routeSessions(60)), { ...BASE, weightDecay: -1 }),
+    ).rejects.toThrow("fit: weightDecay must be >= 0, got -1");
     untouched.dispose();
     disposeAll(model, head);
   });
@@ -229,10 +278,18 @@ describe("fit", () => {
       'earlyStopping watches "mrr@10" but no evaluate callback was given',
     );
     await expect(
-      fit(model, head, loader, { ...BASE, evaluate: async () => ({ "recall@10": 1 }), earlyStopping: { metric: "mrr@10" } }),
+      fit(model, head, loader, {
+        ...BASE,
+        evaluate: async () => ({ "recall@10": 1 }),
+        earlyStopping: { metric: "mrr@10" },
+      }),
     ).rejects.toThrow('earlyStopping watches "mrr@10" but epoch 1 reported only: loss, recall@10');
-    await expect(fit(model, head, loader, { ...BASE, batchSize: 100, dropLast: true })).rejects.toThrow("no batches: 60 sessions");
-    await expect(fit(model, head, loader, { ...BASE, lengthGroups: 0 })).rejects.toThrow("fit: lengthGroups must be an integer >= 1, got 0");
+    await expect(fit(model, head, loader, { ...BASE, batchSize: 100, dropLast: true })).rejects.toThrow(
+      "no batches: 60 sessions",
+    );
+    await expect(fit(model, head, loader, { ...BASE, lengthGroups: 0 })).rejects.toThrow(
+      "fit: lengthGroups must be an integer >= 1, got 0",
+    );
     const nanHead: OutputHead = { ...head, loss: (hidden, targets) => tf.mul(head.loss(hidden, targets, true), NaN) };
     await expect(fit(model, nanHead, loader, BASE)).rejects.toThrow("training loss became NaN in epoch 1 by step 1");
     disposeAll(model, head);

@@ -3,7 +3,14 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../lib/compute/backend";
 import { SessionLoader, disposeBatch, type SessionTable } from "../lib/data/loader";
-import { createHeadFor, createModel, createTargetScheme, disposeModel, type ModelKind, type OutputHeadConfig } from "../lib/models/index";
+import {
+  createHeadFor,
+  createModel,
+  createTargetScheme,
+  disposeModel,
+  type ModelKind,
+  type OutputHeadConfig,
+} from "../lib/models/index";
 import { Random } from "../lib/util/random";
 import type { DatasetSchema } from "../lib/data/schema";
 import * as tf from "@tensorflow/tfjs";
@@ -130,7 +137,10 @@ describe("splitShares", () => {
     const short = rows(2, 2, [5, 0, 6, 7]);
     const long = rows(2, 4, [8, 0, 0, 0, 9, 9, 9, 0]);
     const [first, second] = splitShares([short, long], 2);
-    expect(first.pieces.map((p) => Array.from(p.targets))).toEqual([[5, 0, 6, 7], [8, 0, 0, 0]]);
+    expect(first.pieces.map((p) => Array.from(p.targets))).toEqual([
+      [5, 0, 6, 7],
+      [8, 0, 0, 0],
+    ]);
     expect(first.targets).toBe(4);
     expect(second.pieces.map((p) => Array.from(p.targets))).toEqual([[9, 9, 9, 0]]);
     expect(second.targets).toBe(3);
@@ -147,7 +157,9 @@ describe("one worker", () => {
   it("is the plain loop of before: Adam on trainingLoss, bit for bit (dropout and sampled negatives included)", async () => {
     const loader = new SessionLoader(table(40));
     const config = { gru: { ...MODEL_CONFIGS.gru, dropout: 0.3 } };
-    const trained = async (train: (model: ReturnType<typeof build>["model"], head: ReturnType<typeof build>["head"]) => Promise<void>) => {
+    const trained = async (
+      train: (model: ReturnType<typeof build>["model"], head: ReturnType<typeof build>["head"]) => Promise<void>,
+    ) => {
       const model = createModel("gru", config.gru as never, SCHEMA);
       const head = createHeadFor(model, HEADS.popularity);
       try {
@@ -158,7 +170,16 @@ describe("one worker", () => {
       }
     };
     const viaFit = await trained(async (model, head) => {
-      await fit(model, head, loader, { scheme: createTargetScheme("next"), epochs: 2, batchSize: 16, seed: 5, schedule: { learningRate: 0.01 }, lengthGroups: 2, progress: "none", workers: 1 });
+      await fit(model, head, loader, {
+        scheme: createTargetScheme("next"),
+        epochs: 2,
+        batchSize: 16,
+        seed: 5,
+        schedule: { learningRate: 0.01 },
+        lengthGroups: 2,
+        progress: "none",
+        workers: 1,
+      });
     });
     const byHand = await trained(async (model, head) => {
       const variables = trainableVariables(model, head);
@@ -212,7 +233,11 @@ describe("data-parallel replicas", () => {
       const [worker] = await trainer.workerWeights();
       const main = variables.map((v) => v.dataSync() as Float32Array);
       expect(main.some((values, i) => values.some((x, j) => x !== before[i][j]))).toBe(true); // it trained
-      main.forEach((values, i) => expect(Buffer.from(worker[i].buffer).equals(Buffer.from(values.buffer, values.byteOffset, values.byteLength))).toBe(true));
+      main.forEach((values, i) =>
+        expect(
+          Buffer.from(worker[i].buffer).equals(Buffer.from(values.buffer, values.byteOffset, values.byteLength)),
+        ).toBe(true),
+      );
     } finally {
       await trainer.close();
       disposeModel({ model, head });
@@ -245,7 +270,10 @@ describe("data-parallel replicas", () => {
           progress: "none",
           workers,
         });
-        return { losses: result.history.map((r) => r.loss), weights: trainableVariables(model, head).map((v) => Array.from(v.dataSync())) };
+        return {
+          losses: result.history.map((r) => r.loss),
+          weights: trainableVariables(model, head).map((v) => Array.from(v.dataSync())),
+        };
       } finally {
         disposeModel({ model, head });
       }
@@ -256,7 +284,9 @@ describe("data-parallel replicas", () => {
     two.losses.forEach((loss, i) => expect(loss).toBeCloseTo(one.losses[i], 4));
     // Adam divides by √v: float noise in a near-zero gradient can move a weight by a visible fraction of one step
     // (0.02); 1e-3 is 5% of a step, far below what a wrongly weighted or misrouted share does (see the losses).
-    two.weights.forEach((values, i) => values.forEach((x, j) => expect(Math.abs(x - one.weights[i][j])).toBeLessThan(1e-3)));
+    two.weights.forEach((values, i) =>
+      values.forEach((x, j) => expect(Math.abs(x - one.weights[i][j])).toBeLessThan(1e-3)),
+    );
   });
 
   it("reports a worker's error instead of waiting for its gradient", async () => {
@@ -266,11 +296,18 @@ describe("data-parallel replicas", () => {
     const sessions = table(16);
     sessions.lengths.forEach((_, s) => {
       sessions.lengths[s] = s % 4 === 3 ? 5 : 2;
-      for (let t = 0; t < MAX_LENGTH; t++) sessions.items[s * MAX_LENGTH + t] = t < sessions.lengths[s] ? 2 + ((s + t) % (ITEMS - 2)) : 0;
+      for (let t = 0; t < MAX_LENGTH; t++)
+        sessions.items[s * MAX_LENGTH + t] = t < sessions.lengths[s] ? 2 + ((s + t) % (ITEMS - 2)) : 0;
     });
     try {
       await expect(
-        fit(model, head, new SessionLoader(sessions), { scheme: createTargetScheme("next"), batchSize: 16, lengthGroups: 2, progress: "none", workers: 2 }),
+        fit(model, head, new SessionLoader(sessions), {
+          scheme: createTargetScheme("next"),
+          batchSize: 16,
+          lengthGroups: 2,
+          progress: "none",
+          workers: 2,
+        }),
       ).rejects.toThrow(/training worker 1: selectTargets: pooled model .* train it with predictLast/);
     } finally {
       disposeModel({ model, head });
@@ -280,10 +317,21 @@ describe("data-parallel replicas", () => {
   it("refuses a model it cannot rebuild in a worker", async () => {
     const { model, head } = build("gru");
     // The same variables and encoder, but no kind or config to build a replica from.
-    const bare = { name: "bare", output: model.output, dim: model.dim, variables: model.variables, encode: model.encode.bind(model) };
+    const bare = {
+      name: "bare",
+      output: model.output,
+      dim: model.dim,
+      variables: model.variables,
+      encode: model.encode.bind(model),
+    };
     try {
       await expect(
-        fit(bare, head, new SessionLoader(table(8)), { scheme: createTargetScheme("next"), batchSize: 8, progress: "none", workers: 2 }),
+        fit(bare, head, new SessionLoader(table(8)), {
+          scheme: createTargetScheme("next"),
+          batchSize: 8,
+          progress: "none",
+          workers: 2,
+        }),
       ).rejects.toThrow(/workers > 1 rebuilds the model .*: model "bare" was not made by createModel/);
     } finally {
       disposeModel({ model, head });

@@ -14,7 +14,9 @@ const RECORD: EpochRecord = {
 
 describe("progress", () => {
   it("formats the compact per-epoch line", () => {
-    expect(formatEpochLine(RECORD, 5)).toBe("epoch 2/5  loss 4.123  recall@10 0.312  mrr@10 0.141  12.3 s  8,100 seq/s");
+    expect(formatEpochLine(RECORD, 5)).toBe(
+      "epoch 2/5  loss 4.123  recall@10 0.312  mrr@10 0.141  12.3 s  8,100 seq/s",
+    );
     expect(formatEpochLine({ ...RECORD, metrics: {} }, 10)).toBe("epoch  2/10  loss 4.123  12.3 s  8,100 seq/s");
   });
 
@@ -29,7 +31,10 @@ describe("progress", () => {
   it("redraws the bar in place, at most every 100 ms, always on the last step", () => {
     const out: string[] = [];
     let clock = 0;
-    const bar = new BarProgress((text) => out.push(text), () => clock);
+    const bar = new BarProgress(
+      (text) => out.push(text),
+      () => clock,
+    );
     const status = { epoch: 1, epochs: 3, stepsInEpoch: 4, loss: 2.5, sequences: 0, seconds: 0 };
     bar.step({ ...status, step: 1, sequences: 100, seconds: 0.5 });
     clock = 50;

@@ -4,6 +4,13 @@ export { MostPopular } from "./popularity";
 export { SuccessorCounts } from "./successor";
 export { SessionKnn, type Neighbours, type SessionKnnConfig, type SessionSimilarity } from "./sknn";
 export { VSTAN_DEFAULTS, Vstan, type VstanConfig } from "./vstan";
-export { BASELINE_KINDS, type BaselineKind, type SavableBaseline, createBaseline, isBaselineKind, restoreBaseline } from "./saved";
+export {
+  BASELINE_KINDS,
+  type BaselineKind,
+  type SavableBaseline,
+  createBaseline,
+  isBaselineKind,
+  restoreBaseline,
+} from "./saved";
 export { type BaselineState, StateLayoutError } from "./state";
 export { evaluateRecommender, type EvaluateRecommenderConfig, type NextItemProtocol } from "./evaluate";

@@ -57,7 +57,12 @@ export function createBaseline(kind: BaselineKind, nItems: number, config: Recor
 }
 
 /** The baseline of `kind` holding `state`; a StateLayoutError for a state of the wrong layout, an Error for bad values. */
-export function restoreBaseline(kind: BaselineKind, nItems: number, config: Record<string, unknown>, state: BaselineState): SavableBaseline {
+export function restoreBaseline(
+  kind: BaselineKind,
+  nItems: number,
+  config: Record<string, unknown>,
+  state: BaselineState,
+): SavableBaseline {
   const baseline = createBaseline(kind, nItems, config);
   baseline.restore(state);
   return baseline;

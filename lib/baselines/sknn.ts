@@ -45,7 +45,10 @@ export interface Rows {
 
 /** The distinct known items of each session, in first-occurrence order, with the 1-based position of each one's
  *  last occurrence in its session (`lastPosition`, aligned with `values`; VSTAN's item-position weights read it). */
-export function distinctItemsBySession(sessions: readonly Int32Array[], nItems: number): Rows & { lastPosition: Int32Array } {
+export function distinctItemsBySession(
+  sessions: readonly Int32Array[],
+  nItems: number,
+): Rows & { lastPosition: Int32Array } {
   const lastSessionOf = new Int32Array(nItems).fill(-1);
   const entryOf = new Int32Array(nItems);
   const start = new Int32Array(sessions.length + 1);
@@ -77,13 +80,15 @@ export function sessionsByItem(itemsOfSession: Rows, nSessions: number, nItems: 
   const cursor = start.slice(0, nItems);
   const values = new Int32Array(itemsOfSession.values.length);
   for (let s = 0; s < nSessions; s++) {
-    for (let r = itemsOfSession.start[s]; r < itemsOfSession.start[s + 1]; r++) values[cursor[itemsOfSession.values[r]]++] = s;
+    for (let r = itemsOfSession.start[s]; r < itemsOfSession.start[s + 1]; r++)
+      values[cursor[itemsOfSession.values[r]]++] = s;
   }
   return { start, values };
 }
 
 export function checkPositiveInteger(value: number, name: string, who = "SessionKnn"): number {
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${who}: ${name} must be a positive integer, got ${value}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`${who}: ${name} must be a positive integer, got ${value}`);
   return value;
 }
 
@@ -204,7 +209,13 @@ export class SessionKnn implements Recommender {
       if (weightOf[item] === 0) distinct.push(item);
       weightOf[item] = (p + 1) / known.length;
     });
-    const { candidates, similarities } = recentCandidates(distinct, weightOf, { itemsOfSession, sessionsOfItem }, this.sampleSize, this.similarity);
+    const { candidates, similarities } = recentCandidates(
+      distinct,
+      weightOf,
+      { itemsOfSession, sessionsOfItem },
+      this.sampleSize,
+      this.similarity,
+    );
     for (const item of distinct) weightOf[item] = 0;
     return nearestOf(candidates, similarities, this.k);
   }
@@ -221,7 +232,8 @@ export class SessionKnn implements Recommender {
   }
 
   private fitted(): { itemsOfSession: Rows; sessionsOfItem: Rows } {
-    if (this.itemsOfSession === null || this.sessionsOfItem === null) throw new Error("SessionKnn: call fit(sessions) first");
+    if (this.itemsOfSession === null || this.sessionsOfItem === null)
+      throw new Error("SessionKnn: call fit(sessions) first");
     return { itemsOfSession: this.itemsOfSession, sessionsOfItem: this.sessionsOfItem };
   }
 }

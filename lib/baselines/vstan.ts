@@ -31,7 +31,15 @@
 // V-SKNN (sknn.ts) is the same steps 2–4 with linear position weights p / L in step 1 and none of the factors of
 // step 5. So VSTAN with λ_snh, λ_inh, λ_ipw and λ_idf null equals V-SKNN on a session of one distinct item (both
 // weigh it 1) and differs from it on longer sessions only by exp((p − L)/λ_spw) vs p / L.
-import { checkItemCount, checkSession, checkSessions, itemCounts, knownItems, outputBuffer, type Recommender } from "./recommender";
+import {
+  checkItemCount,
+  checkSession,
+  checkSessions,
+  itemCounts,
+  knownItems,
+  outputBuffer,
+  type Recommender,
+} from "./recommender";
 import {
   type Neighbours,
   type Rows,
@@ -135,7 +143,8 @@ export class Vstan implements Recommender {
     if (this.similarity !== "cosine" && this.similarity !== "vec") {
       throw new Error(`Vstan: similarity must be "cosine" or "vec", got "${String(this.similarity)}"`);
     }
-    const lambda = (name: (typeof LAMBDAS)[number]) => checkLambda(config[name] ?? (config[name] === null ? null : VSTAN_DEFAULTS[name]), name);
+    const lambda = (name: (typeof LAMBDAS)[number]) =>
+      checkLambda(config[name] ?? (config[name] === null ? null : VSTAN_DEFAULTS[name]), name);
     this.lambdaSpw = lambda("lambdaSpw");
     this.lambdaSnh = lambda("lambdaSnh");
     this.lambdaInh = lambda("lambdaInh");
@@ -163,7 +172,12 @@ export class Vstan implements Recommender {
    *  IDF are rebuilt from them. */
   state(): BaselineState {
     const { itemsOfSession, lastPosition, occurrences } = this.fitted();
-    return { sessionStart: itemsOfSession.start, sessionItems: itemsOfSession.values, sessionPositions: lastPosition, itemOccurrences: occurrences };
+    return {
+      sessionStart: itemsOfSession.start,
+      sessionItems: itemsOfSession.values,
+      sessionPositions: lastPosition,
+      itemOccurrences: occurrences,
+    };
   }
 
   restore(state: BaselineState): void {
@@ -174,7 +188,8 @@ export class Vstan implements Recommender {
     checkOffsets(start, values.length, "sessionStart");
     checkItemIds(values, this.nItems, "sessionItems");
     const at = lastPosition.findIndex((position) => position < 1);
-    if (at >= 0) throw new Error(`state array "sessionPositions" holds ${lastPosition[at]} at index ${at} (positions start at 1)`);
+    if (at >= 0)
+      throw new Error(`state array "sessionPositions" holds ${lastPosition[at]} at index ${at} (positions start at 1)`);
     checkCounts(occurrences, "itemOccurrences");
     this.index = this.indexOf({ start, values }, lastPosition, occurrences);
   }
@@ -203,7 +218,8 @@ export class Vstan implements Recommender {
           anchor = Math.max(anchor, lastPosition[r]);
           latestShared = Math.max(latestShared, position);
         }
-        const weight = similarities[n] * (this.lambdaIpw === null ? 1 : Math.exp((latestShared - length) / this.lambdaIpw));
+        const weight =
+          similarities[n] * (this.lambdaIpw === null ? 1 : Math.exp((latestShared - length) / this.lambdaIpw));
         for (let r = start[neighbour]; r < start[neighbour + 1]; r++) {
           let contribution = weight;
           if (this.lambdaInh !== null) contribution *= Math.exp(-Math.abs(lastPosition[r] - anchor) / this.lambdaInh);
@@ -218,7 +234,13 @@ export class Vstan implements Recommender {
   /** Steps 2–4 for the session loaded by `withSession`. */
   private nearest(distinct: readonly number[]): Neighbours {
     const index = this.fitted();
-    const { candidates, similarities } = recentCandidates(distinct, this.weightOf, index, this.sampleSize, this.similarity);
+    const { candidates, similarities } = recentCandidates(
+      distinct,
+      this.weightOf,
+      index,
+      this.sampleSize,
+      this.similarity,
+    );
     if (this.lambdaSnh !== null) {
       const nSessions = index.itemsOfSession.start.length - 1;
       candidates.forEach((s, c) => {
@@ -254,7 +276,13 @@ export class Vstan implements Recommender {
   private indexOf(itemsOfSession: Rows, lastPosition: Int32Array, occurrences: Float32Array): VstanIndex {
     const nSessions = itemsOfSession.start.length - 1;
     const idf = Float64Array.from(occurrences, (count) => (count > 0 ? Math.log(nSessions / count) : 0));
-    return { itemsOfSession, lastPosition, sessionsOfItem: sessionsByItem(itemsOfSession, nSessions, this.nItems), occurrences, idf };
+    return {
+      itemsOfSession,
+      lastPosition,
+      sessionsOfItem: sessionsByItem(itemsOfSession, nSessions, this.nItems),
+      occurrences,
+      idf,
+    };
   }
 
   private fitted(): VstanIndex {

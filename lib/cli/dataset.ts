@@ -10,12 +10,17 @@ import { UsageError } from "./errors";
 
 /** Throws a UsageError unless `dir` holds a prepared data set with the split `split` and its workflow/. */
 export function checkDatasetFolder(dir: string, split: string, flag: string): void {
-  if (!fs.existsSync(dir)) throw new UsageError(`${flag} ${dir}: no such folder (a prepared data set: train.parquet, schema.json, workflow/)`);
-  if (!fs.existsSync(path.join(dir, "schema.json"))) throw new UsageError(`${flag} ${dir}: not a prepared data set (no schema.json)`);
+  if (!fs.existsSync(dir))
+    throw new UsageError(`${flag} ${dir}: no such folder (a prepared data set: train.parquet, schema.json, workflow/)`);
+  if (!fs.existsSync(path.join(dir, "schema.json")))
+    throw new UsageError(`${flag} ${dir}: not a prepared data set (no schema.json)`);
   if (!fs.existsSync(path.join(dir, `${split}.parquet`))) {
     throw new UsageError(`${flag} ${dir}: no split "${split}" (it has: ${splitsIn(dir).join(", ") || "none"})`);
   }
-  if (!fs.existsSync(path.join(dir, WORKFLOW_FOLDER))) throw new UsageError(`${flag} ${dir}: no ${WORKFLOW_FOLDER}/ (the fitted workflow a model folder keeps); prepare it with a recipe`);
+  if (!fs.existsSync(path.join(dir, WORKFLOW_FOLDER)))
+    throw new UsageError(
+      `${flag} ${dir}: no ${WORKFLOW_FOLDER}/ (the fitted workflow a model folder keeps); prepare it with a recipe`,
+    );
 }
 
 /** Null when `model` (a model folder's workflow) encodes items as `data` does, else what differs. */

@@ -22,12 +22,18 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       // commander has printed its message already; help and version are not failures.
-      if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help") return 0;
+      if (
+        error.code === "commander.helpDisplayed" ||
+        error.code === "commander.version" ||
+        error.code === "commander.help"
+      )
+        return 0;
       return 2;
     }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`${PROGRAM_NAME}: ${message}\n`);
-    if (process.env.SESSIONREC_DEBUG === "1" && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    if (process.env.SESSIONREC_DEBUG === "1" && error instanceof Error && error.stack)
+      process.stderr.write(`${error.stack}\n`);
     return isUsageError(error) ? 2 : 1;
   }
 }

@@ -69,7 +69,9 @@ export function chooseBackend(opts: {
 // Packages are resolved from this module's own file where the runtime names it (`__filename`: tslab's CommonJS,
 // vitest, and the built package through tsup's shim, so an installed sessionrec finds its own dependencies), else
 // from the working directory (tsx: lib/ cannot locate itself with import.meta, which tslab cannot compile).
-const requireFromRoot = createRequire(typeof __filename === "string" ? __filename : path.join(process.cwd(), "package.json"));
+const requireFromRoot = createRequire(
+  typeof __filename === "string" ? __filename : path.join(process.cwd(), "package.json"),
+);
 
 function resolves(specifier: string): boolean {
   try {
@@ -264,7 +266,8 @@ export function backendOverride(
  * than `initBackend`: benchmarks use it to compare backends in one process. Throws when it is unavailable.
  */
 export async function startBackend(name: BackendName): Promise<BackendInfo> {
-  if (!isBackendAvailable(name, true)) throw new Error(`the ${name} backend is not available here: ${HOW_TO_GET[name]}`);
+  if (!isBackendAvailable(name, true))
+    throw new Error(`the ${name} backend is not available here: ${HOW_TO_GET[name]}`);
   const specifics = await STARTERS[name]();
   return { name, detail: `${specifics}; tfjs ${tf.version.tfjs}` };
 }

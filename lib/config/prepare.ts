@@ -73,7 +73,9 @@ async function preparationOf(recipe: RecipeConfig): Promise<Preparation> {
         steps: null,
         run: async (outDir, onProgress) => {
           const { counts } = await prepareEvents({ ...options, input }, { outDir, onProgress });
-          const splits = Object.entries(counts.splits).map(([name, n]) => `${n} ${name}`).join(", ");
+          const splits = Object.entries(counts.splits)
+            .map(([name, n]) => `${n} ${name}`)
+            .join(", ");
           return `${counts.kept.events} events in ${counts.kept.sessions} sessions on ${counts.kept.items} items kept; ${splits} sessions written`;
         },
       };
@@ -87,7 +89,8 @@ async function preparationOf(recipe: RecipeConfig): Promise<Preparation> {
         steps: sequencesWorkflow(options).steps,
         run: async (outDir, onProgress) => {
           const { counts } = await prepareSequences({ ...options, input, outDir, onProgress });
-          const catalogue = options.catalogue === "file" ? " (the catalogue: every item of the file, as in SASRec)" : "";
+          const catalogue =
+            options.catalogue === "file" ? " (the catalogue: every item of the file, as in SASRec)" : "";
           return (
             `${counts.interactions} interactions of ${counts.users} users and ${counts.items} items${catalogue}; ` +
             `${counts.keptUsers} users with ≥ ${options.minInteractions ?? 3}: ${counts.train} train rows, ${counts.test} test users`
@@ -127,16 +130,28 @@ export interface PreparedData {
  * The prepared folder of `data`: prepared now by `data.prepare` unless current (see the top of this file); without
  * `prepare`, the folder must exist already.
  */
-export async function prepareData(data: DataConfig, onProgress: (message: string) => void = () => undefined): Promise<PreparedData> {
+export async function prepareData(
+  data: DataConfig,
+  onProgress: (message: string) => void = () => undefined,
+): Promise<PreparedData> {
   const dir = path.resolve(data.folder);
   if (data.prepare === undefined) {
-    if (!fs.existsSync(path.join(dir, "schema.json"))) throw new ConfigError(`data.folder: ${dir} holds no prepared data set (no schema.json); name a recipe in data.prepare or prepare it first`);
+    if (!fs.existsSync(path.join(dir, "schema.json")))
+      throw new ConfigError(
+        `data.folder: ${dir} holds no prepared data set (no schema.json); name a recipe in data.prepare or prepare it first`,
+      );
     return { dir, reused: true, summary: readStamp(dir)?.summary, inputs: [] };
   }
   const preparation = await preparationOf(data.prepare);
-  const source = { recipe: data.prepare.recipe, settings: preparation.settings, inputs: preparation.inputs.map(fileStats), steps: preparation.steps };
+  const source = {
+    recipe: data.prepare.recipe,
+    settings: preparation.settings,
+    inputs: preparation.inputs.map(fileStats),
+    steps: preparation.steps,
+  };
   const stamp = readStamp(dir);
-  if (stamp !== null && JSON.stringify(stamp.source) === JSON.stringify(source)) return { dir, reused: true, summary: stamp.summary, inputs: preparation.inputs };
+  if (stamp !== null && JSON.stringify(stamp.source) === JSON.stringify(source))
+    return { dir, reused: true, summary: stamp.summary, inputs: preparation.inputs };
   const summary = await preparation.run(dir, onProgress);
   fs.writeFileSync(path.join(dir, SOURCE_FILE), JSON.stringify({ source, summary } satisfies Stamp, null, 2) + "\n");
   return { dir, reused: false, summary, inputs: preparation.inputs };
@@ -161,7 +176,10 @@ export function hasSplit(dir: string, name: string): boolean {
  */
 export async function loadRunData(dir: string, split: string = RUN_DEFAULTS.split): Promise<RunData> {
   for (const name of ["train", split]) {
-    if (!hasSplit(dir, name)) throw new ConfigError(`${dir}: no ${name}.parquet (the splits of this data set: ${splitsIn(dir).join(", ") || "none"})`);
+    if (!hasSplit(dir, name))
+      throw new ConfigError(
+        `${dir}: no ${name}.parquet (the splits of this data set: ${splitsIn(dir).join(", ") || "none"})`,
+      );
   }
   const selection = RUN_DEFAULTS.selectionSplit;
   const withValid = split !== selection && hasSplit(dir, selection);
@@ -176,12 +194,24 @@ export async function loadRunData(dir: string, split: string = RUN_DEFAULTS.spli
 
 /** The splits (`<name>.parquet`) in `dir`. */
 export function splitsIn(dir: string): string[] {
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".parquet")).map((f) => f.slice(0, -".parquet".length)).sort() : [];
+  return fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith(".parquet"))
+        .map((f) => f.slice(0, -".parquet".length))
+        .sort()
+    : [];
 }
 
 /** The protocol of a config's `evaluation`. */
 export function protocolOf(evaluation: EvaluationConfig): Protocol {
   const { protocol: name, ks } = evaluation;
-  if (name === "sampled-last") return { name, ks, negatives: evaluation.negatives ?? RUN_DEFAULTS.negatives, seed: evaluation.seed ?? RUN_DEFAULTS.negativesSeed };
+  if (name === "sampled-last")
+    return {
+      name,
+      ks,
+      negatives: evaluation.negatives ?? RUN_DEFAULTS.negatives,
+      seed: evaluation.seed ?? RUN_DEFAULTS.negativesSeed,
+    };
   return { name, ks }; // negatives and seed: parseRunConfig refuses them here
 }

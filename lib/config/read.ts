@@ -33,7 +33,9 @@ function describeIssue(issue: z.core.$ZodIssue & { input?: unknown }): string {
     const got = (issue.input as Record<string, unknown> | undefined)?.[issue.discriminator];
     return `${where}: expected one of ${options}, got ${shown(got)}`;
   }
-  const message = issue.message.startsWith("Invalid input: ") ? issue.message.slice("Invalid input: ".length).replace(/, received \w+$/, "") : issue.message;
+  const message = issue.message.startsWith("Invalid input: ")
+    ? issue.message.slice("Invalid input: ".length).replace(/, received \w+$/, "")
+    : issue.message;
   if (issue.input === undefined) return `${where}: missing (${message})`;
   return `${where}: ${message}, got ${shown(issue.input)}`;
 }
@@ -43,13 +45,15 @@ function checkAcross(config: RunConfig): string | null {
   const { evaluation } = config;
   if (evaluation.protocol !== "sampled-last") {
     for (const key of ["negatives", "seed"] as const) {
-      if (evaluation[key] !== undefined) return `evaluation.${key}: applies to the protocol "sampled-last" only, not "${evaluation.protocol}"`;
+      if (evaluation[key] !== undefined)
+        return `evaluation.${key}: applies to the protocol "sampled-last" only, not "${evaluation.protocol}"`;
     }
   }
   const seen = new Set<string>();
   for (const [i, entry] of config.models.entries()) {
     const name = entry.name ?? entry.kind;
-    if (seen.has(name)) return `models[${i}]: a second model named "${name}" (its folder would replace the first's; give it a "name")`;
+    if (seen.has(name))
+      return `models[${i}]: a second model named "${name}" (its folder would replace the first's; give it a "name")`;
     seen.add(name);
   }
   return null;
@@ -71,7 +75,13 @@ export async function readRunConfig(file: string): Promise<RunConfig> {
     text = await fs.promises.readFile(file, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(code === "ENOENT" ? `${file}: no such file` : code === "EISDIR" ? `${file}: a folder, not a config file` : `${file}: ${(error as Error).message}`);
+    throw new ConfigError(
+      code === "ENOENT"
+        ? `${file}: no such file`
+        : code === "EISDIR"
+          ? `${file}: a folder, not a config file`
+          : `${file}: ${(error as Error).message}`,
+    );
   }
   let json: unknown;
   try {

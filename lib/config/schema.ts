@@ -13,15 +13,27 @@ const positiveInteger = () =>
     .number({ error: "expected a positive integer" })
     .int({ error: "expected a positive integer" })
     .positive({ error: "expected a positive integer" });
-const nonNegativeInteger = () => z.number({ error: "expected an integer >= 0" }).int({ error: "expected an integer >= 0" }).min(0, { error: "expected an integer >= 0" });
-const positiveNumber = () => z.number({ error: "expected a positive number" }).positive({ error: "expected a positive number" });
-const fraction = () => z.number({ error: "expected a number in [0, 1]" }).min(0, { error: "expected a number in [0, 1]" }).max(1, { error: "expected a number in [0, 1]" });
+const nonNegativeInteger = () =>
+  z
+    .number({ error: "expected an integer >= 0" })
+    .int({ error: "expected an integer >= 0" })
+    .min(0, { error: "expected an integer >= 0" });
+const positiveNumber = () =>
+  z.number({ error: "expected a positive number" }).positive({ error: "expected a positive number" });
+const fraction = () =>
+  z
+    .number({ error: "expected a number in [0, 1]" })
+    .min(0, { error: "expected a number in [0, 1]" })
+    .max(1, { error: "expected a number in [0, 1]" });
 const text = () => z.string({ error: "expected a non-empty string" }).min(1, { error: "expected a non-empty string" });
 const bool = () => z.boolean({ error: "expected true or false" });
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `expected one of ${values.map((v) => JSON.stringify(v)).join(", ")}` });
 const positiveIntegers = () => z.array(positiveInteger(), { error: "expected an array of positive integers" });
-const dateText = () => z.string({ error: "expected a date YYYY-MM-DD" }).regex(/^\d{4}-\d{2}-\d{2}$/, { error: "expected a date YYYY-MM-DD" });
+const dateText = () =>
+  z
+    .string({ error: "expected a date YYYY-MM-DD" })
+    .regex(/^\d{4}-\d{2}-\d{2}$/, { error: "expected a date YYYY-MM-DD" });
 
 // ---------------------------------------------------------------------------------------------------------------
 // Data: where the prepared data set is, and the recipe that prepares it there. One entry per recipe, told apart by
@@ -78,7 +90,9 @@ const activation = () => oneOf(["relu", "gelu", "tanh", "linear"]);
 
 const inputsFields = {
   itemDim: positiveInteger().optional(),
-  embeddingDims: z.record(z.string(), positiveInteger(), { error: "expected an object of column name → positive integer" }).optional(),
+  embeddingDims: z
+    .record(z.string(), positiveInteger(), { error: "expected an object of column name → positive integer" })
+    .optional(),
   exclude: z.array(text(), { error: "expected an array of column names" }).optional(),
   maskToken: bool().optional(),
 };
@@ -133,7 +147,11 @@ const coreModel = z.strictObject({
 });
 
 const sampledSchema = z.discriminatedUnion("negatives", [
-  z.strictObject({ negatives: z.literal("uniform"), numNegatives: positiveInteger(), loss: oneOf(["softmax", "bce"]).optional() }),
+  z.strictObject({
+    negatives: z.literal("uniform"),
+    numNegatives: positiveInteger(),
+    loss: oneOf(["softmax", "bce"]).optional(),
+  }),
   z.strictObject({ negatives: z.literal("in-batch") }),
 ]);
 
@@ -157,7 +175,9 @@ const trainingSchema = z.strictObject({
   lengthGroups: positiveInteger().optional(),
   prefixes: bool().optional(),
   clipNorm: positiveNumber().optional(),
-  adam: z.strictObject({ beta1: fraction().optional(), beta2: fraction().optional(), epsilon: positiveNumber().optional() }).optional(),
+  adam: z
+    .strictObject({ beta1: fraction().optional(), beta2: fraction().optional(), epsilon: positiveNumber().optional() })
+    .optional(),
   weightDecay: z.number({ error: "expected a number >= 0" }).min(0, { error: "expected a number >= 0" }).optional(),
   seed: z.number({ error: "expected a number" }).int({ error: "expected an integer" }).optional(),
   patience: positiveInteger().optional(),
@@ -170,7 +190,10 @@ const modelEntry = <K extends string, M extends z.ZodType>(kind: K, model: M) =>
   z.strictObject({
     kind: z.literal(kind),
     /** Name in tables and of the model folder. Default: the kind. */
-    name: z.string({ error: "expected a name of letters, digits, '-' or '_'" }).regex(/^[A-Za-z0-9_-]+$/, { error: "expected a name of letters, digits, '-' or '_'" }).optional(),
+    name: z
+      .string({ error: "expected a name of letters, digits, '-' or '_'" })
+      .regex(/^[A-Za-z0-9_-]+$/, { error: "expected a name of letters, digits, '-' or '_'" })
+      .optional(),
     model: model.optional(),
     head: headSchema.optional(),
     training: trainingSchema.optional(),
@@ -196,7 +219,11 @@ const baselineSchema = z.union(
     oneOf(BASELINE_KINDS),
     z.strictObject({
       name: z.literal("v-sknn"),
-      config: z.strictObject({ k: positiveInteger().optional(), sampleSize: positiveInteger().optional(), similarity: oneOf(["cosine", "vec"]).optional() }),
+      config: z.strictObject({
+        k: positiveInteger().optional(),
+        sampleSize: positiveInteger().optional(),
+        similarity: oneOf(["cosine", "vec"]).optional(),
+      }),
     }),
     z.strictObject({
       name: z.literal("vstan"),
@@ -213,7 +240,9 @@ const baselineSchema = z.union(
       }),
     }),
   ],
-  { error: `expected one of ${BASELINE_KINDS.map((b) => JSON.stringify(b)).join(", ")}, or { "name": "v-sknn" | "vstan", "config": {...} }` },
+  {
+    error: `expected one of ${BASELINE_KINDS.map((b) => JSON.stringify(b)).join(", ")}, or { "name": "v-sknn" | "vstan", "config": {...} }`,
+  },
 );
 
 export const evaluationSchema = z.strictObject({

@@ -33,9 +33,11 @@ function readCourseConfig(): RunConfig {
   const file = path.join(projectRoot(), COURSE_CONFIG_FILE);
   const config = parseRunConfig(JSON.parse(fs.readFileSync(file, "utf8")), file);
   for (const name of COURSE_MODEL_NAMES) {
-    if (!config.models.some((m) => m.name === name && m.kind === name)) throw new Error(`${file}: models: no model named "${name}" of kind "${name}" (notebooks 03–06 need it)`);
+    if (!config.models.some((m) => m.name === name && m.kind === name))
+      throw new Error(`${file}: models: no model named "${name}" of kind "${name}" (notebooks 03–06 need it)`);
   }
-  if (config.data.prepare?.recipe !== "booking") throw new Error(`${file}: data.prepare: the course prepares its data with the "booking" recipe`);
+  if (config.data.prepare?.recipe !== "booking")
+    throw new Error(`${file}: data.prepare: the course prepares its data with the "booking" recipe`);
   return config;
 }
 const COURSE_CONFIG = readCourseConfig();
@@ -49,7 +51,9 @@ export const COURSE_PROTOCOL: Protocol = protocolOf(COURSE_CONFIG.evaluation);
 
 /** Each notebook's model and its training settings, from COURSE_CONFIG_FILE. Model fields left out take the library
  *  defaults (documented on each config type), training fields RUN_DEFAULTS. */
-export const COURSE_MODELS = Object.fromEntries(COURSE_MODEL_NAMES.map((name) => [name, COURSE_CONFIG.models.find((m) => m.name === name)])) as {
+export const COURSE_MODELS = Object.fromEntries(
+  COURSE_MODEL_NAMES.map((name) => [name, COURSE_CONFIG.models.find((m) => m.name === name)]),
+) as {
   readonly [K in CourseModelName]: Readonly<ModelRunConfig<K>>;
 };
 
@@ -62,7 +66,11 @@ export function isCiRun(): boolean {
  * Trips each model trains on when `CI=true` (null: all of them). On 2 CPU cores the MLP trains on all 40k synthetic
  * trips in about a minute; the sequence models, with a loss at every position, would take 5–10 minutes.
  */
-export const CI_TRAINING_TRIPS: Readonly<Record<CourseModelName, number | null>> = { mlp: null, lstm: 6_000, transformer: 6_000 };
+export const CI_TRAINING_TRIPS: Readonly<Record<CourseModelName, number | null>> = {
+  mlp: null,
+  lstm: 6_000,
+  transformer: 6_000,
+};
 
 /** The trips `name` trains on: all of `train`, or under `CI=true` the sample size of `CI_TRAINING_TRIPS`. */
 export function courseTrainingSet(name: CourseModelName, train: SessionLoader): SessionLoader {
@@ -102,7 +110,10 @@ export interface CourseDataOptions {
 export async function prepareCourseData(options: CourseDataOptions = {}): Promise<CourseData> {
   const folder = path.resolve(options.dir ?? path.join(projectRoot(), COURSE_DATA_DIR));
   const prepare = COURSE_CONFIG.data.prepare as Extract<RecipeConfig, { recipe: "booking" }>;
-  const { dir, reused, inputs } = await prepareData({ folder, prepare: { ...prepare, input: options.input ?? prepare.input } }, options.onProgress);
+  const { dir, reused, inputs } = await prepareData(
+    { folder, prepare: { ...prepare, input: options.input ?? prepare.input } },
+    options.onProgress,
+  );
   const input = inputs[0];
   const [train, valid, workflow] = await Promise.all([
     SessionLoader.open(dir, "train"),
@@ -116,7 +127,9 @@ export async function prepareCourseData(options: CourseDataOptions = {}): Promis
 function selectSessions(table: SessionTable, rows: Int32Array): SessionTable {
   const width = table.maxLength;
   const gather = <A extends Int32Array | Float32Array>(source: A, stride: number): A => {
-    const out = (source instanceof Int32Array ? new Int32Array(rows.length * stride) : new Float32Array(rows.length * stride)) as A;
+    const out = (
+      source instanceof Int32Array ? new Int32Array(rows.length * stride) : new Float32Array(rows.length * stride)
+    ) as A;
     rows.forEach((row, i) => out.set(source.subarray(row * stride, (row + 1) * stride), i * stride));
     return out;
   };
@@ -136,7 +149,8 @@ function selectSessions(table: SessionTable, rows: Int32Array): SessionTable {
 
 /** A seeded random sample of `count` sessions (kept in file order); the loader itself when it has no more. */
 export function sampleSessions(loader: SessionLoader, count: number, seed = 7): SessionLoader {
-  if (!Number.isInteger(count) || count < 1) throw new Error(`sampleSessions: count must be an integer >= 1, got ${count}`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new Error(`sampleSessions: count must be an integer >= 1, got ${count}`);
   if (count >= loader.numSessions) return loader;
   const rows = new Random(seed).permutation(loader.numSessions).slice(0, count).sort();
   return new SessionLoader(selectSessions(loader.table, rows));
@@ -190,8 +204,15 @@ export async function loadOrTrainCourseModel(name: CourseModelName, data: Course
   saved?.dispose();
   const trainSet = courseTrainingSet(name, data.train);
   const why = saved === null ? "no saved model" : "the saved model was trained on other data (its schema differs)";
-  console.log(`${name}: ${why} in ${courseModelDir(name)}; training it now on ${trainSet.numSessions} trips with its notebook's settings`);
-  const run = await runModelOn(COURSE_MODELS[name], { train: trainSet.table, test: data.valid.table }, COURSE_PROTOCOL, { progress: "lines" });
+  console.log(
+    `${name}: ${why} in ${courseModelDir(name)}; training it now on ${trainSet.numSessions} trips with its notebook's settings`,
+  );
+  const run = await runModelOn(
+    COURSE_MODELS[name],
+    { train: trainSet.table, test: data.valid.table },
+    COURSE_PROTOCOL,
+    { progress: "lines" },
+  );
   await saveCourseModel(name, run, data);
   disposeModel(run);
   return loadCourseModel(name) as LoadedCourseModel;
@@ -203,10 +224,14 @@ export async function loadOrTrainCourseModel(name: CourseModelName, data: Course
 const TABLE_METRICS = ["recall", "mrr", "ndcg"] as const;
 
 /** One row per result with recall, MRR and NDCG at each k (rounded to 4 decimals), for `console.table`. */
-export function metricsTable(results: readonly Pick<RunResult, "name" | "metrics">[], ks: readonly number[] = COURSE_PROTOCOL.ks!): Record<string, string | number>[] {
+export function metricsTable(
+  results: readonly Pick<RunResult, "name" | "metrics">[],
+  ks: readonly number[] = COURSE_PROTOCOL.ks!,
+): Record<string, string | number>[] {
   return results.map((r) => {
     const row: Record<string, string | number> = { model: r.name };
-    for (const k of ks) for (const m of TABLE_METRICS) row[`${m}@${k}`] = Number((r.metrics[`${m}@${k}`] ?? NaN).toFixed(4));
+    for (const k of ks)
+      for (const m of TABLE_METRICS) row[`${m}@${k}`] = Number((r.metrics[`${m}@${k}`] ?? NaN).toFixed(4));
     return row;
   });
 }
@@ -228,16 +253,33 @@ export function trainingCurve(history: readonly EpochRecord[], opts: { title: st
     ...fig.layout,
     xaxis: { title: { text: "epoch" }, dtick: 1 },
     // From 0, so that the height of the curve reads as the metric's size, not only its change.
-    yaxis2: { title: { text: `validation ${metric}` }, overlaying: "y", side: "right", tickmode: "auto", range: [0, 1.1 * Math.max(0, ...values.filter(Number.isFinite)) || 1], showgrid: false },
+    yaxis2: {
+      title: { text: `validation ${metric}` },
+      overlaying: "y",
+      side: "right",
+      tickmode: "auto",
+      range: [0, 1.1 * Math.max(0, ...values.filter(Number.isFinite)) || 1],
+      showgrid: false,
+    },
     legend: { orientation: "h", y: -0.2 },
   };
   return fig;
 }
 
 /** Grouped bars: one group per result, one bar per metric (e.g. recall@4 and recall@10). */
-export function metricsBarChart(results: readonly Pick<RunResult, "name" | "metrics">[], metrics: readonly string[], title: string): Figure {
+export function metricsBarChart(
+  results: readonly Pick<RunResult, "name" | "metrics">[],
+  metrics: readonly string[],
+  title: string,
+): Figure {
   const names = results.map((r) => r.name);
-  const figures = metrics.map((m) => barChart(names, results.map((r) => r.metrics[m] ?? NaN), { name: m, title, yTitle: "validation score" }));
+  const figures = metrics.map((m) =>
+    barChart(
+      names,
+      results.map((r) => r.metrics[m] ?? NaN),
+      { name: m, title, yTitle: "validation score" },
+    ),
+  );
   return { data: figures.flatMap((f) => f.data), layout: { ...figures[0].layout, barmode: "group" } };
 }
 
@@ -245,7 +287,11 @@ export function metricsBarChart(results: readonly Pick<RunResult, "name" | "metr
  * One sentence comparing `result` with the baselines on `metric`, from the numbers themselves, e.g.
  * "lstm: recall@10 0.412, 4.4× most-popular (0.094); successor-counts 0.660 (lstm is 0.248 below it)."
  */
-export function compareWithBaselines(result: Pick<RunResult, "name" | "metrics">, baselines: readonly Pick<RunResult, "name" | "metrics">[], metric = "recall@10"): string {
+export function compareWithBaselines(
+  result: Pick<RunResult, "name" | "metrics">,
+  baselines: readonly Pick<RunResult, "name" | "metrics">[],
+  metric = "recall@10",
+): string {
   const value = result.metrics[metric];
   const find = (name: string) => baselines.find((b) => b.name === name)?.metrics[metric];
   const popular = find("most-popular");

@@ -18,19 +18,24 @@ import { mapValues } from "../util/records";
  */
 export function gatherBatch(table: SessionTable, rows: ArrayLike<number>, lengths?: ArrayLike<number>): SessionBatch {
   const size = rows.length;
-  if (lengths !== undefined && lengths.length !== size) throw new Error(`gatherBatch: ${size} rows but ${lengths.length} lengths`);
+  if (lengths !== undefined && lengths.length !== size)
+    throw new Error(`gatherBatch: ${size} rows but ${lengths.length} lengths`);
   const kept = new Int32Array(size);
   for (let i = 0; i < size; i++) {
     const row = rows[i];
-    if (!(Number.isInteger(row) && row >= 0 && row < table.numSessions)) throw new Error(`gatherBatch: row ${row} is not a session index in [0, ${table.numSessions})`);
+    if (!(Number.isInteger(row) && row >= 0 && row < table.numSessions))
+      throw new Error(`gatherBatch: row ${row} is not a session index in [0, ${table.numSessions})`);
     kept[i] = lengths === undefined ? table.lengths[row] : lengths[i];
     if (!(Number.isInteger(kept[i]) && kept[i] >= 1 && kept[i] <= table.lengths[row])) {
-      throw new Error(`gatherBatch: length ${kept[i]} for row ${row}, which has ${table.lengths[row]} events (expected 1..${table.lengths[row]})`);
+      throw new Error(
+        `gatherBatch: length ${kept[i]} for row ${row}, which has ${table.lengths[row]} events (expected 1..${table.lengths[row]})`,
+      );
     }
   }
   const seqLen = kept.reduce((a, b) => Math.max(a, b), 0);
   const sequence = <A extends Int32Array | Float32Array>(source: A, out: A): A => {
-    for (let i = 0; i < size; i++) out.set(source.subarray(rows[i] * table.maxLength, rows[i] * table.maxLength + kept[i]), i * seqLen);
+    for (let i = 0; i < size; i++)
+      out.set(source.subarray(rows[i] * table.maxLength, rows[i] * table.maxLength + kept[i]), i * seqLen);
     return out;
   };
   const context = <A extends Int32Array | Float32Array>(source: A, out: A): A => {
@@ -42,10 +47,16 @@ export function gatherBatch(table: SessionTable, rows: ArrayLike<number>, length
   const shape: [number, number] = [size, seqLen];
   return {
     items: tf.tensor2d(sequence(table.items, new Int32Array(size * seqLen)), shape, "int32"),
-    categorical: mapValues(table.categorical, (a) => tf.tensor2d(sequence(a, new Int32Array(size * seqLen)), shape, "int32")),
-    continuous: mapValues(table.continuous, (a) => tf.tensor2d(sequence(a, new Float32Array(size * seqLen)), shape, "float32")),
+    categorical: mapValues(table.categorical, (a) =>
+      tf.tensor2d(sequence(a, new Int32Array(size * seqLen)), shape, "int32"),
+    ),
+    continuous: mapValues(table.continuous, (a) =>
+      tf.tensor2d(sequence(a, new Float32Array(size * seqLen)), shape, "float32"),
+    ),
     context: mapValues(table.context, (a) =>
-      a instanceof Int32Array ? tf.tensor1d(context(a, new Int32Array(size)), "int32") : tf.tensor1d(context(a, new Float32Array(size)), "float32"),
+      a instanceof Int32Array
+        ? tf.tensor1d(context(a, new Int32Array(size)), "int32")
+        : tf.tensor1d(context(a, new Float32Array(size)), "float32"),
     ),
     mask: tf.tensor2d(mask, shape, "float32"),
     lengths: tf.tensor1d(kept, "int32"),
@@ -54,7 +65,10 @@ export function gatherBatch(table: SessionTable, rows: ArrayLike<number>, length
 }
 
 /** Row indices ordered by length (shortest first); equal lengths in `order`'s order. */
-export function byLength(table: SessionTable, order: Int32Array = Int32Array.from({ length: table.numSessions }, (_, i) => i)): Int32Array {
+export function byLength(
+  table: SessionTable,
+  order: Int32Array = Int32Array.from({ length: table.numSessions }, (_, i) => i),
+): Int32Array {
   const position = new Int32Array(table.numSessions);
   order.forEach((row, i) => (position[row] = i));
   return Int32Array.from(order).sort((a, b) => table.lengths[a] - table.lengths[b] || position[a] - position[b]);
@@ -74,7 +88,8 @@ export class LengthBucketedBatches implements BatchSource {
 
   batches(options: BatchOptions): IterableIterator<SessionBatch> {
     const { batchSize, shuffleSeed, dropLast = false } = options;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batches: batchSize must be an integer >= 1, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new Error(`batches: batchSize must be an integer >= 1, got ${batchSize}`);
     const rng = shuffleSeed === undefined ? null : new Random(shuffleSeed);
     const rows = byLength(this.table, rng?.permutation(this.numSessions));
     // The short last batch (when not dropped) holds the longest sessions: it stays a batch of its own.
@@ -84,7 +99,8 @@ export class LengthBucketedBatches implements BatchSource {
   }
 
   private *generate(rows: Int32Array, batchOrder: Int32Array, batchSize: number): IterableIterator<SessionBatch> {
-    for (const b of batchOrder) yield gatherBatch(this.table, rows.subarray(b * batchSize, Math.min(rows.length, (b + 1) * batchSize)));
+    for (const b of batchOrder)
+      yield gatherBatch(this.table, rows.subarray(b * batchSize, Math.min(rows.length, (b + 1) * batchSize)));
   }
 }
 
@@ -119,6 +135,8 @@ export function prefixTable(table: SessionTable): SessionTable {
     items: sequence(table.items, new Int32Array(rows * len)),
     categorical: mapValues(table.categorical, (a) => sequence(a, new Int32Array(rows * len))),
     continuous: mapValues(table.continuous, (a) => sequence(a, new Float32Array(rows * len))),
-    context: mapValues(table.context, (a) => (a instanceof Int32Array ? context(a, new Int32Array(rows)) : context(a, new Float32Array(rows)))),
+    context: mapValues(table.context, (a) =>
+      a instanceof Int32Array ? context(a, new Int32Array(rows)) : context(a, new Float32Array(rows)),
+    ),
   };
 }

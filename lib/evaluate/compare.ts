@@ -23,7 +23,11 @@ export const YOOCHOOSE_REFERENCES: readonly ReferenceFigure[] = [
     metrics: { "recall@20": 0.679, "mrr@20": 0.358, "recall@1": 0.241, "recall@5": 0.507, "recall@10": 0.602 },
     trainSeconds: 106,
   },
-  { source: "last-item successor counts", counterpart: "successor-counts", metrics: { "recall@20": 0.586, "mrr@20": 0.348 } },
+  {
+    source: "last-item successor counts",
+    counterpart: "successor-counts",
+    metrics: { "recall@20": 0.586, "mrr@20": 0.348 },
+  },
   { source: "most-popular", counterpart: "most-popular", metrics: { "recall@20": 0.089, "mrr@20": 0.026 } },
 ];
 
@@ -31,7 +35,11 @@ export const YOOCHOOSE_REFERENCES: readonly ReferenceFigure[] = [
 export const GAMES_REFERENCES: readonly ReferenceFigure[] = [
   { source: "SASRec paper", counterpart: "transformer", metrics: { "recall@10": 0.741, "ndcg@10": 0.536 } },
   { source: "SASRec.pytorch (pmixer)", counterpart: "transformer", metrics: { "recall@10": 0.732, "ndcg@10": 0.531 } },
-  { source: "SASRec.pytorch, pre-LayerNorm", counterpart: "transformer", metrics: { "recall@10": 0.744, "ndcg@10": 0.538 } },
+  {
+    source: "SASRec.pytorch, pre-LayerNorm",
+    counterpart: "transformer",
+    metrics: { "recall@10": 0.744, "ndcg@10": 0.538 },
+  },
 ];
 
 /** A run as the comparison shows it: its result plus how it was trained. */
@@ -60,7 +68,12 @@ function referenceCell(figures: ReferenceFigure[], key: string): string {
  * Columns: model, then for each headline metric ours and the reference, then the other metrics in `extra`, epochs,
  * training seconds (ours, reference) and backend.
  */
-export function comparisonTable(runs: readonly ComparedRun[], references: readonly ReferenceFigure[], protocol: Protocol, extra: readonly string[] = []): ReportTable {
+export function comparisonTable(
+  runs: readonly ComparedRun[],
+  references: readonly ReferenceFigure[],
+  protocol: Protocol,
+  extra: readonly string[] = [],
+): ReportTable {
   const headline = headlineMetrics(protocol);
   const columns = [
     "model",
@@ -78,7 +91,11 @@ export function comparisonTable(runs: readonly ComparedRun[], references: readon
       run.name,
       ...headline.flatMap((key): TableCell[] => [run.metrics[key], referenceCell(figures, key)]),
       ...extra.map((key) => run.metrics[key]),
-      run.epochs === undefined ? "" : run.bestEpoch !== undefined && run.bestEpoch !== run.epochs ? `${run.epochs} (best ${run.bestEpoch})` : run.epochs,
+      run.epochs === undefined
+        ? ""
+        : run.bestEpoch !== undefined && run.bestEpoch !== run.epochs
+          ? `${run.epochs} (best ${run.bestEpoch})`
+          : run.epochs,
       run.trainSeconds.toFixed(1), // a string: the table's 4 digits suit metrics, not seconds
       referenceSeconds ?? "",
       run.backend ?? "",
@@ -88,11 +105,18 @@ export function comparisonTable(runs: readonly ComparedRun[], references: readon
 }
 
 /** Grouped bars: each headline metric of every run, and beside it the first reference figure for that run. */
-export function comparisonChart(runs: readonly ComparedRun[], references: readonly ReferenceFigure[], protocol: Protocol, title: string): Figure {
+export function comparisonChart(
+  runs: readonly ComparedRun[],
+  references: readonly ReferenceFigure[],
+  protocol: Protocol,
+  title: string,
+): Figure {
   const names = runs.map((r) => r.name);
   const data = headlineMetrics(protocol).flatMap((key) => {
     const label = metricLabel(key, protocol);
-    const referenceValues = runs.map((run) => referencesOf(run, references).find((f) => f.metrics[key] !== undefined)?.metrics[key] ?? null);
+    const referenceValues = runs.map(
+      (run) => referencesOf(run, references).find((f) => f.metrics[key] !== undefined)?.metrics[key] ?? null,
+    );
     return [
       { type: "bar", name: `${label} (ours)`, x: names, y: runs.map((r) => r.metrics[key]) },
       { type: "bar", name: `${label} (reference)`, x: names, y: referenceValues, opacity: 0.55 },

@@ -24,7 +24,9 @@ export const RUN_DEFAULTS = {
   curve: true,
   /** Cut-offs per protocol: "last" the course's [4, 10] (the Booking.com challenge scores 4 cities), "every-next"
    *  GRU4Rec's [1, 5, 10, 20], "sampled-last" SASRec's [1, 5, 10]. */
-  ks: { last: [4, 10], "every-next": EVERY_NEXT_KS, "sampled-last": SAMPLED_KS } as Readonly<Record<ProtocolName, readonly number[]>>,
+  ks: { last: [4, 10], "every-next": EVERY_NEXT_KS, "sampled-last": SAMPLED_KS } as Readonly<
+    Record<ProtocolName, readonly number[]>
+  >,
   /** Negatives per row and their seed under "sampled-last": SASRec's 100, seed 42. */
   negatives: 100,
   negativesSeed: 42,

@@ -35,9 +35,12 @@ const DEFAULT_MAX_SCORE_ELEMENTS = 4_000_000;
 
 /** Throws unless the model's state at t depends on events 0..t only. */
 export function checkCausal(model: SessionModel, who: string): void {
-  if (model.output !== "sequence") throw new Error(`${who}: model '${model.name}' pools the session; use evaluateByPrefix`);
+  if (model.output !== "sequence")
+    throw new Error(`${who}: model '${model.name}' pools the session; use evaluateByPrefix`);
   if (!model.causal) {
-    throw new Error(`${who}: model '${model.name}' attends both ways (causal: false), so its states see later events; use evaluateByPrefix`);
+    throw new Error(
+      `${who}: model '${model.name}' attends both ways (causal: false), so its states see later events; use evaluateByPrefix`,
+    );
   }
 }
 
@@ -47,7 +50,13 @@ export function checkCausal(model: SessionModel, who: string): void {
  * on-device ranking on the wasm backend (measured: 10k rows × 2,935 items, 17 s on device, well under 1 s here).
  * Read back asynchronously, so that it also runs on WebGPU in Node (no synchronous read there).
  */
-export async function rankInChunks(head: ItemOutputHead, states: tf.Tensor2D, targets: Int32Array, metrics: RankingMetrics, maxElements = DEFAULT_MAX_SCORE_ELEMENTS): Promise<void> {
+export async function rankInChunks(
+  head: ItemOutputHead,
+  states: tf.Tensor2D,
+  targets: Int32Array,
+  metrics: RankingMetrics,
+  maxElements = DEFAULT_MAX_SCORE_ELEMENTS,
+): Promise<void> {
   const n = states.shape[0];
   const rows = Math.max(1, Math.floor(maxElements / head.nItems));
   for (let start = 0; start < n; start += rows) {
@@ -62,7 +71,12 @@ export async function rankInChunks(head: ItemOutputHead, states: tf.Tensor2D, ta
 }
 
 /** Protocol (a) for a causal sequence model: one forward pass per batch of sessions (sorted by length). */
-export async function evaluateEveryNext(model: SessionModel, head: ItemOutputHead, table: SessionTable, config: EveryNextConfig = {}): Promise<RankingResult> {
+export async function evaluateEveryNext(
+  model: SessionModel,
+  head: ItemOutputHead,
+  table: SessionTable,
+  config: EveryNextConfig = {},
+): Promise<RankingResult> {
   checkCausal(model, "evaluateEveryNext");
   const metrics = new RankingMetrics({ ks: config.ks ?? EVERY_NEXT_KS });
   const batchSize = config.batchSize ?? DEFAULT_BATCH;
@@ -85,7 +99,12 @@ export async function evaluateEveryNext(model: SessionModel, head: ItemOutputHea
  * Protocol (a) for any model: one example per (session, position ≥ 1), its history encoded on its own. With
  * `positions: "last"`, only each session's last item (full ranking of the last item, the course's protocol).
  */
-export async function evaluateByPrefix(model: SessionModel, head: ItemOutputHead, table: SessionTable, config: PrefixConfig = {}): Promise<RankingResult> {
+export async function evaluateByPrefix(
+  model: SessionModel,
+  head: ItemOutputHead,
+  table: SessionTable,
+  config: PrefixConfig = {},
+): Promise<RankingResult> {
   const metrics = new RankingMetrics({ ks: config.ks ?? EVERY_NEXT_KS });
   const batchSize = config.batchSize ?? DEFAULT_BATCH;
   const sessions: number[] = [];

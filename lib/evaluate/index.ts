@@ -7,8 +7,22 @@
 // catalogue, the uniform negatives are mostly unpopular items that any popularity-aware model beats, and the
 // ordering of models can even flip (Krichene & Rendle 2020). Report them next to full-ranking figures.
 export { LengthBucketedBatches, byLength, gatherBatch, prefixTable } from "./batches";
-export { EVERY_NEXT_KS, checkCausal, evaluateByPrefix, evaluateEveryNext, rankInChunks, type EveryNextConfig, type PrefixConfig } from "./every-next";
-export { SAMPLED_KS, drawNegatives, evaluateRecommenderSampledLast, evaluateSampledLast, type SampledLastConfig } from "./sampled-last";
+export {
+  EVERY_NEXT_KS,
+  checkCausal,
+  evaluateByPrefix,
+  evaluateEveryNext,
+  rankInChunks,
+  type EveryNextConfig,
+  type PrefixConfig,
+} from "./every-next";
+export {
+  SAMPLED_KS,
+  drawNegatives,
+  evaluateRecommenderSampledLast,
+  evaluateSampledLast,
+  type SampledLastConfig,
+} from "./sampled-last";
 export {
   GRU4REC_PROTOCOL,
   SASREC_PROTOCOL,

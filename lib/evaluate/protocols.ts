@@ -46,19 +46,39 @@ export function headlineMetrics(protocol: Protocol): string[] {
 /** Display name of a metric key under a protocol: recall@10 is called HR@10 in the sampled protocol. */
 export function metricLabel(key: string, protocol: Protocol): string {
   const [name, k] = key.split("@");
-  const names: Record<string, string> = { recall: protocol.name === "sampled-last" ? "HR" : "Recall", mrr: "MRR", ndcg: "NDCG" };
+  const names: Record<string, string> = {
+    recall: protocol.name === "sampled-last" ? "HR" : "Recall",
+    mrr: "MRR",
+    ndcg: "NDCG",
+  };
   return `${names[name] ?? name}@${k}`;
 }
 
 /** A trained model on `table` under `protocol`: one forward pass per batch for causal sequence models. */
-export function evaluateModelOn(model: SessionModel, head: ItemOutputHead, table: SessionTable, protocol: Protocol): Promise<RankingResult> {
+export function evaluateModelOn(
+  model: SessionModel,
+  head: ItemOutputHead,
+  table: SessionTable,
+  protocol: Protocol,
+): Promise<RankingResult> {
   if (protocol.name === "sampled-last") return evaluateSampledLast(model, head, table, protocol);
-  if (protocol.name === "last") return evaluateByPrefix(model, head, table, { ks: protocolKs(protocol), positions: "last", batchSize: RUN_DEFAULTS.lastBatchSize });
-  return model.output === "sequence" ? evaluateEveryNext(model, head, table, protocol) : evaluateByPrefix(model, head, table, protocol);
+  if (protocol.name === "last")
+    return evaluateByPrefix(model, head, table, {
+      ks: protocolKs(protocol),
+      positions: "last",
+      batchSize: RUN_DEFAULTS.lastBatchSize,
+    });
+  return model.output === "sequence"
+    ? evaluateEveryNext(model, head, table, protocol)
+    : evaluateByPrefix(model, head, table, protocol);
 }
 
 /** A fitted baseline on the sessions of `table` under `protocol`. */
-export function evaluateRecommenderOn(recommender: Recommender, table: SessionTable, protocol: Protocol): RankingResult {
+export function evaluateRecommenderOn(
+  recommender: Recommender,
+  table: SessionTable,
+  protocol: Protocol,
+): RankingResult {
   if (protocol.name === "sampled-last") return evaluateRecommenderSampledLast(recommender, table, protocol);
   return evaluateRecommender(recommender, sessionsOf(table), { ks: protocolKs(protocol), protocol: protocol.name });
 }

@@ -10,7 +10,14 @@
 //   runBaselinesOn  most-popular, successor counts and V-SKNN (VSTAN when named) fitted on train and scored like the
 //                   models.
 // Every setting a config leaves out takes its value from RUN_DEFAULTS (defaults.ts).
-import { BASELINE_KINDS, type Recommender, type SavableBaseline, type SessionKnnConfig, type VstanConfig, createBaseline } from "../baselines/index";
+import {
+  BASELINE_KINDS,
+  type Recommender,
+  type SavableBaseline,
+  type SessionKnnConfig,
+  type VstanConfig,
+  createBaseline,
+} from "../baselines/index";
 import { SessionLoader, sessionsOf, type SessionTable } from "../data/loader";
 import type { DatasetSchema } from "../data/schema";
 import { type ModelConfigs, type ModelKind, createHeadFor, createModel, createTargetScheme } from "../models/index";
@@ -135,17 +142,27 @@ export function itemCount(schema: DatasetSchema): number {
  *  is one constant per row: it changes nothing, so it is off. */
 function uniformSampled(config: UniformNegatives, nItems: number): SampledSoftmaxConfig {
   const weights = Float32Array.from({ length: nItems }, (_, id) => (id >= 2 ? 1 : 0));
-  return { negatives: "popularity", numNegatives: config.numNegatives, itemProbabilities: weights, logQCorrection: false, loss: config.loss };
+  return {
+    negatives: "popularity",
+    numNegatives: config.numNegatives,
+    itemProbabilities: weights,
+    logQCorrection: false,
+    loss: config.loss,
+  };
 }
 
 /** The head config of lib/models for a run's head over a catalogue of `nItems` ids. */
 export function resolveHead(head: RunHeadConfig | undefined, nItems: number): OutputHeadConfig | undefined {
-  if (head?.sampled === undefined || head.sampled === null || head.sampled.negatives !== "uniform") return head as OutputHeadConfig | undefined;
+  if (head?.sampled === undefined || head.sampled === null || head.sampled.negatives !== "uniform")
+    return head as OutputHeadConfig | undefined;
   return { ...head, sampled: uniformSampled(head.sampled, nItems) };
 }
 
 /** The untrained model of `config` for `schema`, with the output head the run trains it with. */
-export function createRunModel(config: Pick<ModelRunConfig, "kind" | "model" | "head">, schema: DatasetSchema): ModelAndHead {
+export function createRunModel(
+  config: Pick<ModelRunConfig, "kind" | "model" | "head">,
+  schema: DatasetSchema,
+): ModelAndHead {
   const model = createModel(config.kind, (config.model ?? {}) as never, schema);
   return { model, head: createHeadFor(model, resolveHead(config.head, itemCount(schema))) };
 }
@@ -168,12 +185,16 @@ export async function trainRunModel(
   const pooled = model.output === "pooled";
   const trainTable = pooled && (training.prefixes ?? RUN_DEFAULTS.prefixes) ? prefixTable(splits.train) : splits.train;
   const batches = training.batches ?? RUN_DEFAULTS.batches;
-  if (batches !== "by-length" && batches !== "shuffled") throw new Error(`trainRunModel: batches must be "by-length" or "shuffled", got '${batches}'`);
+  if (batches !== "by-length" && batches !== "shuffled")
+    throw new Error(`trainRunModel: batches must be "by-length" or "shuffled", got '${batches}'`);
   const trainOn = batches === "shuffled" ? new SessionLoader(trainTable) : new LengthBucketedBatches(trainTable);
   const watched = splits.valid ?? splits.test;
   const [, selectBy] = headlineMetrics(protocol);
   const curve = training.curve ?? RUN_DEFAULTS.curve;
-  const watchProtocol: Protocol = protocol.name === "sampled-last" && training.validRows !== undefined ? { ...protocol, rows: training.validRows } : protocol;
+  const watchProtocol: Protocol =
+    protocol.name === "sampled-last" && training.validRows !== undefined
+      ? { ...protocol, rows: training.validRows }
+      : protocol;
   const result = await fit(model, head, trainOn, {
     scheme: createTargetScheme(runScheme(model)),
     epochs: training.epochs ?? RUN_DEFAULTS.epochs,
@@ -189,16 +210,24 @@ export async function trainRunModel(
     clipNorm: training.clipNorm,
     adam: training.adam,
     weightDecay: training.weightDecay,
-    evaluate: splits.valid !== undefined || curve ? async () => (await evaluateModelOn(model, head, watched, watchProtocol)).values : undefined,
+    evaluate:
+      splits.valid !== undefined || curve
+        ? async () => (await evaluateModelOn(model, head, watched, watchProtocol)).values
+        : undefined,
     // Without a validation split nothing is selected: the last epoch is the result.
-    earlyStopping: splits.valid === undefined ? undefined : { metric: selectBy, patience: training.patience ?? Number.MAX_SAFE_INTEGER },
+    earlyStopping:
+      splits.valid === undefined
+        ? undefined
+        : { metric: selectBy, patience: training.patience ?? Number.MAX_SAFE_INTEGER },
     progress: options.progress,
     workers: training.workers,
   });
   // Training time without the per-epoch evaluation, which the baselines do not pay either.
   const trainSeconds = result.history.reduce((sum, epoch) => sum + epoch.seconds, 0);
   const lastEpochScored = splits.valid === undefined && curve;
-  const metrics = lastEpochScored ? result.history[result.history.length - 1].metrics : (await evaluateModelOn(model, head, splits.test, protocol)).values;
+  const metrics = lastEpochScored
+    ? result.history[result.history.length - 1].metrics
+    : (await evaluateModelOn(model, head, splits.test, protocol)).values;
   return {
     name: config.name ?? config.kind,
     metrics,
@@ -212,7 +241,12 @@ export async function trainRunModel(
 }
 
 /** Creates the model of `config` (`createRunModel`) and trains and scores it (`trainRunModel`). */
-export function runModelOn(config: ModelRunConfig, splits: RunSplits, protocol: Protocol, options: RunOptions = {}): Promise<ProtocolRunResult & ModelAndHead> {
+export function runModelOn(
+  config: ModelRunConfig,
+  splits: RunSplits,
+  protocol: Protocol,
+  options: RunOptions = {},
+): Promise<ProtocolRunResult & ModelAndHead> {
   const { model, head } = createRunModel(config, splits.train.schema);
   return trainRunModel(model, head, config, splits, protocol, options);
 }
@@ -220,11 +254,14 @@ export function runModelOn(config: ModelRunConfig, splits: RunSplits, protocol: 
 /** A baseline of a run: its name (RUN_DEFAULTS.baselines are fitted when a config names none; "vstan" only when
  *  named), and V-SKNN's or VSTAN's settings. */
 export type BaselineName = (typeof BASELINE_KINDS)[number];
-export type BaselineConfig = BaselineName | { name: "v-sknn"; config: SessionKnnConfig } | { name: "vstan"; config: VstanConfig };
+export type BaselineConfig =
+  BaselineName | { name: "v-sknn"; config: SessionKnnConfig } | { name: "vstan"; config: VstanConfig };
 
 /** The baseline of `config` (a name, or a name with settings) for a catalogue of `nItems` ids. */
 export function createRunBaseline(config: BaselineConfig, nItems: number): SavableBaseline {
-  return typeof config === "string" ? createBaseline(config, nItems, {}) : createBaseline(config.name, nItems, { ...config.config });
+  return typeof config === "string"
+    ? createBaseline(config, nItems, {})
+    : createBaseline(config.name, nItems, { ...config.config });
 }
 
 /** The three baselines of lib/baselines for a catalogue of `nItems` ids. */
@@ -233,12 +270,20 @@ export function defaultBaselines(nItems: number): Recommender[] {
 }
 
 /** Fits each baseline on the train sessions (in table order = time order) and scores it on test under `protocol`. */
-export function runBaselinesOn(splits: Pick<RunSplits, "train" | "test">, protocol: Protocol, baselines?: Recommender[]): RunResult[] {
+export function runBaselinesOn(
+  splits: Pick<RunSplits, "train" | "test">,
+  protocol: Protocol,
+  baselines?: Recommender[],
+): RunResult[] {
   const train = sessionsOf(splits.train);
   return (baselines ?? defaultBaselines(itemCount(splits.train.schema))).map((recommender) => {
     const started = performance.now();
     recommender.fit(train);
     const trainSeconds = (performance.now() - started) / 1000;
-    return { name: recommender.name, metrics: evaluateRecommenderOn(recommender, splits.test, protocol).values, trainSeconds };
+    return {
+      name: recommender.name,
+      metrics: evaluateRecommenderOn(recommender, splits.test, protocol).values,
+      trainSeconds,
+    };
   });
 }

@@ -40,7 +40,8 @@ function rowItems(table: SessionTable, s: number): Int32Array {
 
 function rowCount(table: SessionTable, config: SampledLastConfig): number {
   const rows = config.rows ?? table.numSessions;
-  if (!(Number.isInteger(rows) && rows >= 1)) throw new Error(`sampled-last: rows must be a positive integer, got ${rows}`);
+  if (!(Number.isInteger(rows) && rows >= 1))
+    throw new Error(`sampled-last: rows must be a positive integer, got ${rows}`);
   return Math.min(rows, table.numSessions);
 }
 
@@ -48,24 +49,40 @@ function rowCount(table: SessionTable, config: SampledLastConfig): number {
  * The negatives of each of the first `rows` rows, drawn in table order: the row's target is its last item; rows
  * whose target is not a candidate (OOV) get null.
  */
-export function drawNegatives(table: SessionTable, nItems: number, config: SampledLastConfig = {}): (Int32Array | null)[] {
+export function drawNegatives(
+  table: SessionTable,
+  nItems: number,
+  config: SampledLastConfig = {},
+): (Int32Array | null)[] {
   const rng = new Random(config.seed ?? 42);
   const count = config.negatives ?? 100;
   return Array.from({ length: rowCount(table, config) }, (_, s) => {
     const items = rowItems(table, s);
-    if (items.length < 2) throw new Error(`sampled-last: row ${s} has ${items.length} item(s); it needs a history and a target`);
+    if (items.length < 2)
+      throw new Error(`sampled-last: row ${s} has ${items.length} item(s); it needs a history and a target`);
     const target = items[items.length - 1];
     return target < FIRST_CANDIDATE ? null : sampleNegatives(rng, nItems, target, items, count);
   });
 }
 
 /** Adds the rank code of row s's target in `scores` [nItems] among its negatives. */
-function addRow(metrics: RankingMetrics, scores: Float32Array, target: number, negatives: Int32Array | null, s: number): void {
+function addRow(
+  metrics: RankingMetrics,
+  scores: Float32Array,
+  target: number,
+  negatives: Int32Array | null,
+  s: number,
+): void {
   metrics.addRank(negatives === null ? UNRANKED : sampledRank(scores, target, negatives, `sampled-last row ${s}`));
 }
 
 /** Protocol (b) for a model: the state after each row's history scores its last item and the row's negatives. */
-export async function evaluateSampledLast(model: SessionModel, head: ItemOutputHead, table: SessionTable, config: SampledLastConfig = {}): Promise<RankingResult> {
+export async function evaluateSampledLast(
+  model: SessionModel,
+  head: ItemOutputHead,
+  table: SessionTable,
+  config: SampledLastConfig = {},
+): Promise<RankingResult> {
   const negatives = drawNegatives(table, head.nItems, config);
   const metrics = new RankingMetrics({ ks: config.ks ?? SAMPLED_KS });
   const batchSize = config.batchSize ?? 256;
@@ -77,7 +94,9 @@ export async function evaluateSampledLast(model: SessionModel, head: ItemOutputH
     const example = evaluationExample(batch, { kind: "last", maskId: null });
     const scores = tf.tidy(() => head.logits(nextItemStates(model, example)));
     const scoreRows = await hostRowsAsync(scores);
-    rows.forEach((s, i) => addRow(metrics, scoreRows[i], table.items[s * table.maxLength + table.lengths[s] - 1], negatives[s], s));
+    rows.forEach((s, i) =>
+      addRow(metrics, scoreRows[i], table.items[s * table.maxLength + table.lengths[s] - 1], negatives[s], s),
+    );
     tf.dispose([scores, example as unknown as tf.TensorContainer]);
     disposeBatch(batch);
   }
@@ -85,7 +104,11 @@ export async function evaluateSampledLast(model: SessionModel, head: ItemOutputH
 }
 
 /** Protocol (b) for a fitted baseline on the rows of `table`. */
-export function evaluateRecommenderSampledLast(recommender: Recommender, table: SessionTable, config: SampledLastConfig = {}): RankingResult {
+export function evaluateRecommenderSampledLast(
+  recommender: Recommender,
+  table: SessionTable,
+  config: SampledLastConfig = {},
+): RankingResult {
   const negatives = drawNegatives(table, recommender.nItems, config);
   const metrics = new RankingMetrics({ ks: config.ks ?? SAMPLED_KS });
   const scores = new Float32Array(recommender.nItems); // reused by every row

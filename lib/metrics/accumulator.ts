@@ -38,7 +38,8 @@ export const DEFAULT_KS: readonly number[] = [5, 10, 20];
 
 function checkKs(ks: readonly number[], where: string): number[] {
   if (ks.length === 0) throw new Error(`${where}: ks must list at least one cut-off`);
-  for (const k of ks) if (!Number.isInteger(k) || k < 1) throw new Error(`${where}: every k must be a positive integer, got ${k}`);
+  for (const k of ks)
+    if (!Number.isInteger(k) || k < 1) throw new Error(`${where}: every k must be a positive integer, got ${k}`);
   return [...new Set(ks)].sort((a, b) => a - b);
 }
 
@@ -85,7 +86,8 @@ export class RankingMetrics {
       this.unranked++;
       return;
     }
-    if (!Number.isInteger(rank) || rank < 1) throw new Error(`RankingMetrics.addRank: expected a rank >= 1, SKIPPED or UNRANKED, got ${rank}`);
+    if (!Number.isInteger(rank) || rank < 1)
+      throw new Error(`RankingMetrics.addRank: expected a rank >= 1, SKIPPED or UNRANKED, got ${rank}`);
     const reciprocal = 1 / rank;
     const gain = 1 / Math.log2(rank + 1);
     // ks ascending: the hit cut-offs are a suffix of them.

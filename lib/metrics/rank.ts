@@ -96,7 +96,8 @@ function shapeOf(scores: ScoreRows): [number, number] {
   }
   const nItems = scores.length > 0 ? scores[0].length : 0;
   scores.forEach((row, i) => {
-    if (row.length !== nItems) throw new Error(`scores[${i}]: expected ${nItems} item scores like row 0, got ${row.length}`);
+    if (row.length !== nItems)
+      throw new Error(`scores[${i}]: expected ${nItems} item scores like row 0, got ${row.length}`);
   });
   return [scores.length, nItems];
 }

@@ -34,17 +34,20 @@ export function sampleNegatives(
   history: ArrayLike<number>,
   count: number,
 ): Int32Array {
-  if (!Number.isInteger(count) || count < 0) throw new Error(`sampleNegatives: count must be an integer >= 0, got ${count}`);
+  if (!Number.isInteger(count) || count < 0)
+    throw new Error(`sampleNegatives: count must be an integer >= 0, got ${count}`);
   const excluded = new Set<number>([target]);
   for (let i = 0; i < history.length; i++) excluded.add(history[i]);
   let excludedCandidates = 0;
   for (const id of excluded) if (id >= FIRST_CANDIDATE && id < nItems) excludedCandidates++;
   const available = nItems - FIRST_CANDIDATE - excludedCandidates;
   if (count > available) {
-    throw new Error(`sampleNegatives: ${count} negatives requested for target ${target} but only ${available} items are eligible`);
+    throw new Error(
+      `sampleNegatives: ${count} negatives requested for target ${target} but only ${available} items are eligible`,
+    );
   }
   const negatives = new Int32Array(count);
-  for (let drawn = 0; drawn < count; ) {
+  for (let drawn = 0; drawn < count;) {
     const id = rng.int(FIRST_CANDIDATE, nItems);
     if (excluded.has(id)) continue;
     excluded.add(id);
@@ -54,7 +57,12 @@ export function sampleNegatives(
 }
 
 /** 1-based rank of `target` among itself and `negatives` in a score row [nItems] (higher score, then lower id, first). */
-export function sampledRank(row: Float32Array, target: number, negatives: ArrayLike<number>, where = "sampledRank"): number {
+export function sampledRank(
+  row: Float32Array,
+  target: number,
+  negatives: ArrayLike<number>,
+  where = "sampledRank",
+): number {
   const t = row[target];
   if (t !== t) throw new Error(`${where}: score of target item ${target} is NaN`);
   let before = 0;
@@ -97,11 +105,15 @@ export class SampledRankingMetrics {
   add(scores: ScoreRows, targets: Targets, histories: readonly ArrayLike<number>[]): void {
     const rows = hostRows(scores);
     if (rows.length > 0 && rows[0].length !== this.nItems) {
-      throw new Error(`SampledRankingMetrics.add: score rows have ${rows[0].length} items, expected nItems = ${this.nItems}`);
+      throw new Error(
+        `SampledRankingMetrics.add: score rows have ${rows[0].length} items, expected nItems = ${this.nItems}`,
+      );
     }
     const targetIds = hostTargetIds(targets, rows.length, this.nItems);
     if (histories.length !== rows.length) {
-      throw new Error(`SampledRankingMetrics.add: expected ${rows.length} histories (one per score row), got ${histories.length}`);
+      throw new Error(
+        `SampledRankingMetrics.add: expected ${rows.length} histories (one per score row), got ${histories.length}`,
+      );
     }
     for (let i = 0; i < rows.length; i++) {
       const target = targetIds[i];

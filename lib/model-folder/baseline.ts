@@ -31,7 +31,12 @@ function itemCardinality(manifest: ModelFolderManifest): number {
  * fault: model.json for a config it cannot build, weights.json for state arrays that are not the kind's,
  * weights.bin for bytes or values that are not a valid state.
  */
-export function restoreFolderBaseline(manifest: ModelFolderManifest, weightManifest: WeightManifest, bytes: Uint8Array, files: BaselineFiles): SavableBaseline {
+export function restoreFolderBaseline(
+  manifest: ModelFolderManifest,
+  weightManifest: WeightManifest,
+  bytes: Uint8Array,
+  files: BaselineFiles,
+): SavableBaseline {
   const kind = manifest.kind;
   if (!isBaselineKind(kind)) throw new Error(`${files.manifest}: "kind" ${JSON.stringify(kind)} is not a baseline`);
   let baseline: SavableBaseline;
@@ -42,21 +47,31 @@ export function restoreFolderBaseline(manifest: ModelFolderManifest, weightManif
   }
   let state: BaselineState;
   try {
-    state = Object.fromEntries(Object.entries(decodeArrays(weightManifest, bytes)).map(([name, { values }]) => [name, values]));
+    state = Object.fromEntries(
+      Object.entries(decodeArrays(weightManifest, bytes)).map(([name, { values }]) => [name, values]),
+    );
   } catch (error) {
     throw new Error(`${files.weights}: ${(error as Error).message}`);
   }
   try {
     baseline.restore(state);
   } catch (error) {
-    if (error instanceof StateLayoutError) throw new Error(`${files.weightManifest} does not fit the ${kind} baseline of ${files.manifest}: ${error.message}`);
+    if (error instanceof StateLayoutError)
+      throw new Error(
+        `${files.weightManifest} does not fit the ${kind} baseline of ${files.manifest}: ${error.message}`,
+      );
     throw new Error(`${files.weights}: ${(error as Error).message}: the file is corrupt`);
   }
   return baseline;
 }
 
 /** A RecommenderModel over a restored baseline (see the top of this file). */
-export function baselineRecommender(manifest: ModelFolderManifest, baseline: SavableBaseline, workflow: FittedWorkflow, encoder: LiveEncoder): RecommenderModel {
+export function baselineRecommender(
+  manifest: ModelFolderManifest,
+  baseline: SavableBaseline,
+  workflow: FittedWorkflow,
+  encoder: LiveEncoder,
+): RecommenderModel {
   const { schema } = manifest;
   const itemColumn = schema.columns.find((column) => column.name === schema.item);
   const items = fittedVocabulary(workflow, itemColumn?.vocabulary as string).values; // id i + 2 ↔ items[i]
@@ -67,7 +82,8 @@ export function baselineRecommender(manifest: ModelFolderManifest, baseline: Sav
     checkRecommendCall(manifest.name, disposed, sessions, k, items.length);
     return encoder.encode(sessions).map((row, r) => {
       const ids = row[schema.item];
-      if (!Array.isArray(ids) || ids.length === 0) throw new Error(`live session ${r}: no "${schema.item}" list in the encoded session`);
+      if (!Array.isArray(ids) || ids.length === 0)
+        throw new Error(`live session ${r}: no "${schema.item}" list in the encoded session`);
       baseline.score(Int32Array.from(ids.slice(-schema.maxLength) as number[]), scores);
       const best = topKRow(scores, k, `recommend (${manifest.name})`);
       return { items: Array.from(best, (id) => items[id - 2]), scores: Array.from(best, (id) => scores[id]) };

@@ -21,23 +21,29 @@ export function liveBatch(rows: readonly EncodedSession[], schema: DatasetSchema
   });
   rows.forEach((row, r) => {
     const items = row[schema.item];
-    if (!Array.isArray(items) || items.length === 0) throw new Error(`live session ${r}: no "${schema.item}" list in the encoded session`);
+    if (!Array.isArray(items) || items.length === 0)
+      throw new Error(`live session ${r}: no "${schema.item}" list in the encoded session`);
     const skipped = Math.max(0, items.length - len); // the oldest events beyond maxLength
     lengths[r] = items.length - skipped;
     columns.forEach((column, c) => {
       const value = row[column.name];
       const fail = (what: string): never => {
-        throw new Error(`live session ${r}: column "${column.name}" ${what} (does the workflow match the model's schema?)`);
+        throw new Error(
+          `live session ${r}: column "${column.name}" ${what} (does the workflow match the model's schema?)`,
+        );
       };
       if (!column.list) {
-        if (typeof value !== "number" || !Number.isFinite(value)) fail(`is ${JSON.stringify(value)}, expected a number`);
+        if (typeof value !== "number" || !Number.isFinite(value))
+          fail(`is ${JSON.stringify(value)}, expected a number`);
         arrays[c][r] = value as number;
         return;
       }
-      if (!Array.isArray(value) || value.length !== items.length) fail(`must be a list as long as "${schema.item}" (${items.length})`);
+      if (!Array.isArray(value) || value.length !== items.length)
+        fail(`must be a list as long as "${schema.item}" (${items.length})`);
       for (let i = skipped; i < items.length; i++) {
         const v = (value as unknown[])[i];
-        if (typeof v !== "number" || !Number.isFinite(v)) fail(`has ${JSON.stringify(v)} at event ${i} (a missing input value?)`);
+        if (typeof v !== "number" || !Number.isFinite(v))
+          fail(`has ${JSON.stringify(v)} at event ${i} (a missing input value?)`);
         arrays[c][r * len + i - skipped] = v as number;
       }
     });
@@ -49,7 +55,14 @@ export function liveBatch(rows: readonly EncodedSession[], schema: DatasetSchema
   const tensors = (keep: (list: boolean, kind: string) => boolean): Record<string, tf.Tensor> =>
     Object.fromEntries(
       columns.flatMap((column, c) =>
-        keep(column.list, column.kind) ? [[column.name, column.list ? tf.tensor2d(arrays[c], shape, column.dtype) : tf.tensor1d(arrays[c], column.dtype)]] : [],
+        keep(column.list, column.kind)
+          ? [
+              [
+                column.name,
+                column.list ? tf.tensor2d(arrays[c], shape, column.dtype) : tf.tensor1d(arrays[c], column.dtype),
+              ],
+            ]
+          : [],
       ),
     );
   return {

@@ -40,7 +40,8 @@ export async function saveCheckpoint(dir: string, tensors: Record<string, tf.Ten
 
 function readRequired(dir: string, file: string): Buffer {
   const path = join(dir, file);
-  if (!existsSync(path)) throw new Error(`checkpoint: ${path} not found (is ${dir} a folder written by saveCheckpoint?)`);
+  if (!existsSync(path))
+    throw new Error(`checkpoint: ${path} not found (is ${dir} a folder written by saveCheckpoint?)`);
   return readFileSync(path);
 }
 
@@ -55,7 +56,10 @@ function parseJsonFile(path: string, text: string): unknown {
 /** Reads the named tensors of a checkpoint folder. The caller owns (disposes) them. */
 export function loadWeights(dir: string): Record<string, tf.Tensor> {
   const manifestPath = join(dir, MANIFEST_FILE);
-  const manifest = parseManifest(parseJsonFile(manifestPath, readRequired(dir, MANIFEST_FILE).toString("utf8")), manifestPath);
+  const manifest = parseManifest(
+    parseJsonFile(manifestPath, readRequired(dir, MANIFEST_FILE).toString("utf8")),
+    manifestPath,
+  );
   const data = readRequired(dir, WEIGHTS_FILE);
   return decodeWeights(manifest, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
 }

@@ -66,7 +66,8 @@ export function encodeArrays(arrays: WeightArrays): { manifest: WeightManifest; 
   let offset = 0;
   for (const [name, { values, shape }] of Object.entries(arrays)) {
     const dtype: WeightDtype = values instanceof Float32Array ? "float32" : "int32";
-    if (shape.reduce((a, b) => a * b, 1) !== values.length) throw new Error(`checkpoint: "${name}" has ${values.length} values but shape [${shape}]`);
+    if (shape.reduce((a, b) => a * b, 1) !== values.length)
+      throw new Error(`checkpoint: "${name}" has ${values.length} values but shape [${shape}]`);
     const byteLength = values.length * BYTES_PER_VALUE;
     weights.push({ name, shape: [...shape], dtype, offset, byteLength });
     offset += byteLength;
@@ -87,7 +88,8 @@ export function parseManifest(json: unknown, source: string): WeightManifest {
   if (typeof json !== "object" || json === null) fail("expected a JSON object");
   const m = json as Partial<WeightManifest>;
   if (m.format !== FORMAT) fail(`expected "format": "${FORMAT}", got ${JSON.stringify(m.format)}`);
-  if (m.version !== FORMAT_VERSION) fail(`unsupported version ${JSON.stringify(m.version)}; expected ${FORMAT_VERSION}`);
+  if (m.version !== FORMAT_VERSION)
+    fail(`unsupported version ${JSON.stringify(m.version)}; expected ${FORMAT_VERSION}`);
   if (!Number.isInteger(m.byteLength) || (m.byteLength as number) < 0) fail(`"byteLength" must be an integer >= 0`);
   if (!Array.isArray(m.weights)) fail(`"weights" must be an array`);
   const seen = new Set<string>();
@@ -101,7 +103,8 @@ export function parseManifest(json: unknown, source: string): WeightManifest {
       fail(`${where}: "shape" must be an array of integers >= 0`);
     }
     const expectedBytes = e.shape.reduce((a, b) => a * b, 1) * BYTES_PER_VALUE;
-    if (e.byteLength !== expectedBytes) fail(`${where}: byteLength ${e.byteLength} but shape [${e.shape}] needs ${expectedBytes}`);
+    if (e.byteLength !== expectedBytes)
+      fail(`${where}: byteLength ${e.byteLength} but shape [${e.shape}] needs ${expectedBytes}`);
     if (!Number.isInteger(e.offset) || e.offset < 0 || e.offset % BYTES_PER_VALUE !== 0) {
       fail(`${where}: "offset" must be a non-negative multiple of ${BYTES_PER_VALUE}`);
     }
@@ -115,7 +118,12 @@ export function parseManifest(json: unknown, source: string): WeightManifest {
 /** Tensors named as in the manifest, read from the bytes of weights.bin. The caller owns (disposes) them. */
 export function decodeWeights(manifest: WeightManifest, data: Uint8Array): Record<string, tf.Tensor> {
   const arrays = decodeArrays(manifest, data);
-  return Object.fromEntries(Object.entries(arrays).map(([name, { values, shape }]) => [name, tf.tensor(values, shape, values instanceof Float32Array ? "float32" : "int32")]));
+  return Object.fromEntries(
+    Object.entries(arrays).map(([name, { values, shape }]) => [
+      name,
+      tf.tensor(values, shape, values instanceof Float32Array ? "float32" : "int32"),
+    ]),
+  );
 }
 
 /** The typed arrays named in the manifest, read from the bytes of weights.bin (the inverse of `encodeArrays`). */
@@ -131,7 +139,10 @@ export function decodeArrays(manifest: WeightManifest, data: Uint8Array): Weight
   for (const e of manifest.weights) {
     // Copy into a fresh, aligned buffer: `data` may sit at any byte offset of a larger buffer.
     const bytes = data.slice(e.offset, e.offset + e.byteLength);
-    arrays[e.name] = { values: e.dtype === "float32" ? new Float32Array(bytes.buffer) : new Int32Array(bytes.buffer), shape: [...e.shape] };
+    arrays[e.name] = {
+      values: e.dtype === "float32" ? new Float32Array(bytes.buffer) : new Int32Array(bytes.buffer),
+      shape: [...e.shape],
+    };
   }
   return arrays;
 }
@@ -154,19 +165,27 @@ export function assignWeights(
   for (const [name, variable] of Object.entries(variables)) {
     const weight = weights[name];
     if (weight === undefined) {
-      throw new Error(`assignWeights: no weight for variable "${name}" (checkpoint has: ${Object.keys(weights).join(", ")})`);
+      throw new Error(
+        `assignWeights: no weight for variable "${name}" (checkpoint has: ${Object.keys(weights).join(", ")})`,
+      );
     }
     if (!tf.util.arraysEqual(weight.shape, variable.shape)) {
-      throw new Error(`assignWeights: variable "${name}" has shape [${variable.shape}] but the weight has shape [${weight.shape}]`);
+      throw new Error(
+        `assignWeights: variable "${name}" has shape [${variable.shape}] but the weight has shape [${weight.shape}]`,
+      );
     }
     if (weight.dtype !== variable.dtype) {
-      throw new Error(`assignWeights: variable "${name}" has dtype ${variable.dtype} but the weight has dtype ${weight.dtype}`);
+      throw new Error(
+        `assignWeights: variable "${name}" has dtype ${variable.dtype} but the weight has dtype ${weight.dtype}`,
+      );
     }
   }
   if (strict) {
     const unused = Object.keys(weights).filter((name) => !(name in variables));
     if (unused.length > 0) {
-      throw new Error(`assignWeights: checkpoint weights with no matching variable: ${unused.join(", ")} (pass strict: false to ignore)`);
+      throw new Error(
+        `assignWeights: checkpoint weights with no matching variable: ${unused.join(", ")} (pass strict: false to ignore)`,
+      );
     }
   }
   for (const [name, variable] of Object.entries(variables)) variable.assign(weights[name]);

@@ -10,7 +10,14 @@ import { MANIFEST_FILE, WEIGHTS_FILE, assignWeights, decodeWeights, parseManifes
 import { baselineRecommender, restoreFolderBaseline } from "./baseline";
 import { checkRecommendCall } from "./request";
 import { FIRST_ID, cardinality } from "../data/categorify";
-import { type FittedWorkflow, VOCABULARY_FOLDER, WORKFLOW_FILE, fittedVocabulary, parseSavedWorkflow, savedVocabularyNames } from "../data/fitted";
+import {
+  type FittedWorkflow,
+  VOCABULARY_FOLDER,
+  WORKFLOW_FILE,
+  fittedVocabulary,
+  parseSavedWorkflow,
+  savedVocabularyNames,
+} from "../data/fitted";
 import { type EncodedSession, liveEncoder, type LiveEncoder, type RawSession } from "../data/live";
 import {
   MODEL_KINDS,
@@ -28,7 +35,14 @@ import type { OutputHeadConfig } from "../models/outputs";
 import type { SchemeKind } from "../models/targets";
 import { type DatasetSchema, validateSchema } from "../data/schema";
 import { liveBatch } from "./batch";
-import { MODEL_FILE, MODEL_FORMAT, WORKFLOW_FOLDER, type ModelFolderManifest, type Recommendation, type RecommenderModel } from "./types";
+import {
+  MODEL_FILE,
+  MODEL_FORMAT,
+  WORKFLOW_FOLDER,
+  type ModelFolderManifest,
+  type Recommendation,
+  type RecommenderModel,
+} from "./types";
 
 /** Paths of the folder's files, relative to the folder. */
 export const FOLDER_FILES = {
@@ -77,22 +91,28 @@ export function checkManifest(json: unknown, source: string): ModelFolderManifes
   const fail = (message: string): never => {
     throw new Error(`${source}: ${message}`);
   };
-  const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+  const isObject = (value: unknown): value is Record<string, unknown> =>
+    typeof value === "object" && value !== null && !Array.isArray(value);
   if (!isObject(json)) return fail("expected a JSON object");
   if (json.format !== MODEL_FORMAT) {
-    fail(`expected "format": "${MODEL_FORMAT}", got ${JSON.stringify(json.format)} (is this a model folder written by saveModelFolder?)`);
+    fail(
+      `expected "format": "${MODEL_FORMAT}", got ${JSON.stringify(json.format)} (is this a model folder written by saveModelFolder?)`,
+    );
   }
   if (json.version !== 1) fail(`unsupported "version" ${JSON.stringify(json.version)}, expected 1`);
   if (typeof json.name !== "string" || json.name === "") fail(`"name" must be a non-empty string`);
   const baseline = isBaselineKind(json.kind);
   if (!baseline && !MODEL_KINDS.includes(json.kind as never)) {
-    fail(`"kind" must be a model kind (${MODEL_KINDS.join(", ")}) or a baseline (${BASELINE_KINDS.join(", ")}), got ${JSON.stringify(json.kind)}`);
+    fail(
+      `"kind" must be a model kind (${MODEL_KINDS.join(", ")}) or a baseline (${BASELINE_KINDS.join(", ")}), got ${JSON.stringify(json.kind)}`,
+    );
   }
   if (!isObject(json.config)) fail(`"config" must be an object (the model's config)`);
   if (!baseline && !isObject(json.head)) fail(`"head" must be an object (the output head's config)`);
   const schema = validateSchema(json.schema, `${source}: "schema"`);
   if (typeof json.trainedAt !== "string") fail(`"trainedAt" must be an ISO 8601 time`);
-  if (!isObject(json.metrics) || Object.values(json.metrics).some((v) => typeof v !== "number")) fail(`"metrics" must map names to numbers`);
+  if (!isObject(json.metrics) || Object.values(json.metrics).some((v) => typeof v !== "number"))
+    fail(`"metrics" must map names to numbers`);
   if (json.scheme !== undefined && !SCHEME_KINDS.includes(json.scheme as never)) {
     fail(`"scheme" must be one of ${SCHEME_KINDS.join(", ")}, got ${JSON.stringify(json.scheme)}`);
   }
@@ -108,7 +128,9 @@ export function checkWorkflowSchema(workflow: FittedWorkflow, schema: DatasetSch
   for (const column of schema.columns) {
     if (column.kind === "count") continue;
     if (!encoder.columns.includes(column.name)) {
-      throw new Error(`${where}: the workflow does not output the schema's column "${column.name}" (it outputs ${encoder.columns.join(", ")})`);
+      throw new Error(
+        `${where}: the workflow does not output the schema's column "${column.name}" (it outputs ${encoder.columns.join(", ")})`,
+      );
     }
     if (column.vocabulary === undefined) continue;
     const size = cardinality(fittedVocabulary(workflow, column.vocabulary));
@@ -141,7 +163,14 @@ export async function readModelFolder(reader: FolderReader): Promise<Recommender
   }
   const weightManifest = await json(FOLDER_FILES.weightManifest);
   const weights = await reader.bytes(FOLDER_FILES.weights);
-  return recommenderFromParts({ manifest, weightManifest, weights, workflow, vocabularies, where: (file) => reader.where(file) });
+  return recommenderFromParts({
+    manifest,
+    weightManifest,
+    weights,
+    workflow,
+    vocabularies,
+    where: (file) => reader.where(file),
+  });
 }
 
 /** The recommender of a model folder's parsed files; errors name the file at fault. */
@@ -152,11 +181,24 @@ export function recommenderFromParts(parts: ModelFolderParts): RecommenderModel 
     workflow: where(FOLDER_FILES.workflow),
     vocabulary: (name) => where(FOLDER_FILES.vocabulary(name)),
   });
-  const encoder = checkWorkflowSchema(workflow, manifest.schema, `${where(FOLDER_FILES.workflow)} does not fit ${where(FOLDER_FILES.manifest)}`);
+  const encoder = checkWorkflowSchema(
+    workflow,
+    manifest.schema,
+    `${where(FOLDER_FILES.workflow)} does not fit ${where(FOLDER_FILES.manifest)}`,
+  );
   if (isBaselineKind(manifest.kind)) {
     const weightManifest = parseManifest(parts.weightManifest, where(FOLDER_FILES.weightManifest));
-    const files = { manifest: where(FOLDER_FILES.manifest), weightManifest: where(FOLDER_FILES.weightManifest), weights: where(FOLDER_FILES.weights) };
-    return baselineRecommender(manifest, restoreFolderBaseline(manifest, weightManifest, parts.weights, files), workflow, encoder);
+    const files = {
+      manifest: where(FOLDER_FILES.manifest),
+      weightManifest: where(FOLDER_FILES.weightManifest),
+      weights: where(FOLDER_FILES.weights),
+    };
+    return baselineRecommender(
+      manifest,
+      restoreFolderBaseline(manifest, weightManifest, parts.weights, files),
+      workflow,
+      encoder,
+    );
   }
   const weights = decodeFolderWeights(parts, where);
   let built: { model: SessionModel; head: ItemOutputHead };
@@ -167,7 +209,14 @@ export function recommenderFromParts(parts: ModelFolderParts): RecommenderModel 
     tf.dispose(Object.values(weights)); // the variables hold their own copies
   }
   try {
-    const recommender = createRecommender(manifest, built.model, built.head, workflow, encoder, where(FOLDER_FILES.manifest));
+    const recommender = createRecommender(
+      manifest,
+      built.model,
+      built.head,
+      workflow,
+      encoder,
+      where(FOLDER_FILES.manifest),
+    );
     checkProbeScores(manifest, built.model, built.head, where(FOLDER_FILES.weights));
     return recommender;
   } catch (error) {
@@ -191,14 +240,18 @@ function checkFinite(weights: Record<string, tf.Tensor>, file: string): void {
     if (tensor.dtype !== "float32") continue;
     const values = tensor.dataSync();
     const at = values.findIndex((value) => !Number.isFinite(value));
-    if (at >= 0) throw new Error(`${file}: weight "${name}" holds ${values[at]} at index ${at}: the file is corrupt (every weight must be a finite number)`);
+    if (at >= 0)
+      throw new Error(
+        `${file}: weight "${name}" holds ${values[at]} at index ${at}: the file is corrupt (every weight must be a finite number)`,
+      );
   }
 }
 
 /** One session of one event, every id the first known one and every number 0 (encoded, as liveBatch reads it). */
 function probeSession(schema: DatasetSchema): EncodedSession {
   const columns = schema.columns.filter((column) => column.kind !== "count");
-  const value = (column: (typeof columns)[number]): number => (column.kind === "continuous" ? 0 : Math.min(FIRST_ID, (column.cardinality ?? FIRST_ID + 1) - 1));
+  const value = (column: (typeof columns)[number]): number =>
+    column.kind === "continuous" ? 0 : Math.min(FIRST_ID, (column.cardinality ?? FIRST_ID + 1) - 1);
   return Object.fromEntries(columns.map((column) => [column.name, column.list ? [value(column)] : value(column)]));
 }
 
@@ -206,7 +259,12 @@ function probeSession(schema: DatasetSchema): EncodedSession {
  * Scores a probe session over the whole catalogue and throws, naming `file`, when a score is not finite: finite
  * weights can still overflow (garbage of huge magnitude, a diverged model), and such a model must not serve.
  */
-function checkProbeScores(manifest: ModelFolderManifest, model: SessionModel, head: ItemOutputHead, file: string): void {
+function checkProbeScores(
+  manifest: ModelFolderManifest,
+  model: SessionModel,
+  head: ItemOutputHead,
+  file: string,
+): void {
   const scheme = { kind: manifest.scheme ?? ("next" as SchemeKind), maskId: model.inputs.maskId };
   const batch = liveBatch([probeSession(manifest.schema)], manifest.schema);
   let evaluation: EvaluationInputs | undefined;
@@ -217,7 +275,10 @@ function checkProbeScores(manifest: ModelFolderManifest, model: SessionModel, he
     states = nextItemStates(model, evaluation);
     const hidden = states;
     finite = tf.tidy(() => tf.all(tf.isFinite(head.logits(hidden))));
-    if (finite.dataSync()[0] !== 1) throw new Error(`${file}: the scores of a probe session are not all finite numbers: the weights are corrupt or the model diverged`);
+    if (finite.dataSync()[0] !== 1)
+      throw new Error(
+        `${file}: the scores of a probe session are not all finite numbers: the weights are corrupt or the model diverged`,
+      );
   } finally {
     tf.dispose([batch, evaluation, states, finite] as unknown as tf.TensorContainer);
   }
@@ -233,9 +294,12 @@ export function buildModel(
   where: (file: string) => string,
 ): { model: SessionModel; head: ItemOutputHead } {
   const cannotBuild = (error: unknown): Error =>
-    new Error(`${where(FOLDER_FILES.manifest)}: cannot build the ${manifest.kind} model it describes: ${(error as Error).message}`);
+    new Error(
+      `${where(FOLDER_FILES.manifest)}: cannot build the ${manifest.kind} model it describes: ${(error as Error).message}`,
+    );
   const kind = manifest.kind;
-  if (isBaselineKind(kind)) throw new Error(`${where(FOLDER_FILES.manifest)}: holds the baseline ${kind}, not a neural model`);
+  if (isBaselineKind(kind))
+    throw new Error(`${where(FOLDER_FILES.manifest)}: holds the baseline ${kind}, not a neural model`);
   let model: SessionModel;
   try {
     model = createModel(kind, manifest.config as never, manifest.schema);
@@ -253,7 +317,9 @@ export function buildModel(
     assignWeights({ ...model.variables, ...head.variables }, weights);
   } catch (error) {
     disposeModel({ model, head });
-    throw new Error(`${where(FOLDER_FILES.weightManifest)} does not fit the model of ${where(FOLDER_FILES.manifest)}: ${(error as Error).message}`);
+    throw new Error(
+      `${where(FOLDER_FILES.weightManifest)} does not fit the model of ${where(FOLDER_FILES.manifest)}: ${(error as Error).message}`,
+    );
   }
   head.freeze(); // a loaded folder only serves
   return { model, head };

@@ -42,7 +42,9 @@ export async function fetchModelParts(base: URL): Promise<ModelFolderParts> {
     fetchJson(base, FOLDER_FILES.workflow),
   ]);
   const names = savedVocabularyNames(workflow, where(FOLDER_FILES.workflow));
-  const vocabularies = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await fetchJson(base, FOLDER_FILES.vocabulary(name))])));
+  const vocabularies = Object.fromEntries(
+    await Promise.all(names.map(async (name) => [name, await fetchJson(base, FOLDER_FILES.vocabulary(name))])),
+  );
   return { manifest, weightManifest, weights, workflow, vocabularies, where };
 }
 
@@ -50,6 +52,9 @@ export async function fetchModelParts(base: URL): Promise<ModelFolderParts> {
 export async function fetchModel(base: URL): Promise<FetchedModel> {
   const parts = await fetchModelParts(base);
   const where = parts.where as (file: string) => string;
-  const workflow = parseSavedWorkflow(parts.workflow, parts.vocabularies, { workflow: where(FOLDER_FILES.workflow), vocabulary: (name) => where(FOLDER_FILES.vocabulary(name)) });
+  const workflow = parseSavedWorkflow(parts.workflow, parts.vocabularies, {
+    workflow: where(FOLDER_FILES.workflow),
+    vocabulary: (name) => where(FOLDER_FILES.vocabulary(name)),
+  });
   return { recommender: recommenderFromParts(parts), workflow };
 }

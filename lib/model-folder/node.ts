@@ -12,7 +12,14 @@ import type { Workflow } from "../data/workflow";
 import type { ItemOutputHead, SessionModel } from "../models";
 import type { SchemeKind } from "../models/targets";
 import { type DatasetSchema, validateSchema } from "../data/schema";
-import { FOLDER_FILES, type FolderReader, checkManifest, checkWorkflowSchema, folderFiles, readModelFolder } from "./core";
+import {
+  FOLDER_FILES,
+  type FolderReader,
+  checkManifest,
+  checkWorkflowSchema,
+  folderFiles,
+  readModelFolder,
+} from "./core";
 import { MODEL_FORMAT, WORKFLOW_FOLDER, type ModelFolderManifest, type RecommenderModel } from "./types";
 
 /** What every folder holds besides the recommender itself. */
@@ -50,13 +57,18 @@ export type SaveModelFolderOptions = SaveModelOptions | SaveBaselineOptions;
 export async function saveModelFolder(dir: string, options: SaveModelFolderOptions): Promise<ModelFolderManifest> {
   const where = `saveModelFolder(${dir})`;
   const schema = validateSchema(options.schema, `${where}: schema`);
-  if (typeof options.name !== "string" || options.name === "") throw new Error(`${where}: name must be a non-empty string`);
-  const { manifest, weights } = "baseline" in options ? baselineContents(options, schema, where) : await modelContents(options, schema, where);
+  if (typeof options.name !== "string" || options.name === "")
+    throw new Error(`${where}: name must be a non-empty string`);
+  const { manifest, weights } =
+    "baseline" in options ? baselineContents(options, schema, where) : await modelContents(options, schema, where);
   checkWorkflowSchema(options.workflow, schema, `${where}: the workflow does not fit the schema`);
   checkManifest(JSON.parse(JSON.stringify(manifest)), `${where}: model.json`); // what load will check, before writing
   await writeDirectoryAtomically(dir, async (temporary) => {
     await fs.writeFile(path.join(temporary, FOLDER_FILES.manifest), JSON.stringify(manifest, null, 2) + "\n");
-    await fs.writeFile(path.join(temporary, FOLDER_FILES.weightManifest), JSON.stringify(weights.manifest, null, 1) + "\n");
+    await fs.writeFile(
+      path.join(temporary, FOLDER_FILES.weightManifest),
+      JSON.stringify(weights.manifest, null, 1) + "\n",
+    );
     await fs.writeFile(path.join(temporary, FOLDER_FILES.weights), weights.data);
     await options.workflow.save(path.join(temporary, WORKFLOW_FOLDER));
   });
@@ -95,7 +107,9 @@ function baselineContents(options: SaveBaselineOptions, schema: DatasetSchema, w
   const { baseline } = options;
   const itemCardinality = schema.columns.find((column) => column.name === schema.item)?.cardinality;
   if (baseline.nItems !== itemCardinality) {
-    throw new Error(`${where}: the schema has ${itemCardinality} item ids but the ${baseline.name} baseline has ${baseline.nItems}: was it fitted on this schema's data?`);
+    throw new Error(
+      `${where}: the schema has ${itemCardinality} item ids but the ${baseline.name} baseline has ${baseline.nItems}: was it fitted on this schema's data?`,
+    );
   }
   let state: BaselineState;
   try {
@@ -103,7 +117,9 @@ function baselineContents(options: SaveBaselineOptions, schema: DatasetSchema, w
   } catch (error) {
     throw new Error(`${where}: ${(error as Error).message}`);
   }
-  const arrays = Object.fromEntries(Object.entries(state).map(([name, values]) => [name, { values, shape: [values.length] }]));
+  const arrays = Object.fromEntries(
+    Object.entries(state).map(([name, values]) => [name, { values, shape: [values.length] }]),
+  );
   return { manifest: manifestOf(options, schema, baseline.name, baseline.config), weights: encodeArrays(arrays) };
 }
 
@@ -117,16 +133,24 @@ async function modelContents(options: SaveModelOptions, schema: DatasetSchema, w
     );
   }
   const shared = Object.keys(head.variables).filter((name) => name in model.variables);
-  if (shared.length > 0) throw new Error(`${where}: the model and the head both have variables named ${shared.join(", ")}`);
-  const manifest = manifestOf(options, schema, model.kind, model.config, { head: { ...head.config, sampled: null }, scheme: options.scheme });
+  if (shared.length > 0)
+    throw new Error(`${where}: the model and the head both have variables named ${shared.join(", ")}`);
+  const manifest = manifestOf(options, schema, model.kind, model.config, {
+    head: { ...head.config, sampled: null },
+    scheme: options.scheme,
+  });
   return { manifest, weights: await encodeWeights({ ...model.variables, ...head.variables }) };
 }
 
 /** Reads a model folder written by `saveModelFolder`. Errors name the folder or the file at fault. */
 export async function loadModelFolder(dir: string): Promise<RecommenderModel> {
   const stat = await fs.stat(dir).catch(() => null);
-  if (stat === null) throw new Error(`${dir}: no such folder (a model folder holds model.json, weights.json, weights.bin and workflow/)`);
-  if (!stat.isDirectory()) throw new Error(`${dir}: not a folder (a model folder holds model.json, weights.json, weights.bin and workflow/)`);
+  if (stat === null)
+    throw new Error(
+      `${dir}: no such folder (a model folder holds model.json, weights.json, weights.bin and workflow/)`,
+    );
+  if (!stat.isDirectory())
+    throw new Error(`${dir}: not a folder (a model folder holds model.json, weights.json, weights.bin and workflow/)`);
   return readModelFolder(fileReader(dir));
 }
 
@@ -138,7 +162,9 @@ export async function modelFolderFiles(dir: string): Promise<string[]> {
   try {
     workflow = JSON.parse(await reader.text(FOLDER_FILES.workflow));
   } catch (error) {
-    throw new Error(error instanceof SyntaxError ? `${source}: not valid JSON: ${error.message}` : (error as Error).message);
+    throw new Error(
+      error instanceof SyntaxError ? `${source}: not valid JSON: ${error.message}` : (error as Error).message,
+    );
   }
   return folderFiles(workflow, source);
 }
@@ -150,7 +176,9 @@ function fileReader(dir: string): FolderReader {
       return await fs.readFile(where(file));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      throw new Error(code === "ENOENT" ? `${where(file)}: not found` : `${where(file)}: cannot read: ${(error as Error).message}`);
+      throw new Error(
+        code === "ENOENT" ? `${where(file)}: not found` : `${where(file)}: cannot read: ${(error as Error).message}`,
+      );
     }
   };
   return {

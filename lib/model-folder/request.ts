@@ -3,7 +3,13 @@
 import type { RawSession } from "../data/live";
 
 /** Throws unless the folder `name` is live, `k` lies in 1..`known` and `sessions` is an array. */
-export function checkRecommendCall(name: string, disposed: boolean, sessions: readonly RawSession[], k: number, known: number): void {
+export function checkRecommendCall(
+  name: string,
+  disposed: boolean,
+  sessions: readonly RawSession[],
+  k: number,
+  known: number,
+): void {
   if (disposed) throw new Error(`recommend: the model "${name}" has been disposed`);
   if (!Number.isInteger(k) || k < 1) throw new Error(`recommend: k must be an integer >= 1, got ${k}`);
   if (k > known) throw new Error(`recommend: k = ${k} is more than the ${known} items the model knows`);

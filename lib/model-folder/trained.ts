@@ -32,15 +32,33 @@ export function loadTrained(dir: string): TrainedModel | TrainedBaseline {
   const manifest = readManifest(dir);
   if (!isBaselineKind(manifest.kind)) return loadTrainedModel(dir);
   const file = (name: string) => path.join(dir, name);
-  const weightManifest = parseManifest(JSON.parse(fs.readFileSync(file(FOLDER_FILES.weightManifest), "utf8")), file(FOLDER_FILES.weightManifest));
+  const weightManifest = parseManifest(
+    JSON.parse(fs.readFileSync(file(FOLDER_FILES.weightManifest), "utf8")),
+    file(FOLDER_FILES.weightManifest),
+  );
   const bytes = fs.readFileSync(file(FOLDER_FILES.weights));
-  const files = { manifest: file(FOLDER_FILES.manifest), weightManifest: file(FOLDER_FILES.weightManifest), weights: file(FOLDER_FILES.weights) };
-  return { manifest, baseline: restoreFolderBaseline(manifest, weightManifest, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), files) };
+  const files = {
+    manifest: file(FOLDER_FILES.manifest),
+    weightManifest: file(FOLDER_FILES.weightManifest),
+    weights: file(FOLDER_FILES.weights),
+  };
+  return {
+    manifest,
+    baseline: restoreFolderBaseline(
+      manifest,
+      weightManifest,
+      new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      files,
+    ),
+  };
 }
 
 function readManifest(dir: string): ModelFolderManifest {
   const manifestFile = path.join(dir, FOLDER_FILES.manifest);
-  if (!fs.existsSync(dir)) throw new Error(`${dir}: no such folder (a model folder holds model.json, weights.json, weights.bin and workflow/)`);
+  if (!fs.existsSync(dir))
+    throw new Error(
+      `${dir}: no such folder (a model folder holds model.json, weights.json, weights.bin and workflow/)`,
+    );
   if (!fs.existsSync(manifestFile)) throw new Error(`${dir}: not a model folder (no ${FOLDER_FILES.manifest})`);
   let text: string;
   try {
@@ -74,6 +92,13 @@ export function loadTrainedModel(dir: string): TrainedModel {
 /** Null when a model built for `model` can read data of `data` (same item column, maxLength, columns with the same
  *  kinds and cardinalities), else what differs. */
 export function schemaMismatch(model: DatasetSchema, data: DatasetSchema): string | null {
-  const describe = (schema: DatasetSchema) => JSON.stringify([schema.item, schema.maxLength, schema.columns.map((c) => [c.name, c.kind, c.list, c.cardinality ?? null])]);
-  return describe(model) === describe(data) ? null : "its schema (columns, cardinalities or maxLength) differs from the data set's";
+  const describe = (schema: DatasetSchema) =>
+    JSON.stringify([
+      schema.item,
+      schema.maxLength,
+      schema.columns.map((c) => [c.name, c.kind, c.list, c.cardinality ?? null]),
+    ]);
+  return describe(model) === describe(data)
+    ? null
+    : "its schema (columns, cardinalities or maxLength) differs from the data set's";
 }

@@ -48,7 +48,11 @@ export function selfAttention(
         const [batchSize, seqLen] = x.shape;
         // [b, L, dModel] → [b·heads, L, headDim]
         const splitHeads = (t: tf.Tensor): tf.Tensor3D =>
-          tf.reshape(tf.transpose(tf.reshape(t, [batchSize, seqLen, heads, headDim]), [0, 2, 1, 3]), [batchSize * heads, seqLen, headDim]);
+          tf.reshape(tf.transpose(tf.reshape(t, [batchSize, seqLen, heads, headDim]), [0, 2, 1, 3]), [
+            batchSize * heads,
+            seqLen,
+            headDim,
+          ]);
         const q = splitHeads(query.apply(x));
         const k = splitHeads(key.apply(x));
         const v = splitHeads(value.apply(x));
@@ -58,7 +62,10 @@ export function selfAttention(
           tf.reshape(dropout(weights, dropoutRate, training, seeds), [batchSize * heads, seqLen, seqLen]),
           v,
         ); // [b·h, L, headDim]
-        const merged = tf.reshape(tf.transpose(tf.reshape(attended, [batchSize, heads, seqLen, headDim]), [0, 2, 1, 3]), [batchSize, seqLen, dModel]);
+        const merged = tf.reshape(
+          tf.transpose(tf.reshape(attended, [batchSize, heads, seqLen, headDim]), [0, 2, 1, 3]),
+          [batchSize, seqLen, dModel],
+        );
         return output.apply(merged) as tf.Tensor3D;
       }),
   };

@@ -112,21 +112,36 @@ export function isComposedConfig(config: unknown): config is ComposedModelConfig
 }
 
 /** The schema's columns embedded (or as-is) and concatenated per position, optionally projected. */
-export const inputBlock = (config: Omit<InputBlockSpec, "block"> = {}): InputBlockSpec => ({ block: "input", ...config });
+export const inputBlock = (config: Omit<InputBlockSpec, "block"> = {}): InputBlockSpec => ({
+  block: "input",
+  ...config,
+});
 /** The mean of each session's features over its real positions: one state per session. */
 export const meanPooling = (): MeanPoolingSpec => ({ block: "meanPooling" });
 export const mlpBlock = (config: Omit<MlpBlockSpec, "block">): MlpBlockSpec => ({ block: "mlp", ...config });
-export const recurrentBlock = (config: Omit<RecurrentBlockSpec, "block">): RecurrentBlockSpec => ({ block: "recurrent", ...config });
+export const recurrentBlock = (config: Omit<RecurrentBlockSpec, "block">): RecurrentBlockSpec => ({
+  block: "recurrent",
+  ...config,
+});
 /** Pre-LN Transformer blocks (GPT-style) over the input's width: learned position embeddings, then N times
  *  x += Dropout(SelfAttention(LayerNorm(x))); x += Dropout(W2·GELU(W1·LayerNorm(x))), then a final LayerNorm.
  *  Attention never reaches padded keys and, when causal, never later ones. */
-export const transformerBlocks = (config: Omit<TransformerBlocksSpec, "block"> = {}): TransformerBlocksSpec => ({ block: "transformer", ...config });
+export const transformerBlocks = (config: Omit<TransformerBlocksSpec, "block"> = {}): TransformerBlocksSpec => ({
+  block: "transformer",
+  ...config,
+});
 /** SR-GNN's attention readout over the states of the block before (a recurrent or Transformer block): per session
  *  (or per prefix) W3 [h_last; Σ_j α_j h_j], α a softmax over the real positions of qᵀσ(W1 h_last + W2 h_j + c). */
-export const attentionReadout = (config: Omit<AttentionReadoutSpec, "block"> = {}): AttentionReadoutSpec => ({ block: "attentionReadout", ...config });
+export const attentionReadout = (config: Omit<AttentionReadoutSpec, "block"> = {}): AttentionReadoutSpec => ({
+  block: "attentionReadout",
+  ...config,
+});
 /** CORE's session vector (Hou et al. 2022), in the item-embedding space: Σ_j α_j x_j over the input block's vectors x
  *  (dropped out when training), α uniform or from Transformer blocks. Its model scores by cosine (the head's `cosine`). */
-export const consistentPooling = (config: Omit<ConsistentPoolingSpec, "block"> = {}): ConsistentPoolingSpec => ({ block: "consistentPooling", ...config });
+export const consistentPooling = (config: Omit<ConsistentPoolingSpec, "block"> = {}): ConsistentPoolingSpec => ({
+  block: "consistentPooling",
+  ...config,
+});
 
 /** The blocks of a model config's `readout` ("none" or "attention"), shared by the GRU/LSTM and the Transformer. */
 export function readoutBlocks(readout: "none" | "attention"): BlockSpec[] {
@@ -161,7 +176,9 @@ function fail(index: number, spec: BlockSpec, message: string): never {
 }
 
 function buildBlock(ctx: BuildContext, spec: BlockSpec, input: Shape, index: number): BuiltBlock {
-  const sequenceOnly = () => input.output === "sequence" || fail(index, spec, "needs one state per position, but an earlier block pooled the session");
+  const sequenceOnly = () =>
+    input.output === "sequence" ||
+    fail(index, spec, "needs one state per position, but an earlier block pooled the session");
   switch (spec.block) {
     case "meanPooling": {
       sequenceOnly();
@@ -175,15 +192,35 @@ function buildBlock(ctx: BuildContext, spec: BlockSpec, input: Shape, index: num
       };
     }
     case "mlp": {
-      const resolved: MlpBlockSpec = { block: "mlp", units: spec.units, activation: spec.activation ?? "relu", dropout: spec.dropout ?? 0, name: spec.name ?? "mlp" };
+      const resolved: MlpBlockSpec = {
+        block: "mlp",
+        units: spec.units,
+        activation: spec.activation ?? "relu",
+        dropout: spec.dropout ?? 0,
+        name: spec.name ?? "mlp",
+      };
       const layers = mlpLayers(ctx.params, resolved.name!, input.dim, resolved, ctx.seeds);
       const shape: Shape = { dim: layers.outDim, output: input.output };
-      return { spec: resolved, info: [{ name: resolved.name!, type: "MLP", ...shape }], shape, causal: true, apply: (x, _batch, training) => layers.apply(x, training) };
+      return {
+        spec: resolved,
+        info: [{ name: resolved.name!, type: "MLP", ...shape }],
+        shape,
+        causal: true,
+        apply: (x, _batch, training) => layers.apply(x, training),
+      };
     }
     case "recurrent": {
       sequenceOnly();
-      const resolved: RecurrentBlockSpec = { block: "recurrent", cell: spec.cell, units: spec.units, dropout: spec.dropout ?? 0, l2: spec.l2 ?? 0, name: spec.name ?? spec.cell };
-      if (resolved.cell !== "gru" && resolved.cell !== "lstm") fail(index, spec, `cell must be "gru" or "lstm", got '${resolved.cell}'`);
+      const resolved: RecurrentBlockSpec = {
+        block: "recurrent",
+        cell: spec.cell,
+        units: spec.units,
+        dropout: spec.dropout ?? 0,
+        l2: spec.l2 ?? 0,
+        name: spec.name ?? spec.cell,
+      };
+      if (resolved.cell !== "gru" && resolved.cell !== "lstm")
+        fail(index, spec, `cell must be "gru" or "lstm", got '${resolved.cell}'`);
       const rnn = recurrentLayer(ctx.params, resolved.name!, resolved.cell, input.dim, resolved.units);
       const shape: Shape = { dim: resolved.units, output: "sequence" };
       return {
@@ -191,7 +228,8 @@ function buildBlock(ctx: BuildContext, spec: BlockSpec, input: Shape, index: num
         info: [{ name: resolved.name!, type: resolved.cell.toUpperCase(), ...shape }],
         shape,
         causal: true,
-        apply: (x, batch, training) => dropout(rnn.apply(x as tf.Tensor3D, batch.mask), resolved.dropout!, training, ctx.seeds),
+        apply: (x, batch, training) =>
+          dropout(rnn.apply(x as tf.Tensor3D, batch.mask), resolved.dropout!, training, ctx.seeds),
         regularization: resolved.l2! > 0 ? () => l2Penalty(rnn.kernels, resolved.l2!) : undefined,
       };
     }
@@ -200,9 +238,15 @@ function buildBlock(ctx: BuildContext, spec: BlockSpec, input: Shape, index: num
       return buildTransformerBlocks(ctx, spec, input.dim);
     case "attentionReadout": {
       sequenceOnly();
-      const resolved: Required<AttentionReadoutSpec> = { block: "attentionReadout", units: spec.units ?? input.dim, output: spec.output ?? "sequence", name: spec.name ?? "readout" };
+      const resolved: Required<AttentionReadoutSpec> = {
+        block: "attentionReadout",
+        units: spec.units ?? input.dim,
+        output: spec.output ?? "sequence",
+        name: spec.name ?? "readout",
+      };
       positiveInteger(index, spec, "units", resolved.units);
-      if (resolved.output !== "sequence" && resolved.output !== "pooled") fail(index, spec, `output must be "sequence" or "pooled", got '${resolved.output}'`);
+      if (resolved.output !== "sequence" && resolved.output !== "pooled")
+        fail(index, spec, `output must be "sequence" or "pooled", got '${resolved.output}'`);
       const readout = createAttentionReadout(ctx.params, resolved.name, input.dim, resolved.units);
       const shape: Shape = { dim: resolved.units, output: resolved.output };
       return {
@@ -234,12 +278,19 @@ function positiveInteger(index: number, spec: BlockSpec, what: string, value: nu
  *  Transformer's per-position score (or uniform), softmax over the real positions j (<= t per prefix); Σ_j α_j x_j.
  *  Deviations: our pre-LN Transformer blocks (CORE's RecBole encoder is post-LN, with a LayerNorm on the input); the
  *  item table is not dropped out in the loss (CORE's item_dropout), since the head is shared by every model. */
-function buildConsistentPooling(ctx: BuildContext, spec: ConsistentPoolingSpec, dim: number, index: number): BuiltBlock {
+function buildConsistentPooling(
+  ctx: BuildContext,
+  spec: ConsistentPoolingSpec,
+  dim: number,
+  index: number,
+): BuiltBlock {
   const name = spec.name ?? "core";
   const weighting = spec.weights ?? "transformer";
   const output = spec.output ?? "sequence";
-  if (weighting !== "uniform" && weighting !== "transformer") fail(index, spec, `weights must be "uniform" or "transformer", got '${weighting}'`);
-  if (output !== "sequence" && output !== "pooled") fail(index, spec, `output must be "sequence" or "pooled", got '${output}'`);
+  if (weighting !== "uniform" && weighting !== "transformer")
+    fail(index, spec, `weights must be "uniform" or "transformer", got '${weighting}'`);
+  if (output !== "sequence" && output !== "pooled")
+    fail(index, spec, `output must be "sequence" or "pooled", got '${output}'`);
   const inputDropout = spec.inputDropout ?? 0.2;
   const scope = ctx.params.scope(name);
   let transformer: BuiltBlock | null = null;
@@ -249,10 +300,23 @@ function buildConsistentPooling(ctx: BuildContext, spec: ConsistentPoolingSpec, 
     const t = spec.transformer ?? {};
     transformer = buildTransformerBlocks(
       { ...ctx, params: scope },
-      { block: "transformer", heads: t.heads ?? 2, layers: t.layers ?? 2, ffnDim: t.ffnDim ?? 256, dropout: t.dropout ?? 0.5, causal: true, name: "transformer" },
+      {
+        block: "transformer",
+        heads: t.heads ?? 2,
+        layers: t.layers ?? 2,
+        ffnDim: t.ffnDim ?? 256,
+        dropout: t.dropout ?? 0.5,
+        causal: true,
+        name: "transformer",
+      },
       dim,
     );
-    const { block: _b, causal: _c, name: _n, ...resolvedTransformer } = transformer.spec as Required<TransformerBlocksSpec>;
+    const {
+      block: _b,
+      causal: _c,
+      name: _n,
+      ...resolvedTransformer
+    } = transformer.spec as Required<TransformerBlocksSpec>;
     transformerSpec = resolvedTransformer;
     // CORE's fn: a dense layer to one unit (`score.kernel` [dim, 1], `score.bias` [1]), computed as a product and a sum
     // over the last axis, since a matmul by a one-column kernel gets wrong gradients on the wasm backend.
@@ -261,7 +325,14 @@ function buildConsistentPooling(ctx: BuildContext, spec: ConsistentPoolingSpec, 
     const bias = score.constant("bias", [1], 0);
     scoreLayer = (x) => tf.add(tf.sum(tf.mul(x, tf.reshape(kernel, [dim])), -1), bias); // [b, L, dim] → [b, L]
   }
-  const resolved: ConsistentPoolingSpec = { block: "consistentPooling", weights: weighting, inputDropout, ...(transformerSpec ? { transformer: transformerSpec } : {}), output, name };
+  const resolved: ConsistentPoolingSpec = {
+    block: "consistentPooling",
+    weights: weighting,
+    inputDropout,
+    ...(transformerSpec ? { transformer: transformerSpec } : {}),
+    output,
+    name,
+  };
   const shape: Shape = { dim, output };
   return {
     spec: resolved,
@@ -323,7 +394,11 @@ function buildTransformerBlocks(ctx: BuildContext, spec: TransformerBlocksSpec, 
     spec: resolved,
     info: [
       { name: `${name}.position`, type: "PositionEmbedding", ...shape },
-      ...blocks.map((_, i) => ({ name: `${name}.block${i}`, type: resolved.causal ? "TransformerBlock, causal" : "TransformerBlock", ...shape })),
+      ...blocks.map((_, i) => ({
+        name: `${name}.block${i}`,
+        type: resolved.causal ? "TransformerBlock, causal" : "TransformerBlock",
+        ...shape,
+      })),
       { name: `${name}.finalNorm`, type: "LayerNorm", ...shape },
     ],
     shape,
@@ -331,12 +406,21 @@ function buildTransformerBlocks(ctx: BuildContext, spec: TransformerBlocksSpec, 
     apply: (input, batch, training) =>
       tf.tidy(() => {
         const seqLen = batch.items.shape[1];
-        if (seqLen > maxLength) throw new Error(`transformer: batch seqLen ${seqLen} exceeds the schema's maxLength ${maxLength}`);
+        if (seqLen > maxLength)
+          throw new Error(`transformer: batch seqLen ${seqLen} exceeds the schema's maxLength ${maxLength}`);
         const bias = attentionBias(batch.mask, resolved.causal);
         let x = tf.add(input, tf.slice(positions, [0, 0], [seqLen, dModel])) as tf.Tensor3D; // [b, L, dModel]
         x = dropout(x, rate, training, ctx.seeds) as tf.Tensor3D;
         for (const block of blocks) {
-          x = tf.add(x, dropout(block.attention.apply(block.attentionNorm(x) as tf.Tensor3D, bias, training), rate, training, ctx.seeds)) as tf.Tensor3D;
+          x = tf.add(
+            x,
+            dropout(
+              block.attention.apply(block.attentionNorm(x) as tf.Tensor3D, bias, training),
+              rate,
+              training,
+              ctx.seeds,
+            ),
+          ) as tf.Tensor3D;
           x = tf.add(x, dropout(block.ffn(block.ffnNorm(x)), rate, training, ctx.seeds)) as tf.Tensor3D;
         }
         return finalNorm(x);
@@ -357,11 +441,17 @@ function kindOf(blocks: readonly BlockSpec[]): ModelKind {
  * A model of the blocks `blocks` (the first one `inputBlock`) for `schema`; its config is the list with every default
  * filled in, plus the seed of its weights and dropout masks (default 1).
  */
-export function composeModel(schema: ModelSchema, blocks: readonly BlockSpec[], options: { seed?: number } = {}): SessionModel<ComposedModelConfig> {
+export function composeModel(
+  schema: ModelSchema,
+  blocks: readonly BlockSpec[],
+  options: { seed?: number } = {},
+): SessionModel<ComposedModelConfig> {
   const seed = options.seed ?? 1;
   const [first, ...rest] = blocks;
   if (first?.block !== "input") {
-    throw new Error(`composeModel: the first block must be inputBlock(...), which turns a batch into features; got ${first === undefined ? "no blocks" : `'${first.block}'`}`);
+    throw new Error(
+      `composeModel: the first block must be inputBlock(...), which turns a batch into features; got ${first === undefined ? "no blocks" : `'${first.block}'`}`,
+    );
   }
   const ctx: BuildContext = { params: new ParameterFactory(seed), seeds: new SeedSequence(seed), schema };
   const { block: _input, projectionInitScale = 1, ...inputConfig } = first;
@@ -369,7 +459,10 @@ export function composeModel(schema: ModelSchema, blocks: readonly BlockSpec[], 
   if (projectionInitScale !== 1) {
     const kernel = ctx.params.variables["input.projection.kernel"];
     if (kernel === undefined) throw new Error("composeModel: inputBlock's projectionInitScale needs a projection");
-    if (!(Number.isFinite(projectionInitScale) && projectionInitScale > 0)) throw new Error(`composeModel: inputBlock projectionInitScale (the Transformer's inputInitScale) must be a number > 0, got ${projectionInitScale}`);
+    if (!(Number.isFinite(projectionInitScale) && projectionInitScale > 0))
+      throw new Error(
+        `composeModel: inputBlock projectionInitScale (the Transformer's inputInitScale) must be a number > 0, got ${projectionInitScale}`,
+      );
     tf.tidy(() => kernel.assign(tf.mul(kernel, projectionInitScale)));
   }
   let shape: Shape = { dim: inputs.dim, output: "sequence" };
@@ -387,11 +480,16 @@ export function composeModel(schema: ModelSchema, blocks: readonly BlockSpec[], 
     dim: shape.dim,
     causal: built.every((b) => b.causal),
     config: { seed, blocks: [{ ...first, projectionInitScale }, ...built.map((b) => b.spec)] },
-    blocks: [{ name: "input", type: "InputBlock", dim: inputs.dim, output: "sequence" }, ...built.flatMap((b) => b.info)],
+    blocks: [
+      { name: "input", type: "InputBlock", dim: inputs.dim, output: "sequence" },
+      ...built.flatMap((b) => b.info),
+    ],
     inputs,
     variables: ctx.params.variables,
-    encode: (batch, training) => tf.tidy(() => built.reduce((x: tf.Tensor, block) => block.apply(x, batch, training), inputs.apply(batch))),
-    regularization: penalties.length === 0 ? undefined : () => tf.tidy(() => tf.addN(penalties.map((p) => p())) as tf.Scalar),
+    encode: (batch, training) =>
+      tf.tidy(() => built.reduce((x: tf.Tensor, block) => block.apply(x, batch, training), inputs.apply(batch))),
+    regularization:
+      penalties.length === 0 ? undefined : () => tf.tidy(() => tf.addN(penalties.map((p) => p())) as tf.Scalar),
     // CORE scores by cosine with CORE's temperature (core.ts sets its configured one).
     headDefaults: kind === "core" ? { cosine: true, temperature: 0.07 } : undefined,
   };

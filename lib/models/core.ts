@@ -59,7 +59,11 @@ export function createCoreModel(schema: ModelSchema, config: CoreConfig = {}): S
   const c = resolveCoreConfig(config);
   if (!(c.temperature > 0)) throw new Error(`core: temperature must be > 0, got ${c.temperature}`);
   // Only the item column unless the config says otherwise: side features would leave the item space.
-  const exclude = c.inputs.exclude ?? schema.columns.filter((column) => column.name !== schema.item && column.kind !== "count").map((column) => column.name);
+  const exclude =
+    c.inputs.exclude ??
+    schema.columns
+      .filter((column) => column.name !== schema.item && column.kind !== "count")
+      .map((column) => column.name);
   const blocks = [
     inputBlock({ ...c.inputs, exclude }),
     consistentPooling({
@@ -69,5 +73,9 @@ export function createCoreModel(schema: ModelSchema, config: CoreConfig = {}): S
       output: c.output,
     }),
   ];
-  return { ...composeModel(schema, blocks, { seed: c.seed }), config: c, headDefaults: { cosine: true, temperature: c.temperature } };
+  return {
+    ...composeModel(schema, blocks, { seed: c.seed }),
+    config: c,
+    headDefaults: { cosine: true, temperature: c.temperature },
+  };
 }

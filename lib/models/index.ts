@@ -50,11 +50,17 @@ export function createModel<K extends ModelKind>(kind: K, config: ModelConfigs[K
  *  model's `headDefaults` (CORE: cosine, τ 0.07) under `config`. */
 export function createHeadFor(model: SessionModel, config: OutputHeadConfig = {}): ItemOutputHead {
   const given = Object.fromEntries(Object.entries(config).filter(([, value]) => value !== undefined)); // a key set to undefined keeps the default
-  return createOutputHead({ nItems: model.inputs.itemCardinality, hiddenDim: model.dim, itemTable: model.inputs.itemTable }, { ...model.headDefaults, ...given });
+  return createOutputHead(
+    { nItems: model.inputs.itemCardinality, hiddenDim: model.dim, itemTable: model.inputs.itemTable },
+    { ...model.headDefaults, ...given },
+  );
 }
 
 /** Frees a trained model and its head: the model's variables, then the head's own (a tied table is the model's). */
-export function disposeModel(run: { model: Pick<SessionModel, "variables">; head: Pick<ItemOutputHead, "dispose"> }): void {
+export function disposeModel(run: {
+  model: Pick<SessionModel, "variables">;
+  head: Pick<ItemOutputHead, "dispose">;
+}): void {
   run.head.dispose();
   disposeVariables(run.model.variables);
 }
@@ -74,13 +80,25 @@ export {
 } from "./blocks";
 export { type ModelSummary, type SummaryRow, formatSummary, summarizeModel } from "./summary";
 export type { NextItemModel, OutputHead, SessionBatch, TargetScheme, TrainingExample } from "./types";
-export { type InputBlock, type InputConfig, type ModelColumnSchema, type ModelSchema, createInputBlock, defaultEmbeddingDim } from "./inputs";
+export {
+  type InputBlock,
+  type InputConfig,
+  type ModelColumnSchema,
+  type ModelSchema,
+  createInputBlock,
+  defaultEmbeddingDim,
+} from "./inputs";
 export { type MlpModelConfig, createMlpModel } from "./mlp";
 export { type RnnCell, type RnnConfig, createRnnModel } from "./rnn";
 export { attentionBias } from "./attention";
 export { type TransformerConfig, createTransformerModel } from "./transformer";
 export { type CoreConfig, createCoreModel } from "./core";
-export { type AttentionReadout, attentionReadout as createAttentionReadout, lastRealState, maskedSoftmax } from "./readout";
+export {
+  type AttentionReadout,
+  attentionReadout as createAttentionReadout,
+  lastRealState,
+  maskedSoftmax,
+} from "./readout";
 export {
   type ItemOutputHead,
   type OutputHeadConfig,

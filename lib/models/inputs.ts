@@ -64,7 +64,9 @@ interface EmbeddedColumn {
 function cardinalityOf(column: ModelColumnSchema): number {
   const cardinality = column.cardinality;
   if (!(Number.isInteger(cardinality) && (cardinality as number) >= 2)) {
-    throw new Error(`schema column '${column.name}' (${column.kind}): needs an integer cardinality >= 2, got ${cardinality}`);
+    throw new Error(
+      `schema column '${column.name}' (${column.kind}): needs an integer cardinality >= 2, got ${cardinality}`,
+    );
   }
   return cardinality as number;
 }
@@ -85,7 +87,8 @@ export function createInputBlock(params: ParameterFactory, schema: ModelSchema, 
   const excluded = new Set(config.exclude ?? []);
   if (excluded.has(schema.item)) throw new Error(`input block: the item column '${schema.item}' cannot be excluded`);
   for (const name of excluded) {
-    if (!schema.columns.some((c) => c.name === name)) throw new Error(`input block: excluded column '${name}' is not in the schema`);
+    if (!schema.columns.some((c) => c.name === name))
+      throw new Error(`input block: excluded column '${name}' is not in the schema`);
   }
   const itemColumn = schema.columns.find((c) => c.name === schema.item);
   if (itemColumn === undefined || itemColumn.kind !== "item" || !itemColumn.list) {
@@ -104,7 +107,10 @@ export function createInputBlock(params: ParameterFactory, schema: ModelSchema, 
 
   const embed = (column: ModelColumnSchema): EmbeddedColumn => {
     const cardinality = cardinalityOf(column);
-    const dim = positiveInteger(config.embeddingDims?.[column.name] ?? defaultEmbeddingDim(cardinality), `embedding size of '${column.name}'`);
+    const dim = positiveInteger(
+      config.embeddingDims?.[column.name] ?? defaultEmbeddingDim(cardinality),
+      `embedding size of '${column.name}'`,
+    );
     return { name: column.name, table: embeddings.uniform(column.name, [cardinality, dim], 0.05) };
   };
   const sequenceCategorical = used.filter((c) => c.kind === "categorical" && c.list).map(embed);
@@ -114,15 +120,24 @@ export function createInputBlock(params: ParameterFactory, schema: ModelSchema, 
 
   const widthOf = (columns: EmbeddedColumn[]) => columns.reduce((sum, c) => sum + (c.table.shape[1] as number), 0);
   const dIn =
-    itemDim + widthOf(sequenceCategorical) + sequenceContinuous.length + widthOf(contextCategorical) + contextContinuous.length;
-  const projection = config.projection === undefined ? null : dense(params, "projection", dIn, positiveInteger(config.projection, "input config projection"));
+    itemDim +
+    widthOf(sequenceCategorical) +
+    sequenceContinuous.length +
+    widthOf(contextCategorical) +
+    contextContinuous.length;
+  const projection =
+    config.projection === undefined
+      ? null
+      : dense(params, "projection", dIn, positiveInteger(config.projection, "input config projection"));
 
   const apply = (batch: SessionBatch): tf.Tensor3D =>
     tf.tidy(() => {
       const [batchSize, seqLen] = batch.items.shape;
       const sequence = (t: tf.Tensor2D, name: string): tf.Tensor2D => {
         if (t.shape[0] !== batchSize || t.shape[1] !== seqLen) {
-          throw new Error(`input block: column '${name}' has shape [${t.shape}], expected [${batchSize}, ${seqLen}] like the items`);
+          throw new Error(
+            `input block: column '${name}' has shape [${t.shape}], expected [${batchSize}, ${seqLen}] like the items`,
+          );
         }
         return t;
       };
@@ -132,18 +147,25 @@ export function createInputBlock(params: ParameterFactory, schema: ModelSchema, 
         }
         return t;
       };
-      const repeatOverPositions = (x: tf.Tensor2D): tf.Tensor3D => tf.tile(tf.expandDims(x, 1), [1, seqLen, 1]) as tf.Tensor3D; // [b, d] → [b, L, d]
+      const repeatOverPositions = (x: tf.Tensor2D): tf.Tensor3D =>
+        tf.tile(tf.expandDims(x, 1), [1, seqLen, 1]) as tf.Tensor3D; // [b, d] → [b, L, d]
       const parts: tf.Tensor3D[] = [
         tf.gather(itemTable, batch.items) as tf.Tensor3D, // [b, L, itemDim]
         ...sequenceCategorical.map(
           (c) => tf.gather(c.table, sequence(lookup(batch.categorical, c.name, "categorical"), c.name)) as tf.Tensor3D,
         ),
-        ...sequenceContinuous.map((name) => tf.expandDims(sequence(lookup(batch.continuous, name, "continuous"), name), 2) as tf.Tensor3D),
+        ...sequenceContinuous.map(
+          (name) => tf.expandDims(sequence(lookup(batch.continuous, name, "continuous"), name), 2) as tf.Tensor3D,
+        ),
         ...contextCategorical.map((c) =>
-          repeatOverPositions(tf.gather(c.table, context(lookup(batch.context, c.name, "context"), c.name)) as tf.Tensor2D),
+          repeatOverPositions(
+            tf.gather(c.table, context(lookup(batch.context, c.name, "context"), c.name)) as tf.Tensor2D,
+          ),
         ),
         ...contextContinuous.map((name) =>
-          repeatOverPositions(tf.expandDims(tf.cast(context(lookup(batch.context, name, "context"), name), "float32"), 1) as tf.Tensor2D),
+          repeatOverPositions(
+            tf.expandDims(tf.cast(context(lookup(batch.context, name, "context"), name), "float32"), 1) as tf.Tensor2D,
+          ),
         ),
       ];
       const features = parts.length === 1 ? parts[0] : (tf.concat(parts, 2) as tf.Tensor3D); // [b, L, dIn]

@@ -51,7 +51,12 @@ export function dense(params: ParameterFactory, name: string, inDim: number, out
 }
 
 /** Layer normalisation over the last axis with learned gain and shift (`<name>.gamma`, `<name>.beta`). */
-export function layerNorm(params: ParameterFactory, name: string, dim: number, epsilon = 1e-5): (x: tf.Tensor) => tf.Tensor {
+export function layerNorm(
+  params: ParameterFactory,
+  name: string,
+  dim: number,
+  epsilon = 1e-5,
+): (x: tf.Tensor) => tf.Tensor {
   const scope = params.scope(name);
   const gamma = scope.constant("gamma", [dim], 1);
   const beta = scope.constant("beta", [dim], 0);
@@ -86,14 +91,21 @@ export interface MlpLayers {
 }
 
 /** A stack of dense layers (`<name>.layer<i>.kernel|bias`), each followed by the activation and dropout. */
-export function mlpLayers(params: ParameterFactory, name: string, inDim: number, config: MlpConfig, seeds: SeedSequence): MlpLayers {
+export function mlpLayers(
+  params: ParameterFactory,
+  name: string,
+  inDim: number,
+  config: MlpConfig,
+  seeds: SeedSequence,
+): MlpLayers {
   const activation = config.activation ?? "relu";
   const rate = config.dropout ?? 0;
   const scope = params.scope(name);
   const layers: Dense[] = [];
   let width = inDim;
   config.units.forEach((units, i) => {
-    if (!(Number.isInteger(units) && units > 0)) throw new Error(`${scope.prefix}: layer ${i} width must be a positive integer, got ${units}`);
+    if (!(Number.isInteger(units) && units > 0))
+      throw new Error(`${scope.prefix}: layer ${i} width must be a positive integer, got ${units}`);
     layers.push(dense(scope, `layer${i}`, width, units));
     width = units;
   });
@@ -101,7 +113,9 @@ export function mlpLayers(params: ParameterFactory, name: string, inDim: number,
     outDim: width,
     kernels: layers.map((layer) => layer.kernel),
     apply: (x, training) =>
-      tf.tidy(() => layers.reduce((h, layer) => dropout(activate(layer.apply(h), activation), rate, training, seeds), x)),
+      tf.tidy(() =>
+        layers.reduce((h, layer) => dropout(activate(layer.apply(h), activation), rate, training, seeds), x),
+      ),
   };
 }
 

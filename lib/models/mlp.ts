@@ -32,6 +32,10 @@ export function resolveMlpConfig(config: MlpModelConfig = {}): ResolvedMlpModelC
 
 export function createMlpModel(schema: ModelSchema, config: MlpModelConfig = {}): SessionModel<ResolvedMlpModelConfig> {
   const c = resolveMlpConfig(config);
-  const blocks = [inputBlock(c.inputs), meanPooling(), mlpBlock({ units: c.layers, activation: c.activation, dropout: c.dropout })];
+  const blocks = [
+    inputBlock(c.inputs),
+    meanPooling(),
+    mlpBlock({ units: c.layers, activation: c.activation, dropout: c.dropout }),
+  ];
   return { ...composeModel(schema, blocks, { seed: c.seed }), config: c };
 }

@@ -109,7 +109,12 @@ export function rowsPerChunk(columns: number, maxElements: number): number {
  * Per-row cross-entropy of logits [m, C] against the column `positive` [m] (int32), with label smoothing ε spread
  * over the columns where `valid` [m, C] or [1, C] is 1 (K = their number per row). Returns [m].
  */
-export function smoothedCrossEntropy(logits: tf.Tensor2D, positive: tf.Tensor1D, valid: tf.Tensor2D, epsilon: number): tf.Tensor1D {
+export function smoothedCrossEntropy(
+  logits: tf.Tensor2D,
+  positive: tf.Tensor1D,
+  valid: tf.Tensor2D,
+  epsilon: number,
+): tf.Tensor1D {
   return tf.tidy(() => {
     const logProbabilities = tf.logSoftmax(logits); // [m, C]
     const nll = tf.neg(tf.sum(tf.mul(tf.oneHot(positive, logits.shape[1]), logProbabilities), 1)); // [m]
@@ -147,7 +152,8 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
     seed: config.seed ?? 1,
   };
   const { nItems, hiddenDim } = spec;
-  if (!(Number.isInteger(nItems) && nItems >= 3)) throw new Error(`output head: nItems must be an integer >= 3 (padding, OOV, one item), got ${nItems}`);
+  if (!(Number.isInteger(nItems) && nItems >= 3))
+    throw new Error(`output head: nItems must be an integer >= 3 (padding, OOV, one item), got ${nItems}`);
   if (!(resolved.temperature > 0)) throw new Error(`output head: temperature must be > 0, got ${resolved.temperature}`);
   const params = new ParameterFactory(resolved.seed, "head");
 
@@ -157,7 +163,8 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
   if (resolved.tied) {
     const table = spec.itemTable;
     if (table === undefined) throw new Error("output head: tied: true needs the model's item table (spec.itemTable)");
-    if (table.shape[0] < nItems) throw new Error(`output head: item table has ${table.shape[0]} rows, fewer than nItems = ${nItems}`);
+    if (table.shape[0] < nItems)
+      throw new Error(`output head: item table has ${table.shape[0]} rows, fewer than nItems = ${nItems}`);
     const itemDim = table.shape[1] as number;
     if (itemDim !== hiddenDim) projection = dense(params, "projection", hiddenDim, itemDim);
     itemVectors = () => (table.shape[0] === nItems ? table : tf.slice(table, [0, 0], [nItems, itemDim])) as tf.Tensor2D;
@@ -171,7 +178,8 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
   }
   // Cosine logits have no bias: a constant 0 stands in for it (not a variable, so nothing trains or is saved).
   const bias = (resolved.cosine ? tf.keep(tf.zeros([nItems])) : params.constant("bias", [nItems], 0)) as tf.Tensor1D;
-  const projected = (hidden: tf.Tensor2D): tf.Tensor2D => (projection === null ? hidden : (projection.apply(hidden) as tf.Tensor2D));
+  const projected = (hidden: tf.Tensor2D): tf.Tensor2D =>
+    projection === null ? hidden : (projection.apply(hidden) as tf.Tensor2D);
   const project = resolved.cosine ? (hidden: tf.Tensor2D) => l2Normalize(projected(hidden)) : projected;
 
   // Kept for the head's lifetime: additive masks over the catalogue.
@@ -203,7 +211,10 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
     // Materialised transpose: matMul(h, Wᵀ) is ~12x faster than matMul(h, W, false, true) on wasm.
     const transposedVectors = tf.transpose(itemVectors()) as tf.Tensor2D; // [vectorDim, nItems]
     return sumOverChunks(hidden.shape[0], nItems, (start, size) => {
-      const logits = tf.add(fullLogits(tf.slice(hidden, [start, 0], [size, -1]), transposedVectors), trainingExclusion) as tf.Tensor2D;
+      const logits = tf.add(
+        fullLogits(tf.slice(hidden, [start, 0], [size, -1]), transposedVectors),
+        trainingExclusion,
+      ) as tf.Tensor2D;
       const chunkTargets = tf.slice(targets, [start], [size]) as tf.Tensor1D;
       return tf.sum(smoothedCrossEntropy(logits, chunkTargets, trainingValid, resolved.labelSmoothing));
     });
@@ -242,8 +253,10 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
     loss: (hidden, targets, training, draws) =>
       tf.tidy(() => {
         const n = hidden.shape[0];
-        if (targets.shape[0] !== n) throw new Error(`output head loss: ${n} hidden states but ${targets.shape[0]} targets`);
-        if (draws !== undefined && !(training && sampled !== null)) throw new Error("output head loss: draws given, but only a sampled head's training loss draws");
+        if (targets.shape[0] !== n)
+          throw new Error(`output head loss: ${n} hidden states but ${targets.shape[0]} targets`);
+        if (draws !== undefined && !(training && sampled !== null))
+          throw new Error("output head loss: draws given, but only a sampled head's training loss draws");
         if (n === 0) return tf.scalar(0);
         const total = training && sampled !== null ? sampled.loss(hidden, targets, draws) : fullLoss(hidden, targets);
         return tf.div(total, n) as tf.Scalar;
@@ -254,7 +267,12 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
       const values: tf.Tensor2D[] = [];
       const indices: tf.Tensor2D[] = [];
       for (let start = 0; start < hidden.shape[0]; start += rows) {
-        const best = tf.tidy(() => tf.topk(scores(tf.slice(hidden, [start, 0], [Math.min(rows, hidden.shape[0] - start), -1]) as tf.Tensor2D), k));
+        const best = tf.tidy(() =>
+          tf.topk(
+            scores(tf.slice(hidden, [start, 0], [Math.min(rows, hidden.shape[0] - start), -1]) as tf.Tensor2D),
+            k,
+          ),
+        );
         values.push(best.values as tf.Tensor2D);
         indices.push(best.indices as tf.Tensor2D);
       }
@@ -305,27 +323,41 @@ interface SampledLoss {
 }
 
 /** The sampled-softmax loss, or null when the head uses the full softmax in training too. */
-function createSampledLoss(config: SampledSoftmaxConfig | null, nItems: number, seed: number, head: HeadParts): SampledLoss | null {
+function createSampledLoss(
+  config: SampledSoftmaxConfig | null,
+  nItems: number,
+  seed: number,
+  head: HeadParts,
+): SampledLoss | null {
   if (config === null) return null;
   const { negatives: mode, itemProbabilities: probabilities } = config;
   if (mode !== "in-batch" && mode !== "popularity") {
     throw new Error(`output head: sampled.negatives must be "in-batch" or "popularity", got '${mode}'`);
   }
   if (probabilities !== undefined && probabilities.length !== nItems) {
-    throw new Error(`output head: sampled.itemProbabilities has ${probabilities.length} entries, expected nItems = ${nItems}`);
+    throw new Error(
+      `output head: sampled.itemProbabilities has ${probabilities.length} entries, expected nItems = ${nItems}`,
+    );
   }
   const weights = probabilities === undefined ? null : Array.from(probabilities, (p, id) => (id === 0 ? 0 : p));
   const bce = config.loss === "bce";
-  if (config.loss !== undefined && config.loss !== "softmax" && !bce) throw new Error(`output head: sampled.loss must be "softmax" or "bce", got '${config.loss}'`);
-  if (bce && mode !== "popularity") throw new Error(`output head: sampled.loss "bce" draws its negatives, so it needs negatives "popularity", got '${mode}'`);
+  if (config.loss !== undefined && config.loss !== "softmax" && !bce)
+    throw new Error(`output head: sampled.loss must be "softmax" or "bce", got '${config.loss}'`);
+  if (bce && mode !== "popularity")
+    throw new Error(
+      `output head: sampled.loss "bce" draws its negatives, so it needs negatives "popularity", got '${mode}'`,
+    );
   // A constant logQ shift leaves a softmax unchanged but not a sigmoid: no correction with "bce".
   const correct = config.logQCorrection ?? (weights !== null && !bce);
   if (bce && correct) throw new Error(`output head: sampled.logQCorrection applies to the softmax loss, not "bce"`);
   if (weights === null && (correct || mode === "popularity")) {
-    throw new Error(`output head: sampled.itemProbabilities is required for ${correct ? "logQCorrection" : 'negatives "popularity"'}`);
+    throw new Error(
+      `output head: sampled.itemProbabilities is required for ${correct ? "logQCorrection" : 'negatives "popularity"'}`,
+    );
   }
   const numNegatives = config.numNegatives ?? (bce ? 1 : 100);
-  if (!(Number.isInteger(numNegatives) && numNegatives > 0)) throw new Error(`output head: numNegatives must be a positive integer, got ${numNegatives}`);
+  if (!(Number.isInteger(numNegatives) && numNegatives > 0))
+    throw new Error(`output head: numNegatives must be a positive integer, got ${numNegatives}`);
 
   // log Q(item) [nItems], kept for the head's lifetime; zeros when no correction is applied.
   const totalWeight = weights === null ? 0 : weights.reduce((a, b) => a + b, 0);
@@ -338,22 +370,30 @@ function createSampledLoss(config: SampledSoftmaxConfig | null, nItems: number, 
   );
   const dispose = () => logQ.dispose();
   /** Raw scores [m, c] of candidate ids [c] (or [m] paired with rows) → temperature-scaled, logQ-corrected. */
-  const corrected = (raw: tf.Tensor, ids: tf.Tensor1D): tf.Tensor => tf.sub(tf.div(raw, head.temperature), tf.gather(logQ, ids));
+  const corrected = (raw: tf.Tensor, ids: tf.Tensor1D): tf.Tensor =>
+    tf.sub(tf.div(raw, head.temperature), tf.gather(logQ, ids));
   /** Every row of hidden [m, d] against every candidate id [c] → [m, c]. */
   const allPairs = (hidden: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D => {
     const vectors = tf.gather(head.itemVectors(), ids) as tf.Tensor2D; // [c, vectorDim]
-    return corrected(tf.add(tf.matMul(head.project(hidden), tf.transpose(vectors)), tf.gather(head.bias, ids)), ids) as tf.Tensor2D;
+    return corrected(
+      tf.add(tf.matMul(head.project(hidden), tf.transpose(vectors)), tf.gather(head.bias, ids)),
+      ids,
+    ) as tf.Tensor2D;
   };
   /** Row i of hidden [m, d] against id i of ids [m] → [m]. */
   const paired = (hidden: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor1D => {
     const vectors = tf.gather(head.itemVectors(), ids) as tf.Tensor2D; // [m, vectorDim]
-    return corrected(tf.add(tf.sum(tf.mul(head.project(hidden), vectors), 1), tf.gather(head.bias, ids)), ids) as tf.Tensor1D;
+    return corrected(
+      tf.add(tf.sum(tf.mul(head.project(hidden), vectors), 1), tf.gather(head.bias, ids)),
+      ids,
+    ) as tf.Tensor1D;
   };
   /** Drops the candidates where `invalid` [m, c] is 1 and sums the rows' (smoothed) cross-entropies. */
   const lossOf = (logits: tf.Tensor2D, positive: tf.Tensor1D, invalid: tf.Tensor2D): tf.Scalar => {
     const masked = tf.add(logits, tf.mul(invalid, NEVER)) as tf.Tensor2D;
     // Unsmoothed: the fused op (lib/compute/kernels), one softmax for value and gradient (~12% of a Games Transformer step).
-    if (head.labelSmoothing === 0) return tf.mul(sparseSoftmaxCrossEntropy(masked, positive), logits.shape[0]) as tf.Scalar;
+    if (head.labelSmoothing === 0)
+      return tf.mul(sparseSoftmaxCrossEntropy(masked, positive), logits.shape[0]) as tf.Scalar;
     return tf.sum(smoothedCrossEntropy(masked, positive, tf.sub(1, invalid) as tf.Tensor2D, head.labelSmoothing));
   };
 
@@ -365,7 +405,10 @@ function createSampledLoss(config: SampledSoftmaxConfig | null, nItems: number, 
       const candidates = draws === undefined ? targets : tf.tensor1d(draws.ids, "int32"); // [N]
       const offset = draws?.offset ?? 0;
       const n = candidates.shape[0];
-      if (offset + hidden.shape[0] > n) throw new Error(`output head loss: rows [${offset}, ${offset + hidden.shape[0]}) outside the batch's ${n} targets`);
+      if (offset + hidden.shape[0] > n)
+        throw new Error(
+          `output head loss: rows [${offset}, ${offset + hidden.shape[0]}) outside the batch's ${n} targets`,
+        );
       return head.sumOverChunks(hidden.shape[0], n, (start, size) => {
         const rowTargets = tf.slice(targets, [start], [size]); // [m]
         const positive = tf.range(offset + start, offset + start + size, 1, "int32") as tf.Tensor1D; // [m]
@@ -391,7 +434,9 @@ function createSampledLoss(config: SampledSoftmaxConfig | null, nItems: number, 
       const n = hidden.shape[0];
       const from = (draws?.offset ?? 0) * numNegatives;
       if (draws !== undefined && from + n * numNegatives > draws.ids.length) {
-        throw new Error(`output head loss: rows [${draws.offset}, ${draws.offset + n}) outside the ${draws.ids.length / numNegatives} rows drawn for`);
+        throw new Error(
+          `output head loss: rows [${draws.offset}, ${draws.offset + n}) outside the ${draws.ids.length / numNegatives} rows drawn for`,
+        );
       }
       const drawn = draws === undefined ? drawIds(n * numNegatives) : draws.ids.subarray(from, from + n * numNegatives);
       const negatives = tf.tensor2d(drawn, [n, numNegatives], "int32"); // [n, S]
@@ -400,7 +445,10 @@ function createSampledLoss(config: SampledSoftmaxConfig | null, nItems: number, 
         const rowTargets = tf.slice(targets, [start], [size]) as tf.Tensor1D;
         const rowNegatives = tf.slice(negatives, [start, 0], [size, -1]) as tf.Tensor2D;
         const repeated = tf.reshape(tf.tile(rows, [1, numNegatives]), [size * numNegatives, -1]) as tf.Tensor2D; // row i S times
-        const negativeLogits = tf.reshape(paired(repeated, tf.reshape(rowNegatives, [-1]) as tf.Tensor1D), [size, numNegatives]);
+        const negativeLogits = tf.reshape(paired(repeated, tf.reshape(rowNegatives, [-1]) as tf.Tensor1D), [
+          size,
+          numNegatives,
+        ]);
         const valid = tf.cast(tf.notEqual(rowNegatives, tf.expandDims(rowTargets, 1)), "float32"); // [m, S]
         const positiveLoss = tf.softplus(tf.neg(paired(rows, rowTargets))); // [m]
         return tf.add(tf.sum(positiveLoss), tf.sum(tf.mul(tf.softplus(negativeLogits), valid)));
@@ -411,12 +459,16 @@ function createSampledLoss(config: SampledSoftmaxConfig | null, nItems: number, 
   // Row i's candidates: its target (column 0), then negatives drawn for this call and shared by all rows; a negative
   // equal to the target (an accidental hit) is dropped.
   const loss = (hidden: tf.Tensor2D, targets: tf.Tensor1D, draws?: BatchDraws): tf.Scalar => {
-    if (draws !== undefined && draws.ids.length !== numNegatives) throw new Error(`output head loss: ${draws.ids.length} negatives given, expected numNegatives = ${numNegatives}`);
+    if (draws !== undefined && draws.ids.length !== numNegatives)
+      throw new Error(`output head loss: ${draws.ids.length} negatives given, expected numNegatives = ${numNegatives}`);
     const negatives = tf.tensor1d(draws?.ids ?? drawIds(numNegatives), "int32"); // [S]
     return head.sumOverChunks(hidden.shape[0], numNegatives + 1, (start, size) => {
       const rows = tf.slice(hidden, [start, 0], [size, -1]) as tf.Tensor2D;
       const rowTargets = tf.slice(targets, [start], [size]) as tf.Tensor1D;
-      const logits = tf.concat([tf.expandDims(paired(rows, rowTargets), 1), allPairs(rows, negatives)], 1) as tf.Tensor2D; // [m, 1+S]
+      const logits = tf.concat(
+        [tf.expandDims(paired(rows, rowTargets), 1), allPairs(rows, negatives)],
+        1,
+      ) as tf.Tensor2D; // [m, 1+S]
       const hits = tf.cast(tf.equal(tf.expandDims(rowTargets, 1), tf.expandDims(negatives, 0)), "float32"); // [m, S]
       const invalid = tf.concat([tf.zeros([size, 1]), hits], 1) as tf.Tensor2D; // [m, 1+S]
       return lossOf(logits, tf.zeros([size], "int32") as tf.Tensor1D, invalid);

@@ -58,7 +58,12 @@ export function lastRealState(h: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor2D {
 
 /** SR-GNN's readout (`<name>.last.kernel`, `<name>.position.kernel|bias`, `<name>.score.kernel`,
  *  `<name>.output.kernel|bias`); `outDim` the width of the session vector. */
-export function attentionReadout(params: ParameterFactory, name: string, inDim: number, outDim: number): AttentionReadout {
+export function attentionReadout(
+  params: ParameterFactory,
+  name: string,
+  inDim: number,
+  outDim: number,
+): AttentionReadout {
   const scope = params.scope(name);
   const lastKernel = scope.scope("last").glorotUniform("kernel", [inDim, inDim]); // W1
   const position = dense(scope, "position", inDim, inDim); // W2, c

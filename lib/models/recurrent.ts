@@ -16,7 +16,13 @@ export interface RecurrentLayer {
 
 /** A GRU or LSTM layer with variables `<name>.kernel` [inDim, G·u], `<name>.recurrentKernel` [u, G·u], `<name>.bias`
  *  (and the GRU's `<name>.recurrentBias`); G = 3 (GRU, gates z r n) or 4 (LSTM, gates i f g o). */
-export function recurrentLayer(params: ParameterFactory, name: string, cell: RnnCell, inDim: number, units: number): RecurrentLayer {
+export function recurrentLayer(
+  params: ParameterFactory,
+  name: string,
+  cell: RnnCell,
+  inDim: number,
+  units: number,
+): RecurrentLayer {
   const scope = params.scope(name);
   const gates = cell === "gru" ? 3 : 4;
   const kernel = scope.glorotUniform("kernel", [inDim, gates * units]);

@@ -21,7 +21,10 @@ function sizeOf(shape: readonly number[]): number {
 }
 
 /** Rows of `model`'s blocks in order, then of `head` when given (its output: one score per item of the catalogue). */
-export function summarizeModel(model: Pick<SessionModel, "blocks" | "variables" | "output">, head?: Pick<ItemOutputHead, "variables" | "config" | "nItems">): ModelSummary {
+export function summarizeModel(
+  model: Pick<SessionModel, "blocks" | "variables" | "output">,
+  head?: Pick<ItemOutputHead, "variables" | "config" | "nItems">,
+): ModelSummary {
   const variables = Object.entries(model.variables);
   const counted = new Set<string>();
   const rows: SummaryRow[] = model.blocks.map((block) => {
@@ -47,10 +50,24 @@ export function summarizeModel(model: Pick<SessionModel, "blocks" | "variables" 
 
 /** The summary as a text table, Keras-style: block, output shape, parameters, then the total. */
 export function formatSummary(summary: ModelSummary): string {
-  const body = summary.rows.map((row) => [row.block, `[${row.outputShape.join(", ")}]`, row.parameters.toLocaleString("en-US")]);
+  const body = summary.rows.map((row) => [
+    row.block,
+    `[${row.outputShape.join(", ")}]`,
+    row.parameters.toLocaleString("en-US"),
+  ]);
   const columns = ["block", "output shape", "parameters"];
   const widths = columns.map((c, i) => Math.max(c.length, ...body.map((row) => row[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 2 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
   const rule = "-".repeat(widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1));
-  return [line(columns), rule, ...body.map(line), rule, `total parameters: ${summary.totalParameters.toLocaleString("en-US")}`].join("\n");
+  return [
+    line(columns),
+    rule,
+    ...body.map(line),
+    rule,
+    `total parameters: ${summary.totalParameters.toLocaleString("en-US")}`,
+  ].join("\n");
 }

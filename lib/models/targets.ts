@@ -38,7 +38,8 @@ function toHost(batch: SessionBatch): HostSequences {
   const [batchSize, seqLen] = batch.items.shape;
   const lengths = Int32Array.from(batch.lengths.dataSync());
   for (let r = 0; r < batchSize; r++) {
-    if (!(lengths[r] >= 0 && lengths[r] <= seqLen)) throw new Error(`target scheme: batch row ${r} has length ${lengths[r]}, outside [0, ${seqLen}]`);
+    if (!(lengths[r] >= 0 && lengths[r] <= seqLen))
+      throw new Error(`target scheme: batch row ${r} has length ${lengths[r]}, outside [0, ${seqLen}]`);
   }
   return {
     batchSize,
@@ -156,8 +157,10 @@ export interface MaskedItemConfig {
 /** Mask random items and predict them (BERT4Rec; Merlin's SequenceMaskRandom). */
 export function maskedItem(config: MaskedItemConfig): NamedTargetScheme {
   const probability = config.probability ?? 0.2;
-  if (!(probability > 0 && probability <= 1)) throw new Error(`maskedItem: probability must be in (0, 1], got ${probability}`);
-  if (!(Number.isInteger(config.maskId) && config.maskId >= 3)) throw new Error(`maskedItem: maskId must be the item cardinality, got ${config.maskId}`);
+  if (!(probability > 0 && probability <= 1))
+    throw new Error(`maskedItem: probability must be in (0, 1], got ${probability}`);
+  if (!(Number.isInteger(config.maskId) && config.maskId >= 3))
+    throw new Error(`maskedItem: maskId must be the item cardinality, got ${config.maskId}`);
   const rng = new Random(config.seed ?? 1);
   return named("masked", config.maskId, (batch) => {
     const host = toHost(batch);
@@ -192,7 +195,8 @@ export function createTargetScheme(kind: SchemeKind, options: TargetSchemeOption
     case "next":
       return causalNext();
     case "masked":
-      if (options.maskId == null) throw new Error('target scheme "masked" needs maskId (build the model with inputs.maskToken: true)');
+      if (options.maskId == null)
+        throw new Error('target scheme "masked" needs maskId (build the model with inputs.maskToken: true)');
       return maskedItem({ maskId: options.maskId, probability: options.probability, seed: options.seed });
   }
 }
@@ -202,14 +206,20 @@ export function createTargetScheme(kind: SchemeKind, options: TargetSchemeOption
  * (row-major order); for a "pooled" model each session's single target (sessions without one are skipped).
  * hidden: [batch, seqLen, dim] or [batch, dim] → states [n, dim], targets int32 [n].
  */
-export function selectTargets(model: NextItemModel, hidden: tf.Tensor, example: TrainingExample): { states: tf.Tensor2D; targets: tf.Tensor1D } {
+export function selectTargets(
+  model: NextItemModel,
+  hidden: tf.Tensor,
+  example: TrainingExample,
+): { states: tf.Tensor2D; targets: tf.Tensor1D } {
   const [batchSize, seqLen] = example.targets.shape;
   const targets = example.targets.dataSync();
   const rows: number[] = [];
   const values: number[] = [];
   if (model.output === "sequence") {
     if (hidden.rank !== 3 || hidden.shape[0] !== batchSize || hidden.shape[1] !== seqLen) {
-      throw new Error(`selectTargets: model '${model.name}' gave states [${hidden.shape}], expected [${batchSize}, ${seqLen}, dim]`);
+      throw new Error(
+        `selectTargets: model '${model.name}' gave states [${hidden.shape}], expected [${batchSize}, ${seqLen}, dim]`,
+      );
     }
     targets.forEach((target, index) => {
       if (target > 0) {
@@ -219,7 +229,9 @@ export function selectTargets(model: NextItemModel, hidden: tf.Tensor, example: 
     });
   } else {
     if (hidden.rank !== 2 || hidden.shape[0] !== batchSize) {
-      throw new Error(`selectTargets: model '${model.name}' gave states [${hidden.shape}], expected [${batchSize}, dim]`);
+      throw new Error(
+        `selectTargets: model '${model.name}' gave states [${hidden.shape}], expected [${batchSize}, dim]`,
+      );
     }
     for (let r = 0; r < batchSize; r++) {
       const rowTargets = Array.from(targets.subarray(r * seqLen, (r + 1) * seqLen)).filter((t) => t > 0);
@@ -237,7 +249,10 @@ export function selectTargets(model: NextItemModel, hidden: tf.Tensor, example: 
   }
   return tf.tidy(() => {
     const flat = tf.reshape(hidden, [-1, model.dim]) as tf.Tensor2D; // [batch·seqLen or batch, dim]
-    return { states: tf.gather(flat, tf.tensor1d(rows, "int32")) as tf.Tensor2D, targets: tf.tensor1d(values, "int32") };
+    return {
+      states: tf.gather(flat, tf.tensor1d(rows, "int32")) as tf.Tensor2D,
+      targets: tf.tensor1d(values, "int32"),
+    };
   });
 }
 
@@ -253,11 +268,16 @@ export interface EvaluationInputs {
  * for "masked", a MASK appended after the last event (when a session fills the sequence, its oldest event is
  * dropped to make room) whose state predicts the item. A session with no events reads position 0.
  */
-export function evaluationInputs(history: SessionBatch, scheme: { kind: SchemeKind; maskId: number | null }): EvaluationInputs {
+export function evaluationInputs(
+  history: SessionBatch,
+  scheme: { kind: SchemeKind; maskId: number | null },
+): EvaluationInputs {
   if (scheme.kind !== "masked") {
     return {
       inputs: cloneBatch(history),
-      positions: tf.tidy(() => tf.maximum(tf.sub(history.lengths, tf.scalar(1, "int32")), tf.scalar(0, "int32")) as tf.Tensor1D),
+      positions: tf.tidy(
+        () => tf.maximum(tf.sub(history.lengths, tf.scalar(1, "int32")), tf.scalar(0, "int32")) as tf.Tensor1D,
+      ),
     };
   }
   if (scheme.maskId === null) throw new Error("evaluationInputs: masked scheme without maskId");
@@ -278,7 +298,10 @@ export function statesAt(model: NextItemModel, hidden: tf.Tensor, positions: tf.
   if (model.output === "pooled") return tf.clone(hidden) as tf.Tensor2D;
   return tf.tidy(() => {
     const [batchSize, seqLen] = hidden.shape;
-    const rows = tf.add(tf.mul(tf.range(0, batchSize, 1, "int32"), tf.scalar(seqLen, "int32")), tf.cast(positions, "int32")); // [batch]: row of batch·seqLen
+    const rows = tf.add(
+      tf.mul(tf.range(0, batchSize, 1, "int32"), tf.scalar(seqLen, "int32")),
+      tf.cast(positions, "int32"),
+    ); // [batch]: row of batch·seqLen
     return tf.gather(tf.reshape(hidden, [-1, model.dim]), rows) as tf.Tensor2D;
   });
 }
@@ -289,7 +312,10 @@ export interface EvaluationExample extends EvaluationInputs {
   targets: tf.Tensor1D;
 }
 
-export function evaluationExample(batch: SessionBatch, scheme: { kind: SchemeKind; maskId: number | null }): EvaluationExample {
+export function evaluationExample(
+  batch: SessionBatch,
+  scheme: { kind: SchemeKind; maskId: number | null },
+): EvaluationExample {
   const { history, lastItems } = splitLast(batch);
   const evaluation = evaluationInputs(history, scheme);
   tf.dispose(history as unknown as tf.TensorContainer);

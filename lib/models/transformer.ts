@@ -61,9 +61,13 @@ export function resolveTransformerConfig(config: TransformerConfig = {}): Resolv
   };
 }
 
-export function createTransformerModel(schema: ModelSchema, config: TransformerConfig = {}): SessionModel<ResolvedTransformerConfig> {
+export function createTransformerModel(
+  schema: ModelSchema,
+  config: TransformerConfig = {},
+): SessionModel<ResolvedTransformerConfig> {
   const c = resolveTransformerConfig(config);
-  if (c.readout !== "none" && !c.causal) throw new Error("transformer: readout \"attention\" reads prefixes, so it needs causal: true");
+  if (c.readout !== "none" && !c.causal)
+    throw new Error('transformer: readout "attention" reads prefixes, so it needs causal: true');
   const blocks: BlockSpec[] = [
     inputBlock({ ...c.inputs, projection: c.dModel, projectionInitScale: c.inputInitScale }),
     transformerBlocks({ heads: c.heads, layers: c.layers, ffnDim: c.ffnDim, dropout: c.dropout, causal: c.causal }),

@@ -42,9 +42,7 @@ export function barChart(
   }
   const x = Array.from(labels);
   const y = Array.from(values);
-  const trace: Trace = opts.horizontal
-    ? { type: "bar", orientation: "h", x: y, y: x }
-    : { type: "bar", x, y };
+  const trace: Trace = opts.horizontal ? { type: "bar", orientation: "h", x: y, y: x } : { type: "bar", x, y };
   if (opts.name !== undefined) trace.name = opts.name;
   return { data: [trace], layout: baseLayout(opts) };
 }
@@ -170,8 +168,9 @@ function resolveBundlePath(): string {
 
 /** JSON that is safe inside a `<script>`: `<` only occurs in strings, where `\u003c` means the same. */
 function scriptJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v))
-    .replace(/</g, "\\u003c");
+  return JSON.stringify(value, (_key, v: unknown) =>
+    ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v,
+  ).replace(/</g, "\\u003c");
 }
 
 export function escapeHtml(text: string): string {
@@ -276,10 +275,17 @@ export interface ReportTable {
 export function textTable(table: ReportTable): string {
   const digits = table.digits ?? 4;
   const cell = (value: TableCell): string =>
-    typeof value === "number" ? (Number.isInteger(value) ? String(value) : value.toFixed(digits)) : value == null ? "" : String(value);
+    typeof value === "number"
+      ? Number.isInteger(value)
+        ? String(value)
+        : value.toFixed(digits)
+      : value == null
+        ? ""
+        : String(value);
   const body = table.rows.map((row) => row.map(cell));
   const widths = table.columns.map((c, i) => Math.max(c.length, ...body.map((row) => row[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   return [line(table.columns), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
 }
 

@@ -29,7 +29,12 @@ export interface MicroBatcherOptions {
 /** The queue is falling behind once its oldest request has waited this fraction of maxQueueWaitMs. */
 const BEHIND_FRACTION = 0.1;
 
-export const DEFAULT_BATCHER_OPTIONS: Required<MicroBatcherOptions> = { maxWaitMs: 2, maxBatchSessions: 64, maxQueuedSessions: 1024, maxQueueWaitMs: 1000 };
+export const DEFAULT_BATCHER_OPTIONS: Required<MicroBatcherOptions> = {
+  maxWaitMs: 2,
+  maxBatchSessions: 64,
+  maxQueuedSessions: 1024,
+  maxQueueWaitMs: 1000,
+};
 
 /** The queue holds `maxQueuedSessions` sessions already: the caller should retry later. */
 export class QueueFullError extends Error {
@@ -57,7 +62,10 @@ export class BatcherClosedError extends Error {
 
 /** Scoring the session at `index` of a submitted group failed with `reason` (the model's or encoder's error). */
 export class SessionScoreError extends Error {
-  constructor(readonly index: number, readonly reason: unknown) {
+  constructor(
+    readonly index: number,
+    readonly reason: unknown,
+  ) {
     super(reason instanceof Error ? reason.message : String(reason));
     this.name = "SessionScoreError";
   }
@@ -86,13 +94,19 @@ export class MicroBatcher {
   private running: Promise<void> | null = null;
   private closed = false;
 
-  constructor(private readonly score: ScoreBatch, options: MicroBatcherOptions = {}) {
+  constructor(
+    private readonly score: ScoreBatch,
+    options: MicroBatcherOptions = {},
+  ) {
     this.options = { ...DEFAULT_BATCHER_OPTIONS, ...options };
     const { maxWaitMs, maxBatchSessions, maxQueuedSessions, maxQueueWaitMs } = this.options;
-    if (!(Number.isFinite(maxWaitMs) && maxWaitMs >= 0)) throw new Error(`MicroBatcher: maxWaitMs must be a number >= 0, got ${maxWaitMs}`);
-    if (!(Number.isFinite(maxQueueWaitMs) && maxQueueWaitMs > 0)) throw new Error(`MicroBatcher: maxQueueWaitMs must be a number > 0, got ${maxQueueWaitMs}`);
+    if (!(Number.isFinite(maxWaitMs) && maxWaitMs >= 0))
+      throw new Error(`MicroBatcher: maxWaitMs must be a number >= 0, got ${maxWaitMs}`);
+    if (!(Number.isFinite(maxQueueWaitMs) && maxQueueWaitMs > 0))
+      throw new Error(`MicroBatcher: maxQueueWaitMs must be a number > 0, got ${maxQueueWaitMs}`);
     for (const [name, value] of Object.entries({ maxBatchSessions, maxQueuedSessions })) {
-      if (!Number.isInteger(value) || value < 1) throw new Error(`MicroBatcher: ${name} must be an integer >= 1, got ${value}`);
+      if (!Number.isInteger(value) || value < 1)
+        throw new Error(`MicroBatcher: ${name} must be an integer >= 1, got ${value}`);
     }
   }
 
@@ -114,7 +128,8 @@ export class MicroBatcher {
   submit(sessions: readonly RawSession[], k: number, waitedMs = 0): Promise<Recommendation[]> {
     if (this.closed) return Promise.reject(new BatcherClosedError());
     if (sessions.length === 0) return Promise.resolve([]);
-    if (this.queued + sessions.length > this.options.maxQueuedSessions) return Promise.reject(new QueueFullError(this.options.maxQueuedSessions));
+    if (this.queued + sessions.length > this.options.maxQueuedSessions)
+      return Promise.reject(new QueueFullError(this.options.maxQueuedSessions));
     return new Promise<Recommendation[]>((resolve, reject) => {
       const queuedAt = Date.now() - waitedMs;
       const timeout = setTimeout(() => this.expire(job), Math.max(0, this.options.maxQueueWaitMs - waitedMs));
@@ -215,7 +230,9 @@ export class MicroBatcher {
     try {
       const results = await this.score(sessions, k);
       if (!Array.isArray(results) || results.length !== sessions.length) {
-        throw new Error(`recommendBatch returned ${Array.isArray(results) ? results.length : typeof results} results for ${sessions.length} sessions`);
+        throw new Error(
+          `recommendBatch returned ${Array.isArray(results) ? results.length : typeof results} results for ${sessions.length} sessions`,
+        );
       }
       return results.map((value) => ({ ok: true, value }));
     } catch (error) {

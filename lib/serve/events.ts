@@ -47,8 +47,15 @@ export function eventColumnsOf(saved: Partial<SavedWorkflow>, source: string): E
       if (typeof column === "string") identity.add(column);
     }
   }
-  const positions = positionOnlyColumns(Array.isArray(saved.steps) ? (saved.steps as WorkflowStep[]) : [], inputs as Record<string, string>);
-  return Object.entries(inputs).map(([name, type]) => ({ name, type, required: !identity.has(name) && !positions.has(name) }));
+  const positions = positionOnlyColumns(
+    Array.isArray(saved.steps) ? (saved.steps as WorkflowStep[]) : [],
+    inputs as Record<string, string>,
+  );
+  return Object.entries(inputs).map(([name, type]) => ({
+    name,
+    type,
+    required: !identity.has(name) && !positions.has(name),
+  }));
 }
 
 /** JSON kinds a raw value of DuckDB `type` may have: dates and times are text; anything else text or a number. */

@@ -19,7 +19,8 @@ export async function serveModelFolder(dir: string, options: ServerOptions = {})
   const where = path.resolve(dir);
   const stat = await fs.stat(where).catch(() => null);
   if (stat === null) throw new Error(`model folder ${where} not found (save one first, e.g. with npm start)`);
-  if (!stat.isDirectory()) throw new Error(`${where} is not a folder: --model takes a model folder (model.json, weights, workflow/)`);
+  if (!stat.isDirectory())
+    throw new Error(`${where} is not a folder: --model takes a model folder (model.json, weights, workflow/)`);
   let model: RecommenderModel;
   try {
     model = await loadModelFolder(where);

@@ -48,7 +48,10 @@ export function requestSchemas(limits: RequestLimits, columns: readonly EventCol
       response: {
         200: {
           type: "object",
-          properties: { results: { type: "array", items: { type: "object", properties: recommendationProperties } }, ...servedBy },
+          properties: {
+            results: { type: "array", items: { type: "object", properties: recommendationProperties } },
+            ...servedBy,
+          },
         },
       },
     },

@@ -16,7 +16,14 @@ import { STATUS_CODES } from "http";
 import type { AddressInfo } from "net";
 import * as path from "path";
 import type { Recommendation, RecommenderModel } from "../model-folder/types";
-import { BatcherClosedError, MicroBatcher, type MicroBatcherOptions, QueueFullError, QueueTimeoutError, SessionScoreError } from "./batcher";
+import {
+  BatcherClosedError,
+  MicroBatcher,
+  type MicroBatcherOptions,
+  QueueFullError,
+  QueueTimeoutError,
+  SessionScoreError,
+} from "./batcher";
 import type { EventColumn } from "./events";
 import { type RecommendBatchBody, type RecommendBody, type RequestLimits, requestSchemas } from "./schemas";
 
@@ -53,7 +60,10 @@ const RESERVED_ITEM_IDS = 2;
 
 /** An error with the HTTP status and message the client should get. */
 class HttpError extends Error {
-  constructor(readonly statusCode: number, message: string) {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -64,7 +74,9 @@ export function createServer(model: RecommenderModel, options: ServerOptions = {
   const limits = resolveLimits(model, options);
   const batcher = new MicroBatcher((sessions, k) => model.recommendBatch(sessions, k), options.batching);
   if (limits.maxBatchSessions > batcher.capacity) {
-    throw new Error(`createServer: maxBatchSessions (${limits.maxBatchSessions}) exceeds the batcher's maxQueuedSessions (${batcher.capacity}): such a request could never be queued`);
+    throw new Error(
+      `createServer: maxBatchSessions (${limits.maxBatchSessions}) exceeds the batcher's maxQueuedSessions (${batcher.capacity}): such a request could never be queued`,
+    );
   }
   const bodyLimit = options.bodyLimit ?? DEFAULTS.bodyLimit;
   const app = Fastify({
@@ -80,7 +92,8 @@ export function createServer(model: RecommenderModel, options: ServerOptions = {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { statusCode, message } = toHttpError(error, bodyLimit);
     if (statusCode >= 500 && !isBusy(error)) request.log.error({ err: error }, "request failed");
-    if (error instanceof QueueFullError || error instanceof QueueTimeoutError) void reply.header("retry-after", String(RETRY_AFTER_S));
+    if (error instanceof QueueFullError || error instanceof QueueTimeoutError)
+      void reply.header("retry-after", String(RETRY_AFTER_S));
     void reply.status(statusCode).send({ statusCode, error: STATUS_CODES[statusCode], message });
   });
 
@@ -97,13 +110,27 @@ export function createServer(model: RecommenderModel, options: ServerOptions = {
     const allowed = methodsOf.get(url);
     // A route that takes this method and still found nothing (a model file gone or leading out) is a 404 too.
     if (allowed === undefined || allowed.has(request.method)) {
-      return reply.status(404).send({ statusCode: 404, error: STATUS_CODES[404], message: `no such route: ${request.method} ${url}` });
+      return reply
+        .status(404)
+        .send({ statusCode: 404, error: STATUS_CODES[404], message: `no such route: ${request.method} ${url}` });
     }
     const allow = [...allowed].join(", ");
-    return reply.status(405).header("allow", allow).send({ statusCode: 405, error: STATUS_CODES[405], message: `${request.method} is not allowed on ${url} (allowed: ${allow})` });
+    return reply
+      .status(405)
+      .header("allow", allow)
+      .send({
+        statusCode: 405,
+        error: STATUS_CODES[405],
+        message: `${request.method} is not allowed on ${url} (allowed: ${allow})`,
+      });
   });
 
-  app.get("/healthz", async () => ({ status: "ok", model: manifest.name, queuedSessions: batcher.queuedSessions, queueCapacity: batcher.capacity }));
+  app.get("/healthz", async () => ({
+    status: "ok",
+    model: manifest.name,
+    queuedSessions: batcher.queuedSessions,
+    queueCapacity: batcher.capacity,
+  }));
 
   app.get("/v1/models", async () => ({
     models: [
@@ -128,21 +155,36 @@ export function createServer(model: RecommenderModel, options: ServerOptions = {
   };
   // The wait a request may have in the queue counts from its arrival (reply.elapsedTime): reading and checking it
   // took some already.
-  app.post<{ Body: RecommendBody }>("/v1/recommend", { schema: schemas.recommend, onRequest: refuseWhenFull }, async (request, reply) => {
-    const [result] = await scored(batcher.submit([request.body.session], request.body.k, reply.elapsedTime), "session");
-    return { ...finite(result), ...servedBy };
-  });
+  app.post<{ Body: RecommendBody }>(
+    "/v1/recommend",
+    { schema: schemas.recommend, onRequest: refuseWhenFull },
+    async (request, reply) => {
+      const [result] = await scored(
+        batcher.submit([request.body.session], request.body.k, reply.elapsedTime),
+        "session",
+      );
+      return { ...finite(result), ...servedBy };
+    },
+  );
 
-  app.post<{ Body: RecommendBatchBody }>("/v1/recommend/batch", { schema: schemas.recommendBatch, onRequest: refuseWhenFull }, async (request, reply) => {
-    const results = await scored(batcher.submit(request.body.sessions, request.body.k, reply.elapsedTime), "sessions");
-    return { results: results.map(finite), ...servedBy };
-  });
+  app.post<{ Body: RecommendBatchBody }>(
+    "/v1/recommend/batch",
+    { schema: schemas.recommendBatch, onRequest: refuseWhenFull },
+    async (request, reply) => {
+      const results = await scored(
+        batcher.submit(request.body.sessions, request.body.k, reply.elapsedTime),
+        "sessions",
+      );
+      return { results: results.map(finite), ...servedBy };
+    },
+  );
 
   if (options.modelFolder !== undefined) serveModelFiles(app, options.modelFolder.dir, options.modelFolder.files);
   // Anything else under /model/ is a 404, even where the static folder has such a path.
   app.all("/model/*", (_request, reply) => reply.callNotFound());
   // Dotfiles of the static folder are not served either (@fastify/static allows them by default).
-  if (options.staticDir !== undefined) void app.register(fastifyStatic, { root: path.resolve(options.staticDir), prefix: "/", dotfiles: "ignore" });
+  if (options.staticDir !== undefined)
+    void app.register(fastifyStatic, { root: path.resolve(options.staticDir), prefix: "/", dotfiles: "ignore" });
 
   app.addHook("onClose", async () => batcher.close());
   return app;
@@ -168,7 +210,12 @@ export async function listen(app: FastifyInstance, options: ListenOptions = {}):
     await app.listen({ host, port });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === "EADDRINUSE" ? "the port is in use" : code === "EADDRNOTAVAIL" || code === "ENOTFOUND" ? "no such address on this machine" : (error as Error).message;
+    const reason =
+      code === "EADDRINUSE"
+        ? "the port is in use"
+        : code === "EADDRNOTAVAIL" || code === "ENOTFOUND"
+          ? "no such address on this machine"
+          : (error as Error).message;
     throw new Error(`cannot listen on ${host}:${port}: ${reason}`);
   }
   const bound = app.server.address() as AddressInfo;
@@ -185,12 +232,15 @@ export function isLoopback(url: string): boolean {
 /** Seconds a client told "busy" (503) should wait before trying again. */
 const RETRY_AFTER_S = 1;
 
-const isBusy = (error: unknown): boolean => error instanceof QueueFullError || error instanceof QueueTimeoutError || error instanceof BatcherClosedError;
+const isBusy = (error: unknown): boolean =>
+  error instanceof QueueFullError || error instanceof QueueTimeoutError || error instanceof BatcherClosedError;
 
 /** The model gave a NaN or infinite score: its weights are broken, so it answers nothing (500) rather than nulls. */
 class NonFiniteScoreError extends Error {
   constructor(readonly scores: readonly number[]) {
-    super(`the model gave a non-finite score (${scores.find((score) => !Number.isFinite(score))}): it is not fit to serve`);
+    super(
+      `the model gave a non-finite score (${scores.find((score) => !Number.isFinite(score))}): it is not fit to serve`,
+    );
     this.name = "NonFiniteScoreError";
   }
 }
@@ -201,7 +251,10 @@ function finite(recommendation: Recommendation): Recommendation {
   return recommendation;
 }
 
-const CONTENT_TYPES: Record<string, string> = { ".json": "application/json; charset=utf-8", ".bin": "application/octet-stream" };
+const CONTENT_TYPES: Record<string, string> = {
+  ".json": "application/json; charset=utf-8",
+  ".bin": "application/octet-stream",
+};
 
 /**
  * GET /model/<file> for each of `files` (paths relative to `dir`; one with a dotfile segment is left out). A file
@@ -231,10 +284,14 @@ function catalogueSize(model: RecommenderModel): number {
 
 function resolveLimits(model: RecommenderModel, options: ServerOptions): RequestLimits {
   const catalogue = catalogueSize(model);
-  if (catalogue < 1) throw new Error(`createServer: model "${model.manifest.name}" has no known items to recommend (item column "${model.manifest.schema.item}")`);
+  if (catalogue < 1)
+    throw new Error(
+      `createServer: model "${model.manifest.name}" has no known items to recommend (item column "${model.manifest.schema.item}")`,
+    );
   for (const key of ["defaultK", "maxK", "maxSessionLength", "maxBatchSessions", "bodyLimit"] as const) {
     const value = options[key];
-    if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new Error(`createServer: ${key} must be an integer >= 1, got ${value}`);
+    if (value !== undefined && (!Number.isInteger(value) || value < 1))
+      throw new Error(`createServer: ${key} must be an integer >= 1, got ${value}`);
   }
   const maxK = Math.min(options.maxK ?? DEFAULTS.maxK, catalogue);
   return {
@@ -275,9 +332,12 @@ function isInputError(error: unknown): boolean {
 
 function toHttpError(error: FastifyError, bodyLimit: number): { statusCode: number; message: string } {
   if (isBusy(error)) return { statusCode: 503, message: error.message };
-  if (error instanceof NonFiniteScoreError) return { statusCode: 500, message: `${error.message} (see the server log)` };
-  if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") return { statusCode: 413, message: `request body is larger than the limit of ${bodyLimit} bytes` };
-  if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") return { statusCode: 415, message: "unsupported content type: send application/json" };
+  if (error instanceof NonFiniteScoreError)
+    return { statusCode: 500, message: `${error.message} (see the server log)` };
+  if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE")
+    return { statusCode: 413, message: `request body is larger than the limit of ${bodyLimit} bytes` };
+  if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE")
+    return { statusCode: 415, message: "unsupported content type: send application/json" };
   const statusCode = error.statusCode ?? 500;
   if (statusCode >= 400 && statusCode < 500) return { statusCode, message: error.message };
   return { statusCode: 500, message: "internal error (see the server log)" };

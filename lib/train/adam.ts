@@ -19,22 +19,44 @@ interface AdamState {
 
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
   override applyGradients(variableGradients: Parameters<tf.AdamOptimizer["applyGradients"]>[0]): void {
-    if (tf.getKernel(ADAM_UPDATE, tf.getBackend()) == null || !adamUpdateSupported()) return super.applyGradients(variableGradients);
+    if (tf.getKernel(ADAM_UPDATE, tf.getBackend()) == null || !adamUpdateSupported())
+      return super.applyGradients(variableGradients);
     const state = this as unknown as AdamState;
-    const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
+    const names = Array.isArray(variableGradients)
+      ? variableGradients.map((v) => v.name)
+      : Object.keys(variableGradients);
     tf.tidy(() => {
       // tfjs's 1 − β^t: float32 accumulators, float32 subtraction (read back: cheap on wasm, the one backend here).
       const [oneMinusAccBeta1, oneMinusAccBeta2] = tf.sub(1, tf.stack([state.accBeta1, state.accBeta2])).dataSync();
       names.forEach((name, i) => {
         const value = tf.engine().registeredVariables[name];
-        state.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
-        state.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+        state.accumulatedFirstMoment[i] ??= {
+          originalName: `${name}/m`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
+        state.accumulatedSecondMoment[i] ??= {
+          originalName: `${name}/v`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
         const gradient = Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name];
         if (gradient == null) return;
         const m = state.accumulatedFirstMoment[i].variable;
         const v = state.accumulatedSecondMoment[i].variable;
-        const scalars = { beta1: state.beta1, beta2: state.beta2, oneMinusAccBeta1, oneMinusAccBeta2, epsilon: state.epsilon, learningRate: state.learningRate };
-        const [newValue, newM, newV] = tf.engine().runKernel(ADAM_UPDATE, { value, m, v, g: gradient }, scalars as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
+        const scalars = {
+          beta1: state.beta1,
+          beta2: state.beta2,
+          oneMinusAccBeta1,
+          oneMinusAccBeta2,
+          epsilon: state.epsilon,
+          learningRate: state.learningRate,
+        };
+        const [newValue, newM, newV] = tf
+          .engine()
+          .runKernel(
+            ADAM_UPDATE,
+            { value, m, v, g: gradient },
+            scalars as unknown as tf.NamedAttrMap,
+          ) as unknown as tf.Tensor[];
         m.assign(newM);
         v.assign(newV);
         value.assign(newValue);

@@ -8,7 +8,14 @@ import { Random } from "../util/random";
 import { defaultWorkers, startDataParallel, type DataParallelTrainer } from "./parallel/trainer";
 import { createProgress, type ProgressMode, type ProgressReporter } from "./progress";
 import { learningRateAt, type ScheduleConfig } from "./schedule";
-import { createParameterUpdate, fillMissing, trainableVariables, trainingLoss, type ParameterUpdate, type UpdateConfig } from "./step";
+import {
+  createParameterUpdate,
+  fillMissing,
+  trainableVariables,
+  trainingLoss,
+  type ParameterUpdate,
+  type UpdateConfig,
+} from "./step";
 import type { EpochRecord, FitResult } from "./types";
 
 export interface EarlyStoppingConfig {
@@ -62,12 +69,18 @@ const DEFAULTS = { epochs: 1, batchSize: 256, seed: 42, patience: 2, minDelta: 0
 const LOSS_READ_INTERVAL_MS = 250;
 
 /** Trains `model` and `head` in place on `loader`'s sessions; returns the per-epoch history. */
-export async function fit(model: NextItemModel, head: OutputHead, loader: BatchSource, config: FitConfig): Promise<FitResult> {
+export async function fit(
+  model: NextItemModel,
+  head: OutputHead,
+  loader: BatchSource,
+  config: FitConfig,
+): Promise<FitResult> {
   const epochs = config.epochs ?? DEFAULTS.epochs;
   const batchSize = config.batchSize ?? DEFAULTS.batchSize;
   const dropLast = config.dropLast ?? false;
   const lengthGroups = config.lengthGroups ?? 1;
-  if (!(Number.isInteger(lengthGroups) && lengthGroups >= 1)) throw new Error(`fit: lengthGroups must be an integer >= 1, got ${lengthGroups}`);
+  if (!(Number.isInteger(lengthGroups) && lengthGroups >= 1))
+    throw new Error(`fit: lengthGroups must be an integer >= 1, got ${lengthGroups}`);
   const stepsPerEpoch = batchCount(loader.numSessions, { batchSize, dropLast });
   if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`fit: epochs must be an integer >= 1, got ${epochs}`);
   if (stepsPerEpoch === 0) {
@@ -75,7 +88,8 @@ export async function fit(model: NextItemModel, head: OutputHead, loader: BatchS
   }
   const weightDecay = config.weightDecay ?? 0;
   if (!(weightDecay >= 0)) throw new Error(`fit: weightDecay must be >= 0, got ${weightDecay}`);
-  if (config.clipNorm !== undefined && !(config.clipNorm > 0)) throw new Error(`fit: clipNorm must be > 0, got ${config.clipNorm}`);
+  if (config.clipNorm !== undefined && !(config.clipNorm > 0))
+    throw new Error(`fit: clipNorm must be > 0, got ${config.clipNorm}`);
   if (config.earlyStopping && !config.evaluate && config.earlyStopping.metric !== "loss") {
     throw new Error(`fit: earlyStopping watches "${config.earlyStopping.metric}" but no evaluate callback was given`);
   }
@@ -88,12 +102,30 @@ export async function fit(model: NextItemModel, head: OutputHead, loader: BatchS
 
   const variables = trainableVariables(model, head);
   const workers = config.workers ?? defaultWorkers(process.env);
-  if (!(Number.isInteger(workers) && workers >= 1)) throw new Error(`fit: workers must be an integer >= 1, got ${workers}`);
+  if (!(Number.isInteger(workers) && workers >= 1))
+    throw new Error(`fit: workers must be an integer >= 1, got ${workers}`);
   // One replica (this thread), or data-parallel replicas (lib/train/parallel) started before anything else is held.
-  const updateSettings: UpdateConfig = { adam: config.adam, weightDecay: config.weightDecay, clipNorm: config.clipNorm };
+  const updateSettings: UpdateConfig = {
+    adam: config.adam,
+    weightDecay: config.weightDecay,
+    clipNorm: config.clipNorm,
+  };
   const parallel: DataParallelTrainer | null =
-    workers === 1 ? null : await startDataParallel({ model, head, loader, variables, workers, scheme: config.scheme, lengthGroups, update: updateSettings, rate: learningRate(0) });
-  const update: ParameterUpdate | null = parallel === null ? createParameterUpdate(variables, updateSettings, learningRate(0)) : null;
+    workers === 1
+      ? null
+      : await startDataParallel({
+          model,
+          head,
+          loader,
+          variables,
+          workers,
+          scheme: config.scheme,
+          lengthGroups,
+          update: updateSettings,
+          rate: learningRate(0),
+        });
+  const update: ParameterUpdate | null =
+    parallel === null ? createParameterUpdate(variables, updateSettings, learningRate(0)) : null;
   // Σ batch mean loss × batch size over the current epoch; built in tidy so that the initial scalar is released.
   const lossSum = tf.tidy(() => tf.variable(tf.scalar(0), false));
   const step = async (batch: SessionBatch, rate: number): Promise<void> => {
@@ -103,7 +135,10 @@ export async function fit(model: NextItemModel, head: OutputHead, loader: BatchS
       return;
     }
     tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => trainingLoss(model, head, config.scheme, batch, lengthGroups), variables);
+      const { value, grads } = tf.variableGrads(
+        () => trainingLoss(model, head, config.scheme, batch, lengthGroups),
+        variables,
+      );
       update!.apply(fillMissing(grads, variables), rate);
       lossSum.assign(lossSum.add(value.mul(batch.size)));
     });
@@ -141,7 +176,15 @@ export async function fit(model: NextItemModel, head: OutputHead, loader: BatchS
             );
           }
         }
-        progress.step({ epoch, epochs, step: stepInEpoch, stepsInEpoch: stepsPerEpoch, loss: runningLoss, sequences, seconds: (now - started) / 1000 });
+        progress.step({
+          epoch,
+          epochs,
+          step: stepInEpoch,
+          stepsInEpoch: stepsPerEpoch,
+          loss: runningLoss,
+          sequences,
+          seconds: (now - started) / 1000,
+        });
       }
       const seconds = (performance.now() - started) / 1000;
       const evalStarted = performance.now();
@@ -179,7 +222,8 @@ export async function fit(model: NextItemModel, head: OutputHead, loader: BatchS
 
 function checkMetrics(metrics: Record<string, number>): Record<string, number> {
   for (const [name, value] of Object.entries(metrics)) {
-    if (typeof value !== "number") throw new Error(`fit: evaluate() returned ${typeof value} for "${name}"; expected a number`);
+    if (typeof value !== "number")
+      throw new Error(`fit: evaluate() returned ${typeof value} for "${name}"; expected a number`);
   }
   return metrics;
 }
@@ -193,7 +237,8 @@ class BestTracker {
 
   constructor(private readonly config: EarlyStoppingConfig) {
     this.patience = config.patience ?? DEFAULTS.patience;
-    if (!Number.isInteger(this.patience) || this.patience < 1) throw new Error(`fit: earlyStopping.patience must be an integer >= 1, got ${this.patience}`);
+    if (!Number.isInteger(this.patience) || this.patience < 1)
+      throw new Error(`fit: earlyStopping.patience must be an integer >= 1, got ${this.patience}`);
   }
 
   /** True when this epoch is the new best. */
@@ -202,9 +247,12 @@ class BestTracker {
     const values: Record<string, number> = { loss: record.loss, ...record.metrics };
     const value = values[metric];
     if (value === undefined) {
-      throw new Error(`fit: earlyStopping watches "${metric}" but epoch ${record.epoch} reported only: ${Object.keys(values).join(", ")}`);
+      throw new Error(
+        `fit: earlyStopping watches "${metric}" but epoch ${record.epoch} reported only: ${Object.keys(values).join(", ")}`,
+      );
     }
-    const improved = Number.isNaN(this.best) || (mode === "max" ? value > this.best + minDelta : value < this.best - minDelta);
+    const improved =
+      Number.isNaN(this.best) || (mode === "max" ? value > this.best + minDelta : value < this.best - minDelta);
     if (improved) {
       this.best = value;
       this.bestEpoch = record.epoch;

@@ -3,7 +3,15 @@
 export { fit, type EarlyStoppingConfig, type FitConfig } from "./fit";
 export type { EpochRecord, FitResult } from "./types";
 export { type ScheduleConfig, DEFAULT_LEARNING_RATE, learningRateAt } from "./schedule";
-export { type ProgressMode, type ProgressReporter, type StepStatus, BarProgress, LineProgress, createProgress, formatEpochLine } from "./progress";
+export {
+  type ProgressMode,
+  type ProgressReporter,
+  type StepStatus,
+  BarProgress,
+  LineProgress,
+  createProgress,
+  formatEpochLine,
+} from "./progress";
 export { type UpdateConfig, trainableVariables, trainingLoss } from "./step";
 export { adam } from "./adam";
 export { type DataParallelTrainer, defaultWorkers, startDataParallel } from "./parallel/trainer";

@@ -23,8 +23,10 @@ export const DEFAULT_LEARNING_RATE = 1e-3;
 export function learningRateAt(step: number, totalSteps: number, config: ScheduleConfig = {}): number {
   const { learningRate: peak = DEFAULT_LEARNING_RATE, decay = "constant", warmupSteps = 0, finalFraction = 0 } = config;
   if (!(peak > 0)) throw new Error(`schedule: learningRate must be > 0, got ${peak}`);
-  if (!Number.isInteger(warmupSteps) || warmupSteps < 0) throw new Error(`schedule: warmupSteps must be an integer >= 0, got ${warmupSteps}`);
-  if (!(finalFraction >= 0 && finalFraction <= 1)) throw new Error(`schedule: finalFraction must be in [0, 1], got ${finalFraction}`);
+  if (!Number.isInteger(warmupSteps) || warmupSteps < 0)
+    throw new Error(`schedule: warmupSteps must be an integer >= 0, got ${warmupSteps}`);
+  if (!(finalFraction >= 0 && finalFraction <= 1))
+    throw new Error(`schedule: finalFraction must be in [0, 1], got ${finalFraction}`);
   if (!Number.isInteger(step) || step < 0) throw new Error(`schedule: step must be an integer >= 0, got ${step}`);
 
   if (step < warmupSteps) return (peak * (step + 1)) / warmupSteps;

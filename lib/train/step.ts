@@ -9,7 +9,13 @@ import { adam } from "./adam";
 
 /** scheme → encode → one state per target → head loss (+ the model's own penalty); with `lengthGroups` > 1 the
  *  batch is encoded in groups of similar length whose states and targets are pooled before the loss. */
-export function trainingLoss(model: NextItemModel, head: OutputHead, scheme: TargetScheme, batch: SessionBatch, lengthGroups = 1): tf.Scalar {
+export function trainingLoss(
+  model: NextItemModel,
+  head: OutputHead,
+  scheme: TargetScheme,
+  batch: SessionBatch,
+  lengthGroups = 1,
+): tf.Scalar {
   return examplesLoss(model, head, trainingExamples(scheme, batch, lengthGroups));
 }
 
@@ -24,7 +30,8 @@ export function examplesLoss(
   model: NextItemModel,
   head: OutputHead,
   examples: TrainingExample[],
-  headLoss: (states: tf.Tensor2D, targets: tf.Tensor1D) => tf.Scalar = (states, targets) => head.loss(states, targets, true),
+  headLoss: (states: tf.Tensor2D, targets: tf.Tensor1D) => tf.Scalar = (states, targets) =>
+    head.loss(states, targets, true),
 ): tf.Scalar {
   const selected = examples.map((example) => selectTargets(model, model.encode(example.inputs, true), example));
   const states = selected.length === 1 ? selected[0].states : tf.concat(selected.map((s) => s.states));
@@ -52,7 +59,11 @@ export interface UpdateConfig {
 }
 
 /** Adam at the step's learning rate on (clipped) gradients, then decoupled weight decay of the matrices. */
-export function createParameterUpdate(variables: tf.Variable[], config: UpdateConfig, initialRate: number): ParameterUpdate {
+export function createParameterUpdate(
+  variables: tf.Variable[],
+  config: UpdateConfig,
+  initialRate: number,
+): ParameterUpdate {
   const weightDecay = config.weightDecay ?? 0;
   // Typed as the base class: AdamOptimizer's own signature narrows applyGradients to variables.
   const optimizer: tf.Optimizer = adam(initialRate, config.adam?.beta1, config.adam?.beta2, config.adam?.epsilon);

@@ -14,15 +14,20 @@ export interface CliRun {
 export async function runCliCaptured(argv: string[], stdin?: string): Promise<CliRun> {
   let stdout = "";
   let stderr = "";
-  const toText = (chunk: unknown): string => (typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString("utf8"));
+  const toText = (chunk: unknown): string =>
+    typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString("utf8");
   const spies = [
     vi.spyOn(process.stdout, "write").mockImplementation((chunk: unknown) => ((stdout += toText(chunk)), true)),
     vi.spyOn(process.stderr, "write").mockImplementation((chunk: unknown) => ((stderr += toText(chunk)), true)),
     vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => void (stdout += `${args.join(" ")}\n`)),
     vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => void (stderr += `${args.join(" ")}\n`)),
-    vi.spyOn(process, "stdin", "get").mockReturnValue(
-      (stdin === undefined ? Object.assign(Readable.from([]), { isTTY: true }) : Readable.from([Buffer.from(stdin)])) as unknown as typeof process.stdin,
-    ),
+    vi
+      .spyOn(process, "stdin", "get")
+      .mockReturnValue(
+        (stdin === undefined
+          ? Object.assign(Readable.from([]), { isTTY: true })
+          : Readable.from([Buffer.from(stdin)])) as unknown as typeof process.stdin,
+      ),
   ];
   try {
     const code = await runCli(argv);

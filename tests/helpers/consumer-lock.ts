@@ -32,7 +32,7 @@ const MODULES = "node_modules/";
 
 /** The lock path `name` resolves to from the package at `from` ("" = the root), as Node walks up node_modules. */
 function resolveIn(packages: Record<string, LockEntry>, from: string, name: string): string | undefined {
-  for (let base = from; ; ) {
+  for (let base = from; ;) {
     const candidate = base === "" ? `${MODULES}${name}` : `${base}/${MODULES}${name}`;
     if (packages[candidate] !== undefined) return candidate;
     if (base === "") return undefined;
@@ -57,7 +57,9 @@ function runtimeClosure(packages: Record<string, LockEntry>, manifest: Manifest)
   visit("", [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.optionalDependencies ?? {})]);
   for (let path = pending.pop(); path !== undefined; path = pending.pop()) {
     const entry = packages[path];
-    const peers = Object.keys(entry.peerDependencies ?? {}).filter((peer) => !entry.peerDependenciesMeta?.[peer]?.optional);
+    const peers = Object.keys(entry.peerDependencies ?? {}).filter(
+      (peer) => !entry.peerDependenciesMeta?.[peer]?.optional,
+    );
     visit(path, [...Object.keys(entry.dependencies ?? {}), ...Object.keys(entry.optionalDependencies ?? {}), ...peers]);
   }
   return [...seen].sort();

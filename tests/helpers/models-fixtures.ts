@@ -32,7 +32,12 @@ export interface ToySession {
   age?: number;
 }
 
-function padded<T extends number>(values: T[] | undefined, length: number, seqLen: number, fill: (t: number) => number): number[] {
+function padded<T extends number>(
+  values: T[] | undefined,
+  length: number,
+  seqLen: number,
+  fill: (t: number) => number,
+): number[] {
   return Array.from({ length: seqLen }, (_, t) => (t < length ? (values?.[t] ?? fill(t)) : 0));
 }
 
@@ -44,8 +49,15 @@ export function toyBatch(sessions: ToySession[], seqLen: number, withSideFeature
     categorical: {},
     continuous: {},
     context: {},
-    mask: tf.tensor2d(rows.map((row) => row.map((id) => (id > 0 ? 1 : 0))), [sessions.length, seqLen], "float32"),
-    lengths: tf.tensor1d(sessions.map((s) => s.items.length), "int32"),
+    mask: tf.tensor2d(
+      rows.map((row) => row.map((id) => (id > 0 ? 1 : 0))),
+      [sessions.length, seqLen],
+      "float32",
+    ),
+    lengths: tf.tensor1d(
+      sessions.map((s) => s.items.length),
+      "int32",
+    ),
     size: sessions.length,
   };
   if (withSideFeatures) {
@@ -59,8 +71,14 @@ export function toyBatch(sessions: ToySession[], seqLen: number, withSideFeature
       [sessions.length, seqLen],
       "float32",
     );
-    batch.context.country = tf.tensor1d(sessions.map((s) => s.country ?? 2), "int32");
-    batch.context.age = tf.tensor1d(sessions.map((s) => s.age ?? 0.3), "float32");
+    batch.context.country = tf.tensor1d(
+      sessions.map((s) => s.country ?? 2),
+      "int32",
+    );
+    batch.context.age = tf.tensor1d(
+      sessions.map((s) => s.age ?? 0.3),
+      "float32",
+    );
   }
   return batch;
 }

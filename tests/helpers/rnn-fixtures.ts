@@ -1,6 +1,11 @@
 // The fused GRU/LSTM sequence ops and their autograd references, and the padding pattern their tests share.
 import * as tf from "@tensorflow/tfjs";
-import { gruSequence, gruSequenceReference, lstmSequence, lstmSequenceReference } from "../../lib/compute/kernels/recurrent-sequence";
+import {
+  gruSequence,
+  gruSequenceReference,
+  lstmSequence,
+  lstmSequenceReference,
+} from "../../lib/compute/kernels/recurrent-sequence";
 
 export type Cell = "gru" | "lstm";
 

@@ -22,7 +22,17 @@ export const FAKE_MANIFEST: ModelFolderManifest = {
     sessionId: "utrip_id",
     item: "city_id_list",
     maxLength: 5,
-    columns: [{ name: "city_id_list", kind: "item", list: true, dtype: "int32", cardinality: 52, maxLength: 5, vocabulary: "city_id" }],
+    columns: [
+      {
+        name: "city_id_list",
+        kind: "item",
+        list: true,
+        dtype: "int32",
+        cardinality: 52,
+        maxLength: 5,
+        vocabulary: "city_id",
+      },
+    ],
   },
   trainedAt: "2024-05-01T12:00:00.000Z",
   metrics: { "recall@10": 0.5 },
@@ -38,7 +48,8 @@ export interface FakeModel extends RecommenderModel {
 
 export function fakeRecommendation(session: readonly Record<string, unknown>[], k: number): Recommendation {
   const last = session[session.length - 1].city_id as number;
-  if (last === 666) throw new Error(`live session 0, event ${session.length - 1}, "city_id": cannot read 666 as INTEGER`);
+  if (last === 666)
+    throw new Error(`live session 0, event ${session.length - 1}, "city_id": cannot read 666 as INTEGER`);
   if (last === 999) throw new TypeError("Cannot read properties of undefined (reading 'shape')");
   const items = Array.from({ length: k }, (_, i) => last + i + 1);
   return { items, scores: items.map((_, i) => 1 / (i + 1)) };

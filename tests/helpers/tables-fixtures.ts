@@ -9,7 +9,17 @@ export function itemSchemaOf(maxLength: number, nItems: number): DatasetSchema {
     sessionId: "session_id",
     item: "item_list",
     maxLength,
-    columns: [{ name: "item_list", kind: "item", list: true, dtype: "int32", cardinality: nItems, vocabulary: "item", maxLength }],
+    columns: [
+      {
+        name: "item_list",
+        kind: "item",
+        list: true,
+        dtype: "int32",
+        cardinality: nItems,
+        vocabulary: "item",
+        maxLength,
+      },
+    ],
   };
 }
 
@@ -33,5 +43,7 @@ export function tableOf(sessions: number[][], nItems: number): SessionTable {
 /** The written sessions of a prepared split (`<dir>/<split>.parquet`) as arrays of item ids. */
 export async function splitRows(dir: string, split: string): Promise<number[][]> {
   const table = await readSplit(dir, split);
-  return Array.from(table.lengths, (length, s) => Array.from(table.items.subarray(s * table.maxLength, s * table.maxLength + length)));
+  return Array.from(table.lengths, (length, s) =>
+    Array.from(table.items.subarray(s * table.maxLength, s * table.maxLength + length)),
+  );
 }

@@ -7,7 +7,9 @@ import { RUN_DEFAULTS } from "../../evaluate/defaults";
 
 /** One line: the data, the baselines, the models and the protocol of `config`. */
 export function summarizeRunConfig(config: RunConfig): string {
-  const data = config.data.prepare ? `${config.data.prepare.recipe} recipe → ${config.data.folder}` : `prepared data in ${config.data.folder}`;
+  const data = config.data.prepare
+    ? `${config.data.prepare.recipe} recipe → ${config.data.folder}`
+    : `prepared data in ${config.data.folder}`;
   const baselines = config.baselines ?? RUN_DEFAULTS.baselines;
   const models = config.models.map((m) => (m.name && m.name !== m.kind ? `${m.name} (${m.kind})` : m.kind));
   const { protocol, ks, split } = config.evaluation;
@@ -22,7 +24,7 @@ export function summarizeRunConfig(config: RunConfig): string {
 
 export function checkCommand(): Command {
   return new Command("check")
-    .description("check a run config file: print \"ok: <what it runs>\", or the key at fault (exit code 2)")
+    .description('check a run config file: print "ok: <what it runs>", or the key at fault (exit code 2)')
     .argument("<config>", "run config file (JSON; see docs/configuration.md)")
     .addHelpText("after", "\nExample:\n  sessionrec check configs/course.json\n")
     .action(async (file: string) => {

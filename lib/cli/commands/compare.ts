@@ -9,7 +9,15 @@ import { readRunConfig } from "../../config/read";
 import type { RunConfig } from "../../config/schema";
 import { RUN_DEFAULTS } from "../../evaluate/defaults";
 import { headlineMetrics, metricLabel, protocolKs, type Protocol } from "../../evaluate/protocols";
-import { createRunBaseline, createRunModel, itemCount, runBaselinesOn, runScheme, trainRunModel, type RunResult } from "../../evaluate/run";
+import {
+  createRunBaseline,
+  createRunModel,
+  itemCount,
+  runBaselinesOn,
+  runScheme,
+  trainRunModel,
+  type RunResult,
+} from "../../evaluate/run";
 import { saveModelFolder } from "../../model-folder/node";
 import { disposeModel, formatSummary, summarizeModel } from "../../models/index";
 import { barChart, lineChart, textTable, writeReport } from "../../report/plot";
@@ -23,7 +31,12 @@ export function comparisonText(rows: readonly RunResult[], ks: readonly number[]
   const keys = ks.flatMap((k) => ["recall", "mrr", "ndcg"].map((m) => `${m}@${k}`));
   return textTable({
     columns: ["model", ...keys, "train s", "backend"],
-    rows: rows.map((r) => [r.name, ...keys.map((k) => (r.metrics[k] ?? NaN).toFixed(4)), r.trainSeconds.toFixed(1), r.history ? backend : "js"]),
+    rows: rows.map((r) => [
+      r.name,
+      ...keys.map((k) => (r.metrics[k] ?? NaN).toFixed(4)),
+      r.trainSeconds.toFixed(1),
+      r.history ? backend : "js",
+    ]),
   });
 }
 
@@ -34,15 +47,26 @@ export interface CompareOptions {
 }
 
 /** Runs `config` (read from `source`) and returns every result, baselines first. */
-export async function runComparison(config: RunConfig, source: string, options: CompareOptions = {}): Promise<RunResult[]> {
+export async function runComparison(
+  config: RunConfig,
+  source: string,
+  options: CompareOptions = {},
+): Promise<RunResult[]> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const modelsDir = options.out !== undefined ? path.join(options.out, "models") : (config.output?.models ?? DEFAULT_MODELS_DIR);
-  const reportFile = path.resolve(options.out !== undefined ? path.join(options.out, "report.html") : (config.output?.report ?? DEFAULT_REPORT_FILE));
+  const modelsDir =
+    options.out !== undefined ? path.join(options.out, "models") : (config.output?.models ?? DEFAULT_MODELS_DIR);
+  const reportFile = path.resolve(
+    options.out !== undefined ? path.join(options.out, "report.html") : (config.output?.report ?? DEFAULT_REPORT_FILE),
+  );
   const protocol: Protocol = protocolOf(config.evaluation);
   const backend = await initBackend();
   const prepared = await prepareData(config.data, (m) => log(`data: ${m}`));
   const data = await loadRunData(prepared.dir, config.evaluation.split ?? RUN_DEFAULTS.split);
-  const counts = [`${data.train.numSessions} train`, ...(data.valid ? [`${data.valid.numSessions} valid`] : []), `${data.test.numSessions} ${data.split}`];
+  const counts = [
+    `${data.train.numSessions} train`,
+    ...(data.valid ? [`${data.valid.numSessions} valid`] : []),
+    `${data.test.numSessions} ${data.split}`,
+  ];
   log(`data: ${counts.join(" and ")} sessions ${prepared.reused ? "reused from" : "→"} ${data.dir}`);
 
   const nItems = itemCount(data.train.schema);
@@ -57,7 +81,15 @@ export async function runComparison(config: RunConfig, source: string, options: 
       const { model: _, head: __, ...result } = await trainRunModel(model, head, entry, data, protocol);
       rows.push(result);
       const dir = path.join(modelsDir, name);
-      await saveModelFolder(dir, { name, model, head, workflow: data.workflow, schema: data.train.schema, metrics: result.metrics, scheme: runScheme(model) });
+      await saveModelFolder(dir, {
+        name,
+        model,
+        head,
+        workflow: data.workflow,
+        schema: data.train.schema,
+        metrics: result.metrics,
+        scheme: runScheme(model),
+      });
       saved.push(dir);
     } finally {
       disposeModel({ model, head });
@@ -69,7 +101,8 @@ export async function runComparison(config: RunConfig, source: string, options: 
   log(`\n${comparisonText(rows, ks, backend.name)}\n`);
   const popular = rows.find((r) => r.name === "most-popular")?.metrics[headline];
   if (popular !== undefined) {
-    for (const r of rows.filter((row) => row.history)) log(`${r.name}: ${headline} ${(r.metrics[headline] / popular).toFixed(1)}× most-popular`);
+    for (const r of rows.filter((row) => row.history))
+      log(`${r.name}: ${headline} ${(r.metrics[headline] / popular).toFixed(1)}× most-popular`);
   }
 
   const label = metricLabel(headline, protocol);
@@ -78,17 +111,39 @@ export async function runComparison(config: RunConfig, source: string, options: 
   writeReport(reportFile, {
     title: `sessionrec: ${config.title ?? path.basename(source, ".json")}`,
     sections: [
-      { heading: "Data", text: `${data.dir}: ${counts.join(" / ")} sessions${prepared.summary ? ` (${prepared.summary})` : ""}. Backend: ${backend.name} (${backend.detail}).` },
+      {
+        heading: "Data",
+        text: `${data.dir}: ${counts.join(" / ")} sessions${prepared.summary ? ` (${prepared.summary})` : ""}. Backend: ${backend.name} (${backend.detail}).`,
+      },
       {
         heading: `Comparison (${data.split} split, protocol "${protocol.name}")`,
-        table: { columns: ["model", ...shown, "train s"], rows: rows.map((r) => [r.name, ...shown.map((k) => (r.metrics[k] ?? NaN).toFixed(4)), r.trainSeconds.toFixed(1)]) },
-        figures: [barChart(rows.map((r) => r.name), rows.map((r) => r.metrics[headline]), { title: label })],
+        table: {
+          columns: ["model", ...shown, "train s"],
+          rows: rows.map((r) => [
+            r.name,
+            ...shown.map((k) => (r.metrics[k] ?? NaN).toFixed(4)),
+            r.trainSeconds.toFixed(1),
+          ]),
+        },
+        figures: [
+          barChart(
+            rows.map((r) => r.name),
+            rows.map((r) => r.metrics[headline]),
+            { title: label },
+          ),
+        ],
       },
       {
         heading: "Training curves",
         figures: [
           lineChart(
-            rows.filter((r) => r.history).map((r) => ({ name: r.name, x: r.history!.map((e) => e.epoch), y: r.history!.map((e) => e.metrics[headline]) })),
+            rows
+              .filter((r) => r.history)
+              .map((r) => ({
+                name: r.name,
+                x: r.history!.map((e) => e.epoch),
+                y: r.history!.map((e) => e.metrics[headline]),
+              })),
             { title: `${watched} ${label} per epoch` },
           ),
         ],
@@ -96,16 +151,25 @@ export async function runComparison(config: RunConfig, source: string, options: 
     ],
   });
   log(`report: ${reportFile}`);
-  if (saved.length > 0) log(`models: ${saved.join(", ")} (serve one: npm run serve -- --model ${saved[saved.length - 1]})`);
+  if (saved.length > 0)
+    log(`models: ${saved.join(", ")} (serve one: npm run serve -- --model ${saved[saved.length - 1]})`);
   return rows;
 }
 
 export function compareCommand(): Command {
   return new Command("compare")
-    .description("run a whole config: prepare its data, fit its baselines, train its models; print the comparison table, write the HTML report and save each model folder")
+    .description(
+      "run a whole config: prepare its data, fit its baselines, train its models; print the comparison table, write the HTML report and save each model folder",
+    )
     .argument("<config>", "run config file (JSON; see docs/configuration.md)")
-    .option("--out <folder>", "write <folder>/models/<name> and <folder>/report.html (default: the config's output, else build/models and build/report.html)")
-    .addHelpText("after", "\nExample:\n  sessionrec compare configs/course.json            # npm start\n  sessionrec compare configs/example.json --out build/example\n")
+    .option(
+      "--out <folder>",
+      "write <folder>/models/<name> and <folder>/report.html (default: the config's output, else build/models and build/report.html)",
+    )
+    .addHelpText(
+      "after",
+      "\nExample:\n  sessionrec compare configs/course.json            # npm start\n  sessionrec compare configs/example.json --out build/example\n",
+    )
     .action(async (file: string, opts: { out?: string }) => {
       const config = await readRunConfig(file);
       await runComparison(config, file, { out: opts.out });

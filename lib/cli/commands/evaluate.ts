@@ -5,7 +5,14 @@ import { Command, Option } from "commander";
 import { initBackend } from "../../compute/backend";
 import { readSplit } from "../../data/loader";
 import { RUN_DEFAULTS } from "../../evaluate/defaults";
-import { PROTOCOL_NAMES, evaluateModelOn, evaluateRecommenderOn, protocolKs, type Protocol, type ProtocolName } from "../../evaluate/protocols";
+import {
+  PROTOCOL_NAMES,
+  evaluateModelOn,
+  evaluateRecommenderOn,
+  protocolKs,
+  type Protocol,
+  type ProtocolName,
+} from "../../evaluate/protocols";
 import { Workflow } from "../../data/workflow";
 import { loadTrained, schemaMismatch } from "../../model-folder/trained";
 import { textTable } from "../../report/plot";
@@ -32,7 +39,8 @@ export interface FolderScore {
 /** `--k 10,20` → [10, 20]. */
 export function parseCutoffs(value: string): number[] {
   const ks = value.split(",").map((part) => Number(part.trim()));
-  if (value.trim() === "" || ks.some((k) => !Number.isInteger(k) || k < 1)) throw new UsageError(`--k ${value}: expected positive integers separated by commas, e.g. 10,20`);
+  if (value.trim() === "" || ks.some((k) => !Number.isInteger(k) || k < 1))
+    throw new UsageError(`--k ${value}: expected positive integers separated by commas, e.g. 10,20`);
   return ks;
 }
 
@@ -40,25 +48,35 @@ async function evaluate(folders: string[], options: EvaluateOptions): Promise<vo
   checkDatasetFolder(options.data, options.split, "--data");
   const protocol: Protocol = { name: options.protocol, ks: options.k ?? RUN_DEFAULTS.ks[options.protocol] };
   await initBackend();
-  const [table, dataWorkflow] = await Promise.all([readSplit(options.data, options.split), loadDatasetWorkflow(options.data)]);
+  const [table, dataWorkflow] = await Promise.all([
+    readSplit(options.data, options.split),
+    loadDatasetWorkflow(options.data),
+  ]);
   const scores: FolderScore[] = [];
   for (const folder of folders) {
     const trained = loadTrained(folder);
     try {
       const modelWorkflow = await Workflow.load(path.join(folder, WORKFLOW_FOLDER));
-      const difference = workflowDifference(modelWorkflow, dataWorkflow) ?? schemaMismatch(trained.manifest.schema, table.schema);
+      const difference =
+        workflowDifference(modelWorkflow, dataWorkflow) ?? schemaMismatch(trained.manifest.schema, table.schema);
       if (difference !== null) {
-        throw new UsageError(`${folder}: not trained on data prepared like ${options.data}: ${difference}; evaluate it on the data set it was trained on (the same workflow), or train it on this one`);
+        throw new UsageError(
+          `${folder}: not trained on data prepared like ${options.data}: ${difference}; evaluate it on the data set it was trained on (the same workflow), or train it on this one`,
+        );
       }
       const { values } =
-        "baseline" in trained ? evaluateRecommenderOn(trained.baseline, table, protocol) : await evaluateModelOn(trained.model, trained.head, table, protocol);
+        "baseline" in trained
+          ? evaluateRecommenderOn(trained.baseline, table, protocol)
+          : await evaluateModelOn(trained.model, trained.head, table, protocol);
       scores.push({ folder, name: trained.manifest.name, kind: trained.manifest.kind, metrics: values });
     } finally {
       if (!("baseline" in trained)) trained.dispose();
     }
   }
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ data: options.data, split: options.split, protocol, results: scores }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ data: options.data, split: options.split, protocol, results: scores }, null, 2)}\n`,
+    );
     return;
   }
   const keys = protocolKs(protocol).flatMap((k) => ["recall", "mrr", "ndcg"].map((m) => `${m}@${k}`));
@@ -74,11 +92,21 @@ export function evaluateCommand(): Command {
     .description("score saved model folders on a split of a prepared data set: one row of metrics per folder")
     .argument("<model-folder...>", "model folders (saved by train or compare)")
     .requiredOption("--data <folder>", "prepared data set, prepared by the same workflow as the models were trained on")
-    .addOption(new Option("--protocol <name>", "what is predicted: \"last\" item of each session, \"every-next\" item, or the last against sampled items (\"sampled-last\")").choices(PROTOCOL_NAMES).default("last"))
+    .addOption(
+      new Option(
+        "--protocol <name>",
+        'what is predicted: "last" item of each session, "every-next" item, or the last against sampled items ("sampled-last")',
+      )
+        .choices(PROTOCOL_NAMES)
+        .default("last"),
+    )
     .option("--k <list>", "cut-offs, e.g. 10,20 (default: the protocol's)", parseCutoffs)
     .option("--split <name>", "split of the data set to score", "test")
     .option("--json", "print JSON instead of a table")
-    .addHelpText("after", "\nExample:\n  sessionrec evaluate build/models/gru build/models/transformer --data build/data/booking --split valid --k 4,10\n")
+    .addHelpText(
+      "after",
+      "\nExample:\n  sessionrec evaluate build/models/gru build/models/transformer --data build/data/booking --split valid --k 4,10\n",
+    )
     .action(async (folders: string[], opts: EvaluateOptions) => {
       await evaluate(folders, opts);
     });

@@ -4,7 +4,14 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import * as fs from "fs";
 import * as path from "path";
 import { FILE_FORMATS } from "../../data/io";
-import { type EventsRecipeInput, type PreparedEvents, TIME_UNITS, checkEventsRecipe, prepareEvents, resolveRecipeInput } from "../../data/recipes/events";
+import {
+  type EventsRecipeInput,
+  type PreparedEvents,
+  TIME_UNITS,
+  checkEventsRecipe,
+  prepareEvents,
+  resolveRecipeInput,
+} from "../../data/recipes/events";
 import { formatCount } from "../../data/sql";
 import { UsageError } from "../errors";
 
@@ -49,20 +56,23 @@ interface PrepareFlags {
 function integerAtLeast(min: number): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (!/^\s*\d+\s*$/.test(value) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}, got "${value}"`);
+    if (!/^\s*\d+\s*$/.test(value) || n < min)
+      throw new InvalidArgumentError(`expected an integer >= ${min}, got "${value}"`);
     return n;
   };
 }
 
 function positiveNumber(value: string): number {
   const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a number > 0, got "${value}"`);
+  if (value.trim() === "" || !Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError(`expected a number > 0, got "${value}"`);
   return n;
 }
 
 function columnList(value: string): string[] {
   const columns = value.split(",").map((c) => c.trim());
-  if (columns.some((c) => c === "")) throw new InvalidArgumentError(`expected column names separated by commas, got "${value}"`);
+  if (columns.some((c) => c === ""))
+    throw new InvalidArgumentError(`expected column names separated by commas, got "${value}"`);
   return columns;
 }
 
@@ -91,19 +101,31 @@ function recipeFrom(file: string | undefined, flags: PrepareFlags): Record<strin
     } catch (error) {
       throw new UsageError(`${flags.config}: not valid JSON: ${(error as Error).message}`);
     }
-    if (typeof base !== "object" || base === null || Array.isArray(base)) throw new UsageError(`${flags.config}: expected a JSON object (the events recipe)`);
+    if (typeof base !== "object" || base === null || Array.isArray(base))
+      throw new UsageError(`${flags.config}: expected a JSON object (the events recipe)`);
     if (typeof base.input === "string") base = resolveRecipeInput(base as { input: string }, flags.config);
   }
-  const defined = (entries: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
-  const object = (value: unknown): Record<string, unknown> => (typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
-  const split = (date?: string, days?: number, fraction?: number, leaveOneOut?: boolean, flag = "--split"): Record<string, unknown> | undefined => {
+  const defined = (entries: Record<string, unknown>): Record<string, unknown> =>
+    Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
+  const object = (value: unknown): Record<string, unknown> =>
+    typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  const split = (
+    date?: string,
+    days?: number,
+    fraction?: number,
+    leaveOneOut?: boolean,
+    flag = "--split",
+  ): Record<string, unknown> | undefined => {
     const given = [
       date === undefined ? undefined : { by: "date", date },
       days === undefined ? undefined : { by: "lastDays", days },
       fraction === undefined ? undefined : { by: "fraction", fraction },
       leaveOneOut ? { by: "leaveOneOut" } : undefined,
     ].filter((s) => s !== undefined);
-    if (given.length > 1) throw new UsageError(`give one of ${flag}-date, ${flag}-last-days, ${flag}-fraction, ${flag === "--split" ? "--leave-one-out" : "--valid-leave-one-out"}`);
+    if (given.length > 1)
+      throw new UsageError(
+        `give one of ${flag}-date, ${flag}-last-days, ${flag}-fraction, ${flag === "--split" ? "--leave-one-out" : "--valid-leave-one-out"}`,
+      );
     return given[0];
   };
   const recipe: Record<string, unknown> = {
@@ -111,7 +133,14 @@ function recipeFrom(file: string | undefined, flags: PrepareFlags): Record<strin
     ...defined({ input: file, format: flags.format, timeUnit: flags.timeUnit, gapMinutes: flags.gap }),
     columns: {
       ...object(base.columns),
-      ...defined({ item: flags.item, time: flags.time, session: flags.session, user: flags.user, categorical: flags.categorical, continuous: flags.continuous }),
+      ...defined({
+        item: flags.item,
+        time: flags.time,
+        session: flags.session,
+        user: flags.user,
+        categorical: flags.categorical,
+        continuous: flags.continuous,
+      }),
     },
     filters: {
       ...object(base.filters),
@@ -127,8 +156,14 @@ function recipeFrom(file: string | undefined, flags: PrepareFlags): Record<strin
   const inner = split(flags.validDate, flags.validLastDays, flags.validFraction, flags.validLeaveOneOut, "--valid");
   if (outer !== undefined) recipe.split = outer;
   if (inner !== undefined) recipe.validation = inner;
-  if (recipe.input === undefined) throw new UsageError("give the events file (sessionrec prepare <events-file> --out <folder> …) or a --config with \"input\"");
-  if (recipe.split === undefined) throw new UsageError("give a split: --split-date D, --split-last-days N, --split-fraction F or --leave-one-out (or \"split\" in --config)");
+  if (recipe.input === undefined)
+    throw new UsageError(
+      'give the events file (sessionrec prepare <events-file> --out <folder> …) or a --config with "input"',
+    );
+  if (recipe.split === undefined)
+    throw new UsageError(
+      'give a split: --split-date D, --split-last-days N, --split-fraction F or --leave-one-out (or "split" in --config)',
+    );
   return recipe;
 }
 
@@ -143,7 +178,9 @@ export function formatPrepared(prepared: PreparedEvents, outDir: string): string
     `  dropped: ${formatCount(counts.dropped.repeats)} repeated events, ${formatCount(counts.dropped.shortSessions)} events of ${rows} under ${recipe.filters.minLength} events, ` +
       `${formatCount(counts.dropped.rareItems)} events on items under ${recipe.filters.minItemSupport} events`,
     `  kept:    ${formatCount(counts.kept.events)} events, ${formatCount(counts.kept.sessions)} ${rows}, ${formatCount(counts.kept.items)} items`,
-    `  written: ${Object.entries(counts.splits).map(([name, n]) => `${name} ${formatCount(n)}`).join(", ")} ${rows}; ${formatCount(items)} items in the train vocabulary`,
+    `  written: ${Object.entries(counts.splits)
+      .map(([name, n]) => `${name} ${formatCount(n)}`)
+      .join(", ")} ${rows}; ${formatCount(items)} items in the train vocabulary`,
   ].join("\n");
 }
 
@@ -153,7 +190,8 @@ function stageProgress(): { report: (message: string) => void; done: () => void 
   const tty = process.stderr.isTTY === true;
   const seconds = (): string => `${((performance.now() - start) / 1000).toFixed(1)} s`;
   return {
-    report: (message) => process.stderr.write(tty ? `\r\x1b[2Kprepare ${seconds()}: ${message}` : `prepare: ${message}\n`),
+    report: (message) =>
+      process.stderr.write(tty ? `\r\x1b[2Kprepare ${seconds()}: ${message}` : `prepare: ${message}\n`),
     done: () => {
       if (tty) process.stderr.write("\r\x1b[2K");
     },
@@ -162,17 +200,29 @@ function stageProgress(): { report: (message: string) => void; done: () => void 
 
 export function prepareCommand(): Command {
   return new Command("prepare")
-    .description("Prepare an event log (CSV, TSV, Parquet or JSON lines) into a data set folder: sessions, cleaning, split, fitted workflow")
-    .argument("[events-file]", "the event log (or \"input\" in --config)")
+    .description(
+      "Prepare an event log (CSV, TSV, Parquet or JSON lines) into a data set folder: sessions, cleaning, split, fitted workflow",
+    )
+    .argument("[events-file]", 'the event log (or "input" in --config)')
     .requiredOption("--out <folder>", "the data set folder to write (replaced whole once complete)")
     .option("--config <file>", "the events recipe as JSON (docs/data-formats.md); flags override its keys")
-    .addOption(new Option("--format <format>", "how to read the file (default: by extension)").choices([...FILE_FORMATS]))
+    .addOption(
+      new Option("--format <format>", "how to read the file (default: by extension)").choices([...FILE_FORMATS]),
+    )
     .option("--item <column>", "the item id column")
     .option("--time <column>", "the time column")
     .option("--session <column>", "a session id column (else sessions are cut per --user at --gap)")
     .option("--user <column>", "the user column")
-    .option("--gap <duration>", "inactivity that starts a new session, e.g. 30m, 90s, 1h (default 30m)", parseGapMinutes)
-    .addOption(new Option("--time-unit <unit>", "ISO timestamps, or epoch seconds / milliseconds (default iso)").choices([...TIME_UNITS]))
+    .option(
+      "--gap <duration>",
+      "inactivity that starts a new session, e.g. 30m, 90s, 1h (default 30m)",
+      parseGapMinutes,
+    )
+    .addOption(
+      new Option("--time-unit <unit>", "ISO timestamps, or epoch seconds / milliseconds (default iso)").choices([
+        ...TIME_UNITS,
+      ]),
+    )
     .option("--categorical <columns>", "categorical per-event features, comma-separated", columnList)
     .option("--continuous <columns>", "numeric per-event features, comma-separated", columnList)
     .option("--min-item-support <n>", "drop items with fewer events (default 5)", integerAtLeast(1))

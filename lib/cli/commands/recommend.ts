@@ -28,20 +28,37 @@ export function positiveInteger(value: string): number {
 
 export function recommendCommand(): Command {
   return new Command("recommend")
-    .description("Top-k next items of a session from a model folder (a neural model or a baseline): item ids as arguments, or JSON on stdin")
-    .argument("<model-folder>", "a folder written by `sessionrec train` or saveModelFolder (model.json, weights, workflow/)")
-    .argument("[items...]", "the session's item ids, oldest first (without them, the session is read as JSON from stdin)")
-    .option("-k, --k <count>", `how many items to recommend (default: the "k" of the JSON, else ${DEFAULT_K} or every known item when fewer)`, positiveInteger)
+    .description(
+      "Top-k next items of a session from a model folder (a neural model or a baseline): item ids as arguments, or JSON on stdin",
+    )
+    .argument(
+      "<model-folder>",
+      "a folder written by `sessionrec train` or saveModelFolder (model.json, weights, workflow/)",
+    )
+    .argument(
+      "[items...]",
+      "the session's item ids, oldest first (without them, the session is read as JSON from stdin)",
+    )
+    .option(
+      "-k, --k <count>",
+      `how many items to recommend (default: the "k" of the JSON, else ${DEFAULT_K} or every known item when fewer)`,
+      positiveInteger,
+    )
     .option("--json", "print JSON: {items, scores} for one session, {results: [{items, scores}, ...]} for several")
     .addHelpText("after", EXAMPLES)
     .action(async (folder: string, items: string[], options: { k?: number; json?: boolean }) => {
       await initBackend({ quiet: true }); // stdout is the answer (--json), nothing else
       const model = await loadModelFolder(folder);
       try {
-        const input = items.length > 0 ? { sessions: [(await itemEvents(folder))(items, "items")], single: true } : parseSessionJson(await readStdin(), await itemEvents(folder));
+        const input =
+          items.length > 0
+            ? { sessions: [(await itemEvents(folder))(items, "items")], single: true }
+            : parseSessionJson(await readStdin(), await itemEvents(folder));
         const k = options.k ?? input.k ?? Math.min(DEFAULT_K, knownItems(model));
         const results = await recommendAll(model, input, k);
-        process.stdout.write(`${options.json ? JSON.stringify(input.single ? results[0] : { results }) : formatResults(results, input.single)}\n`);
+        process.stdout.write(
+          `${options.json ? JSON.stringify(input.single ? results[0] : { results }) : formatResults(results, input.single)}\n`,
+        );
       } finally {
         model.dispose();
       }
@@ -50,15 +67,19 @@ export function recommendCommand(): Command {
 
 /** How item ids become events for the folder's workflow (read after loading: the file is known to be valid). */
 async function itemEvents(folder: string) {
-  return itemEventsFor(JSON.parse(await fs.readFile(path.join(folder, ...FOLDER_FILES.workflow.split("/")), "utf8")) as SavedWorkflow);
+  return itemEventsFor(
+    JSON.parse(await fs.readFile(path.join(folder, ...FOLDER_FILES.workflow.split("/")), "utf8")) as SavedWorkflow,
+  );
 }
 
 async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) throw new UsageError("no session: give the item ids after the model folder, or JSON on stdin (see --help)");
+  if (process.stdin.isTTY)
+    throw new UsageError("no session: give the item ids after the model folder, or JSON on stdin (see --help)");
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk));
   const text = Buffer.concat(chunks).toString("utf8");
-  if (text.trim() === "") throw new UsageError("no session: stdin is empty (give the item ids after the model folder, or JSON on stdin)");
+  if (text.trim() === "")
+    throw new UsageError("no session: stdin is empty (give the item ids after the model folder, or JSON on stdin)");
   return text;
 }
 
@@ -77,16 +98,29 @@ async function recommendAll(model: RecommenderModel, input: SessionInput, k: num
     return await model.recommendBatch(input.sessions, k);
   } catch (error) {
     if (!(error instanceof Error) || error.constructor !== Error) throw error;
-    const message = error.message.replace(ENCODER_SESSION, (_, s: string) => (input.single ? "session" : `sessions[${s}]`));
+    const message = error.message.replace(ENCODER_SESSION, (_, s: string) =>
+      input.single ? "session" : `sessions[${s}]`,
+    );
     throw new UsageError(message);
   }
 }
 
 function formatResults(results: readonly Recommendation[], single: boolean): string {
   const columns = [...(single ? [] : ["session"]), "rank", "item", "score"];
-  const rows = results.flatMap((result, s) => result.items.map((item, i) => [...(single ? [] : [String(s)]), String(i + 1), String(item), formatScore(result.scores[i])]));
+  const rows = results.flatMap((result, s) =>
+    result.items.map((item, i) => [
+      ...(single ? [] : [String(s)]),
+      String(i + 1),
+      String(item),
+      formatScore(result.scores[i]),
+    ]),
+  );
   const widths = columns.map((column, c) => Math.max(column.length, ...rows.map((row) => row[c].length)));
-  const line = (cells: string[]) => cells.map((cell, c) => (columns[c] === "item" ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, c) => (columns[c] === "item" ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
+      .join("  ")
+      .trimEnd();
   return [line(columns), ...rows.map(line)].join("\n");
 }
 

@@ -34,24 +34,37 @@ interface ServeOptions {
 function maxBatch(value: string): number {
   const sessions = positiveInteger(value);
   const capacity = DEFAULT_BATCHER_OPTIONS.maxQueuedSessions;
-  if (sessions > capacity) throw new InvalidArgumentError(`expected at most ${capacity} (the sessions the queue holds)`);
+  if (sessions > capacity)
+    throw new InvalidArgumentError(`expected at most ${capacity} (the sessions the queue holds)`);
   return sessions;
 }
 
 function port(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError("expected an integer in 0..65535 (0: any free port)");
+  if (!/^\d+$/.test(value) || Number(value) > 65535)
+    throw new InvalidArgumentError("expected an integer in 0..65535 (0: any free port)");
   return Number(value);
 }
 
 export function serveCommand(): Command {
   return new Command("serve")
-    .description("Serve a model folder (a neural model or a baseline) over HTTP: POST /v1/recommend, POST /v1/recommend/batch, GET /v1/models, GET /healthz")
+    .description(
+      "Serve a model folder (a neural model or a baseline) over HTTP: POST /v1/recommend, POST /v1/recommend/batch, GET /v1/models, GET /healthz",
+    )
     .argument("[model-folder]", "a folder written by `sessionrec train` or saveModelFolder")
     .option("--model <folder>", "the model folder, as a flag (`npm run serve -- --model <folder>`)")
-    .option("--host <address>", "address to bind; anything but loopback lets other machines in, without authentication", DEFAULT_HOST)
+    .option(
+      "--host <address>",
+      "address to bind; anything but loopback lets other machines in, without authentication",
+      DEFAULT_HOST,
+    )
     .option("--port <port>", "port to listen on (0: any free port)", port, DEFAULT_PORT)
     .option("--static <folder>", `a folder served at / (default ${DEMO_DIR} when built: the demo page)`)
-    .option("--max-queue-wait <ms>", "longest a request waits in the queue before a 503", positiveInteger, DEFAULT_BATCHER_OPTIONS.maxQueueWaitMs)
+    .option(
+      "--max-queue-wait <ms>",
+      "longest a request waits in the queue before a 503",
+      positiveInteger,
+      DEFAULT_BATCHER_OPTIONS.maxQueueWaitMs,
+    )
     .option("--max-batch <sessions>", "most sessions in one /v1/recommend/batch request", maxBatch, DEFAULT_MAX_BATCH)
     .option("--log", "one log line per request (costs throughput)")
     .addHelpText("after", EXAMPLES)
@@ -84,8 +97,14 @@ async function serve(dir: string, options: ServeOptions): Promise<void> {
     throw error;
   }
   const { name, kind } = model.manifest;
-  console.log(`serve: ${name} (${kind}) at ${address}  (POST /v1/recommend, POST /v1/recommend/batch, GET /v1/models, GET /healthz)`);
-  console.log(staticDir === undefined ? "serve: no demo page (npm run demo:build, then restart)" : `serve: demo page ${address}/ (from ${staticDir})`);
+  console.log(
+    `serve: ${name} (${kind}) at ${address}  (POST /v1/recommend, POST /v1/recommend/batch, GET /v1/models, GET /healthz)`,
+  );
+  console.log(
+    staticDir === undefined
+      ? "serve: no demo page (npm run demo:build, then restart)"
+      : `serve: demo page ${address}/ (from ${staticDir})`,
+  );
   if (!isLoopback(address)) {
     console.error(
       `serve: warning: listening on ${address}, which other machines can reach: the service has no authentication, so anyone ` +

@@ -12,7 +12,15 @@ import { readRunConfig } from "../../config/read";
 import type { ModelEntry } from "../../config/schema";
 import { BASELINE_KINDS } from "../../baselines/index";
 import { evaluateRecommenderOn, headlineMetrics, type Protocol } from "../../evaluate/protocols";
-import { type BaselineConfig, createRunBaseline, createRunModel, itemCount, runScheme, trainRunModel, type RunSplits } from "../../evaluate/run";
+import {
+  type BaselineConfig,
+  createRunBaseline,
+  createRunModel,
+  itemCount,
+  runScheme,
+  trainRunModel,
+  type RunSplits,
+} from "../../evaluate/run";
 import { saveModelFolder } from "../../model-folder/node";
 import { disposeModel } from "../../models/index";
 import { checkDatasetFolder, loadDatasetWorkflow } from "../dataset";
@@ -28,7 +36,12 @@ interface TrainOptions {
 type Entry = { name: string; model: ModelEntry } | { name: string; baseline: BaselineConfig };
 
 /** The config's models and baselines that --model picks (all when not given). */
-function pickEntries(models: readonly ModelEntry[], baselines: readonly BaselineConfig[], wanted: string | undefined, file: string): Entry[] {
+function pickEntries(
+  models: readonly ModelEntry[],
+  baselines: readonly BaselineConfig[],
+  wanted: string | undefined,
+  file: string,
+): Entry[] {
   const entries: Entry[] = [
     ...models.map((model) => ({ name: model.name ?? model.kind, model })),
     ...baselines.map((baseline) => ({ name: typeof baseline === "string" ? baseline : baseline.name, baseline })),
@@ -36,7 +49,10 @@ function pickEntries(models: readonly ModelEntry[], baselines: readonly Baseline
   if (entries.length === 0) throw new UsageError(`${file}: the config names no models and no baselines`);
   if (wanted === undefined) return entries;
   const picked = entries.filter((entry) => entry.name === wanted);
-  if (picked.length === 0) throw new UsageError(`--model ${wanted}: ${file} has no model or baseline of that name (it has: ${entries.map((e) => e.name).join(", ")})`);
+  if (picked.length === 0)
+    throw new UsageError(
+      `--model ${wanted}: ${file} has no model or baseline of that name (it has: ${entries.map((e) => e.name).join(", ")})`,
+    );
   return picked;
 }
 
@@ -46,7 +62,14 @@ interface Trained {
   how: string;
 }
 
-async function fitBaseline(config: BaselineConfig, name: string, splits: RunSplits, protocol: Protocol, workflow: Workflow, dir: string): Promise<Trained> {
+async function fitBaseline(
+  config: BaselineConfig,
+  name: string,
+  splits: RunSplits,
+  protocol: Protocol,
+  workflow: Workflow,
+  dir: string,
+): Promise<Trained> {
   const baseline = createRunBaseline(config, itemCount(splits.train.schema));
   const started = performance.now();
   baseline.fit(sessionsOf(splits.train));
@@ -56,11 +79,25 @@ async function fitBaseline(config: BaselineConfig, name: string, splits: RunSpli
   return { metrics: values, how: `fitted in ${seconds.toFixed(1)} s` };
 }
 
-async function trainModel(entry: ModelEntry, name: string, splits: RunSplits, scored: string, protocol: Protocol, workflow: Workflow, dir: string): Promise<Trained> {
+async function trainModel(
+  entry: ModelEntry,
+  name: string,
+  splits: RunSplits,
+  scored: string,
+  protocol: Protocol,
+  workflow: Workflow,
+  dir: string,
+): Promise<Trained> {
   const schema = splits.train.schema;
   const { model, head } = createRunModel(entry, schema);
   try {
-    const run = await trainRunModel(model, head, { ...entry, training: { ...entry.training, curve: entry.training?.curve ?? scored === "valid" } }, splits, protocol);
+    const run = await trainRunModel(
+      model,
+      head,
+      { ...entry, training: { ...entry.training, curve: entry.training?.curve ?? scored === "valid" } },
+      splits,
+      protocol,
+    );
     await saveModelFolder(dir, { name, model, head, workflow, schema, metrics: run.metrics, scheme: runScheme(model) });
     return { metrics: run.metrics, how: `${run.epochs} epochs, ${run.trainSeconds.toFixed(1)} s` };
   } finally {
@@ -92,18 +129,34 @@ async function train(datasetDir: string, options: TrainOptions): Promise<void> {
         ? await fitBaseline(entry.baseline, entry.name, splits, protocol, workflow, dir)
         : await trainModel(entry.model, entry.name, splits, scored, protocol, workflow, dir);
     const value = trained.metrics[headline];
-    process.stdout.write(`${entry.name}: ${headline} ${value === undefined ? "n/a" : value.toFixed(4)} on ${scored} (${trained.how}) → ${dir}\n`);
+    process.stdout.write(
+      `${entry.name}: ${headline} ${value === undefined ? "n/a" : value.toFixed(4)} on ${scored} (${trained.how}) → ${dir}\n`,
+    );
   }
 }
 
 export function trainCommand(): Command {
   return new Command("train")
-    .description("train the model(s) and fit the baselines of a run config on a prepared data set; save each as a model folder")
-    .argument("<dataset>", "prepared data set folder (train.parquet, schema.json, workflow/; valid.parquet picks the scored split)")
-    .requiredOption("--config <file>", "run config whose models (kind, model, head, training) and evaluation protocol to use")
-    .option("--model <name>", "train only the config's model or baseline of this name, e.g. gru or v-sknn (default: all of them)")
+    .description(
+      "train the model(s) and fit the baselines of a run config on a prepared data set; save each as a model folder",
+    )
+    .argument(
+      "<dataset>",
+      "prepared data set folder (train.parquet, schema.json, workflow/; valid.parquet picks the scored split)",
+    )
+    .requiredOption(
+      "--config <file>",
+      "run config whose models (kind, model, head, training) and evaluation protocol to use",
+    )
+    .option(
+      "--model <name>",
+      "train only the config's model or baseline of this name, e.g. gru or v-sknn (default: all of them)",
+    )
     .requiredOption("--out <folder>", "model folder to write (with several models: <folder>/<name> each)")
-    .addHelpText("after", "\nExample:\n  sessionrec train build/data/booking --config configs/course.json --model gru --out build/models/gru\n")
+    .addHelpText(
+      "after",
+      "\nExample:\n  sessionrec train build/data/booking --config configs/course.json --model gru --out build/models/gru\n",
+    )
     .action(async (dataset: string, opts: TrainOptions) => {
       await train(dataset, opts);
     });

@@ -70,25 +70,71 @@ function adamModuleBytes(): Uint8Array {
       [11, V128],
     ]),
     ...[B1, C1, B2, C2, OMA1, OMA2, EPS, NLR].flatMap((local, k) => [...get(8 + k), ...SPLAT, ...set(local)]),
-    0x02, 0x40, // block
-    0x03, 0x40, // loop
-    ...get(I), ...get(BYTES), ...I32_GE_U, 0x0d, 1, // br_if out of the block when i >= bytes
-    ...at(G), ...LOAD, ...set(GV),
+    0x02,
+    0x40, // block
+    0x03,
+    0x40, // loop
+    ...get(I),
+    ...get(BYTES),
+    ...I32_GE_U,
+    0x0d,
+    1, // br_if out of the block when i >= bytes
+    ...at(G),
+    ...LOAD,
+    ...set(GV),
     // m' = m·β1 + g·(1−β1)
-    ...at(M), ...LOAD, ...get(B1), ...MUL, ...get(GV), ...get(C1), ...MUL, ...ADD, ...set(MV),
-    ...at(M_OUT), ...get(MV), ...STORE,
+    ...at(M),
+    ...LOAD,
+    ...get(B1),
+    ...MUL,
+    ...get(GV),
+    ...get(C1),
+    ...MUL,
+    ...ADD,
+    ...set(MV),
+    ...at(M_OUT),
+    ...get(MV),
+    ...STORE,
     // v' = v·β2 + (g·g)·(1−β2)
-    ...at(V), ...LOAD, ...get(B2), ...MUL, ...get(GV), ...get(GV), ...MUL, ...get(C2), ...MUL, ...ADD, ...set(VV),
-    ...at(V_OUT), ...get(VV), ...STORE,
+    ...at(V),
+    ...LOAD,
+    ...get(B2),
+    ...MUL,
+    ...get(GV),
+    ...get(GV),
+    ...MUL,
+    ...get(C2),
+    ...MUL,
+    ...ADD,
+    ...set(VV),
+    ...at(V_OUT),
+    ...get(VV),
+    ...STORE,
     // value' = (m'/(1−β1^t)) / (√(v'/(1−β2^t)) + ε) · (−lr) + value
     ...at(VALUE_OUT),
-    ...get(MV), ...get(OMA1), ...DIV,
-    ...get(VV), ...get(OMA2), ...DIV, ...SQRT, ...get(EPS), ...ADD,
-    ...DIV, ...get(NLR), ...MUL,
-    ...at(VALUE), ...LOAD, ...ADD,
+    ...get(MV),
+    ...get(OMA1),
+    ...DIV,
+    ...get(VV),
+    ...get(OMA2),
+    ...DIV,
+    ...SQRT,
+    ...get(EPS),
+    ...ADD,
+    ...DIV,
+    ...get(NLR),
+    ...MUL,
+    ...at(VALUE),
+    ...LOAD,
+    ...ADD,
     ...STORE,
-    ...get(I), 0x41, 16, ...I32_ADD, ...set(I), // i += 16 (i32.const 16)
-    0x0c, 0, // br to the loop
+    ...get(I),
+    0x41,
+    16,
+    ...I32_ADD,
+    ...set(I), // i += 16 (i32.const 16)
+    0x0c,
+    0, // br to the loop
     0x0b, // end loop
     0x0b, // end block
     0x0b, // end function
@@ -139,7 +185,8 @@ function adamFor(memory: object): AdamFunction {
 /** The backend's WebAssembly memory (Emscripten exports it as `asm.memory`). */
 function memoryOf(backend: WasmBackend): object {
   const memory = (backend as unknown as { wasm: { asm?: { memory?: unknown } } }).wasm.asm?.memory;
-  if (!(memory instanceof wasmApi.Memory)) throw new Error("SessionrecAdamUpdate: the wasm backend does not export its memory");
+  if (!(memory instanceof wasmApi.Memory))
+    throw new Error("SessionrecAdamUpdate: the wasm backend does not export its memory");
   return memory;
 }
 
@@ -149,7 +196,9 @@ function adamUpdateWasm({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]
   const s = attrs as unknown as AdamScalars;
   for (const t of [value, m, v, g]) {
     if (t.dtype !== "float32" || !tf.util.arraysEqual(t.shape, value.shape)) {
-      throw new Error(`SessionrecAdamUpdate: value, moments and gradient must be float32 of one shape, got ${t.dtype} [${t.shape}] for [${value.shape}]`);
+      throw new Error(
+        `SessionrecAdamUpdate: value, moments and gradient must be float32 of one shape, got ${t.dtype} [${t.shape}] for [${value.shape}]`,
+      );
     }
   }
   const outputs = [value, m, v].map(() => wasm.makeOutput(value.shape.slice(), "float32"));
@@ -166,7 +215,16 @@ function adamUpdateWasm({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]
   // The last size % 4 floats in JavaScript: each operation rounded to float32, the same values.
   const [valueOut, mOut, vOut] = outputs.map((t) => wasm.typedArrayFromHeap(t));
   const [valueIn, mIn, vIn, gIn] = [value, m, v, g].map((t) => wasm.typedArrayFromHeap(t));
-  const [b1, c1, b2, c2, oma1, oma2, eps, nlr] = [s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.oneMinusAccBeta1, s.oneMinusAccBeta2, s.epsilon, -s.learningRate].map(f);
+  const [b1, c1, b2, c2, oma1, oma2, eps, nlr] = [
+    s.beta1,
+    1 - s.beta1,
+    s.beta2,
+    1 - s.beta2,
+    s.oneMinusAccBeta1,
+    s.oneMinusAccBeta2,
+    s.epsilon,
+    -s.learningRate,
+  ].map(f);
   for (let i = vectorised; i < size; i++) {
     const newM = f(f(mIn[i] * b1) + f(gIn[i] * c1));
     const newV = f(f(vIn[i] * b2) + f(f(gIn[i] * gIn[i]) * c2));
@@ -177,4 +235,8 @@ function adamUpdateWasm({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]
   return outputs;
 }
 
-export const adamUpdateWasmConfig: tf.KernelConfig = { kernelName: ADAM_UPDATE, backendName: WASM, kernelFunc: adamUpdateWasm as unknown as tf.KernelFunc };
+export const adamUpdateWasmConfig: tf.KernelConfig = {
+  kernelName: ADAM_UPDATE,
+  backendName: WASM,
+  kernelFunc: adamUpdateWasm as unknown as tf.KernelFunc,
+};

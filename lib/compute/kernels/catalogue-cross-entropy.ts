@@ -19,10 +19,16 @@ export const DEFAULT_MAX_CHUNK_ELEMENTS = 2 ** 24;
 function checkInputs(hidden: tf.Tensor2D, itemVectors: tf.Tensor2D, bias: tf.Tensor1D, targets: tf.Tensor1D): void {
   const [n, d] = hidden.shape;
   const [items, vectorDim] = itemVectors.shape;
-  if (vectorDim !== d) throw new Error(`catalogueSoftmaxCrossEntropy: hidden [${hidden.shape}] and itemVectors [${itemVectors.shape}] differ in width`);
-  if (bias.shape[0] !== items) throw new Error(`catalogueSoftmaxCrossEntropy: bias has ${bias.shape[0]} entries for ${items} items`);
-  if (targets.shape[0] !== n) throw new Error(`catalogueSoftmaxCrossEntropy: ${targets.shape[0]} targets for ${n} rows`);
-  if (targets.dtype !== "int32") throw new Error(`catalogueSoftmaxCrossEntropy: targets must be int32, got ${targets.dtype}`);
+  if (vectorDim !== d)
+    throw new Error(
+      `catalogueSoftmaxCrossEntropy: hidden [${hidden.shape}] and itemVectors [${itemVectors.shape}] differ in width`,
+    );
+  if (bias.shape[0] !== items)
+    throw new Error(`catalogueSoftmaxCrossEntropy: bias has ${bias.shape[0]} entries for ${items} items`);
+  if (targets.shape[0] !== n)
+    throw new Error(`catalogueSoftmaxCrossEntropy: ${targets.shape[0]} targets for ${n} rows`);
+  if (targets.dtype !== "int32")
+    throw new Error(`catalogueSoftmaxCrossEntropy: targets must be int32, got ${targets.dtype}`);
 }
 
 /** Item tables up to this many floats (4 MiB) pack quickly enough that the logits keep the usual order h·Wᵀ, whose
@@ -68,7 +74,9 @@ export function catalogueSoftmaxCrossEntropy(
     const losses = ranges.map(([start, size]) => {
       const rows = tf.slice(h, [start, 0], [size, -1]) as tf.Tensor2D;
       const logits = (
-        transposed === null ? tf.add(tf.transpose(tf.matMul(vectors, rows, false, true)), b) : tf.fused.matMul({ a: rows, b: transposed, bias: b })
+        transposed === null
+          ? tf.add(tf.transpose(tf.matMul(vectors, rows, false, true)), b)
+          : tf.fused.matMul({ a: rows, b: transposed, bias: b })
       ) as tf.Tensor2D;
       const chunkProbabilities = tf.softmax(logits) as tf.Tensor2D;
       probabilities.push(chunkProbabilities);
@@ -98,7 +106,14 @@ export function catalogueSoftmaxCrossEntropy(
 }
 
 /** The same loss written the plain way (autograd differentiates it): the reference the tests compare against. */
-export function catalogueSoftmaxCrossEntropyReference(hidden: tf.Tensor2D, itemVectors: tf.Tensor2D, bias: tf.Tensor1D, targets: tf.Tensor1D): tf.Scalar {
+export function catalogueSoftmaxCrossEntropyReference(
+  hidden: tf.Tensor2D,
+  itemVectors: tf.Tensor2D,
+  bias: tf.Tensor1D,
+  targets: tf.Tensor1D,
+): tf.Scalar {
   checkInputs(hidden, itemVectors, bias, targets);
-  return tf.tidy(() => sparseSoftmaxCrossEntropy(tf.add(tf.matMul(hidden, itemVectors, false, true), bias) as tf.Tensor2D, targets));
+  return tf.tidy(() =>
+    sparseSoftmaxCrossEntropy(tf.add(tf.matMul(hidden, itemVectors, false, true), bias) as tf.Tensor2D, targets),
+  );
 }

@@ -9,7 +9,17 @@ import { exceptStrings, type WasmBackend } from "./wasm-backend";
 type Values = tf.backend_util.TypedArray;
 /** out[o + k] = x[i + k·di] OP y[j + k·dj] for k < n (1 or 0). One function per op, each with its own loop: a loop
  *  calling a comparison passed in as a function runs several times slower (the call is not inlined). */
-type CompareRun = (x: Values, i: number, di: number, y: Values, j: number, dj: number, out: Values, o: number, n: number) => void;
+type CompareRun = (
+  x: Values,
+  i: number,
+  di: number,
+  y: Values,
+  j: number,
+  dj: number,
+  out: Values,
+  o: number,
+  n: number,
+) => void;
 
 /** Strides of `shape` as broadcast to `outShape` (0 along broadcast axes), aligned to outShape's axes. */
 function broadcastStrides(shape: number[], outShape: number[]): number[] {
@@ -26,7 +36,11 @@ function comparisonKernel(compareRun: CompareRun, original: tf.KernelConfig): tf
   return (args) => {
     const { inputs, backend } = args;
     const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-    if (tf.util.arraysEqual(a.shape, b.shape) || tf.util.sizeFromShape(a.shape) === 1 || tf.util.sizeFromShape(b.shape) === 1) {
+    if (
+      tf.util.arraysEqual(a.shape, b.shape) ||
+      tf.util.sizeFromShape(a.shape) === 1 ||
+      tf.util.sizeFromShape(b.shape) === 1
+    ) {
       return original.kernelFunc(args);
     }
     const wasm = backend as WasmBackend;

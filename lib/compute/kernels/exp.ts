@@ -14,7 +14,10 @@ function exp(args: Parameters<tf.KernelFunc>[0], original: tf.KernelConfig): tf.
   const x = args.inputs.x as tf.TensorInfo;
   if (x.dtype !== "float32" || tf.util.sizeFromShape(x.shape) === 0) return original.kernelFunc(args) as tf.TensorInfo;
   const wasm = args.backend as WasmBackend;
-  const largest = runWasmKernel(tf.Max, { x }, wasm, { reductionIndices: x.shape.map((_, axis) => axis), keepDims: false });
+  const largest = runWasmKernel(tf.Max, { x }, wasm, {
+    reductionIndices: x.shape.map((_, axis) => axis),
+    keepDims: false,
+  });
   const tooLarge = (wasm.readSync(largest.dataId) as Float32Array)[0] > MAX_FAST_EXP_INPUT;
   wasm.disposeData(largest.dataId);
   if (tooLarge) return original.kernelFunc(args) as tf.TensorInfo;

@@ -23,7 +23,10 @@ function gather(args: Parameters<tf.KernelFunc>[0], original: tf.KernelConfig): 
   });
   const outer = tf.util.sizeFromShape(x.shape.slice(0, gatherAxis));
   const inner = tf.util.sizeFromShape(x.shape.slice(gatherAxis + 1));
-  const out = wasm.makeOutput([...x.shape.slice(0, gatherAxis), ...indices.shape, ...x.shape.slice(gatherAxis + 1)], x.dtype);
+  const out = wasm.makeOutput(
+    [...x.shape.slice(0, gatherAxis), ...indices.shape, ...x.shape.slice(gatherAxis + 1)],
+    x.dtype,
+  );
   if (outer * ids.length * inner === 0) return out;
   const source = wasm.typedArrayFromHeap(x);
   const target = wasm.typedArrayFromHeap(out);

@@ -43,7 +43,13 @@ const matrices = (x: tf.TensorInfo): number => tf.util.sizeFromShape(x.shape.sli
  * a [...batch, M, K] · b [...batch, K, N] (plain operands, equal batch shapes or one of them a single matrix) as one
  * single-matrix product per batch element, written into one [...batch, M, N] output.
  */
-function productPerMatrix(original: tf.KernelConfig, a: tf.TensorInfo, b: tf.TensorInfo, attrs: tf.NamedAttrMap, wasm: WasmBackend): tf.TensorInfo {
+function productPerMatrix(
+  original: tf.KernelConfig,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  attrs: tf.NamedAttrMap,
+  wasm: WasmBackend,
+): tf.TensorInfo {
   const [m, k] = a.shape.slice(-2);
   const n = b.shape[b.shape.length - 1];
   const batchShape = matrices(a) >= matrices(b) ? a.shape.slice(0, -2) : b.shape.slice(0, -2);
@@ -99,7 +105,13 @@ export function tallRightOperand(a: tf.TensorInfo, b: tf.TensorInfo): boolean {
  * a [M, K] · b [K, N] (plain single matrices, any leading 1s) as Σ over blocks of K of a[:, block] · b[block, :], so
  * that each packed block of b stays in the cache. The result has the shape the original kernel gives.
  */
-function productOverInnerBlocks(original: tf.KernelConfig, a: tf.TensorInfo, b: tf.TensorInfo, attrs: tf.NamedAttrMap, wasm: WasmBackend): tf.TensorInfo {
+function productOverInnerBlocks(
+  original: tf.KernelConfig,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  attrs: tf.NamedAttrMap,
+  wasm: WasmBackend,
+): tf.TensorInfo {
   const [m, k] = a.shape.slice(-2);
   const n = b.shape[b.shape.length - 1];
   const rows = Math.max(1, Math.floor(PACKED_BLOCK_ELEMENTS / n));
@@ -111,9 +123,14 @@ function productOverInnerBlocks(original: tf.KernelConfig, a: tf.TensorInfo, b: 
     // Views taken after the allocations: growing the wasm heap detaches earlier views.
     const aValues = wasm.typedArrayFromHeap(a);
     const aBlockValues = wasm.typedArrayFromHeap(aBlock);
-    for (let row = 0; row < m; row++) aBlockValues.set(aValues.subarray(row * k + start, row * k + start + size), row * size);
+    for (let row = 0; row < m; row++)
+      aBlockValues.set(aValues.subarray(row * k + start, row * k + start + size), row * size);
     wasm.typedArrayFromHeap(bBlock).set(wasm.typedArrayFromHeap(b).subarray(start * n, (start + size) * n));
-    const product = original.kernelFunc({ inputs: { a: aBlock, b: bBlock }, backend: wasm as never, attrs }) as tf.TensorInfo;
+    const product = original.kernelFunc({
+      inputs: { a: aBlock, b: bBlock },
+      backend: wasm as never,
+      attrs,
+    }) as tf.TensorInfo;
     wasm.disposeData(aBlock.dataId);
     wasm.disposeData(bBlock.dataId);
     if (out === null) {
@@ -129,7 +146,13 @@ function productOverInnerBlocks(original: tf.KernelConfig, a: tf.TensorInfo, b: 
 }
 
 /** A plain BatchMatMul (no transposed operand): per matrix, over inner blocks, or as the original kernel computes it. */
-function plainProduct(original: tf.KernelConfig, a: tf.TensorInfo, b: tf.TensorInfo, attrs: tf.NamedAttrMap, wasm: WasmBackend): tf.TensorInfo {
+function plainProduct(
+  original: tf.KernelConfig,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  attrs: tf.NamedAttrMap,
+  wasm: WasmBackend,
+): tf.TensorInfo {
   if (batchOfProducts(a, b)) return productPerMatrix(original, a, b, attrs, wasm);
   if (tallRightOperand(a, b)) return productOverInnerBlocks(original, a, b, attrs, wasm);
   return original.kernelFunc({ inputs: { a, b }, backend: wasm as never, attrs }) as tf.TensorInfo;
@@ -144,7 +167,9 @@ function withExplicitTranspose(original: tf.KernelConfig): tf.KernelConfig {
     const b = inputs.b as tf.TensorInfo;
     const plainAttrs = { ...attrs, transposeA: false, transposeB: false };
     if (!transposeA && !transposeB) {
-      return original.kernelName === tf.BatchMatMul ? plainProduct(original, a, b, plainAttrs, wasm) : original.kernelFunc({ inputs, backend, attrs });
+      return original.kernelName === tf.BatchMatMul
+        ? plainProduct(original, a, b, plainAttrs, wasm)
+        : original.kernelFunc({ inputs, backend, attrs });
     }
     // Only a plain product may swap: a fused bias or activation applies to the unswapped result.
     if (transposeA && !transposeB && original.kernelName === tf.BatchMatMul && swapOperands(a, b)) {

@@ -37,7 +37,13 @@ function tanhSlope(t: tf.Tensor2D): tf.Tensor2D {
   return tf.sub(1, tf.square(t));
 }
 
-function checkShapes(name: string, inputGates: tf.Tensor3D, mask: tf.Tensor2D, recurrentKernel: tf.Tensor2D, gates: number): void {
+function checkShapes(
+  name: string,
+  inputGates: tf.Tensor3D,
+  mask: tf.Tensor2D,
+  recurrentKernel: tf.Tensor2D,
+  gates: number,
+): void {
   const [batch, seqLen, width] = inputGates.shape;
   const units = recurrentKernel.shape[0];
   if (recurrentKernel.shape[1] !== gates * units || width !== gates * units) {
@@ -60,7 +66,12 @@ function recurrentGradients(previous: tf.Tensor3D, dRecurrent: tf.Tensor3D) {
   const [units, width] = [previous.shape[2], dRecurrent.shape[2]];
   const dRecurrentAll = tf.reshape(dRecurrent, [-1, width]) as tf.Tensor2D; // [b·L, G·u]
   return {
-    dRecurrentKernel: tf.matMul(tf.reshape(previous, [-1, units]) as tf.Tensor2D, dRecurrentAll, true, false) as tf.Tensor2D,
+    dRecurrentKernel: tf.matMul(
+      tf.reshape(previous, [-1, units]) as tf.Tensor2D,
+      dRecurrentAll,
+      true,
+      false,
+    ) as tf.Tensor2D,
     dRecurrentBias: tf.sum(dRecurrentAll, 0) as tf.Tensor1D,
   };
 }
@@ -88,7 +99,12 @@ interface GruTrace {
  * GRU forward (reset gate after the recurrent product, as cuDNN and Keras' reset_after):
  *   [z, r] = σ(x_zr + h·U_zr + b'_zr), n = tanh(x_n + r ⊙ (h·U_n + b'_n)), h' = (1 − z) ⊙ n + z ⊙ h
  */
-function gruForward(inputGates: tf.Tensor3D, mask: tf.Tensor2D, recurrentKernel: tf.Tensor2D, recurrentBias: tf.Tensor1D): GruTrace {
+function gruForward(
+  inputGates: tf.Tensor3D,
+  mask: tf.Tensor2D,
+  recurrentKernel: tf.Tensor2D,
+  recurrentBias: tf.Tensor1D,
+): GruTrace {
   const [batch, seqLen] = mask.shape;
   const units = recurrentKernel.shape[0];
   const inputUpdateReset = steps(tf.slice(inputGates, [0, 0, 0], [-1, -1, 2 * units])); // L × [b, 2u]
@@ -113,12 +129,23 @@ function gruForward(inputGates: tf.Tensor3D, mask: tf.Tensor2D, recurrentKernel:
 }
 
 /** GRU states [b, L, u] for inputGates [b, L, 3u] (x·W + b, gates z r n), mask [b, L], U [u, 3u], b' [3u]. */
-export function gruSequence(inputGates: tf.Tensor3D, mask: tf.Tensor2D, recurrentKernel: tf.Tensor2D, recurrentBias: tf.Tensor1D): tf.Tensor3D {
+export function gruSequence(
+  inputGates: tf.Tensor3D,
+  mask: tf.Tensor2D,
+  recurrentKernel: tf.Tensor2D,
+  recurrentBias: tf.Tensor1D,
+): tf.Tensor3D {
   checkShapes("gruSequence", inputGates, mask, recurrentKernel, 3);
   if (mask.shape[1] === 0) throw new Error("gruSequence: seqLen must be at least 1");
   const units = recurrentKernel.shape[0];
   const op = tf.customGrad((...args) => {
-    const [gates, m, kernel, bias, save] = args as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+    const [gates, m, kernel, bias, save] = args as [
+      tf.Tensor3D,
+      tf.Tensor2D,
+      tf.Tensor2D,
+      tf.Tensor1D,
+      tf.GradSaveFunc,
+    ];
     if (webGpuScanAvailable(inputGates.shape[0], units)) {
       const packed = runScan(GRU_SCAN, { gates, stepMask: m, recurrentKernel: kernel, recurrentBias: bias }); // [b, L, 5u]
       save([m, kernel, packed]);
@@ -126,7 +153,12 @@ export function gruSequence(inputGates: tf.Tensor3D, mask: tf.Tensor2D, recurren
         value: unitSlice(packed, 0, units),
         gradFunc: (dy, saved) => {
           const [savedMask, savedKernel, savedPacked] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor3D];
-          const d = runScan(GRU_SCAN_GRAD, { dStates: dy as tf.Tensor3D, trace: savedPacked, stepMask: savedMask, recurrentKernel: savedKernel }); // [b, L, 4u]
+          const d = runScan(GRU_SCAN_GRAD, {
+            dStates: dy as tf.Tensor3D,
+            trace: savedPacked,
+            stepMask: savedMask,
+            recurrentKernel: savedKernel,
+          }); // [b, L, 4u]
           const dRecurrent = tf.concat([unitSlice(d, 0, 2 * units), unitSlice(d, 3 * units, units)], 2) as tf.Tensor3D; // dz̃, dr̃, dc
           const grads = recurrentGradients(previousStates(unitSlice(savedPacked, 0, units)), dRecurrent);
           return [unitSlice(d, 0, 3 * units), tf.zerosLike(savedMask), grads.dRecurrentKernel, grads.dRecurrentBias];
@@ -178,7 +210,12 @@ export function gruSequence(inputGates: tf.Tensor3D, mask: tf.Tensor2D, recurren
 }
 
 /** The GRU forward of `gruSequence` without the hand-written gradient (tfjs differentiates it step by step). */
-export function gruSequenceReference(inputGates: tf.Tensor3D, mask: tf.Tensor2D, recurrentKernel: tf.Tensor2D, recurrentBias: tf.Tensor1D): tf.Tensor3D {
+export function gruSequenceReference(
+  inputGates: tf.Tensor3D,
+  mask: tf.Tensor2D,
+  recurrentKernel: tf.Tensor2D,
+  recurrentBias: tf.Tensor1D,
+): tf.Tensor3D {
   checkShapes("gruSequenceReference", inputGates, mask, recurrentKernel, 3);
   return tf.tidy(() => tf.stack(gruForward(inputGates, mask, recurrentKernel, recurrentBias).states, 1) as tf.Tensor3D);
 }
@@ -231,8 +268,17 @@ export function lstmSequence(inputGates: tf.Tensor3D, mask: tf.Tensor2D, recurre
         value: unitSlice(packed, 0, units),
         gradFunc: (dy, saved) => {
           const [savedMask, savedKernel, savedPacked] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor3D];
-          const dGates = runScan(LSTM_SCAN_GRAD, { dStates: dy as tf.Tensor3D, trace: savedPacked, stepMask: savedMask, recurrentKernel: savedKernel }); // [b, L, 4u]
-          return [dGates, tf.zerosLike(savedMask), recurrentGradients(previousStates(unitSlice(savedPacked, 0, units)), dGates).dRecurrentKernel];
+          const dGates = runScan(LSTM_SCAN_GRAD, {
+            dStates: dy as tf.Tensor3D,
+            trace: savedPacked,
+            stepMask: savedMask,
+            recurrentKernel: savedKernel,
+          }); // [b, L, 4u]
+          return [
+            dGates,
+            tf.zerosLike(savedMask),
+            recurrentGradients(previousStates(unitSlice(savedPacked, 0, units)), dGates).dRecurrentKernel,
+          ];
         },
       };
     }
@@ -268,7 +314,10 @@ export function lstmSequence(inputGates: tf.Tensor3D, mask: tf.Tensor2D, recurre
           }
           // c' = f·c_{t−1} + i·g
           const dPre = tf.mul(
-            tf.concat([tf.mul(dNextC, g), tf.mul(dNextC, previousCells[t]), tf.mul(dNextC, i), tf.mul(dNextH, cellTanh[t])], 1),
+            tf.concat(
+              [tf.mul(dNextC, g), tf.mul(dNextC, previousCells[t]), tf.mul(dNextC, i), tf.mul(dNextH, cellTanh[t])],
+              1,
+            ),
             tf.concat([sigmoidSlope(tf.concat([i, f], 1) as tf.Tensor2D), tanhSlope(g), sigmoidSlope(o)], 1),
           ) as tf.Tensor2D; // [b, 4u], through σ / tanh of each gate
           const dThroughF = tf.mul(dNextC, f) as tf.Tensor2D;
@@ -277,7 +326,11 @@ export function lstmSequence(inputGates: tf.Tensor3D, mask: tf.Tensor2D, recurre
           carryH = tf.add(tf.sub(dState, dNextH), tf.matMul(dPre, kernelT)) as tf.Tensor2D;
         }
         const stacked = tf.stack(dGates, 1) as tf.Tensor3D;
-        return [stacked, tf.zerosLike(savedMask), recurrentGradients(tf.stack(previous, 1) as tf.Tensor3D, stacked).dRecurrentKernel];
+        return [
+          stacked,
+          tf.zerosLike(savedMask),
+          recurrentGradients(tf.stack(previous, 1) as tf.Tensor3D, stacked).dRecurrentKernel,
+        ];
       },
     };
   });
@@ -285,7 +338,11 @@ export function lstmSequence(inputGates: tf.Tensor3D, mask: tf.Tensor2D, recurre
 }
 
 /** The LSTM forward of `lstmSequence` without the hand-written gradient (tfjs differentiates it step by step). */
-export function lstmSequenceReference(inputGates: tf.Tensor3D, mask: tf.Tensor2D, recurrentKernel: tf.Tensor2D): tf.Tensor3D {
+export function lstmSequenceReference(
+  inputGates: tf.Tensor3D,
+  mask: tf.Tensor2D,
+  recurrentKernel: tf.Tensor2D,
+): tf.Tensor3D {
   checkShapes("lstmSequenceReference", inputGates, mask, recurrentKernel, 4);
   return tf.tidy(() => tf.stack(lstmForward(inputGates, mask, recurrentKernel).states, 1) as tf.Tensor3D);
 }

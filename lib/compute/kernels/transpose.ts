@@ -74,7 +74,12 @@ function transposeBlock(
 }
 
 /** Writes x (shape, values `source`) transposed by `perm` into `target`. */
-function transposeValues(shape: number[], perm: number[], source: tf.backend_util.TypedArray, target: tf.backend_util.TypedArray): void {
+function transposeValues(
+  shape: number[],
+  perm: number[],
+  source: tf.backend_util.TypedArray,
+  target: tf.backend_util.TypedArray,
+): void {
   const rank = shape.length;
   const inStrides = shape.map((_, axis) => tf.util.sizeFromShape(shape.slice(axis + 1)));
   const outShape = perm.map((axis) => shape[axis]);
@@ -107,7 +112,12 @@ function transposeValues(shape: number[], perm: number[], source: tf.backend_uti
 }
 
 /** Copies x with its axes permuted when the last input axis stays last: contiguous runs, in output order. */
-function copyRuns(shape: number[], perm: number[], source: tf.backend_util.TypedArray, target: tf.backend_util.TypedArray): void {
+function copyRuns(
+  shape: number[],
+  perm: number[],
+  source: tf.backend_util.TypedArray,
+  target: tf.backend_util.TypedArray,
+): void {
   const rank = shape.length;
   const run = shape[rank - 1];
   const inStrides = shape.map((_, axis) => tf.util.sizeFromShape(shape.slice(axis + 1)));
@@ -144,7 +154,8 @@ function transposeOnHeap(x: tf.TensorInfo, perm: number[], wasm: WasmBackend, st
   const ours = lastStays
     ? simple.shape[rank - 1] >= MIN_SET_RUN
     : simple.shape[rank - 1] * simple.shape[simple.perm[rank - 1]] >= MIN_LARGE_BLOCK;
-  if (!ours) return stock({ inputs: { x }, backend: wasm as unknown as tf.KernelBackend, attrs: { perm } }) as tf.TensorInfo;
+  if (!ours)
+    return stock({ inputs: { x }, backend: wasm as unknown as tf.KernelBackend, attrs: { perm } }) as tf.TensorInfo;
   const out = wasm.makeOutput(outShape, x.dtype);
   if (tf.util.sizeFromShape(x.shape) === 0) return out;
   // Views taken after the allocation above: growing the heap detaches earlier views.
@@ -199,7 +210,11 @@ function sum(args: Parameters<tf.KernelFunc>[0], original: tf.KernelConfig): tf.
   } else {
     const moved = runWasmKernel(tf.Transpose, { x }, wasm, { perm });
     const innermost = tf.backend_util.getInnerMostAxes(axes.length, x.shape.length);
-    out = original.kernelFunc({ inputs: { x: moved }, backend, attrs: { axis: innermost, keepDims: false } }) as tf.TensorInfo;
+    out = original.kernelFunc({
+      inputs: { x: moved },
+      backend,
+      attrs: { axis: innermost, keepDims: false },
+    }) as tf.TensorInfo;
     wasm.disposeData(moved.dataId);
   }
   // keepDims: the reduced axes come back as size 1 where they were (a reshape: same data).
@@ -209,7 +224,12 @@ function sum(args: Parameters<tf.KernelFunc>[0], original: tf.KernelConfig): tf.
 export const TRANSPOSE_REPLACEMENTS: Record<string, (original: tf.KernelConfig) => tf.KernelConfig> = {
   [tf.Transpose]: (original) =>
     exceptStrings(original, "x", ({ inputs, backend, attrs }) =>
-      transposeOnHeap(inputs.x as tf.TensorInfo, (attrs as unknown as tf.TransposeAttrs).perm, backend as WasmBackend, original.kernelFunc),
+      transposeOnHeap(
+        inputs.x as tf.TensorInfo,
+        (attrs as unknown as tf.TransposeAttrs).perm,
+        backend as WasmBackend,
+        original.kernelFunc,
+      ),
     ),
   [tf.Sum]: (original) => ({ ...original, kernelFunc: (args) => sum(args, original) }),
 };

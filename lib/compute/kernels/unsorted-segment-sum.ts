@@ -14,7 +14,11 @@ interface CpuBackend {
 }
 
 /** A zero-filled output tensor and its writable values, on one backend. */
-type Allocate = (backend: {}, shape: number[], dtype: "float32" | "int32") => {
+type Allocate = (
+  backend: {},
+  shape: number[],
+  dtype: "float32" | "int32",
+) => {
   info: tf.TensorInfo;
   values: Float32Array | Int32Array;
 };

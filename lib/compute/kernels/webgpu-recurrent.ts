@@ -57,7 +57,14 @@ function prelude(units: number, width: number): string {
 }
 
 /** A program of one workgroup per session (`sessions` of them) running `body` as `main`. */
-function scanProgram(name: string, units: number, sessions: number, outputShape: number[], inputs: string[], body: string): WebGpuProgram {
+function scanProgram(
+  name: string,
+  units: number,
+  sessions: number,
+  outputShape: number[],
+  inputs: string[],
+  body: string,
+): WebGpuProgram {
   if (sessions > MAX_SESSIONS) throw new Error(`${name}: at most ${MAX_SESSIONS} sessions per call, got ${sessions}`);
   const width = workgroupWidth(units);
   return {
@@ -282,10 +289,25 @@ interface ScanSpec {
 }
 
 const SPECS: ScanSpec[] = [
-  { kernelName: GRU_SCAN, inputs: ["gates", "stepMask", "recurrentKernel", "recurrentBias"], outputUnits: 5, body: GRU_FORWARD },
-  { kernelName: GRU_SCAN_GRAD, inputs: ["dStates", "trace", "stepMask", "recurrentKernel"], outputUnits: 4, body: GRU_BACKWARD },
+  {
+    kernelName: GRU_SCAN,
+    inputs: ["gates", "stepMask", "recurrentKernel", "recurrentBias"],
+    outputUnits: 5,
+    body: GRU_FORWARD,
+  },
+  {
+    kernelName: GRU_SCAN_GRAD,
+    inputs: ["dStates", "trace", "stepMask", "recurrentKernel"],
+    outputUnits: 4,
+    body: GRU_BACKWARD,
+  },
   { kernelName: LSTM_SCAN, inputs: ["gates", "stepMask", "recurrentKernel"], outputUnits: 7, body: LSTM_FORWARD },
-  { kernelName: LSTM_SCAN_GRAD, inputs: ["dStates", "trace", "stepMask", "recurrentKernel"], outputUnits: 4, body: LSTM_BACKWARD },
+  {
+    kernelName: LSTM_SCAN_GRAD,
+    inputs: ["dStates", "trace", "stepMask", "recurrentKernel"],
+    outputUnits: 4,
+    body: LSTM_BACKWARD,
+  },
 ];
 
 function kernelConfig(spec: ScanSpec): tf.KernelConfig {
@@ -296,7 +318,14 @@ function kernelConfig(spec: ScanSpec): tf.KernelConfig {
       const ordered = spec.inputs.map((name) => inputs[name] as tf.TensorInfo);
       const [batch, seqLen] = (inputs.stepMask as tf.TensorInfo).shape;
       const units = (inputs.recurrentKernel as tf.TensorInfo).shape[0];
-      const program = scanProgram(spec.kernelName, units, batch, [batch, seqLen, spec.outputUnits * units], spec.inputs, spec.body);
+      const program = scanProgram(
+        spec.kernelName,
+        units,
+        batch,
+        [batch, seqLen, spec.outputUnits * units],
+        spec.inputs,
+        spec.body,
+      );
       return (backend as unknown as WebGpuBackend).runWebGPUProgram(program, ordered, "float32");
     },
   };
@@ -307,7 +336,12 @@ export const WEBGPU_SCAN_KERNELS: readonly tf.KernelConfig[] = SPECS.map(kernelC
 
 /** Whether the scans run as WGSL kernels on the current backend for `sessions` × `units` (else: the tf-op path). */
 export function webGpuScanAvailable(sessions: number, units: number): boolean {
-  return units <= MAX_SCAN_UNITS && sessions <= MAX_SESSIONS && tf.getBackend() === WEBGPU && tf.getKernel(GRU_SCAN, WEBGPU) != null;
+  return (
+    units <= MAX_SCAN_UNITS &&
+    sessions <= MAX_SESSIONS &&
+    tf.getBackend() === WEBGPU &&
+    tf.getKernel(GRU_SCAN, WEBGPU) != null
+  );
 }
 
 /** Runs one of the scan kernels on tensors. */

@@ -87,10 +87,16 @@ export class SharedMemoryExchange implements GradientExchange {
     return new SharedArrayBuffer(CONTROL_WORDS * 4 + (size + 1) * length * 4);
   }
 
-  constructor(readonly shared: SharedArrayBuffer, size: number, length: number) {
+  constructor(
+    readonly shared: SharedArrayBuffer,
+    size: number,
+    length: number,
+  ) {
     checkShape(size, length);
     if (shared.byteLength !== CONTROL_WORDS * 4 + (size + 1) * length * 4) {
-      throw new Error(`SharedMemoryExchange: buffer of ${shared.byteLength} bytes does not fit ${size} replicas × ${length} floats`);
+      throw new Error(
+        `SharedMemoryExchange: buffer of ${shared.byteLength} bytes does not fit ${size} replicas × ${length} floats`,
+      );
     }
     this.size = size;
     this.length = length;
@@ -144,12 +150,15 @@ export class SharedMemoryExchange implements GradientExchange {
 }
 
 function checkShape(size: number, length: number): void {
-  if (!(Number.isInteger(size) && size >= 1)) throw new Error(`gradient exchange: size must be an integer >= 1, got ${size}`);
-  if (!(Number.isInteger(length) && length >= 1)) throw new Error(`gradient exchange: length must be an integer >= 1, got ${length}`);
+  if (!(Number.isInteger(size) && size >= 1))
+    throw new Error(`gradient exchange: size must be an integer >= 1, got ${size}`);
+  if (!(Number.isInteger(length) && length >= 1))
+    throw new Error(`gradient exchange: length must be an integer >= 1, got ${length}`);
 }
 
 function checkRank(exchange: GradientExchange, rank: number): void {
-  if (!(Number.isInteger(rank) && rank >= 0 && rank < exchange.size)) throw new Error(`gradient exchange: rank ${rank} outside [0, ${exchange.size})`);
+  if (!(Number.isInteger(rank) && rank >= 0 && rank < exchange.size))
+    throw new Error(`gradient exchange: rank ${rank} outside [0, ${exchange.size})`);
 }
 
 /** sum[i] = ((slots[0][i] + slots[1][i]) + …) for i in [start, end): the same order, hence the same bits, everywhere. */

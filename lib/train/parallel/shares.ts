@@ -49,7 +49,9 @@ export function exampleFromRows(rows: ExampleRows): TrainingExample {
       items: tf.tensor2d(rows.items, shape, "int32"),
       categorical: mapValues(rows.categorical, (values) => tf.tensor2d(values, shape, "int32")),
       continuous: mapValues(rows.continuous, (values) => tf.tensor2d(values, shape, "float32")),
-      context: mapValues(rows.context, (values) => tf.tensor1d(values, values instanceof Int32Array ? "int32" : "float32")),
+      context: mapValues(rows.context, (values) =>
+        tf.tensor1d(values, values instanceof Int32Array ? "int32" : "float32"),
+      ),
       mask: tf.tensor2d(rows.mask, shape, "float32"),
       lengths: tf.tensor1d(rows.lengths, "int32"),
       size: rows.size,
@@ -60,7 +62,8 @@ export function exampleFromRows(rows: ExampleRows): TrainingExample {
 
 /** Rows [start, end) of `rows` (copies). */
 export function sliceRows(rows: ExampleRows, start: number, end: number): ExampleRows {
-  const sequence = <T extends Int32Array | Float32Array>(values: T): T => values.slice(start * rows.seqLen, end * rows.seqLen) as T;
+  const sequence = <T extends Int32Array | Float32Array>(values: T): T =>
+    values.slice(start * rows.seqLen, end * rows.seqLen) as T;
   return {
     size: end - start,
     seqLen: rows.seqLen,
@@ -77,7 +80,8 @@ export function sliceRows(rows: ExampleRows, start: number, end: number): Exampl
 /** Every target of the shares, in order (row-major within each piece): the order of the states the loss sees. */
 export function batchTargets(shares: Share[]): Int32Array {
   const ids: number[] = [];
-  for (const share of shares) for (const piece of share.pieces) for (const id of piece.targets) if (id > 0) ids.push(id);
+  for (const share of shares)
+    for (const piece of share.pieces) for (const id of piece.targets) if (id > 0) ids.push(id);
   return Int32Array.from(ids);
 }
 
@@ -100,7 +104,8 @@ export function splitShares(examples: ExampleRows[], count: number): Share[] {
     let start = 0;
     let share = -1;
     const close = (end: number) => {
-      if (share >= 0 && end > start) shares[share].pieces.push(start === 0 && end === rows.size ? rows : sliceRows(rows, start, end));
+      if (share >= 0 && end > start)
+        shares[share].pieces.push(start === 0 && end === rows.size ? rows : sliceRows(rows, start, end));
     };
     for (let row = 0; row < rows.size; row++) {
       const owner = Math.min(count - 1, Math.floor((count * before) / total));

@@ -47,7 +47,8 @@ export function defaultWorkers(env: Record<string, string | undefined>): number 
   const value = env.SESSIONREC_WORKERS;
   if (value === undefined || value === "") return 1;
   const workers = Number(value);
-  if (!(Number.isInteger(workers) && workers >= 1)) throw new Error(`SESSIONREC_WORKERS="${value}" is not a number of workers (an integer >= 1)`);
+  if (!(Number.isInteger(workers) && workers >= 1))
+    throw new Error(`SESSIONREC_WORKERS="${value}" is not a number of workers (an integer >= 1)`);
   return workers;
 }
 
@@ -64,7 +65,10 @@ function workerFiles(): { file: string; entry: string } {
   const built = path.join(MODULE_DIR, BUILT_WORKER);
   if (existsSync(built)) return { file: built, entry: pathToFileURL(built).href };
   const bootstrap = path.join(MODULE_DIR, "bootstrap.mjs");
-  if (!existsSync(bootstrap)) throw new Error(`fit: workers > 1 needs ${bootstrap} (or a built ${BUILT_WORKER} beside this module); run from the repository root`);
+  if (!existsSync(bootstrap))
+    throw new Error(
+      `fit: workers > 1 needs ${bootstrap} (or a built ${BUILT_WORKER} beside this module); run from the repository root`,
+    );
   return { file: bootstrap, entry: pathToFileURL(path.join(MODULE_DIR, "worker.ts")).href };
 }
 
@@ -83,7 +87,19 @@ export async function startDataParallel(options: DataParallelOptions): Promise<D
   const shapes = variables.map((v) => v.shape);
 
   const threads = Array.from({ length: workers - 1 }, (_, i) => {
-    const init: WorkerInit = { backend, kind, modelConfig, schema, headConfig, shapes, values, update: options.update, rate: options.rate, exchange: { buffer, size: workers, length }, rank: i + 1 };
+    const init: WorkerInit = {
+      backend,
+      kind,
+      modelConfig,
+      schema,
+      headConfig,
+      shapes,
+      values,
+      update: options.update,
+      rate: options.rate,
+      exchange: { buffer, size: workers, length },
+      rank: i + 1,
+    };
     return new WorkerThread(new Worker(file, { workerData: { entry, init } }), i + 1, () => exchange.abort());
   });
   const close = async () => {
@@ -118,13 +134,18 @@ export async function startDataParallel(options: DataParallelOptions): Promise<D
       // Without targets, the loss is the model's penalty alone: replica 0 (which always has rows) carries it.
       const weight = (i: number) => (targets > 0 ? shares[i].targets / targets : i === 0 ? 1 : 0);
       const done = threads.map((t, i) => {
-        t.send({ type: "step", work: { pieces: shares[i + 1].pieces, weight: weight(i + 1), draws: draws(i + 1), rate } });
+        t.send({
+          type: "step",
+          work: { pieces: shares[i + 1].pieces, weight: weight(i + 1), draws: draws(i + 1), rate },
+        });
         return t.next("stepped");
       });
-      const own = replicaStep(main, { pieces: shares[0].pieces, weight: weight(0), draws: draws(0), rate }).catch((error: unknown) => {
-        exchange.abort(); // the workers would otherwise wait for this replica's gradient forever
-        throw error;
-      });
+      const own = replicaStep(main, { pieces: shares[0].pieces, weight: weight(0), draws: draws(0), rate }).catch(
+        (error: unknown) => {
+          exchange.abort(); // the workers would otherwise wait for this replica's gradient forever
+          throw error;
+        },
+      );
       const outcomes = await Promise.allSettled([own, ...done]);
       const errors = outcomes.flatMap((o) => (o.status === "rejected" ? [o.reason as Error] : []));
       if (errors.length > 0) {
@@ -151,24 +172,38 @@ export async function startDataParallel(options: DataParallelOptions): Promise<D
 function replicaSpec(model: NextItemModel, head: OutputHead, loader: BatchSource) {
   const sessionModel = model as Partial<SessionModel>;
   if (sessionModel.kind === undefined || sessionModel.config === undefined) {
-    throw new Error(`fit: workers > 1 rebuilds the model in each worker from its kind and config: model "${model.name}" was not made by createModel`);
+    throw new Error(
+      `fit: workers > 1 rebuilds the model in each worker from its kind and config: model "${model.name}" was not made by createModel`,
+    );
   }
   const itemHead = head as Partial<ItemOutputHead>;
-  if (itemHead.config === undefined || itemHead.drawBatch === undefined) throw new Error("fit: workers > 1 needs an output head made by createHeadFor");
+  if (itemHead.config === undefined || itemHead.drawBatch === undefined)
+    throw new Error("fit: workers > 1 needs an output head made by createHeadFor");
   const schema = (loader as { table?: { schema?: ModelSchema } }).table?.schema;
   if (schema === undefined) {
-    throw new Error("fit: workers > 1 needs a loader that holds its table (SessionLoader, LengthBucketedBatches): the table's schema rebuilds the model in each worker");
+    throw new Error(
+      "fit: workers > 1 needs a loader that holds its table (SessionLoader, LengthBucketedBatches): the table's schema rebuilds the model in each worker",
+    );
   }
   const backend = tf.getBackend();
   if (backend !== "wasm" && backend !== "cpu") {
-    throw new Error(`fit: workers > 1 runs replicas on the wasm or cpu backend (one per thread), not on ${backend}; use workers: 1`);
+    throw new Error(
+      `fit: workers > 1 runs replicas on the wasm or cpu backend (one per thread), not on ${backend}; use workers: 1`,
+    );
   }
-  return { backend: backend as "wasm" | "cpu", kind: sessionModel.kind, modelConfig: sessionModel.config as never, schema, headConfig: itemHead.config };
+  return {
+    backend: backend as "wasm" | "cpu",
+    kind: sessionModel.kind,
+    modelConfig: sessionModel.config as never,
+    schema,
+    headConfig: itemHead.config,
+  };
 }
 
 /** A worker and its replies, awaited one at a time; an error, crash or exit rejects the awaited reply. */
 class WorkerThread {
-  private waiting: { type: FromWorker["type"]; resolve: (m: FromWorker) => void; reject: (e: Error) => void } | null = null;
+  private waiting: { type: FromWorker["type"]; resolve: (m: FromWorker) => void; reject: (e: Error) => void } | null =
+    null;
   private failure: Error | null = null;
   private exited = false;
 
@@ -186,7 +221,8 @@ class WorkerThread {
     worker.on("message", (message: FromWorker) => {
       if (message.type === "error") return fail(new Error(`training worker ${rank}: ${message.message}`));
       const waiting = this.waiting;
-      if (waiting === null || waiting.type !== message.type) return fail(new Error(`training worker ${rank}: unexpected '${message.type}' reply`));
+      if (waiting === null || waiting.type !== message.type)
+        return fail(new Error(`training worker ${rank}: unexpected '${message.type}' reply`));
       this.waiting = null;
       waiting.resolve(message);
     });

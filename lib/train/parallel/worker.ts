@@ -19,7 +19,9 @@ async function start(init: WorkerInit): Promise<Replica> {
   const variables = trainableVariables(model, head);
   const shapes = variables.map((v) => v.shape.join("×")).join(", ");
   if (shapes !== init.shapes.map((s) => s.join("×")).join(", ")) {
-    throw new Error(`training worker ${init.rank}: the rebuilt ${init.kind} model's variables [${shapes}] differ from the main thread's`);
+    throw new Error(
+      `training worker ${init.rank}: the rebuilt ${init.kind} model's variables [${shapes}] differ from the main thread's`,
+    );
   }
   variables.forEach((v, i) => v.assign(tf.tensor(init.values[i], v.shape, "float32")));
   const exchange = new SharedMemoryExchange(init.exchange.buffer, init.exchange.size, init.exchange.length);
@@ -34,16 +36,13 @@ const fail = (error: unknown) => {
   post({ type: "error", message: error instanceof Error ? error.message : String(error) });
 };
 
-start(init).then(
-  (replica) => {
-    port.on("message", (message: ToWorker) => {
-      if (message.type === "weights") {
-        post({ type: "weights", values: replica.variables.map((v) => v.dataSync() as Float32Array) });
-        return;
-      }
-      replicaStep(replica, message.work).then(() => post({ type: "stepped" }), fail);
-    });
-    post({ type: "ready" });
-  },
-  fail,
-);
+start(init).then((replica) => {
+  port.on("message", (message: ToWorker) => {
+    if (message.type === "weights") {
+      post({ type: "weights", values: replica.variables.map((v) => v.dataSync() as Float32Array) });
+      return;
+    }
+    replicaStep(replica, message.work).then(() => post({ type: "stepped" }), fail);
+  });
+  post({ type: "ready" });
+}, fail);
