@@ -9,11 +9,11 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { createBaseline, isBaselineKind } from "../lib/baselines/saved";
-import { evaluateRecommender } from "../lib/baselines/evaluate";
-import { SessionLoader, sessionsOf } from "../lib/data/loader";
-import { prepareYoochoose } from "../lib/data/recipes/yoochoose";
-import { itemCount } from "../lib/evaluate/run";
+import { createBaseline, isBaselineKind } from "../lib/baselines/index";
+import { evaluateRecommender } from "../lib/baselines/index";
+import { SessionLoader, sessionsOf } from "../lib/data/index";
+import { prepareYoochoose } from "../lib/data/index";
+import { itemCount } from "../lib/evaluate/index";
 
 const SETS: Record<string, string> = {
   yoochoose: path.join("..", "shared", "data", "yoochoose-100k"),

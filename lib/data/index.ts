@@ -8,6 +8,8 @@ export * from "./io";
 export * from "./loader";
 export * from "./recipes/booking";
 export * from "./recipes/events";
+export * from "./recipes/sequences";
+export * from "./recipes/yoochoose";
 export * from "./relation";
 export * from "./schema";
 export * from "./sessionize";
