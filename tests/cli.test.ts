@@ -135,7 +135,7 @@ describe("train and evaluate", () => {
 });
 
 describe("compare", () => {
-  it("runs the whole config: baselines and models → the table, the report and one folder per model", async () => {
+  it("runs the whole config: baselines and models → the table, the report and one folder per baseline and model", async () => {
     const out = join(dir, "compare");
     const run = await runCliCaptured(["compare", config, "--out", out]);
     expect(run.stderr).toBe("");
@@ -161,7 +161,7 @@ describe("compare", () => {
     expect(names).toEqual(["most-popular", "successor-counts", "tiny-gru", "tiny-mlp"]);
     expect(run.stdout).toContain(`report: ${join(out, "report.html")}`);
     expect(readFileSync(join(out, "report.html"), "utf8")).toContain("sessionrec: tiny");
-    for (const name of ["tiny-gru", "tiny-mlp"])
+    for (const name of ["most-popular", "successor-counts", "tiny-gru", "tiny-mlp"])
       expect(existsSync(join(out, "models", name, "model.json")), name).toBe(true);
   });
 });

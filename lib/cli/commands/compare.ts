@@ -1,6 +1,6 @@
 // `sessionrec compare <config.json>`: the whole run a config describes — prepare the data (reused while current),
-// fit the baselines, train each model, print one comparison table, write the HTML report and save each model as a
-// folder that `npm run serve -- --model <folder>` serves. `npm start` is `sessionrec compare configs/course.json`.
+// fit the baselines, train each model, print one comparison table, write the HTML report and save each baseline and
+// model as a folder that `npm run serve -- --model <folder>` serves. `npm start` is `sessionrec compare configs/course.json`.
 import * as path from "path";
 import { Command } from "commander";
 import { initBackend } from "../../compute/backend";
@@ -73,6 +73,19 @@ export async function runComparison(
   const baselines = (config.baselines ?? RUN_DEFAULTS.baselines).map((b) => createRunBaseline(b, nItems));
   const rows: RunResult[] = runBaselinesOn(data, protocol, baselines);
   const saved: string[] = [];
+  // Baselines are model folders too: V-SKNN is often the one to serve on a new log.
+  for (const [i, baseline] of baselines.entries()) {
+    const dir = path.join(modelsDir, baseline.name);
+    const { workflow, train } = data;
+    await saveModelFolder(dir, {
+      name: baseline.name,
+      baseline,
+      workflow,
+      schema: train.schema,
+      metrics: rows[i].metrics,
+    });
+    saved.push(dir);
+  }
   for (const entry of config.models) {
     const name = entry.name ?? entry.kind;
     const { model, head } = createRunModel(entry, data.train.schema);
@@ -159,7 +172,7 @@ export async function runComparison(
 export function compareCommand(): Command {
   return new Command("compare")
     .description(
-      "run a whole config: prepare its data, fit its baselines, train its models; print the comparison table, write the HTML report and save each model folder",
+      "run a whole config: prepare its data, fit its baselines, train its models; print the comparison table, write the HTML report and save each baseline and model as a model folder",
     )
     .argument("<config>", "run config file (JSON; see docs/configuration.md)")
     .option(
