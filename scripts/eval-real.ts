@@ -171,7 +171,7 @@ async function main(): Promise<number> {
   const missing = options.sets.flatMap((name) => inputsOf(configs[name])).filter((input) => !fs.existsSync(input));
   if (missing.length > 0) {
     console.error(
-      `eval:real needs the real data sets, not found: ${missing.join(", ")}\n(they are read from ../shared/data relative to the repository root; see README "Real data")`,
+      `eval:real needs the real data sets, not found: ${missing.join(", ")}\n(they are read from ../shared/data relative to the repository root; see docs/real-data.md)`,
     );
     return 1;
   }
