@@ -4,9 +4,9 @@
 // adapter; a software one (Mesa's lavapipe, which .ci/run installs) is enough. Without one the file is skipped.
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { isBackendAvailable, startBackend } from "../lib/compute/backend";
+import { isBackendAvailable, startBackend } from "../lib/compute/index";
 import { GRU4REC_PROTOCOL, SASREC_PROTOCOL, headlineMetrics, runModelOn } from "../lib/evaluate";
-import type { SessionTable } from "../lib/data/loader";
+import type { SessionTable } from "../lib/data/index";
 import {
   createHeadFor,
   createModel,
@@ -15,9 +15,9 @@ import {
   type ModelConfigs,
   type ModelKind,
 } from "../lib/models/index";
-import type { OutputHeadConfig } from "../lib/models/outputs";
-import { Random } from "../lib/util/random";
-import { trainingLoss } from "../lib/train/step";
+import type { OutputHeadConfig } from "../lib/models/index";
+import { Random } from "../lib/util/index";
+import { trainingLoss } from "../lib/train/index";
 import { tableOf } from "./helpers/tables-fixtures";
 import { toyBatch, toySchema } from "./helpers/models-fixtures";
 

@@ -1,7 +1,7 @@
 // Backend choice (pure logic) and starting the wasm backend for real.
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it, vi } from "vitest";
-import { backendOverride, chooseBackend, initBackend, type BackendName } from "../lib/compute/backend";
+import { backendOverride, chooseBackend, initBackend, type BackendName } from "../lib/compute/index";
 
 /** An availability predicate over a fixed set that records what it was asked, in order. */
 function availability(present: BackendName[]) {

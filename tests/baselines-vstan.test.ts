@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SessionKnn, VSTAN_DEFAULTS, Vstan, type VstanConfig, createBaseline, restoreBaseline } from "../lib/baselines";
 import { createRunBaseline } from "../lib/evaluate/index";
-import { runConfigSchema } from "../lib/config/schema";
+import { runConfigSchema } from "../lib/config/index";
 
 // Eight item ids: 0 = padding, 1 = OOV, candidates 2..7. Four training sessions, oldest first; each distinct item
 // with the 1-based position of its last occurrence:

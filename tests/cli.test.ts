@@ -7,7 +7,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { prepareBooking } from "../lib/data/recipes/booking";
+import { prepareBooking } from "../lib/data/index";
 import { runCliCaptured } from "./helpers/cli-capture";
 
 const REPO_ROOT = join(import.meta.dirname, "..");

@@ -12,11 +12,11 @@ import {
   prepareCourseData,
   sampleSessions,
   trainingCurve,
-} from "../lib/course/course";
+} from "../lib/course/index";
 import { readRunConfig } from "../lib/config";
-import { SessionLoader, type SessionTable } from "../lib/data/loader";
-import { Random } from "../lib/util/random";
-import type { EpochRecord } from "../lib/train/types";
+import { SessionLoader, type SessionTable } from "../lib/data/index";
+import { Random } from "../lib/util/index";
+import type { EpochRecord } from "../lib/train/index";
 
 const FIXTURES = join(import.meta.dirname, "fixtures");
 

@@ -5,10 +5,10 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Database, withDatabase } from "../lib/data/database";
-import { prepareBooking, type PreparedBooking } from "../lib/data/recipes/booking";
-import { Workflow } from "../lib/data/workflow";
-import { readSchema } from "../lib/data/loader";
+import { Database, withDatabase } from "../lib/data/index";
+import { prepareBooking, type PreparedBooking } from "../lib/data/index";
+import { Workflow } from "../lib/data/index";
+import { readSchema } from "../lib/data/index";
 import { parseDataBookingArgs } from "../scripts/data-booking";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "booking", "train_set.csv");

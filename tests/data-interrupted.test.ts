@@ -7,10 +7,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Database } from "../lib/data/database";
-import { removeStaleTemporaries } from "../lib/data/files";
-import { prepareBooking } from "../lib/data/recipes/booking";
-import { writeBookingsCsv } from "../lib/data/synthetic";
+import { Database } from "../lib/data/index";
+import { removeStaleTemporaries } from "../lib/data/index";
+import { prepareBooking } from "../lib/data/index";
+import { writeBookingsCsv } from "../lib/data/index";
 
 const ROOT = join(import.meta.dirname, "..");
 const FIXTURE = join(ROOT, "tests", "fixtures", "booking", "train_set.csv");

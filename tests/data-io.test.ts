@@ -4,13 +4,13 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Database } from "../lib/data/database";
-import { writeDataset } from "../lib/data/dataset";
-import { fromRecords, readEvents, writeParquet } from "../lib/data/io";
-import { Relation } from "../lib/data/relation";
-import { Workflow } from "../lib/data/workflow";
-import { readSchema } from "../lib/data/loader";
-import { validateSchema } from "../lib/data/schema";
+import { Database } from "../lib/data/index";
+import { writeDataset } from "../lib/data/index";
+import { fromRecords, readEvents, writeParquet } from "../lib/data/index";
+import { Relation } from "../lib/data/index";
+import { Workflow } from "../lib/data/index";
+import { readSchema } from "../lib/data/index";
+import { validateSchema } from "../lib/data/index";
 
 let db: Database;
 let dir: string;

@@ -1,19 +1,12 @@
 // Every data operator on tiny hand-made tables, against values worked out by hand.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  cardinality,
-  categorify,
-  decodeId,
-  dropOutOfVocabulary,
-  encodeValue,
-  fitVocabulary,
-} from "../lib/data/categorify";
-import { Database } from "../lib/data/database";
-import { duration, fitNormalize, log1p, normalize, timeFeatures } from "../lib/data/features";
-import { Relation } from "../lib/data/relation";
-import { sessionize } from "../lib/data/sessionize";
-import { filterMinLength, groupbySession, removeConsecutiveRepeats, sliceLast } from "../lib/data/sessions";
-import { lastItemSplit, timeSplit } from "../lib/data/split";
+import { cardinality, categorify, decodeId, dropOutOfVocabulary, encodeValue, fitVocabulary } from "../lib/data/index";
+import { Database } from "../lib/data/index";
+import { duration, fitNormalize, log1p, normalize, timeFeatures } from "../lib/data/index";
+import { Relation } from "../lib/data/index";
+import { sessionize } from "../lib/data/index";
+import { filterMinLength, groupbySession, removeConsecutiveRepeats, sliceLast } from "../lib/data/index";
+import { lastItemSplit, timeSplit } from "../lib/data/index";
 
 let db: Database;
 

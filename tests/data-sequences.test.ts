@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { prepareSequences } from "../lib/data/recipes/sequences";
+import { prepareSequences } from "../lib/data/index";
 import { splitRows } from "./helpers/tables-fixtures";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "real", "sequences.txt");

@@ -4,10 +4,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Database } from "../lib/data/database";
-import { Relation } from "../lib/data/relation";
-import type { WorkflowStep } from "../lib/data/steps";
-import { EmptiedByStepError, Workflow } from "../lib/data/workflow";
+import { Database } from "../lib/data/index";
+import { Relation } from "../lib/data/index";
+import type { WorkflowStep } from "../lib/data/index";
+import { EmptiedByStepError, Workflow } from "../lib/data/index";
 
 let db: Database;
 let dir: string;

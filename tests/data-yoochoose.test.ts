@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { prepareYoochoose, yoochooseWorkflow } from "../lib/data/recipes/yoochoose";
+import { prepareYoochoose, yoochooseWorkflow } from "../lib/data/index";
 import { splitRows } from "./helpers/tables-fixtures";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "real", "yoochoose");

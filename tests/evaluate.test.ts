@@ -5,7 +5,7 @@
 // Ties rank the lower id first (lib/metrics/rank.ts).
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Recommender } from "../lib/baselines/recommender";
+import type { Recommender } from "../lib/baselines/index";
 import { SuccessorCounts } from "../lib/baselines";
 import {
   GRU4REC_PROTOCOL,
@@ -26,7 +26,7 @@ import {
   type ModelRunConfig,
   type TrainingConfig,
 } from "../lib/evaluate";
-import type { SessionTable } from "../lib/data/loader";
+import type { SessionTable } from "../lib/data/index";
 import { SampledRankingMetrics } from "../lib/metrics";
 import { createHeadFor, createModel, disposeModel, type ItemOutputHead, type SessionModel } from "../lib/models";
 import { tableOf as tableOfItems } from "./helpers/tables-fixtures";

@@ -4,9 +4,9 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { batchCount, disposeBatch, groupByLength, readSplit, SessionLoader } from "../lib/data/loader";
-import type { SessionBatch } from "../lib/models/types";
-import { Random } from "../lib/util/random";
+import { batchCount, disposeBatch, groupByLength, readSplit, SessionLoader } from "../lib/data/index";
+import type { SessionBatch } from "../lib/models/index";
+import { Random } from "../lib/util/index";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "prepared");
 

@@ -15,7 +15,7 @@ import {
   topK,
   topKRow,
 } from "../lib/metrics";
-import { Random } from "../lib/util/random";
+import { Random } from "../lib/util/index";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");

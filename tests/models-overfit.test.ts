@@ -4,16 +4,16 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createHeadFor, createModel, type ModelConfigs, type ModelKind } from "../lib/models/index";
-import type { SessionModel } from "../lib/models/model";
+import type { SessionModel } from "../lib/models/index";
 import {
   type NamedTargetScheme,
   evaluationExample,
   nextItemStates,
   predictLast,
   selectTargets,
-} from "../lib/models/targets";
-import type { SessionBatch } from "../lib/models/types";
-import { Random } from "../lib/util/random";
+} from "../lib/models/index";
+import type { SessionBatch } from "../lib/models/index";
+import { Random } from "../lib/util/index";
 import { toyBatch, toySchema } from "./helpers/models-fixtures";
 
 beforeAll(async () => {

@@ -9,8 +9,8 @@ import {
   predictLast,
   selectTargets,
   statesAt,
-} from "../lib/models/targets";
-import type { NextItemModel, SessionBatch } from "../lib/models/types";
+} from "../lib/models/index";
+import type { NextItemModel, SessionBatch } from "../lib/models/index";
 import { ITEMS, disposeToyBatch, toyBatch } from "./helpers/models-fixtures";
 
 beforeAll(async () => {

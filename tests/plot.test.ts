@@ -14,7 +14,7 @@ import {
   showPlot,
   writeReport,
   type Figure,
-} from "../lib/report/plot";
+} from "../lib/report/index";
 
 // showPlot talks to the Jupyter kernel through tslab.display; here we capture what it would send.
 const displayHtml = vi.hoisted(() => vi.fn<(html: string) => void>());

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Random, WeightedSampler, hash32 } from "../lib/util/random";
+import { Random, WeightedSampler, hash32 } from "../lib/util/index";
 
 /** Mean and (population) variance of a sample. */
 function moments(xs: ArrayLike<number>): { mean: number; variance: number } {

@@ -1,6 +1,6 @@
 // The micro-batcher on its own: what it groups, how it slices k, how it isolates failures, and how it closes.
 import { describe, expect, it } from "vitest";
-import type { Recommendation } from "../lib/model-folder/types";
+import type { Recommendation } from "../lib/model-folder/index";
 import {
   BatcherClosedError,
   MicroBatcher,

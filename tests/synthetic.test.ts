@@ -16,7 +16,7 @@ import {
   resolveBookingData,
   syntheticCountryNeighbours,
   writeBookingsCsv,
-} from "../lib/data/synthetic";
+} from "../lib/data/index";
 import {
   contextInformation,
   groupTrips,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { BarProgress, formatEpochLine, LineProgress } from "../lib/train/progress";
-import type { EpochRecord } from "../lib/train/types";
+import { BarProgress, formatEpochLine, LineProgress } from "../lib/train/index";
+import type { EpochRecord } from "../lib/train/index";
 
 const RECORD: EpochRecord = {
   epoch: 2,

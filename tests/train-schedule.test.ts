@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { learningRateAt } from "../lib/train/schedule";
+import { learningRateAt } from "../lib/train/index";
 
 describe("learningRateAt", () => {
   it("is the default 1e-3 when nothing is configured", () => {

@@ -1,7 +1,7 @@
 // Tiny hand-made schemas and batches for the lib/models tests.
 import * as tf from "@tensorflow/tfjs";
-import type { ModelSchema } from "../../lib/models/inputs";
-import type { SessionBatch } from "../../lib/models/types";
+import type { ModelSchema } from "../../lib/models/index";
+import type { SessionBatch } from "../../lib/models/index";
 
 export const ITEMS = 12; // item cardinality: ids 0 (pad), 1 (OOV), 2..11
 

@@ -1,7 +1,7 @@
 // A hand-made RecommenderModel with known answers for the service tests: items 100..149 (ids 2..51), and for a
 // session whose last city is c it recommends c+1, c+2, … with scores 1, 1/2, 1/3, …. City 666 is a value the
 // "encoder" rejects (a plain Error, as lib/data reports bad input); city 999 makes it throw a TypeError (a bug).
-import type { ModelFolderManifest, Recommendation, RecommenderModel } from "../../lib/model-folder/types";
+import type { ModelFolderManifest, Recommendation, RecommenderModel } from "../../lib/model-folder/index";
 import type { EventColumn } from "../../lib/serve/index";
 
 export const FAKE_EVENT_COLUMNS: EventColumn[] = [

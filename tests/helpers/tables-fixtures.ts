@@ -1,6 +1,6 @@
 // Session tables for the tests: hand-made ones (lib/data/loader's SessionTable), and prepared splits read back as arrays.
-import { readSplit, type SessionTable } from "../../lib/data/loader";
-import type { DatasetSchema } from "../../lib/data/schema";
+import { readSplit, type SessionTable } from "../../lib/data/index";
+import type { DatasetSchema } from "../../lib/data/index";
 
 /** An item-only schema of `nItems` ids (0 padding, 1 OOV) and sessions of up to `maxLength` items. */
 export function itemSchemaOf(maxLength: number, nItems: number): DatasetSchema {

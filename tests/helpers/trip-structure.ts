@@ -1,6 +1,6 @@
 // Statistics of the structure of trips in a Booking-shaped log, computed from the rows alone (no access to the
 // generator's hidden world). tests/synthetic.test.ts checks them on generated logs; data/README.md quotes them.
-import { BOOKER_COUNTRIES, type BookingRow } from "../../lib/data/synthetic";
+import { BOOKER_COUNTRIES, type BookingRow } from "../../lib/data/index";
 
 /** Rows grouped into trips (a trip's rows are contiguous in the log). */
 export function groupTrips(rows: BookingRow[]): BookingRow[][] {
