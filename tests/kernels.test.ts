@@ -233,6 +233,80 @@ describe("matmuls with transposed operands on wasm", () => {
   });
 });
 
+describe("matmuls with a one-column or one-row operand on wasm, the same memory in several shapes", () => {
+  // tfjs-backend-wasm keeps the XNNPACK operator of a plain product (the right operand packed once) under that
+  // operand's memory: a tensor sharing it in another shape (a reshape, or qᵀ of a one-column q, which moves no data)
+  // got the operator packed for the first shape. x·q then dy·qᵀ (the gradient) gave wrong values, NaN, or an abort.
+  const normal = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, "float32", seed);
+  const combos: [boolean, boolean][] = [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ];
+
+  /**
+   * Forward and gradients (with respect to both operands, for a random upstream gradient) of a·b for plain shapes
+   * [n, d]·[d, 1], [1, d]·[d, n] and [n, 1]·[1, d], each with every transpose combination, three times over, all
+   * built from one q [d, 1] (reshaped where a [1, d] is needed) and one x [n, d], and fused x·q and y·qᵀ with a relu;
+   * flattened into one tensor.
+   */
+  function oneColumnProducts(n: number, d: number, seed: number): tf.Tensor {
+    const x = normal([n, d], seed); // [n, d]
+    const q = normal([d, 1], seed + 1); // [d, 1]
+    const y = normal([n, 1], seed + 2); // [n, 1]
+    const stored = (t: tf.Tensor, transposed: boolean) => (transposed ? tf.transpose(t) : t);
+    const qRow = () => tf.reshape(q, [1, d]); // shares q's memory
+    const pairs: [() => tf.Tensor, () => tf.Tensor][] = [
+      [() => x, () => q], // [n, d]·[d, 1]
+      [qRow, () => tf.transpose(x)], // [1, d]·[d, n]
+      [() => y, qRow], // [n, 1]·[1, d]
+    ];
+    const outputs: tf.Tensor[] = [];
+    for (let call = 0; call < 3; call++) {
+      for (const [plainA, plainB] of pairs) {
+        for (const [transposeA, transposeB] of combos) {
+          const a = stored(plainA(), transposeA);
+          const b = stored(plainB(), transposeB);
+          const product = tf.matMul(a, b, transposeA, transposeB);
+          const dy = normal(product.shape, seed + 3 + call);
+          const loss = (a0: tf.Tensor, b0: tf.Tensor) => tf.sum(tf.mul(tf.matMul(a0, b0, transposeA, transposeB), dy));
+          const [gradA, gradB] = tf.grads(loss)([a, b]);
+          outputs.push(product, gradA, gradB);
+        }
+      }
+      // The fused kernel shares the cache (an operator per right operand, bias and activation).
+      outputs.push(tf.fused.matMul({ a: x, b: q, activation: "relu" }));
+      outputs.push(tf.fused.matMul({ a: y, b: qRow(), activation: "relu" }));
+    }
+    return tf.concat(outputs.map((t) => tf.reshape(t, [-1])));
+  }
+
+  it.each([
+    [5, 3],
+    [40, 128],
+    [200, 64],
+  ])("forward and gradients equal cpu for n = %i, d = %i, every transpose, several calls", async (n, d) => {
+    await expectWasmEqualsCpu(() => oneColumnProducts(n, d, 100 + d), 3);
+  });
+
+  it("gives the hand-computed product x·q and gradient qᵀ per row, x·q first", async () => {
+    await tf.setBackend("wasm");
+    const x = tf.tensor2d([
+      [1, 0, 0],
+      [0, 1, 1],
+    ]);
+    const q = tf.tensor2d([[1], [2], [3]]); // [3, 1]
+    const product = tf.matMul(x, q); // packs q as [3, 1]
+    const gradX = tf.grad((x0: tf.Tensor) => tf.sum(tf.matMul(x0, q)))(x); // dy·qᵀ: q's memory as [1, 3]
+    const outer = tf.matMul(tf.ones([2, 1]), tf.reshape(q, [1, 3])); // the same through a reshape
+    expect(Array.from(product.dataSync())).toEqual([1, 5]);
+    expect(Array.from(gradX.dataSync())).toEqual([1, 2, 3, 1, 2, 3]);
+    expect(Array.from(outer.dataSync())).toEqual([1, 2, 3, 1, 2, 3]);
+    tf.dispose([x, q, product, gradX, outer]);
+  });
+});
+
 describe("OneHot on wasm", () => {
   // The stock wasm kernel writes int32 bit patterns: a float32 "1" reads as 1.4e-45.
   it("writes float32 ones and custom on/off values, like cpu", async () => {

@@ -13,6 +13,11 @@
 // ~100 ms, ten [4300, 128] row blocks of it in ~25 ms together. A product with a tall right operand (the catalogue
 // softmax's dh = G·W over the whole item table) is therefore summed over blocks of the inner dimension (2.3x on
 // [96, 43000]·[43000, 128]); the sum in another order changes the last bits of the result.
+// The XNNPACK operator of a plain product (b packed once) is kept by tfjs-backend-wasm under b's memory, not b's
+// shape (batch_mat_mul_impl.cc: the cache key is b's id, the bias's id and the activation). A tensor that shares that
+// memory in another shape — any tf.reshape, or qᵀ of a one-column q, which our Transpose returns without moving data —
+// got the operator packed for the first shape: after x·q, the gradient dy·qᵀ read and wrote out of bounds (wrong
+// values, NaN or an abort). Every product here therefore goes through `runOriginal`, which copies such an operand.
 import * as tf from "@tensorflow/tfjs";
 import { runWasmKernel, type WasmBackend } from "./wasm-backend";
 
@@ -38,6 +43,36 @@ function swapOperands(a: tf.TensorInfo, b: tf.TensorInfo): boolean {
 
 /** Number of matrices in a batch of shape [..., m, n]. */
 const matrices = (x: tf.TensorInfo): number => tf.util.sizeFromShape(x.shape.slice(0, -2));
+
+/** The [K, N] each memory (a dataId) was first used as, as the right operand of a product XNNPACK packs. */
+const packedShapes = new WeakMap<tf.DataId, string>();
+
+/**
+ * Runs the original kernel on plain operands (no transpose attributes), and on a copy of b where b's memory already
+ * has an XNNPACK operator packed for another [K, N]. The wasm backend packs b (and caches the operator) only for a
+ * product of two single matrices; other products take its loop, which caches nothing.
+ */
+function runOriginal(
+  original: tf.KernelConfig,
+  inputs: tf.NamedTensorInfoMap,
+  attrs: tf.NamedAttrMap,
+  wasm: WasmBackend,
+): tf.TensorInfo {
+  const run = (operands: tf.NamedTensorInfoMap) =>
+    original.kernelFunc({ inputs: operands, backend: wasm as never, attrs }) as tf.TensorInfo;
+  const a = inputs.a as tf.TensorInfo;
+  const b = inputs.b as tf.TensorInfo;
+  if (matrices(a) !== 1 || matrices(b) !== 1) return run(inputs);
+  const shape = b.shape.slice(-2).join("x");
+  const packed = packedShapes.get(b.dataId);
+  if (packed === undefined) packedShapes.set(b.dataId, shape);
+  if (packed === undefined || packed === shape) return run(inputs);
+  const copy = wasm.makeOutput(b.shape.slice(), b.dtype); // fresh memory: packed for this shape, freed below
+  wasm.typedArrayFromHeap(copy).set(wasm.typedArrayFromHeap(b));
+  const out = run({ ...inputs, b: copy });
+  wasm.disposeData(copy.dataId);
+  return out;
+}
 
 /**
  * a [...batch, M, K] · b [...batch, K, N] (plain operands, equal batch shapes or one of them a single matrix) as one
@@ -65,7 +100,7 @@ function productPerMatrix(
   for (let i = 0; i < tf.util.sizeFromShape(batchShape); i++) {
     const ai = element(a, i, m, k);
     const bi = element(b, i, k, n);
-    const product = original.kernelFunc({ inputs: { a: ai, b: bi }, backend: wasm as never, attrs }) as tf.TensorInfo;
+    const product = runOriginal(original, { a: ai, b: bi }, attrs, wasm);
     // Views taken after the allocations above: growing the wasm heap detaches earlier views.
     wasm.typedArrayFromHeap(out).set(wasm.typedArrayFromHeap(product), i * m * n);
     for (const t of [ai, bi]) if (t !== a && t !== b) wasm.disposeData(t.dataId);
@@ -126,11 +161,7 @@ function productOverInnerBlocks(
     for (let row = 0; row < m; row++)
       aBlockValues.set(aValues.subarray(row * k + start, row * k + start + size), row * size);
     wasm.typedArrayFromHeap(bBlock).set(wasm.typedArrayFromHeap(b).subarray(start * n, (start + size) * n));
-    const product = original.kernelFunc({
-      inputs: { a: aBlock, b: bBlock },
-      backend: wasm as never,
-      attrs,
-    }) as tf.TensorInfo;
+    const product = runOriginal(original, { a: aBlock, b: bBlock }, attrs, wasm);
     wasm.disposeData(aBlock.dataId);
     wasm.disposeData(bBlock.dataId);
     if (out === null) {
@@ -155,7 +186,7 @@ function plainProduct(
 ): tf.TensorInfo {
   if (batchOfProducts(a, b)) return productPerMatrix(original, a, b, attrs, wasm);
   if (tallRightOperand(a, b)) return productOverInnerBlocks(original, a, b, attrs, wasm);
-  return original.kernelFunc({ inputs: { a, b }, backend: wasm as never, attrs }) as tf.TensorInfo;
+  return runOriginal(original, { a, b }, attrs, wasm);
 }
 
 /** The kernel config `original` with transposed operands materialised before it runs. */
@@ -169,12 +200,12 @@ function withExplicitTranspose(original: tf.KernelConfig): tf.KernelConfig {
     if (!transposeA && !transposeB) {
       return original.kernelName === tf.BatchMatMul
         ? plainProduct(original, a, b, plainAttrs, wasm)
-        : original.kernelFunc({ inputs, backend, attrs });
+        : runOriginal(original, inputs, plainAttrs, wasm);
     }
     // Only a plain product may swap: a fused bias or activation applies to the unswapped result.
     if (transposeA && !transposeB && original.kernelName === tf.BatchMatMul && swapOperands(a, b)) {
       const plainB = transposeLastTwo(b, wasm); // [N, K]
-      const swapped = original.kernelFunc({ inputs: { a: plainB, b: a }, backend, attrs: plainAttrs }) as tf.TensorInfo; // [N, M]
+      const swapped = runOriginal(original, { a: plainB, b: a }, plainAttrs, wasm); // [N, M]
       const out = transposeLastTwo(swapped, wasm);
       wasm.disposeData(plainB.dataId);
       wasm.disposeData(swapped.dataId);
@@ -185,7 +216,7 @@ function withExplicitTranspose(original: tf.KernelConfig): tf.KernelConfig {
     const out =
       original.kernelName === tf.BatchMatMul
         ? plainProduct(original, plainA, plainB, plainAttrs, wasm)
-        : original.kernelFunc({ inputs: { ...inputs, a: plainA, b: plainB }, backend, attrs: plainAttrs });
+        : runOriginal(original, { ...inputs, a: plainA, b: plainB }, plainAttrs, wasm);
     if (transposeA) wasm.disposeData(plainA.dataId);
     if (transposeB) wasm.disposeData(plainB.dataId);
     return out;

@@ -139,8 +139,10 @@ function copyRuns(
 
 /**
  * x transposed by `perm` as a new tensor on the wasm heap; the caller owns it. A transpose that moves no data (e.g.
- * the identity permutation the gradient of tf.gather applies to a whole embedding table) shares x's memory. The stock
- * kernel keeps the cases it does well: short runs, and blocks small enough to stay in cache.
+ * the identity permutation the gradient of tf.gather applies to a whole embedding table) shares x's memory, also in
+ * another shape, as Reshape does (qᵀ of a one-column q: matmul-explicit-transpose.ts copies it where XNNPACK kept q
+ * packed for its first shape). The stock kernel keeps the cases it does well: short runs, and blocks small enough to
+ * stay in cache.
  */
 function transposeOnHeap(x: tf.TensorInfo, perm: number[], wasm: WasmBackend, stock: tf.KernelFunc): tf.TensorInfo {
   const outShape = perm.map((axis) => x.shape[axis]);
