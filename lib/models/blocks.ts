@@ -319,7 +319,7 @@ function buildConsistentPooling(
     } = transformer.spec as Required<TransformerBlocksSpec>;
     transformerSpec = resolvedTransformer;
     // CORE's fn: a dense layer to one unit (`score.kernel` [dim, 1], `score.bias` [1]), computed as a product and a sum
-    // over the last axis, since a matmul by a one-column kernel gets wrong gradients on the wasm backend.
+    // over the last axis (the values of a matmul by the one-column kernel, without reshaping to 2-D and back).
     const score = scope.scope("score");
     const kernel = score.glorotUniform("kernel", [dim, 1]);
     const bias = score.constant("bias", [1], 0);

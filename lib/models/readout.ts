@@ -82,7 +82,7 @@ export function attentionReadout(
       }
       const queries = tf.reshape(tf.matMul(tf.reshape(h, [-1, inDim]), lastKernel), [batchSize, seqLen, 1, inDim]); // [b, L(t), 1, d]
       const hiddenScores = tf.sigmoid(tf.add(queries, tf.expandDims(keys, 1))); // [b, L(t), L(j), d]
-      // q·σ(...) as a product and a sum: a matmul by the one-column q gets wrong gradients on the wasm backend.
+      // q·σ(...) as a product and a sum over the last axis of the 4-D scores (no reshape to 2-D and back).
       const e = tf.sum(tf.mul(hiddenScores, tf.reshape(score, [inDim])), 3); // [b, t, j]
       return maskedSoftmax(e, mask, "sequence");
     });
