@@ -175,7 +175,7 @@ describe("sessionrec recommend", () => {
     const run = await cli(["recommend", "--help"]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(
-      /^Usage: sessionrec recommend \[options\] <model-folder> \[items\.\.\.\]\n\nTop-k next items of a session/,
+      /^Usage: sessionrec recommend \[options\] <model-folder> \[items\.\.\.\]\n\ntop-k next items of a session/,
     );
     expect(run.stdout).toContain("Examples:\n  $ sessionrec recommend build/models/v-sknn");
   });

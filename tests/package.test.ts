@@ -208,11 +208,16 @@ describe.skipIf(!hasNpm)("the packed package, installed into a project outside t
   });
 
   it(
-    "runs `npx sessionrec --help`",
+    "runs `npx sessionrec --help` and `--version`",
     () => {
       const help = run("npx", ["--no-install", "sessionrec", "--help"], project, true);
       expect(help.status, help.stderr).toBe(0);
       expect(help.stdout).toMatch(/^Usage: sessionrec/m);
+      // The version comes from the installed package.json, one folder above dist/cli.js.
+      const version = run("npx", ["--no-install", "sessionrec", "--version"], project, true);
+      expect(version.stdout.trim()).toBe(
+        JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")).version,
+      );
     },
     STEP_TIMEOUT_MS,
   );

@@ -201,7 +201,7 @@ function stageProgress(): { report: (message: string) => void; done: () => void 
 export function prepareCommand(): Command {
   return new Command("prepare")
     .description(
-      "Prepare an event log (CSV, TSV, Parquet or JSON lines) into a data set folder: sessions, cleaning, split, fitted workflow",
+      "prepare an event log (CSV, TSV, Parquet or JSON lines) into a data set folder: sessions, cleaning, split, fitted workflow",
     )
     .argument("[events-file]", 'the event log (or "input" in --config)')
     .requiredOption("--out <folder>", "the data set folder to write (replaced whole once complete)")

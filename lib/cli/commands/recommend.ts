@@ -29,7 +29,7 @@ export function positiveInteger(value: string): number {
 export function recommendCommand(): Command {
   return new Command("recommend")
     .description(
-      "Top-k next items of a session from a model folder (a neural model or a baseline): item ids as arguments, or JSON on stdin",
+      "top-k next items of a session from a model folder (a neural model or a baseline): item ids as arguments, or JSON on stdin",
     )
     .argument(
       "<model-folder>",

@@ -48,7 +48,7 @@ function port(value: string): number {
 export function serveCommand(): Command {
   return new Command("serve")
     .description(
-      "Serve a model folder (a neural model or a baseline) over HTTP: POST /v1/recommend, POST /v1/recommend/batch, GET /v1/models, GET /healthz",
+      "serve a model folder (a neural model or a baseline) over HTTP: POST /v1/recommend, POST /v1/recommend/batch, GET /v1/models, GET /healthz",
     )
     .argument("[model-folder]", "a folder written by `sessionrec train` or saveModelFolder")
     .option("--model <folder>", "the model folder, as a flag (`npm run serve -- --model <folder>`)")
