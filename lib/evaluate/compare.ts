@@ -81,7 +81,7 @@ function referenceCell(figures: ReferenceFigure[], key: string): string {
   return figures
     .map((f) => f.metrics[key])
     .filter((v) => v !== undefined)
-    .map((v) => v.toFixed(3))
+    .map((v) => String(Number(v.toFixed(4)))) // 0.741, 0.2757: as published
     .join(" / ");
 }
 
