@@ -1,15 +1,21 @@
-// `npm run eval:real`: the baselines and the MLP, GRU and Transformer on the two real data sets of ../shared/data,
-// each under the protocol its reference figures use, printed as one table per set with those figures beside ours,
-// the training time and the backend; writes build/real-data-report.html (tables, charts, learning curves).
+// `npm run eval:real`: the baselines and the models of each set's config on the four real data sets of
+// ../shared/data, each under the protocol its reference figures use, printed as one table per set with those figures
+// beside ours, the epochs (trained, and the one chosen on validation), the training time and the backend; writes
+// build/real-data-report.html (tables, charts, learning curves).
 //
-//   npm run eval:real                                   # both sets, the settings of configs/yoochoose.json and games.json
-//   npx tsx scripts/eval-real.ts --set yoochoose --models gru --epochs 1
+//   npm run eval:real                                   # all four sets, configs/{yoochoose,games,tmall,nowplaying}.json
+//   npx tsx scripts/eval-real.ts --set tmall,nowplaying --models gru --epochs 1
+//
+// Validation discipline: YOOCHOOSE, Tmall and Nowplaying carve their validation split from train by time (the
+// configs' data.validation: the last 10% of train sessions); Games has its own valid split. Each model's best epoch
+// is chosen on validation; test is scored once per method, at the end of its run (lib/evaluate/run.ts).
 //
 // The data, models, training and protocol of each set are its config file's (how they were chosen:
 // docs/real-data-settings.md); what this script adds is the published figures beside ours.
 //
 // YOOCHOOSE (../shared/data/yoochoose-100k): protocol (a), GRU4Rec's — every next click of each test session
-// ranked over all items, Recall@20 / MRR@20. Amazon Games (../shared/data/amazon-games): protocol (b), SASRec's —
+// ranked over all items, Recall@20 / MRR@20; Tmall and Nowplaying (../shared/data/*-srgnn): the same protocol, SR-GNN's
+// and GCE-GNN's (P@20 = Recall@20, MRR@20), their published figures as rows of the table. Amazon Games (../shared/data/amazon-games): protocol (b), SASRec's —
 // each user's last item against 100 sampled unseen items, HR@10 / NDCG@10; the best epoch is chosen on validation.
 import * as fs from "fs";
 import * as path from "path";
@@ -17,7 +23,11 @@ import { initBackend } from "../lib/compute/index";
 import { loadRunData, prepareData, protocolOf, readRunConfig, type RunConfig } from "../lib/config";
 import {
   GAMES_REFERENCES,
+  NOWPLAYING_REFERENCES,
+  TMALL_REFERENCES,
   YOOCHOOSE_REFERENCES,
+  createRunBaseline,
+  itemCount,
   comparisonChart,
   comparisonTable,
   metricLabel,
@@ -31,18 +41,18 @@ import { lineChart, textTable, writeReport, type ReportSection } from "../lib/re
 import { runMain } from "./run-main";
 
 export const REPORT_FILE = path.join("build", "real-data-report.html");
-const SET_NAMES = ["yoochoose", "games"] as const;
+const SET_NAMES = ["yoochoose", "games", "tmall", "nowplaying"] as const;
 type SetName = (typeof SET_NAMES)[number];
 
 export interface EvalRealOptions {
   sets: SetName[];
-  /** Model kinds to train (baselines always run). Default: all of the set's. */
+  /** Models to train, by name (baselines always run). Default: all of the set's. */
   models?: string[];
   /** Overrides every model's epochs (e.g. 1 for a smoke run). */
   epochs?: number;
 }
 
-const USAGE = `usage: tsx scripts/eval-real.ts [--set yoochoose|games|all] [--models mlp,gru,transformer] [--epochs N]`;
+const USAGE = `usage: tsx scripts/eval-real.ts [--set yoochoose,games,tmall,nowplaying|all] [--models gru,transformer,...] [--epochs N]`;
 
 export function parseEvalRealArgs(argv: string[]): EvalRealOptions {
   const options: EvalRealOptions = { sets: [...SET_NAMES] };
@@ -50,9 +60,13 @@ export function parseEvalRealArgs(argv: string[]): EvalRealOptions {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (value === undefined) throw new Error(`${flag}: missing value\n${USAGE}`);
     if (flag === "--set") {
-      if (value !== "all" && !SET_NAMES.includes(value as SetName))
-        throw new Error(`--set: expected yoochoose, games or all, got ${value}\n${USAGE}`);
-      options.sets = value === "all" ? [...SET_NAMES] : [value as SetName];
+      const names = value === "all" ? [...SET_NAMES] : value.split(",");
+      const unknown = names.find((name) => !SET_NAMES.includes(name as SetName));
+      if (unknown !== undefined)
+        throw new Error(
+          `--set: expected some of ${SET_NAMES.join(", ")} (comma-separated) or all, got ${unknown}\n${USAGE}`,
+        );
+      options.sets = names as SetName[];
     } else if (flag === "--models") options.models = value.split(",");
     else if (flag === "--epochs") {
       const n = Number(value);
@@ -85,6 +99,18 @@ const DATA_SETS: Record<SetName, DataSet> = {
     references: GAMES_REFERENCES,
     extra: ["recall@1", "recall@5"],
   },
+  tmall: {
+    title: "Tmall (SR-GNN / GCE-GNN split) — every next item, full ranking (P@20 = Recall@20)",
+    config: path.join("configs", "tmall.json"),
+    references: TMALL_REFERENCES,
+    extra: ["recall@10"],
+  },
+  nowplaying: {
+    title: "Nowplaying (SR-GNN / GCE-GNN split) — every next item, full ranking (P@20 = Recall@20)",
+    config: path.join("configs", "nowplaying.json"),
+    references: NOWPLAYING_REFERENCES,
+    extra: ["recall@10"],
+  },
 };
 
 /** The input files a config's recipe reads (to say what is missing before anything runs). */
@@ -110,13 +136,23 @@ async function evaluateSet(
   const started = performance.now();
   const protocol = protocolOf(config.evaluation);
   const prepared = await prepareData(config.data);
-  const splits = await loadRunData(prepared.dir, config.evaluation.split);
-  const summary = prepared.summary ?? `${splits.train.numSessions} train sessions`;
+  const splits = await loadRunData(prepared.dir, config.evaluation.split, config.data.validation);
+  const validation =
+    splits.validSource === "carved"
+      ? `validation: the last ${splits.valid!.numSessions} train sessions (${100 * config.data.validation!.fraction}%), every method fitted on the first ${splits.train.numSessions}`
+      : splits.validSource === "folder"
+        ? `validation: the data set's valid split (${splits.valid!.numSessions} sessions)`
+        : "no validation split: the last epoch is scored";
+  const summary = `${prepared.summary ?? `${splits.train.numSessions} train sessions`}; ${validation}`;
   console.log(
     `\n== ${set.title}\n${name}: ${summary} (${prepared.reused ? "reused" : "prepared"} in ${seconds(started)})`,
   );
 
-  const runs: ComparedRun[] = runBaselinesOn(splits, protocol).map((run) => ({ ...run, backend: "js" }));
+  const nItems = itemCount(splits.train.schema);
+  const baselines = config.baselines?.map((b) => createRunBaseline(b, nItems));
+  const runs: ComparedRun[] = runBaselinesOn(splits, protocol, baselines).map((run) => ({ ...run, backend: "js" }));
+  for (const run of runs)
+    console.log(`${name}: ${run.name} ${JSON.stringify(run.metrics)} (fitted in ${run.trainSeconds.toFixed(1)} s)`);
   const configs = config.models.filter(
     (model) => options.models === undefined || options.models.includes(model.name ?? model.kind),
   );
@@ -126,6 +162,9 @@ async function evaluateSet(
     const trained = await runModelOn({ ...model, training: { ...model.training, epochs } }, splits, protocol, {
       progress: "lines",
     });
+    console.log(
+      `${name}: ${trained.name} ${JSON.stringify(trained.metrics)} (epochs ${trained.epochs}, best on validation ${trained.bestEpoch}, ${trained.trainSeconds.toFixed(1)} s of training)`,
+    );
     runs.push({ ...trained, backend });
     disposeModel(trained);
   }
@@ -147,9 +186,11 @@ async function evaluateSet(
     {
       heading: `${name}: learning curves`,
       text:
-        protocol.name === "every-next"
+        splits.validSource === "none"
           ? "Test figures after each epoch (nothing is selected on them: the last epoch is reported)."
-          : "Validation figures after each epoch (first 3,000 users); the best epoch is scored on test.",
+          : protocol.name === "sampled-last"
+            ? "Validation figures after each epoch (first 3,000 users); the best epoch is scored on test."
+            : "Validation figures after each epoch (the last 10% of train); the best epoch is scored on test.",
       figures: [
         lineChart(
           curves.map((r) => ({

@@ -1,7 +1,7 @@
 // Run config files: every config in configs/ parses; a wrong key, a wrong type, an unknown recipe, a setting of
 // another protocol and a name used twice each give one line naming the file and the key; `sessionrec check` says
 // "ok" or that line, with exit code 0 or 2.
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -32,7 +32,8 @@ function problem(json: unknown): string {
 }
 
 describe("the configs of configs/", () => {
-  const files = readdirSync(CONFIGS).filter((f) => f.endsWith(".json"));
+  // models.json is no run config: the model sections the real-data configs share.
+  const files = readdirSync(CONFIGS).filter((f) => f.endsWith(".json") && f !== "models.json");
 
   it("include course, yoochoose, games and an example", () => {
     expect(files.sort()).toEqual(
@@ -129,6 +130,55 @@ describe("parseRunConfig", () => {
     expect(problem({ ...valid, models: [{ kind: "gru" }, { kind: "gru" }] })).toMatch(
       /^configs\/x\.json: models\[1\]: a second model named "gru"/,
     );
+  });
+});
+
+describe("one default configuration per model (issue 19)", () => {
+  const SETS = ["yoochoose.json", "tmall.json", "nowplaying.json"];
+  const raw = (file: string) => JSON.parse(readFileSync(join(CONFIGS, file), "utf8")) as Record<string, unknown>;
+
+  it("the real-data configs of one protocol name the same models file, and read the same model sections", async () => {
+    for (const file of SETS) expect({ file, models: raw(file).models }).toEqual({ file, models: "models.json" });
+    const shared = JSON.parse(readFileSync(join(CONFIGS, "models.json"), "utf8")) as unknown[];
+    for (const file of SETS) {
+      const config = await readRunConfig(join(CONFIGS, file));
+      expect({ file, models: config.models }).toEqual({ file, models: shared });
+    }
+    expect(shared.map((m) => (m as { name?: string; kind: string }).name ?? (m as { kind: string }).kind)).toEqual([
+      "gru",
+      "gru-readout",
+      "transformer",
+      "core",
+    ]);
+  });
+
+  it("and each carves a validation split from train by time, with VSTAN among the baselines", async () => {
+    for (const file of SETS) {
+      const config = await readRunConfig(join(CONFIGS, file));
+      expect({ file, validation: config.data.validation, vstan: config.baselines?.includes("vstan") }).toEqual({
+        file,
+        validation: { fraction: 0.1 },
+        vstan: true,
+      });
+    }
+  });
+
+  it("a models file that is missing or holds no array is named in the error", async () => {
+    const config = join(dir, "shared.json");
+    writeFileSync(config, JSON.stringify({ ...valid, models: "shared-models.json" }));
+    await expect(readRunConfig(config)).rejects.toThrow(
+      `${config}: models: cannot read ${join(dir, "shared-models.json")}`,
+    );
+    writeFileSync(join(dir, "shared-models.json"), JSON.stringify({ kind: "gru" }));
+    await expect(readRunConfig(config)).rejects.toThrow(
+      `${config}: models: ${join(dir, "shared-models.json")} holds no array of models`,
+    );
+    writeFileSync(join(dir, "shared-models.json"), JSON.stringify([{ kind: "gru", training: { epochs: "3" } }]));
+    await expect(readRunConfig(config)).rejects.toThrow(
+      `${config}: models[0].training.epochs: expected a positive integer, got "3"`,
+    );
+    writeFileSync(join(dir, "shared-models.json"), JSON.stringify([{ kind: "gru" }]));
+    expect((await readRunConfig(config)).models).toEqual([{ kind: "gru" }]);
   });
 });
 

@@ -385,4 +385,20 @@ describe("comparisonTable", () => {
       ["gru", 0.6, "", 0.38, "", 4, "91.0", "", "wasm"],
     ]);
   });
+
+  it("shows a published model we do not run (GCE-GNN) as a row of its own, its figures in the reference columns", () => {
+    const runs = [
+      { name: "vstan", metrics: { "recall@20": 0.379, "mrr@20": 0.157 }, trainSeconds: 0.1, backend: "js" },
+    ];
+    const references = [
+      { counterpart: "sr-gnn", source: "a", metrics: { "recall@20": 0.2757, "mrr@20": 0.1372 } },
+      { counterpart: "gce-gnn", source: "b", metrics: { "recall@20": 0.3342, "mrr@20": 0.1542 } },
+    ];
+    const table = comparisonTable(runs, references, GRU4REC_PROTOCOL, ["recall@10"]);
+    expect(table.rows).toEqual([
+      ["vstan", 0.379, "", 0.157, "", undefined, "", "0.1", "", "js"],
+      ["sr-gnn (published)", "", "0.2757", "", "0.1372", "", "", "", "", ""],
+      ["gce-gnn (published)", "", "0.3342", "", "0.1542", "", "", "", "", ""],
+    ]);
+  });
 });

@@ -3,6 +3,7 @@
 export { ConfigError, keyPath, parseRunConfig, readRunConfig } from "./read";
 export {
   SOURCE_FILE,
+  carveValidation,
   hasSplit,
   loadRunData,
   prepareData,
@@ -20,4 +21,5 @@ export {
   type ModelEntry,
   type RecipeConfig,
   type RunConfig,
+  type ValidationConfig,
 } from "./schema";

@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { WORKFLOW_FOLDER } from "../data/dataset";
-import { readSplit, type SessionTable } from "../data/loader";
+import { readSplit, sessionRange, type SessionTable } from "../data/loader";
 import { bookingWorkflow, prepareBooking } from "../data/recipes/booking";
 import { DEFAULT_GAMES_FILE, prepareSequences, sequencesWorkflow } from "../data/recipes/sequences";
 import { DEFAULT_YOOCHOOSE_DIR, prepareYoochoose, yoochooseWorkflow } from "../data/recipes/yoochoose";
@@ -16,7 +16,7 @@ import type { Protocol } from "../evaluate/protocols";
 import { RUN_DEFAULTS } from "../evaluate/defaults";
 import type { RunSplits } from "../evaluate/run";
 import { ConfigError } from "./read";
-import type { DataConfig, EvaluationConfig, RecipeConfig } from "./schema";
+import type { DataConfig, EvaluationConfig, RecipeConfig, ValidationConfig } from "./schema";
 
 /** Written into a prepared folder: what it was built from, and what the preparation said. */
 export const SOURCE_FILE = "source.json";
@@ -163,6 +163,8 @@ export interface RunData extends RunSplits {
   /** The name of the scored split ("test", or "valid" for the course). */
   split: string;
   workflow: Workflow;
+  /** Where `valid` comes from: the folder's split, carved from train by `data.validation`, or none. */
+  validSource: "folder" | "carved" | "none";
 }
 
 /** True when `dir` holds the split `name`. */
@@ -171,10 +173,36 @@ export function hasSplit(dir: string, name: string): boolean {
 }
 
 /**
- * Loads train, the scored split (`split`, default "test") and, when the folder has one and it is not the scored
- * split, "valid" (it then picks each model's best epoch), with the fitted workflow.
+ * Train split by time into what a model trains on and a validation split: the last round(n · fraction) of train's n
+ * sessions (rows are in session start order — every recipe writes them so, and the SR-GNN sets' Time is the file
+ * order, which is time order) become validation, as in session-rec's and GRU4Rec's "train_valid" splits. Both parts
+ * must hold a session. Views of train's arrays: nothing is copied, and the test split is not involved.
  */
-export async function loadRunData(dir: string, split: string = RUN_DEFAULTS.split): Promise<RunData> {
+export function carveValidation(
+  train: SessionTable,
+  validation: ValidationConfig,
+): { train: SessionTable; valid: SessionTable } {
+  const n = train.numSessions;
+  // The first round(n · (1 − fraction)) sessions train (bench/knn.ts's cut, so its validation figures are these).
+  const cut = Math.round(n * (1 - validation.fraction));
+  if (cut < 1 || cut >= n)
+    throw new ConfigError(
+      `data.validation.fraction: ${validation.fraction} of ${n} train sessions leaves ${cut < 1 ? "nothing to train on" : "no validation session"}`,
+    );
+  return { train: sessionRange(train, 0, cut), valid: sessionRange(train, cut, n) };
+}
+
+/**
+ * Loads train, the scored split (`split`, default "test") and a validation split, which picks each model's best
+ * epoch: carved from train by `validation` when given (the folder must then have no "valid" split), else the
+ * folder's "valid" when it has one and it is not the scored split. Reads the scored split from disk and nothing
+ * more: no setting is derived from it here.
+ */
+export async function loadRunData(
+  dir: string,
+  split: string = RUN_DEFAULTS.split,
+  validation?: ValidationConfig,
+): Promise<RunData> {
   for (const name of ["train", split]) {
     if (!hasSplit(dir, name))
       throw new ConfigError(
@@ -182,14 +210,30 @@ export async function loadRunData(dir: string, split: string = RUN_DEFAULTS.spli
       );
   }
   const selection = RUN_DEFAULTS.selectionSplit;
-  const withValid = split !== selection && hasSplit(dir, selection);
-  const [train, test, valid] = await Promise.all([
+  if (validation !== undefined && (split === selection || hasSplit(dir, selection)))
+    throw new ConfigError(
+      `data.validation: ${dir} has a ${selection} split already${split === selection ? " (the scored one)" : ""}; carve validation from train only when the data set has none`,
+    );
+  const withValid = validation === undefined && split !== selection && hasSplit(dir, selection);
+  const [wholeTrain, test, folderValid] = await Promise.all([
     readSplit(dir, "train"),
     readSplit(dir, split),
     withValid ? readSplit(dir, selection) : Promise.resolve(undefined as SessionTable | undefined),
   ]);
   const workflow = await Workflow.load(path.join(dir, WORKFLOW_FOLDER));
-  return { dir, split, train, test, valid, workflow };
+  if (validation !== undefined) {
+    const { train, valid } = carveValidation(wholeTrain, validation);
+    return { dir, split, train, test, valid, workflow, validSource: "carved" };
+  }
+  return {
+    dir,
+    split,
+    train: wholeTrain,
+    test,
+    valid: folderValid,
+    workflow,
+    validSource: folderValid === undefined ? "none" : "folder",
+  };
 }
 
 /** The splits (`<name>.parquet`) in `dir`. */

@@ -2,6 +2,7 @@
 // key and what was expected, e.g. `configs/x.json: models[1].training.epochs: expected a positive integer, got "3"`.
 // Such errors are the user's (`usage: true`): the CLI exits with 2.
 import * as fs from "fs";
+import * as path from "path";
 import type { z } from "zod";
 import { type RunConfig, runConfigSchema } from "./schema";
 
@@ -89,5 +90,24 @@ export async function readRunConfig(file: string): Promise<RunConfig> {
   } catch (error) {
     throw new ConfigError(`${file}: not valid JSON: ${(error as Error).message}`);
   }
-  return parseRunConfig(json, file);
+  return parseRunConfig(await withModelsFile(json, file), file);
+}
+
+/**
+ * A config whose `models` is a file name (relative to the config file, e.g. "models.json") with that file's array
+ * in its place: several configs then share one set of model sections (configs/models.json: one default
+ * configuration per model, the same on every data set).
+ */
+async function withModelsFile(json: unknown, file: string): Promise<unknown> {
+  if (typeof json !== "object" || json === null || typeof (json as { models?: unknown }).models !== "string")
+    return json;
+  const modelsFile = path.join(path.dirname(file), (json as { models: string }).models);
+  let models: unknown;
+  try {
+    models = JSON.parse(await fs.promises.readFile(modelsFile, "utf8"));
+  } catch (error) {
+    throw new ConfigError(`${file}: models: cannot read ${modelsFile}: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(models)) throw new ConfigError(`${file}: models: ${modelsFile} holds no array of models`);
+  return { ...json, models };
 }

@@ -75,12 +75,23 @@ export const RECIPE_NAMES = RECIPES.map((r) => r.shape.recipe.value);
 
 export const recipeSchema = z.discriminatedUnion("recipe", RECIPES);
 
+/** A validation split carved from train by time when the prepared folder has none (lib/config/prepare.ts). */
+export const validationSchema = z.strictObject({
+  /** The share of train sessions, the latest by start time (table order), that become validation. */
+  fraction: z
+    .number({ error: "expected a number between 0 and 1 (exclusive)" })
+    .gt(0, { error: "expected a number between 0 and 1 (exclusive)" })
+    .lt(1, { error: "expected a number between 0 and 1 (exclusive)" }),
+});
+
 export const dataSchema = z.strictObject({
   /** The prepared data set: train.parquet (+ valid / test), schema.json, workflow/. */
   folder: text(),
   /** How to prepare it (by `sessionrec compare`, reused while its inputs and settings are unchanged). Default: the
    *  folder is prepared already. */
   prepare: recipeSchema.optional(),
+  /** Carve a validation split from train (the folder must have none). Default: the folder's valid split, if any. */
+  validation: validationSchema.optional(),
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -278,6 +289,7 @@ export const runConfigSchema = z.strictObject({
 /** A run config as read from a file (defaults not yet applied, except `models`: []). */
 export type RunConfig = z.infer<typeof runConfigSchema>;
 export type DataConfig = z.infer<typeof dataSchema>;
+export type ValidationConfig = z.infer<typeof validationSchema>;
 export type RecipeConfig = z.infer<typeof recipeSchema>;
 export type ModelEntry = z.infer<typeof modelSchema>;
 export type EvaluationConfig = z.infer<typeof evaluationSchema>;

@@ -366,3 +366,21 @@ export function sessionsOf(table: SessionTable): Int32Array[] {
   }
   return out;
 }
+
+/** Sessions `start` … `end` − 1 of `table` as a table of their own (views of the same arrays, nothing copied). */
+export function sessionRange(table: SessionTable, start: number, end: number): SessionTable {
+  if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= table.numSessions))
+    throw new Error(`sessionRange: [${start}, ${end}) is not a range of the table's ${table.numSessions} sessions`);
+  const len = table.maxLength;
+  const rows = <T extends Int32Array | Float32Array>(array: T): T => array.subarray(start * len, end * len) as T;
+  return {
+    schema: table.schema,
+    numSessions: end - start,
+    maxLength: len,
+    lengths: table.lengths.subarray(start, end),
+    items: rows(table.items),
+    categorical: mapValues(table.categorical, rows),
+    continuous: mapValues(table.continuous, rows),
+    context: mapValues(table.context, (array) => array.subarray(start, end)),
+  };
+}

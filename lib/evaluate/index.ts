@@ -60,6 +60,8 @@ export {
 } from "./run";
 export {
   GAMES_REFERENCES,
+  NOWPLAYING_REFERENCES,
+  TMALL_REFERENCES,
   YOOCHOOSE_REFERENCES,
   comparisonChart,
   comparisonTable,

@@ -4,8 +4,9 @@
 //   trainRunModel   trains it with `fit` and scores it under a protocol (protocols.ts): sequence models train causally
 //                   (a target at every position); pooled ones (MLP) predict the last item of every prefix of every
 //                   session (`prefixes`, default) or of each session only; with a validation split the best epoch (by
-//                   the protocol's last headline metric) is kept and then scored on the evaluated split, without one
-//                   the last epoch is scored;
+//                   the protocol's last headline metric) is kept and then scored on the evaluated split — which is
+//                   then read once, after training (tests/run-validation.test.ts) — without one the last epoch is
+//                   scored (and with `curve` the evaluated split after every epoch: a curve, nothing chosen on it);
 //   runModelOn      both;
 //   runBaselinesOn  most-popular, successor counts and V-SKNN (VSTAN when named) fitted on train and scored like the
 //                   models.

@@ -7,9 +7,12 @@ import { RUN_DEFAULTS } from "../../evaluate/defaults";
 
 /** One line: the data, the baselines, the models and the protocol of `config`. */
 export function summarizeRunConfig(config: RunConfig): string {
-  const data = config.data.prepare
+  const folder = config.data.prepare
     ? `${config.data.prepare.recipe} recipe → ${config.data.folder}`
     : `prepared data in ${config.data.folder}`;
+  const validation = config.data.validation;
+  const data =
+    validation === undefined ? folder : `${folder} (validation: the last ${100 * validation.fraction}% of train)`;
   const baselines = config.baselines ?? RUN_DEFAULTS.baselines;
   const models = config.models.map((m) => (m.name && m.name !== m.kind ? `${m.name} (${m.kind})` : m.kind));
   const { protocol, ks, split } = config.evaluation;

@@ -61,10 +61,12 @@ export async function runComparison(
   const protocol: Protocol = protocolOf(config.evaluation);
   const backend = await initBackend();
   const prepared = await prepareData(config.data, (m) => log(`data: ${m}`));
-  const data = await loadRunData(prepared.dir, config.evaluation.split ?? RUN_DEFAULTS.split);
+  const data = await loadRunData(prepared.dir, config.evaluation.split ?? RUN_DEFAULTS.split, config.data.validation);
   const counts = [
     `${data.train.numSessions} train`,
-    ...(data.valid ? [`${data.valid.numSessions} valid`] : []),
+    ...(data.valid
+      ? [`${data.valid.numSessions} valid${data.validSource === "carved" ? " (the latest of train)" : ""}`]
+      : []),
     `${data.test.numSessions} ${data.split}`,
   ];
   log(`data: ${counts.join(" and ")} sessions ${prepared.reused ? "reused from" : "→"} ${data.dir}`);
