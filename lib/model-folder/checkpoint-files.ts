@@ -4,7 +4,15 @@ import * as tf from "@tensorflow/tfjs";
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { CONFIG_FILE, MANIFEST_FILE, WEIGHTS_FILE, decodeWeights, encodeWeights, parseManifest } from "./checkpoint";
+import {
+  CONFIG_FILE,
+  MANIFEST_FILE,
+  WEIGHTS_FILE,
+  type WeightManifest,
+  decodeWeights,
+  encodeWeights,
+  parseManifest,
+} from "./checkpoint";
 
 export interface Checkpoint {
   weights: Record<string, tf.Tensor>;
@@ -53,15 +61,21 @@ function parseJsonFile(path: string, text: string): unknown {
   }
 }
 
-/** Reads the named tensors of a checkpoint folder. The caller owns (disposes) them. */
-export function loadWeights(dir: string): Record<string, tf.Tensor> {
+/** weights.json (checked) and the bytes of weights.bin of a checkpoint or model folder; errors name the file. */
+export function readWeightFiles(dir: string): { manifest: WeightManifest; data: Uint8Array } {
   const manifestPath = join(dir, MANIFEST_FILE);
   const manifest = parseManifest(
     parseJsonFile(manifestPath, readRequired(dir, MANIFEST_FILE).toString("utf8")),
     manifestPath,
   );
   const data = readRequired(dir, WEIGHTS_FILE);
-  return decodeWeights(manifest, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return { manifest, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+/** Reads the named tensors of a checkpoint folder. The caller owns (disposes) them. */
+export function loadWeights(dir: string): Record<string, tf.Tensor> {
+  const { manifest, data } = readWeightFiles(dir);
+  return decodeWeights(manifest, data);
 }
 
 /** Weights plus config.json (null when absent). */

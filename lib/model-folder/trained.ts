@@ -6,8 +6,7 @@ import * as path from "path";
 import { disposeModel } from "../models/index";
 import type { ItemOutputHead, SessionModel } from "../models/index";
 import { type SavableBaseline, isBaselineKind } from "../baselines/saved";
-import { parseManifest } from "./checkpoint";
-import { loadWeights } from "./checkpoint-files";
+import { loadWeights, readWeightFiles } from "./checkpoint-files";
 import { restoreFolderBaseline } from "./baseline";
 import { FOLDER_FILES, buildModel, checkManifest } from "./core";
 import type { DatasetSchema } from "../data/schema";
@@ -30,27 +29,15 @@ export interface TrainedBaseline {
 /** The model or baseline saved in `dir`; errors name the folder and the file at fault. */
 export function loadTrained(dir: string): TrainedModel | TrainedBaseline {
   const manifest = readManifest(dir);
-  if (!isBaselineKind(manifest.kind)) return loadTrainedModel(dir);
+  if (!isBaselineKind(manifest.kind)) return rebuildModel(dir, manifest);
+  const { manifest: weightManifest, data } = readWeightFiles(dir);
   const file = (name: string) => path.join(dir, name);
-  const weightManifest = parseManifest(
-    JSON.parse(fs.readFileSync(file(FOLDER_FILES.weightManifest), "utf8")),
-    file(FOLDER_FILES.weightManifest),
-  );
-  const bytes = fs.readFileSync(file(FOLDER_FILES.weights));
   const files = {
     manifest: file(FOLDER_FILES.manifest),
     weightManifest: file(FOLDER_FILES.weightManifest),
     weights: file(FOLDER_FILES.weights),
   };
-  return {
-    manifest,
-    baseline: restoreFolderBaseline(
-      manifest,
-      weightManifest,
-      new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-      files,
-    ),
-  };
+  return { manifest, baseline: restoreFolderBaseline(manifest, weightManifest, data, files) };
 }
 
 function readManifest(dir: string): ModelFolderManifest {
@@ -77,7 +64,11 @@ function readManifest(dir: string): ModelFolderManifest {
 
 /** The neural model saved in `dir` (model.json, weights), rebuilt; errors name the folder and the file at fault. */
 export function loadTrainedModel(dir: string): TrainedModel {
-  const manifest = readManifest(dir);
+  return rebuildModel(dir, readManifest(dir));
+}
+
+/** The model of `manifest` (read from `dir`) with the weights of `dir`. */
+function rebuildModel(dir: string, manifest: ModelFolderManifest): TrainedModel {
   const weights = loadWeights(dir);
   let built: { model: SessionModel; head: ItemOutputHead };
   try {
