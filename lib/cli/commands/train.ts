@@ -5,18 +5,19 @@
 import * as path from "path";
 import { Command } from "commander";
 import { initBackend } from "../../compute/backend";
-import { readSplit, sessionsOf, type SessionTable } from "../../data/loader";
+import { readSplit, type SessionTable } from "../../data/loader";
 import type { Workflow } from "../../data/workflow";
 import { hasSplit, protocolOf } from "../../config/prepare";
 import { readRunConfig } from "../../config/read";
 import type { ModelEntry } from "../../config/schema";
 import { BASELINE_KINDS } from "../../baselines/index";
-import { evaluateRecommenderOn, headlineMetrics, type Protocol } from "../../evaluate/protocols";
+import { headlineMetrics, type Protocol } from "../../evaluate/protocols";
 import {
   type BaselineConfig,
   createRunBaseline,
   createRunModel,
   itemCount,
+  runBaselinesOn,
   runScheme,
   trainRunModel,
   type RunSplits,
@@ -71,12 +72,9 @@ async function fitBaseline(
   dir: string,
 ): Promise<Trained> {
   const baseline = createRunBaseline(config, itemCount(splits.train.schema));
-  const started = performance.now();
-  baseline.fit(sessionsOf(splits.train));
-  const seconds = (performance.now() - started) / 1000;
-  const { values } = evaluateRecommenderOn(baseline, splits.test, protocol);
-  await saveModelFolder(dir, { name, baseline, workflow, schema: splits.train.schema, metrics: values });
-  return { metrics: values, how: `fitted in ${seconds.toFixed(1)} s` };
+  const [{ metrics, trainSeconds }] = runBaselinesOn(splits, protocol, [baseline]);
+  await saveModelFolder(dir, { name, baseline, workflow, schema: splits.train.schema, metrics });
+  return { metrics, how: `fitted in ${trainSeconds.toFixed(1)} s` };
 }
 
 async function trainModel(
