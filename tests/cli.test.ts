@@ -3,7 +3,7 @@
 // bad use gives one line and exit code 2 (1 for a failure), never a stack trace. One real child process runs
 // `npx tsx lib/cli/index.ts --help`; everything else runs in-process through runCli.
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -131,6 +131,48 @@ describe("train and evaluate", () => {
       `sessionrec: ${modelDir}: not trained on data prepared like ${other}: the vocabulary "city_id" differs (${vocabulary.values.length} values in the model folder, ${vocabulary.values.length} in the data set); ` +
         "evaluate it on the data set it was trained on (the same workflow), or train it on this one\n",
     );
+  });
+});
+
+describe("train with a validation split", () => {
+  it("carves validation from train (data.validation), chooses the epoch on it, scores test once, saves that epoch", async () => {
+    // A data set with train and test only (the fixture's valid split renamed), so that validation is carved.
+    const twoSplits = join(dir, "train-test-data");
+    cpSync(data, twoSplits, { recursive: true });
+    renameSync(join(twoSplits, "valid.parquet"), join(twoSplits, "test.parquet"));
+    const testConfig = join(dir, "tiny-carved.json");
+    const gru = { ...TINY.models[0], training: { epochs: 3, batchSize: 64, learningRate: 0.01 } };
+    writeFileSync(
+      testConfig,
+      JSON.stringify({
+        ...TINY,
+        data: { folder: twoSplits, validation: { fraction: 0.2 } },
+        models: [gru],
+        evaluation: { ...TINY.evaluation, split: "test" },
+      }),
+    );
+    const out = join(dir, "models", "tiny-gru-carved");
+    const run = await runCliCaptured(["train", twoSplits, "--config", testConfig, "--model", "tiny-gru", "--out", out]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /^tiny-gru: recall@10 0\.\d{4} on test \(3 epochs, best [123] on the validation carved from train, [\d.]+ s\) → /m,
+    );
+    // The folder holds the chosen epoch's weights: evaluating it on test gives the figure train printed.
+    const manifest = JSON.parse(readFileSync(join(out, "model.json"), "utf8"));
+    const scored = await runCliCaptured([
+      "evaluate",
+      out,
+      "--data",
+      twoSplits,
+      "--split",
+      "test",
+      "--k",
+      "4,10",
+      "--json",
+    ]);
+    expect(scored.code).toBe(0);
+    expect(JSON.parse(scored.stdout).results[0].metrics["recall@10"]).toBeCloseTo(manifest.metrics["recall@10"], 6);
   });
 });
 

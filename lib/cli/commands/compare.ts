@@ -9,18 +9,9 @@ import { readRunConfig } from "../../config/read";
 import type { RunConfig } from "../../config/schema";
 import { RUN_DEFAULTS } from "../../evaluate/defaults";
 import { headlineMetrics, metricLabel, protocolKs, type Protocol } from "../../evaluate/protocols";
-import {
-  createRunBaseline,
-  createRunModel,
-  itemCount,
-  runBaselinesOn,
-  runScheme,
-  trainRunModel,
-  type RunResult,
-} from "../../evaluate/run";
-import { saveModelFolder } from "../../model-folder/node";
-import { disposeModel, formatSummary, summarizeModel } from "../../models/index";
+import type { RunResult } from "../../evaluate/run";
 import { barChart, lineChart, textTable, writeReport } from "../../report/plot";
+import { fitAndSaveBaselines, trainAndSaveModel } from "../saved-runs";
 
 /** Where `compare` writes when neither --out nor the config's `output` says: npm start's places. */
 export const DEFAULT_MODELS_DIR = path.join("build", "models");
@@ -71,44 +62,14 @@ export async function runComparison(
   ];
   log(`data: ${counts.join(" and ")} sessions ${prepared.reused ? "reused from" : "→"} ${data.dir}`);
 
-  const nItems = itemCount(data.train.schema);
-  const baselines = (config.baselines ?? RUN_DEFAULTS.baselines).map((b) => createRunBaseline(b, nItems));
-  const rows: RunResult[] = runBaselinesOn(data, protocol, baselines);
-  const saved: string[] = [];
   // Baselines are model folders too: V-SKNN is often the one to serve on a new log.
-  for (const [i, baseline] of baselines.entries()) {
-    const dir = path.join(modelsDir, baseline.name);
-    const { workflow, train } = data;
-    await saveModelFolder(dir, {
-      name: baseline.name,
-      baseline,
-      workflow,
-      schema: train.schema,
-      metrics: rows[i].metrics,
-    });
-    saved.push(dir);
-  }
+  const baselines = config.baselines ?? RUN_DEFAULTS.baselines;
+  const rows: RunResult[] = await fitAndSaveBaselines(baselines, data, protocol, (name) => path.join(modelsDir, name));
+  const saved = rows.map((row) => path.join(modelsDir, row.name));
   for (const entry of config.models) {
-    const name = entry.name ?? entry.kind;
-    const { model, head } = createRunModel(entry, data.train.schema);
-    log(`train: ${name}\n${formatSummary(summarizeModel(model, head))}`);
-    try {
-      const { model: _, head: __, ...result } = await trainRunModel(model, head, entry, data, protocol);
-      rows.push(result);
-      const dir = path.join(modelsDir, name);
-      await saveModelFolder(dir, {
-        name,
-        model,
-        head,
-        workflow: data.workflow,
-        schema: data.train.schema,
-        metrics: result.metrics,
-        scheme: runScheme(model),
-      });
-      saved.push(dir);
-    } finally {
-      disposeModel({ model, head });
-    }
+    const dir = path.join(modelsDir, entry.name ?? entry.kind);
+    rows.push(await trainAndSaveModel(entry, data, protocol, dir, log));
+    saved.push(dir);
   }
 
   const [headline] = headlineMetrics(protocol);

@@ -1,30 +1,21 @@
 // `sessionrec train <dataset-folder> --config <config.json> [--model <name>] --out <model-folder>`: trains the
 // config's model(s) and fits its baselines on a prepared data set and saves each as a model folder (weights or
-// fitted state, model.json, the data's fitted workflow). The best epoch is picked on the "valid" split when the data set has one and it is scored there;
-// otherwise the last epoch is kept and scored on "test" (nothing is chosen on it) or, lacking that, on "train".
+// fitted state, model.json, the data's fitted workflow). The scored split is the config's evaluation.split, else
+// test, valid or train, the first the folder has. A model's best epoch is chosen on the folder's valid split (or, when
+// it has none, on the validation the config's data.validation carves from train) and the scored split is read once,
+// after training; without a validation split (or when valid is the scored one) the last epoch is kept.
 import * as path from "path";
 import { Command } from "commander";
 import { initBackend } from "../../compute/backend";
-import { readSplit, type SessionTable } from "../../data/loader";
-import type { Workflow } from "../../data/workflow";
-import { hasSplit, protocolOf } from "../../config/prepare";
+import { hasSplit, loadRunData, protocolOf } from "../../config/prepare";
 import { readRunConfig } from "../../config/read";
 import type { ModelEntry } from "../../config/schema";
 import { BASELINE_KINDS } from "../../baselines/index";
-import { headlineMetrics, type Protocol } from "../../evaluate/protocols";
-import {
-  type BaselineConfig,
-  createRunBaseline,
-  createRunModel,
-  itemCount,
-  runBaselinesOn,
-  runScheme,
-  trainRunModel,
-  type RunSplits,
-} from "../../evaluate/run";
-import { saveModelFolder } from "../../model-folder/node";
-import { disposeModel } from "../../models/index";
-import { checkDatasetFolder, loadDatasetWorkflow } from "../dataset";
+import { RUN_DEFAULTS } from "../../evaluate/defaults";
+import { headlineMetrics } from "../../evaluate/protocols";
+import type { BaselineConfig } from "../../evaluate/run";
+import { checkDatasetFolder } from "../dataset";
+import { fitAndSaveBaselines, trainAndSaveModel } from "../saved-runs";
 import { UsageError } from "../errors";
 
 interface TrainOptions {
@@ -57,78 +48,44 @@ function pickEntries(
   return picked;
 }
 
-interface Trained {
-  metrics: Record<string, number>;
-  /** What the summary line says after the metric. */
-  how: string;
-}
-
-async function fitBaseline(
-  config: BaselineConfig,
-  name: string,
-  splits: RunSplits,
-  protocol: Protocol,
-  workflow: Workflow,
-  dir: string,
-): Promise<Trained> {
-  const baseline = createRunBaseline(config, itemCount(splits.train.schema));
-  const [{ metrics, trainSeconds }] = runBaselinesOn(splits, protocol, [baseline]);
-  await saveModelFolder(dir, { name, baseline, workflow, schema: splits.train.schema, metrics });
-  return { metrics, how: `fitted in ${trainSeconds.toFixed(1)} s` };
-}
-
-async function trainModel(
-  entry: ModelEntry,
-  name: string,
-  splits: RunSplits,
-  scored: string,
-  protocol: Protocol,
-  workflow: Workflow,
-  dir: string,
-): Promise<Trained> {
-  const schema = splits.train.schema;
-  const { model, head } = createRunModel(entry, schema);
-  try {
-    const run = await trainRunModel(
-      model,
-      head,
-      { ...entry, training: { ...entry.training, curve: entry.training?.curve ?? scored === "valid" } },
-      splits,
-      protocol,
-    );
-    await saveModelFolder(dir, { name, model, head, workflow, schema, metrics: run.metrics, scheme: runScheme(model) });
-    return { metrics: run.metrics, how: `${run.epochs} epochs, ${run.trainSeconds.toFixed(1)} s` };
-  } finally {
-    disposeModel({ model, head });
-  }
-}
-
 async function train(datasetDir: string, options: TrainOptions): Promise<void> {
   const config = await readRunConfig(options.config);
   // Baselines are fitted when the config lists them, or when --model names one (with its default settings).
   const baselines = config.baselines ?? (options.model !== undefined ? BASELINE_KINDS : []);
   const entries = pickEntries(config.models, baselines, options.model, options.config);
   checkDatasetFolder(datasetDir, "train", "<dataset>");
-  const scored = ["valid", "test", "train"].find((split) => hasSplit(datasetDir, split)) as string;
+  const split = config.evaluation.split ?? ["test", "valid", "train"].find((name) => hasSplit(datasetDir, name))!;
+  checkDatasetFolder(datasetDir, split, "<dataset>");
   const protocol = protocolOf(config.evaluation);
   await initBackend();
-  const [trainTable, scoredTable, workflow]: [SessionTable, SessionTable, Workflow] = await Promise.all([
-    readSplit(datasetDir, "train"),
-    readSplit(datasetDir, scored),
-    loadDatasetWorkflow(datasetDir),
-  ]);
-  // Scored on valid: its last epoch's figures are the result (nothing else to choose on); see the top of this file.
-  const splits: RunSplits = { train: trainTable, test: scoredTable };
+  // The folder's valid split, else the config's data.validation carved from train: the best epoch is chosen on it.
+  const validation = hasSplit(datasetDir, RUN_DEFAULTS.selectionSplit) ? undefined : config.data.validation;
+  const data = await loadRunData(datasetDir, split, validation);
   const [headline] = headlineMetrics(protocol);
+  const dirOf = (name: string) => (entries.length === 1 ? options.out : path.join(options.out, name));
   for (const entry of entries) {
-    const dir = entries.length === 1 ? options.out : path.join(options.out, entry.name);
-    const trained =
-      "baseline" in entry
-        ? await fitBaseline(entry.baseline, entry.name, splits, protocol, workflow, dir)
-        : await trainModel(entry.model, entry.name, splits, scored, protocol, workflow, dir);
-    const value = trained.metrics[headline];
+    const dir = dirOf(entry.name);
+    let metrics: Record<string, number>;
+    let how: string;
+    if ("baseline" in entry) {
+      const [run] = await fitAndSaveBaselines([entry.baseline], data, protocol, () => dir);
+      [metrics, how] = [run.metrics, `fitted in ${run.trainSeconds.toFixed(1)} s`];
+    } else {
+      // No learning curve on the scored split unless asked: nothing is chosen on it, and it costs an evaluation an epoch.
+      const model = {
+        ...entry.model,
+        training: { ...entry.model.training, curve: entry.model.training?.curve ?? false },
+      };
+      const run = await trainAndSaveModel(model, data, protocol, dir);
+      const chosen =
+        data.valid === undefined
+          ? ""
+          : `, best ${run.bestEpoch} on ${data.validSource === "carved" ? "the validation carved from train" : "valid"}`;
+      [metrics, how] = [run.metrics, `${run.epochs} epochs${chosen}, ${run.trainSeconds.toFixed(1)} s`];
+    }
+    const value = metrics[headline];
     process.stdout.write(
-      `${entry.name}: ${headline} ${value === undefined ? "n/a" : value.toFixed(4)} on ${scored} (${trained.how}) → ${dir}\n`,
+      `${entry.name}: ${headline} ${value === undefined ? "n/a" : value.toFixed(4)} on ${data.split} (${how}) → ${dir}\n`,
     );
   }
 }
