@@ -21,6 +21,7 @@ import {
   evaluateSampledLast,
   gatherBatch,
   prefixTable,
+  resolveHead,
   runBaselinesOn,
   runModelOn,
   type ModelRunConfig,
@@ -400,5 +401,18 @@ describe("comparisonTable", () => {
       ["sr-gnn (published)", "", "0.2757", "", "0.1372", "", "", "", "", ""],
       ["gce-gnn (published)", "", "0.3342", "", "0.1542", "", "", "", "", ""],
     ]);
+  });
+});
+
+describe("resolveHead: uniform negatives", () => {
+  it("samples from the real items of a larger catalogue, and is the full softmax when N covers the catalogue", () => {
+    const sampled = resolveHead({ sampled: { negatives: "uniform", numNegatives: 4 } }, 7)!.sampled!;
+    expect(sampled).toMatchObject({ negatives: "popularity", numNegatives: 4, logQCorrection: false });
+    expect(Array.from(sampled.itemProbabilities!)).toEqual([0, 0, 1, 1, 1, 1, 1]); // never padding (0) or OOV (1)
+    expect(resolveHead({ sampled: { negatives: "uniform", numNegatives: 5 } }, 7)!.sampled).toBeNull();
+    expect(resolveHead({ temperature: 0.5, sampled: { negatives: "uniform", numNegatives: 4096 } }, 2935)).toEqual({
+      temperature: 0.5,
+      sampled: null,
+    });
   });
 });

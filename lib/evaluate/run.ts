@@ -152,10 +152,13 @@ function uniformSampled(config: UniformNegatives, nItems: number): SampledSoftma
   };
 }
 
-/** The head config of lib/models for a run's head over a catalogue of `nItems` ids. */
+/** The head config of lib/models for a run's head over a catalogue of `nItems` ids. Uniform negatives as many as the
+ *  catalogue's real items (ids 2..nItems-1) or more would cost as much as the whole catalogue and only repeat it: the
+ *  full softmax is used instead (so one config serves small and large catalogues alike). */
 export function resolveHead(head: RunHeadConfig | undefined, nItems: number): OutputHeadConfig | undefined {
   if (head?.sampled === undefined || head.sampled === null || head.sampled.negatives !== "uniform")
     return head as OutputHeadConfig | undefined;
+  if (head.sampled.numNegatives >= nItems - 2) return { ...head, sampled: null };
   return { ...head, sampled: uniformSampled(head.sampled, nItems) };
 }
 
