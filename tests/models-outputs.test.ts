@@ -209,6 +209,34 @@ describe("sampled softmax", () => {
     expect(head.loss(tf.tensor2d(H), tf.tensor1d(targets, "int32"), true).dataSync()[0]).toBeCloseTo(expected, 4);
   });
 
+  it("cosine: sampled candidates scored by cos / T; only the candidates' rows of the table get a gradient", () => {
+    const skewed = [0, 0, 0.001, 0.001, 0.998]; // the draws are all item 4
+    const config = {
+      negatives: "popularity",
+      numNegatives: 2,
+      itemProbabilities: skewed,
+      logQCorrection: false,
+    } as const;
+    const itemTable = tf.variable(tf.tensor2d(TABLE));
+    const head = createOutputHead(
+      { nItems: 5, hiddenDim: 3, itemTable },
+      { sampled: config, cosine: true, temperature: 0.5, seed: 3 },
+    );
+    const norm = (v: number[]) => Math.sqrt(dot(v, v));
+    const cos = (a: number[], b: number[]) => dot(a, b) / (norm(a) * norm(b));
+    const h = H[0];
+    const positive = cos(h, TABLE[3]) / 0.5;
+    const negative = cos(h, TABLE[4]) / 0.5; // no bias with cosine
+    const expected = logSumExp([positive, negative, negative]) - positive;
+    const loss = () => head.loss(tf.tensor2d([h]), tf.tensor1d([3], "int32"), true);
+    expect(loss().dataSync()[0]).toBeCloseTo(expected, 4);
+    const gradient = tf
+      .grad(() => loss())(itemTable)
+      .arraySync() as number[][];
+    [0, 1, 2, 5].forEach((row) => expect(gradient[row]).toEqual([0, 0, 0]));
+    [3, 4].forEach((row) => expect(gradient[row].some((g) => g !== 0)).toBe(true));
+  });
+
   it("bce: softplus(-s(target)) + softplus(s(negative)) per row, a negative equal to the target ignored", () => {
     const skewed = [0, 0, 0.001, 0.001, 0.998]; // the draws are all item 4
     const config = { negatives: "popularity", loss: "bce", numNegatives: 2, itemProbabilities: skewed } as const;

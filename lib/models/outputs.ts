@@ -159,6 +159,7 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
 
   // Item vectors: row i scores item i. Tied: the first nItems rows of the item table; else the head's own matrix.
   let itemVectors: () => tf.Tensor2D; // [nItems, vectorDim]
+  let vectorTable: tf.Tensor2D; // [≥ nItems, vectorDim]: row i scores item i (a tied table may have more rows)
   let projection: Dense | null = null;
   if (resolved.tied) {
     const table = spec.itemTable;
@@ -167,11 +168,19 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
       throw new Error(`output head: item table has ${table.shape[0]} rows, fewer than nItems = ${nItems}`);
     const itemDim = table.shape[1] as number;
     if (itemDim !== hiddenDim) projection = dense(params, "projection", hiddenDim, itemDim);
+    vectorTable = table as tf.Tensor2D;
     itemVectors = () => (table.shape[0] === nItems ? table : tf.slice(table, [0, 0], [nItems, itemDim])) as tf.Tensor2D;
   } else {
     const kernel = params.glorotUniform("kernel", [nItems, hiddenDim]);
-    itemVectors = () => kernel as tf.Tensor2D;
+    vectorTable = kernel as tf.Tensor2D;
+    itemVectors = () => vectorTable;
   }
+  // Rows of ids [c] → [c, vectorDim]: gathered before normalising, so that a sampled loss touches (and differentiates
+  // through) its candidates' rows only, not the whole catalogue's.
+  const vectorsOf = (ids: tf.Tensor1D): tf.Tensor2D => {
+    const rows = tf.gather(vectorTable, ids) as tf.Tensor2D;
+    return resolved.cosine ? l2Normalize(rows) : rows;
+  };
   if (resolved.cosine) {
     const raw = itemVectors;
     itemVectors = () => l2Normalize(raw());
@@ -222,7 +231,7 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
 
   const sampled = createSampledLoss(resolved.sampled, nItems, resolved.seed, {
     project,
-    itemVectors,
+    vectorsOf,
     bias,
     temperature: resolved.temperature,
     labelSmoothing: resolved.labelSmoothing,
@@ -306,7 +315,8 @@ export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
 
 interface HeadParts {
   project(hidden: tf.Tensor2D): tf.Tensor2D;
-  itemVectors(): tf.Tensor2D;
+  /** The scored vectors of the items ids [c] → [c, vectorDim] (normalised for cosine). */
+  vectorsOf(ids: tf.Tensor1D): tf.Tensor2D;
   bias: tf.Tensor1D;
   temperature: number;
   labelSmoothing: number;
@@ -374,7 +384,7 @@ function createSampledLoss(
     tf.sub(tf.div(raw, head.temperature), tf.gather(logQ, ids));
   /** Every row of hidden [m, d] against every candidate id [c] → [m, c]. */
   const allPairs = (hidden: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D => {
-    const vectors = tf.gather(head.itemVectors(), ids) as tf.Tensor2D; // [c, vectorDim]
+    const vectors = head.vectorsOf(ids); // [c, vectorDim]
     return corrected(
       tf.add(tf.matMul(head.project(hidden), tf.transpose(vectors)), tf.gather(head.bias, ids)),
       ids,
@@ -382,7 +392,7 @@ function createSampledLoss(
   };
   /** Row i of hidden [m, d] against id i of ids [m] → [m]. */
   const paired = (hidden: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor1D => {
-    const vectors = tf.gather(head.itemVectors(), ids) as tf.Tensor2D; // [m, vectorDim]
+    const vectors = head.vectorsOf(ids); // [m, vectorDim]
     return corrected(
       tf.add(tf.sum(tf.mul(head.project(hidden), vectors), 1), tf.gather(head.bias, ids)),
       ids,
