@@ -237,6 +237,29 @@ describe("sampled softmax", () => {
     [3, 4].forEach((row) => expect(gradient[row].some((g) => g !== 0)).toBe(true));
   });
 
+  it("item dropout: drops rows of the scored vectors in the training loss only (full and sampled)", () => {
+    const targets = tf.tensor1d([3, 2], "int32");
+    for (const sampled of [null, { negatives: "popularity", numNegatives: 3, itemProbabilities: [0, 0, 1, 1, 1] }]) {
+      const make = (itemDropout: number) =>
+        createOutputHead(
+          { nItems: 5, hiddenDim: 3, itemTable: tf.variable(tf.tensor2d(TABLE)) },
+          { sampled: sampled as never, cosine: true, itemDropout, seed: 3 },
+        );
+      const [plain, dropped] = [make(0), make(0.5)];
+      const loss = (head: ReturnType<typeof make>, training: boolean) =>
+        head.loss(tf.tensor2d(H), targets, training).dataSync()[0];
+      // Not training: the same loss as without dropout; training: other vectors, a new mask every call.
+      expect(loss(dropped, false)).toBeCloseTo(loss(plain, false), 6);
+      const draws = [1, 2, 3, 4, 5, 6].map(() => loss(dropped, true));
+      const reference = loss(make(0), true); // for the sampled head, other negatives too
+      expect(draws.some((value) => Math.abs(value - reference) > 1e-4)).toBe(true);
+      expect(new Set(draws.map((value) => value.toFixed(5))).size).toBeGreaterThan(1);
+    }
+    expect(() =>
+      createOutputHead({ nItems: 5, hiddenDim: 3, itemTable: tf.variable(tf.tensor2d(TABLE)) }, { itemDropout: 1 }),
+    ).toThrow("output head: itemDropout must be in [0, 1), got 1");
+  });
+
   it("bce: softplus(-s(target)) + softplus(s(negative)) per row, a negative equal to the target ignored", () => {
     const skewed = [0, 0, 0.001, 0.001, 0.998]; // the draws are all item 4
     const config = { negatives: "popularity", loss: "bce", numNegatives: 2, itemProbabilities: skewed } as const;

@@ -171,6 +171,11 @@ const headSchema = z.strictObject({
   cosine: bool().optional(),
   temperature: positiveNumber().optional(),
   labelSmoothing: fraction().optional(),
+  itemDropout: z
+    .number({ error: "expected a number in [0, 1)" })
+    .min(0, { error: "expected a number in [0, 1)" })
+    .lt(1, { error: "expected a number in [0, 1)" })
+    .optional(),
   sampled: sampledSchema.nullable().optional(),
   seed: z.number({ error: "expected a number" }).int({ error: "expected an integer" }).optional(),
 });

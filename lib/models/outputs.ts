@@ -12,8 +12,8 @@ import * as tf from "@tensorflow/tfjs";
 import { Random, WeightedSampler } from "../util/random";
 import { catalogueSoftmaxCrossEntropy } from "../compute/kernels/catalogue-cross-entropy";
 import { sparseSoftmaxCrossEntropy } from "../compute/kernels/sparse-softmax-cross-entropy";
-import { ParameterFactory } from "./init";
-import { type Dense, dense } from "./layers";
+import { ParameterFactory, SeedSequence } from "./init";
+import { type Dense, dense, dropout } from "./layers";
 import type { OutputHead } from "./types";
 
 /** Added to a logit that must never win a softmax; finite so that 0 · logSoftmax stays 0 (no NaN). */
@@ -51,6 +51,9 @@ export interface OutputHeadConfig {
   temperature?: number;
   /** Label smoothing ε: the target distribution is (1-ε)·one-hot + ε/K over the K candidates. Default 0. */
   labelSmoothing?: number;
+  /** Dropout on the item vectors the training loss scores, before any normalisation (CORE's item_dropout, 0.2 in
+   *  CORE): the whole table for the full softmax, each candidate's row for a sampled one. Default 0. */
+  itemDropout?: number;
   /** Sampled softmax for training; null = full softmax. Evaluation losses (`training` false) always use the full
    *  softmax, so they compare across heads. Default null. */
   sampled?: SampledSoftmaxConfig | null;
@@ -147,6 +150,7 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
     cosine: config.cosine ?? false,
     temperature: config.temperature ?? 1,
     labelSmoothing: checkSmoothing(config.labelSmoothing ?? 0),
+    itemDropout: config.itemDropout ?? 0,
     sampled: config.sampled ?? null,
     maxChunkElements: config.maxChunkElements ?? DEFAULT_MAX_CHUNK_ELEMENTS,
     seed: config.seed ?? 1,
@@ -155,7 +159,10 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
   if (!(Number.isInteger(nItems) && nItems >= 3))
     throw new Error(`output head: nItems must be an integer >= 3 (padding, OOV, one item), got ${nItems}`);
   if (!(resolved.temperature > 0)) throw new Error(`output head: temperature must be > 0, got ${resolved.temperature}`);
+  if (!(resolved.itemDropout >= 0 && resolved.itemDropout < 1))
+    throw new Error(`output head: itemDropout must be in [0, 1), got ${resolved.itemDropout}`);
   const params = new ParameterFactory(resolved.seed, "head");
+  const seeds = new SeedSequence(resolved.seed); // item dropout masks
 
   // Item vectors: row i scores item i. Tied: the first nItems rows of the item table; else the head's own matrix.
   let itemVectors: () => tf.Tensor2D; // [nItems, vectorDim]
@@ -177,14 +184,17 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
   }
   // Rows of ids [c] → [c, vectorDim]: gathered before normalising, so that a sampled loss touches (and differentiates
   // through) its candidates' rows only, not the whole catalogue's.
+  // `training`: with the item dropout of the training loss.
   const vectorsOf = (ids: tf.Tensor1D): tf.Tensor2D => {
-    const rows = tf.gather(vectorTable, ids) as tf.Tensor2D;
+    const rows = dropout(tf.gather(vectorTable, ids), resolved.itemDropout, true, seeds) as tf.Tensor2D;
     return resolved.cosine ? l2Normalize(rows) : rows;
   };
-  if (resolved.cosine) {
-    const raw = itemVectors;
-    itemVectors = () => l2Normalize(raw());
-  }
+  const rawItemVectors = itemVectors;
+  const trainingVectors = (): tf.Tensor2D => {
+    const rows = dropout(rawItemVectors(), resolved.itemDropout, true, seeds) as tf.Tensor2D;
+    return resolved.cosine ? l2Normalize(rows) : rows;
+  };
+  if (resolved.cosine) itemVectors = () => l2Normalize(rawItemVectors());
   // Cosine logits have no bias: a constant 0 stands in for it (not a variable, so nothing trains or is saved).
   const bias = (resolved.cosine ? tf.keep(tf.zeros([nItems])) : params.constant("bias", [nItems], 0)) as tf.Tensor1D;
   const projected = (hidden: tf.Tensor2D): tf.Tensor2D =>
@@ -208,17 +218,18 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
     return (chunkSums.length === 1 ? chunkSums[0] : tf.addN(chunkSums)) as tf.Scalar;
   };
 
-  const fullLoss = (hidden: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar => {
+  const fullLoss = (hidden: tf.Tensor2D, targets: tf.Tensor1D, training: boolean): tf.Scalar => {
+    const vectors = training && resolved.itemDropout > 0 ? trainingVectors() : itemVectors(); // [nItems, vectorDim]
     if (resolved.labelSmoothing === 0) {
       // Without smoothing, the fused catalogue op (lib/compute/kernels): its hand-written gradient reuses W as is instead of
       // transposing it per chunk (~2x on wasm for 1024 rows over 40k items). (h·Wᵀ + b + exclusion)/T, as a sum.
       const scaled = tf.div(project(hidden), resolved.temperature) as tf.Tensor2D;
       const scaledBias = tf.div(tf.add(bias, trainingExclusion), resolved.temperature) as tf.Tensor1D;
-      const mean = catalogueSoftmaxCrossEntropy(scaled, itemVectors(), scaledBias, targets, resolved.maxChunkElements);
+      const mean = catalogueSoftmaxCrossEntropy(scaled, vectors, scaledBias, targets, resolved.maxChunkElements);
       return tf.mul(mean, hidden.shape[0]) as tf.Scalar;
     }
     // Materialised transpose: matMul(h, Wᵀ) is ~12x faster than matMul(h, W, false, true) on wasm.
-    const transposedVectors = tf.transpose(itemVectors()) as tf.Tensor2D; // [vectorDim, nItems]
+    const transposedVectors = tf.transpose(vectors) as tf.Tensor2D; // [vectorDim, nItems]
     return sumOverChunks(hidden.shape[0], nItems, (start, size) => {
       const logits = tf.add(
         fullLogits(tf.slice(hidden, [start, 0], [size, -1]), transposedVectors),
@@ -267,7 +278,8 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
         if (draws !== undefined && !(training && sampled !== null))
           throw new Error("output head loss: draws given, but only a sampled head's training loss draws");
         if (n === 0) return tf.scalar(0);
-        const total = training && sampled !== null ? sampled.loss(hidden, targets, draws) : fullLoss(hidden, targets);
+        const total =
+          training && sampled !== null ? sampled.loss(hidden, targets, draws) : fullLoss(hidden, targets, training);
         return tf.div(total, n) as tf.Scalar;
       }),
     drawBatch: (batchTargets) => sampled?.draw(batchTargets) ?? null,
@@ -315,7 +327,7 @@ export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
 
 interface HeadParts {
   project(hidden: tf.Tensor2D): tf.Tensor2D;
-  /** The scored vectors of the items ids [c] → [c, vectorDim] (normalised for cosine). */
+  /** The scored vectors of the items ids [c] → [c, vectorDim] in training (item dropout, normalised for cosine). */
   vectorsOf(ids: tf.Tensor1D): tf.Tensor2D;
   bias: tf.Tensor1D;
   temperature: number;
