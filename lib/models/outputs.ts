@@ -182,9 +182,9 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
     vectorTable = kernel as tf.Tensor2D;
     itemVectors = () => vectorTable;
   }
-  // Rows of ids [c] → [c, vectorDim]: gathered before normalising, so that a sampled loss touches (and differentiates
-  // through) its candidates' rows only, not the whole catalogue's.
-  // `training`: with the item dropout of the training loss.
+  // The vectors a training loss scores (item dropout, then normalised for cosine). vectorsOf: the rows of ids [c] →
+  // [c, vectorDim], gathered first, so that a sampled loss touches (and differentiates through) its candidates' rows
+  // only, not the whole catalogue's; trainingVectors: every item's [nItems, vectorDim].
   const vectorsOf = (ids: tf.Tensor1D): tf.Tensor2D => {
     const rows = dropout(tf.gather(vectorTable, ids), resolved.itemDropout, true, seeds) as tf.Tensor2D;
     return resolved.cosine ? l2Normalize(rows) : rows;
