@@ -54,8 +54,25 @@ export function metricLabel(key: string, protocol: Protocol): string {
   return `${names[name] ?? name}@${k}`;
 }
 
-/** A trained model on `table` under `protocol`: one forward pass per batch for causal sequence models. */
-export function evaluateModelOn(
+/** A trained model on `table` under `protocol`: one forward pass per batch for causal sequence models. The head is
+ *  frozen meanwhile (the scores' bits are the same), so that the catalogue is transposed and scaled once per
+ *  evaluation, not once per chunk of score rows (on Nowplaying's 60k items, ~1,300 chunks a validation pass). */
+export async function evaluateModelOn(
+  model: SessionModel,
+  head: ItemOutputHead,
+  table: SessionTable,
+  protocol: Protocol,
+): Promise<RankingResult> {
+  if (head.frozen) return evaluateUnder(model, head, table, protocol);
+  head.freeze();
+  try {
+    return await evaluateUnder(model, head, table, protocol);
+  } finally {
+    head.thaw();
+  }
+}
+
+function evaluateUnder(
   model: SessionModel,
   head: ItemOutputHead,
   table: SessionTable,

@@ -99,6 +99,10 @@ export interface ItemOutputHead extends OutputHead {
    *  scaled copy of the item vectors and one bias, instead of transposing the catalogue on every call. Call again
    *  after changing the weights. */
   freeze(): void;
+  /** Undoes `freeze` (frees the copies): scoring reads the live weights again, e.g. when training goes on. */
+  thaw(): void;
+  /** Whether `freeze` is in effect. */
+  readonly frozen: boolean;
   /** Frees the head's own variables and constants (not a tied item table, which belongs to the model). */
   dispose(): void;
 }
@@ -303,6 +307,13 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
       }));
       tf.dispose([...values, ...indices]);
       return result;
+    },
+    get frozen() {
+      return frozen !== null;
+    },
+    thaw: () => {
+      if (frozen !== null) tf.dispose([frozen.transposed, frozen.bias]);
+      frozen = null;
     },
     freeze: () => {
       if (frozen !== null) tf.dispose([frozen.transposed, frozen.bias]);
