@@ -4,7 +4,7 @@
 //   T[2] = {3: 5, 4: 1, 5: 2}    T[3] = {2: 1, 4: 2, 5: 3}    T[5] = {3: 1, 4: 1}    (other entries 0)
 // Ties rank the lower id first (lib/metrics/rank.ts).
 import * as tf from "@tensorflow/tfjs";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { Recommender } from "../lib/baselines/index";
 import { SuccessorCounts } from "../lib/baselines";
 import {
@@ -67,6 +67,7 @@ function transitionModel(): { model: SessionModel; head: ItemOutputHead } {
   const head = {
     nItems: N_ITEMS,
     logits: (hidden: tf.Tensor2D) => tf.matMul(hidden, matrix),
+    frozen: true, // fixed scores: nothing to freeze
   } as unknown as ItemOutputHead;
   return { model, head };
 }
@@ -156,6 +157,27 @@ describe("protocol (a): every next item, full ranking", () => {
       expect(onePass.examples).toBe(sessions.reduce((n, s) => n + s.length - 1, 0));
       expect(onePass.values).toEqual(byPrefix.values);
     }
+  });
+
+  it("evaluateModelOn scores with the head frozen, the same figures, and leaves it as it found it", async () => {
+    const sessions = [
+      [2, 3, 4, 5, 6, 7],
+      [7, 2],
+      [9, 8, 7, 6, 5, 4, 3, 2],
+    ];
+    const big = tableOf(sessions, 10);
+    const model = createModel("core", { inputs: { itemDim: 8 }, heads: 2, layers: 1 }, big.schema);
+    const head = createHeadFor(model); // cosine, τ 0.07
+    const protocol = { name: "every-next", ks: [1, 3, 5] } as const;
+    const live = await evaluateEveryNext(model, head, big, { ks: [1, 3, 5] });
+    const frozenOnce = vi.spyOn(head, "freeze");
+    expect((await evaluateModelOn(model, head, big, protocol)).values).toEqual(live.values);
+    expect(frozenOnce).toHaveBeenCalledTimes(1);
+    expect(head.frozen).toBe(false); // thawed: training may go on
+    head.freeze(); // a served head stays frozen
+    expect((await evaluateModelOn(model, head, big, protocol)).values).toEqual(live.values);
+    expect(head.frozen).toBe(true);
+    disposeModel({ model, head });
   });
 
   it("refuses a model that attends both ways, and sends pooled models to the prefix path", async () => {
