@@ -82,6 +82,14 @@ describe("parseRunConfig", () => {
     expect(problem({ ...valid, models: [{ kind: "core", model: { inputs: { projection: 8 } } }] })).toBe(
       'configs/x.json: models[0].model.inputs: unknown key "projection"',
     );
+    expect(
+      parseRunConfig({ ...valid, models: [{ kind: "core", head: { itemDropout: 0.2 } }] }, "x").models[0].head,
+    ).toEqual({
+      itemDropout: 0.2,
+    });
+    expect(problem({ ...valid, models: [{ kind: "core", head: { itemDropout: 1 } }] })).toBe(
+      "configs/x.json: models[0].head.itemDropout: expected a number in [0, 1), got 1",
+    );
   });
 
   it("names the key and what was expected for a wrong type", () => {

@@ -18,8 +18,8 @@ import {
 import { saveModelFolder } from "../model-folder/node";
 import { disposeModel, formatSummary, summarizeModel } from "../models/index";
 
-/** Fits each baseline on `data.train`, scores it on `data.test` and saves it in `dirOf(name)`; baselines first in,
- *  results in the same order. */
+/** Fits each baseline on `data.train`, scores it on `data.test` and saves it in `dirOf(name)`; the results in the
+ *  configs' order. */
 export async function fitAndSaveBaselines(
   configs: readonly BaselineConfig[],
   data: RunData,
