@@ -189,15 +189,13 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
   // The vectors a training loss scores (item dropout, then normalised for cosine). vectorsOf: the rows of ids [c] →
   // [c, vectorDim], gathered first, so that a sampled loss touches (and differentiates through) its candidates' rows
   // only, not the whole catalogue's; trainingVectors: every item's [nItems, vectorDim].
-  const vectorsOf = (ids: tf.Tensor1D): tf.Tensor2D => {
-    const rows = dropout(tf.gather(vectorTable, ids), resolved.itemDropout, true, seeds) as tf.Tensor2D;
-    return resolved.cosine ? l2Normalize(rows) : rows;
+  const trainingRows = (rows: tf.Tensor2D): tf.Tensor2D => {
+    const dropped = dropout(rows, resolved.itemDropout, true, seeds) as tf.Tensor2D;
+    return resolved.cosine ? l2Normalize(dropped) : dropped;
   };
+  const vectorsOf = (ids: tf.Tensor1D): tf.Tensor2D => trainingRows(tf.gather(vectorTable, ids) as tf.Tensor2D);
   const rawItemVectors = itemVectors;
-  const trainingVectors = (): tf.Tensor2D => {
-    const rows = dropout(rawItemVectors(), resolved.itemDropout, true, seeds) as tf.Tensor2D;
-    return resolved.cosine ? l2Normalize(rows) : rows;
-  };
+  const trainingVectors = (): tf.Tensor2D => trainingRows(rawItemVectors());
   if (resolved.cosine) itemVectors = () => l2Normalize(rawItemVectors());
   // Cosine logits have no bias: a constant 0 stands in for it (not a variable, so nothing trains or is saved).
   const bias = (resolved.cosine ? tf.keep(tf.zeros([nItems])) : params.constant("bias", [nItems], 0)) as tf.Tensor1D;
@@ -256,6 +254,10 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
   // Set by `freeze`: Wᵀ/temperature and (bias/temperature + scoring exclusion) computed once, so that scoring is one
   // fused matmul + bias: inference would otherwise transpose the whole catalogue and add, divide and add again per call.
   let frozen: { transposed: tf.Tensor2D; bias: tf.Tensor1D } | null = null;
+  const thaw = () => {
+    if (frozen !== null) tf.dispose([frozen.transposed, frozen.bias]);
+    frozen = null;
+  };
   /** Scores of `hidden` [rows, dim] for every item [rows, nItems], padding and OOV excluded. */
   const scores = (hidden: tf.Tensor2D): tf.Tensor2D =>
     tf.tidy(() =>
@@ -311,19 +313,16 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
     get frozen() {
       return frozen !== null;
     },
-    thaw: () => {
-      if (frozen !== null) tf.dispose([frozen.transposed, frozen.bias]);
-      frozen = null;
-    },
+    thaw,
     freeze: () => {
-      if (frozen !== null) tf.dispose([frozen.transposed, frozen.bias]);
+      thaw();
       frozen = tf.tidy(() => ({
         transposed: tf.keep(tf.div(tf.transpose(itemVectors()), resolved.temperature) as tf.Tensor2D),
         bias: tf.keep(tf.add(tf.div(bias, resolved.temperature), scoringExclusion) as tf.Tensor1D),
       }));
     },
     dispose: () => {
-      if (frozen !== null) tf.dispose([frozen.transposed, frozen.bias]);
+      thaw();
       tf.dispose([trainingExclusion, trainingValid, scoringExclusion, ...Object.values(variables)]);
       if (resolved.cosine) bias.dispose();
       sampled?.dispose();
