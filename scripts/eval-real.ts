@@ -30,6 +30,7 @@ import {
   itemCount,
   comparisonChart,
   comparisonTable,
+  headlineMetrics,
   metricLabel,
   runBaselinesOn,
   runModelOn,
@@ -163,8 +164,15 @@ async function evaluateSet(
       progress: "lines",
     });
     console.log(
-      `${name}: ${trained.name} ${JSON.stringify(trained.metrics)} (epochs ${trained.epochs}, best on validation ${trained.bestEpoch}, ${trained.trainSeconds.toFixed(1)} s of training)`,
+      `${name}: ${trained.name} ${JSON.stringify(trained.metrics)} (epochs ${trained.epochs}, best on validation ${trained.bestEpoch}, ${trained.trainSeconds.toFixed(1)} s of training, reminder bonus ${trained.reminderBonus})`,
     );
+    if (trained.reminderTrials !== undefined) {
+      const [recall, rank] = headlineMetrics(protocol);
+      const tried = trained.reminderTrials.map(
+        (t) => `${t.bonus}: ${(100 * t.metrics[recall]).toFixed(2)} / ${(100 * t.metrics[rank]).toFixed(2)}`,
+      );
+      console.log(`${name}: ${trained.name} validation ${recall} / ${rank} (%) by reminder bonus: ${tried.join(", ")}`);
+    }
     runs.push({ ...trained, backend });
     disposeModel(trained);
   }

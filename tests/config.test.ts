@@ -90,6 +90,17 @@ describe("parseRunConfig", () => {
     expect(problem({ ...valid, models: [{ kind: "core", head: { itemDropout: 1 } }] })).toBe(
       "configs/x.json: models[0].head.itemDropout: expected a number in [0, 1), got 1",
     );
+    for (const reminderBonus of [0, 2.5, "validation"])
+      expect(
+        parseRunConfig({ ...valid, models: [{ kind: "gru", head: { reminderBonus } }] }, "x").models[0].head,
+      ).toEqual({ reminderBonus });
+    for (const [reminderBonus, shown] of [
+      [-1, "-1"],
+      ["best", '"best"'],
+    ])
+      expect(problem({ ...valid, models: [{ kind: "gru", head: { reminderBonus } }] })).toBe(
+        `configs/x.json: models[0].head.reminderBonus: expected a number >= 0 or "validation", got ${shown}`,
+      );
   });
 
   it("names the key and what was expected for a wrong type", () => {

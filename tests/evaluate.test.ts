@@ -16,7 +16,9 @@ import {
   evaluateByPrefix,
   evaluateEveryNext,
   evaluateModelOn,
+  evaluateModelUnder,
   evaluateRecommenderOn,
+  prefixItems,
   evaluateRecommenderSampledLast,
   evaluateSampledLast,
   gatherBatch,
@@ -68,6 +70,7 @@ function transitionModel(): { model: SessionModel; head: ItemOutputHead } {
     nItems: N_ITEMS,
     logits: (hidden: tf.Tensor2D) => tf.matMul(hidden, matrix),
     frozen: true, // fixed scores: nothing to freeze
+    config: { reminderBonus: 0 },
   } as unknown as ItemOutputHead;
   return { model, head };
 }
@@ -177,6 +180,63 @@ describe("protocol (a): every next item, full ranking", () => {
     head.freeze(); // a served head stays frozen
     expect((await evaluateModelOn(model, head, big, protocol)).values).toEqual(live.values);
     expect(head.frozen).toBe(true);
+    disposeModel({ model, head });
+  });
+
+  it("ranks under reminder bonuses: the items of each prefix raised, hand-computed", async () => {
+    // s0 = 2 3 2: after 2, target 3 (score 5; 2 itself gets the bonus b: rank 1 unless b > 5, then 2);
+    // after 2 3, target 2 (T[3][2] = 1; 5 has
+    // 3 and 4 has 2: rank 3; a bonus b raises 2 and 3: 2 scores 1 + b, 3 scores 0 + b — b = 1.5: 2.5 vs 5: 3, 4: 2,
+    // 3: 1.5 → rank 2; b = 1000: 1001 vs 3's 1000 → rank 1).
+    // s1 = 5 2: after 5, target 2 (score 0; 3 and 4 have 1; 5 gets b: with b > 0, rank 4, with 0 rank 3).
+    const { model, head } = transitionModel();
+    const repeats = tableOf([
+      [2, 3, 2],
+      [5, 2],
+    ]);
+    const bonuses = [0, 1.5, 1000];
+    const protocol = { name: "every-next", ks: [1, 2, 3] } as const;
+    const results = await evaluateModelUnder(model, head, repeats, protocol, bonuses);
+    const expectedRanks = [
+      [1, 3, 3],
+      [1, 2, 4],
+      [2, 1, 4],
+    ];
+    results.forEach((result, i) => {
+      const ranks = expectedRanks[i];
+      expect(result.examples).toBe(3);
+      expect(result.values["recall@1"]).toBeCloseTo(ranks.filter((r) => r <= 1).length / 3, 6);
+      expect(result.values["mrr@3"]).toBeCloseTo(ranks.reduce((sum, r) => sum + (r <= 3 ? 1 / r : 0), 0) / 3, 6);
+    });
+    // The head's own bonus is what evaluateModelOn uses.
+    (head.config as { reminderBonus: number }).reminderBonus = 1.5;
+    expect((await evaluateModelOn(model, head, repeats, protocol)).values).toEqual(results[1].values);
+    (head.config as { reminderBonus: number }).reminderBonus = 0;
+  });
+
+  it("prefixItems lists the items 0..t of every position with a target, row-major", () => {
+    // Two sessions of a batch padded to 3: [4 5 6], [7 8 0]; targets at (0,0), (0,1), (1,0).
+    const items = [4, 5, 6, 7, 8, 0];
+    const targets = [5, 6, 0, 8, 0, 0];
+    expect(Array.from(prefixItems(items, targets, 3).ids)).toEqual([4, 0, 0, 4, 5, 0, 7, 0, 0]);
+  });
+
+  it("one pass equals prefix by prefix under a reminder bonus, and sampled-last refuses one", async () => {
+    const sessions = [
+      [2, 3, 2, 5, 3, 7],
+      [7, 2, 7],
+      [9, 8, 9, 6, 8, 4, 3, 2],
+    ];
+    const big = tableOf(sessions, 10);
+    const model = createModel("gru", { units: 8, inputs: { itemDim: 8 }, mlp: [] }, big.schema);
+    const head = createHeadFor(model, { reminderBonus: 0.7 });
+    const onePass = await evaluateEveryNext(model, head, big, { ks: [1, 3, 5], batchSize: 2 });
+    const byPrefix = await evaluateByPrefix(model, head, big, { ks: [1, 3, 5], batchSize: 3 });
+    expect(onePass.values).toEqual(byPrefix.values);
+    head.setReminderBonus(0);
+    expect((await evaluateEveryNext(model, head, big, { ks: [1, 3, 5] })).values).not.toEqual(onePass.values);
+    head.setReminderBonus(1);
+    await expect(evaluateModelOn(model, head, big, SASREC_PROTOCOL)).rejects.toThrow(/could only raise the target/);
     disposeModel({ model, head });
   });
 

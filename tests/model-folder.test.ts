@@ -289,6 +289,34 @@ describe("saveModelFolder / loadModelFolder", () => {
     expect(scores.every((score) => score > -1e8)).toBe(true); // padding and OOV (scored -1e9) never appear
   });
 
+  it("a folder saved with a reminder bonus recommends the session's own known cities first", async () => {
+    const { model, head } = trained[0];
+    const folder = join(dir, "gru-reminders");
+    head.setReminderBonus(1000);
+    try {
+      await saveModelFolder(folder, {
+        name: "gru-reminders",
+        model,
+        head,
+        workflow: prepared.workflow,
+        schema: prepared.schema,
+      });
+    } finally {
+      head.setReminderBonus(0);
+    }
+    const loaded = await loadModelFolder(folder);
+    expect(loaded.manifest.head?.reminderBonus).toBe(1000);
+    const known = new Set(prepared.workflow.vocabulary("city_id").values);
+    const session = sessions.find(
+      (events) => new Set(events.map((e) => e.city_id).filter((c) => known.has(c as number))).size >= 3,
+    )!;
+    const own = new Set(session.map((e) => e.city_id).filter((c) => known.has(c as number)));
+    const { items } = await loaded.recommend(session, own.size + 2);
+    expect(new Set(items.slice(0, own.size))).toEqual(own);
+    expect(items.slice(own.size).some((c) => own.has(c))).toBe(false);
+    loaded.dispose();
+  });
+
   it("rejects a bad k, bad sessions, and use after dispose, without leaking tensors", async () => {
     const { loaded } = trained[0];
     const catalogue = prepared.workflow.vocabulary("city_id").values.length;

@@ -176,6 +176,11 @@ const headSchema = z.strictObject({
     .min(0, { error: "expected a number in [0, 1)" })
     .lt(1, { error: "expected a number in [0, 1)" })
     .optional(),
+  reminderBonus: z
+    .union([z.number().min(0, { error: 'expected a number >= 0 or "validation"' }), z.literal("validation")], {
+      error: 'expected a number >= 0 or "validation"',
+    })
+    .optional(),
   sampled: sampledSchema.nullable().optional(),
   seed: z.number({ error: "expected a number" }).int({ error: "expected an integer" }).optional(),
 });

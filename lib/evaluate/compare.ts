@@ -70,6 +70,9 @@ export interface ComparedRun extends RunResult {
   bestEpoch?: number;
   /** Backend that trained it ("js" for the baselines). */
   backend?: string;
+  /** The reminder bonus it was scored with (models), and whether validation chose it (reminderBonus "validation"). */
+  reminderBonus?: number;
+  reminderTrials?: readonly unknown[];
 }
 
 function referencesOf(run: ComparedRun, references: readonly ReferenceFigure[]): ReferenceFigure[] {
@@ -87,7 +90,8 @@ function referenceCell(figures: ReferenceFigure[], key: string): string {
 
 /**
  * Columns: model, then for each headline metric ours and the reference, then the other metrics in `extra`, epochs
- * (trained, and the one chosen on validation when it differs), training seconds (ours, reference) and backend. A
+ * (trained, and the one chosen on validation when it differs), the reminder bonus when validation chose one for some
+ * model, training seconds (ours, reference) and backend. A
  * reference whose counterpart is none of the runs (a published model we do not run, e.g. GCE-GNN) is a row of its
  * own, "<counterpart> (published)", with its figures in the reference columns.
  */
@@ -98,11 +102,14 @@ export function comparisonTable(
   extra: readonly string[] = [],
 ): ReportTable {
   const headline = headlineMetrics(protocol);
+  // A column for the reminder bonus when validation chose one for some model (lib/models/reminders.ts).
+  const chosenReminders = runs.some((run) => run.reminderTrials !== undefined);
   const columns = [
     "model",
     ...headline.flatMap((key) => [metricLabel(key, protocol), `ref ${metricLabel(key, protocol)}`]),
     ...extra.map((key) => metricLabel(key, protocol)),
     "epochs",
+    ...(chosenReminders ? ["reminder bonus"] : []),
     "train s",
     "ref train s",
     "backend",
@@ -119,6 +126,7 @@ export function comparisonTable(
         : run.bestEpoch !== undefined && run.bestEpoch !== run.epochs
           ? `${run.epochs} (best ${run.bestEpoch})`
           : run.epochs,
+      ...(chosenReminders ? [run.reminderBonus ?? ""] : []),
       run.trainSeconds.toFixed(1), // a string: the table's 4 digits suit metrics, not seconds
       referenceSeconds ?? "",
       run.backend ?? "",
@@ -133,6 +141,7 @@ export function comparisonTable(
       ...headline.flatMap((key): TableCell[] => ["", referenceCell(figures, key)]),
       ...extra.map(() => ""),
       "",
+      ...(chosenReminders ? [""] : []),
       "",
       figures.find((f) => f.trainSeconds !== undefined)?.trainSeconds ?? "",
       "",

@@ -13,6 +13,7 @@ import type { SessionModel } from "../models/model";
 import type { ItemOutputHead } from "../models/outputs";
 import { causalNext, evaluationInputs, nextItemStates, selectTargets } from "../models/targets";
 import { disposeBatch, type SessionTable } from "../data/loader";
+import { HostReminders, type SessionItems, sessionRows } from "../models/reminders";
 import { byLength, gatherBatch } from "./batches";
 
 export interface EveryNextConfig {
@@ -44,41 +45,68 @@ export function checkCausal(model: SessionModel, who: string): void {
   }
 }
 
+/** Reminder bonuses to rank under (lib/models/reminders.ts): one result per bonus, each row's session items raised. */
+export interface ReminderTrial {
+  bonuses: readonly number[];
+}
+
 /**
- * Ranks states [n, dim] against targets [n] in row chunks of at most `maxElements` scores. The scores are ranked on
- * the host: one pass of comparisons per row in JS is ~100× faster than the elementwise tensor ops of the
- * on-device ranking on the wasm backend (measured: 10k rows × 2,935 items, 17 s on device, well under 1 s here).
- * Read back asynchronously, so that it also runs on WebGPU in Node (no synchronous read there).
+ * Ranks states [n, dim] against targets [n] in row chunks of at most `maxElements` scores, into `metrics[i]` with
+ * the reminder bonus `bonuses[i]` for the items of `session` (each row's session; without it, every metrics gets the
+ * raw scores). The scores are ranked on the host: one pass of comparisons per row in JS is ~100× faster than the
+ * elementwise tensor ops of the on-device ranking on the wasm backend (measured: 10k rows × 2,935 items, 17 s on
+ * device, well under 1 s here). Read back asynchronously, so that it also runs on WebGPU in Node (no synchronous read
+ * there).
  */
 export async function rankInChunks(
   head: ItemOutputHead,
   states: tf.Tensor2D,
   targets: Int32Array,
-  metrics: RankingMetrics,
+  metrics: readonly RankingMetrics[],
+  bonuses: readonly number[],
+  session?: SessionItems,
   maxElements = DEFAULT_MAX_SCORE_ELEMENTS,
 ): Promise<void> {
+  if (metrics.length !== bonuses.length)
+    throw new Error(`rankInChunks: ${metrics.length} metrics for ${bonuses.length} bonuses`);
+  const withReminders = session !== undefined && bonuses.some((bonus) => bonus !== 0);
   const n = states.shape[0];
   const rows = Math.max(1, Math.floor(maxElements / head.nItems));
   for (let start = 0; start < n; start += rows) {
     const size = Math.min(rows, n - start);
     const scores = tf.tidy(() => head.logits(tf.slice(states, [start, 0], [size, -1]) as tf.Tensor2D));
     try {
-      metrics.add(await hostRowsAsync(scores), targets.subarray(start, start + size));
+      const host = await hostRowsAsync(scores);
+      const chunkTargets = targets.subarray(start, start + size);
+      const reminders = withReminders ? new HostReminders(host, sessionRows(session, start, size)) : null;
+      metrics.forEach((m, i) => m.add(reminders === null ? host : reminders.apply(bonuses[i]), chunkTargets));
     } finally {
       scores.dispose();
     }
   }
 }
 
-/** Protocol (a) for a causal sequence model: one forward pass per batch of sessions (sorted by length). */
+/** Protocol (a) for a causal sequence model: one forward pass per batch of sessions (sorted by length). With the
+ *  head's reminder bonus for the items of each prefix. */
 export async function evaluateEveryNext(
   model: SessionModel,
   head: ItemOutputHead,
   table: SessionTable,
   config: EveryNextConfig = {},
 ): Promise<RankingResult> {
+  return (await evaluateEveryNextUnder(model, head, table, config, { bonuses: [head.config.reminderBonus] }))[0];
+}
+
+/** `evaluateEveryNext` once per reminder bonus of `trial`, from the same forward passes and scores. */
+export async function evaluateEveryNextUnder(
+  model: SessionModel,
+  head: ItemOutputHead,
+  table: SessionTable,
+  config: EveryNextConfig,
+  trial: ReminderTrial,
+): Promise<RankingResult[]> {
   checkCausal(model, "evaluateEveryNext");
-  const metrics = new RankingMetrics({ ks: config.ks ?? EVERY_NEXT_KS });
+  const metrics = trial.bonuses.map(() => new RankingMetrics({ ks: config.ks ?? EVERY_NEXT_KS }));
   const batchSize = config.batchSize ?? DEFAULT_BATCH;
   const maxElements = config.maxScoreElements ?? DEFAULT_MAX_SCORE_ELEMENTS;
   const rows = byLength(table);
@@ -88,16 +116,42 @@ export async function evaluateEveryNext(
     const example = scheme(batch);
     // states [n, dim]: every position t < length − 1, in row-major order; targets [n]: item t + 1.
     const { states, targets } = tf.tidy(() => selectTargets(model, model.encode(example.inputs, false), example));
-    await rankInChunks(head, states, Int32Array.from(await targets.data()), metrics, maxElements);
+    const session = prefixItems(await batch.items.data(), await example.targets.data(), batch.items.shape[1]);
+    await rankInChunks(
+      head,
+      states,
+      Int32Array.from(await targets.data()),
+      metrics,
+      trial.bonuses,
+      session,
+      maxElements,
+    );
     tf.dispose([states, targets, example as unknown as tf.TensorContainer]);
     disposeBatch(batch);
   }
-  return metrics.result();
+  return metrics.map((m) => m.result());
+}
+
+/**
+ * The items of each prefix a causal model scores: for every position t with a target (row-major, as
+ * `selectTargets` orders its rows), the session's items 0..t, padded to the batch's length. items, targets
+ * [batch × seqLen].
+ */
+export function prefixItems(items: ArrayLike<number>, targets: ArrayLike<number>, seqLen: number): SessionItems {
+  const rows: number[] = [];
+  for (let index = 0; index < targets.length; index++) if (targets[index] > 0) rows.push(index);
+  const ids = new Int32Array(rows.length * seqLen);
+  rows.forEach((index, r) => {
+    const first = index - (index % seqLen); // the session's position 0
+    for (let j = first; j <= index; j++) ids[r * seqLen + j - first] = items[j];
+  });
+  return { ids, width: seqLen };
 }
 
 /**
  * Protocol (a) for any model: one example per (session, position ≥ 1), its history encoded on its own. With
- * `positions: "last"`, only each session's last item (full ranking of the last item, the course's protocol).
+ * `positions: "last"`, only each session's last item (full ranking of the last item, the course's protocol). With
+ * the head's reminder bonus for the items of each history.
  */
 export async function evaluateByPrefix(
   model: SessionModel,
@@ -105,7 +159,18 @@ export async function evaluateByPrefix(
   table: SessionTable,
   config: PrefixConfig = {},
 ): Promise<RankingResult> {
-  const metrics = new RankingMetrics({ ks: config.ks ?? EVERY_NEXT_KS });
+  return (await evaluateByPrefixUnder(model, head, table, config, { bonuses: [head.config.reminderBonus] }))[0];
+}
+
+/** `evaluateByPrefix` once per reminder bonus of `trial`, from the same forward passes and scores. */
+export async function evaluateByPrefixUnder(
+  model: SessionModel,
+  head: ItemOutputHead,
+  table: SessionTable,
+  config: PrefixConfig,
+  trial: ReminderTrial,
+): Promise<RankingResult[]> {
+  const metrics = trial.bonuses.map(() => new RankingMetrics({ ks: config.ks ?? EVERY_NEXT_KS }));
   const batchSize = config.batchSize ?? DEFAULT_BATCH;
   const sessions: number[] = [];
   const historyLengths: number[] = [];
@@ -123,9 +188,10 @@ export async function evaluateByPrefix(
     const inputs = evaluationInputs(history, { kind: "last", maskId: null });
     const targets = Int32Array.from(rows, (s, i) => table.items[s * table.maxLength + lengths[i]]);
     const states = nextItemStates(model, inputs);
-    await rankInChunks(head, states, targets, metrics, config.maxScoreElements);
+    const session: SessionItems = { ids: Int32Array.from(await history.items.data()), width: history.items.shape[1] };
+    await rankInChunks(head, states, targets, metrics, trial.bonuses, session, config.maxScoreElements);
     tf.dispose([states, inputs as unknown as tf.TensorContainer]);
     disposeBatch(history);
   }
-  return metrics.result();
+  return metrics.map((m) => m.result());
 }

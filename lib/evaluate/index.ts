@@ -11,9 +11,13 @@ export {
   EVERY_NEXT_KS,
   checkCausal,
   evaluateByPrefix,
+  evaluateByPrefixUnder,
   evaluateEveryNext,
+  evaluateEveryNextUnder,
+  prefixItems,
   rankInChunks,
   type EveryNextConfig,
+  type ReminderTrial,
   type PrefixConfig,
 } from "./every-next";
 export {
@@ -27,6 +31,7 @@ export {
   GRU4REC_PROTOCOL,
   SASREC_PROTOCOL,
   evaluateModelOn,
+  evaluateModelUnder,
   evaluateRecommenderOn,
   headlineMetrics,
   metricLabel,

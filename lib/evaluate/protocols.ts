@@ -11,7 +11,7 @@ import { sessionsOf, type SessionTable } from "../data/loader";
 import type { RankingResult } from "../metrics/accumulator";
 import type { SessionModel } from "../models/model";
 import type { ItemOutputHead } from "../models/outputs";
-import { EVERY_NEXT_KS, evaluateByPrefix, evaluateEveryNext } from "./every-next";
+import { EVERY_NEXT_KS, evaluateByPrefixUnder, evaluateEveryNextUnder } from "./every-next";
 import { SAMPLED_KS, evaluateRecommenderSampledLast, evaluateSampledLast } from "./sampled-last";
 import { RUN_DEFAULTS } from "./defaults";
 
@@ -56,38 +56,62 @@ export function metricLabel(key: string, protocol: Protocol): string {
 
 /** A trained model on `table` under `protocol`: one forward pass per batch for causal sequence models. The head is
  *  frozen meanwhile (the scores' bits are the same), so that the catalogue is transposed and scaled once per
- *  evaluation, not once per chunk of score rows (on Nowplaying's 60k items, ~1,300 chunks a validation pass). */
+ *  evaluation, not once per chunk of score rows (on Nowplaying's 60k items, ~1,300 chunks a validation pass). With
+ *  the head's reminder bonus (lib/models/reminders.ts). */
 export async function evaluateModelOn(
   model: SessionModel,
   head: ItemOutputHead,
   table: SessionTable,
   protocol: Protocol,
 ): Promise<RankingResult> {
-  if (head.frozen) return evaluateUnder(model, head, table, protocol);
-  head.freeze();
-  try {
-    return await evaluateUnder(model, head, table, protocol);
-  } finally {
-    head.thaw();
+  if (protocol.name === "sampled-last") {
+    if (head.config.reminderBonus !== 0)
+      throw new Error(
+        `evaluateModelOn: protocol sampled-last ranks the target against items the user never interacted with, so a reminder bonus (${head.config.reminderBonus}) could only raise the target: evaluate with reminderBonus 0`,
+      );
+    return frozenWhile(head, () => evaluateSampledLast(model, head, table, protocol));
   }
+  return (await evaluateModelUnder(model, head, table, protocol, [head.config.reminderBonus]))[0];
 }
 
-function evaluateUnder(
+/**
+ * `evaluateModelOn` under a full-ranking protocol once per reminder bonus of `bonuses`, from the same forward passes
+ * and scores (how a run chooses the bonus on validation).
+ */
+export function evaluateModelUnder(
   model: SessionModel,
   head: ItemOutputHead,
   table: SessionTable,
   protocol: Protocol,
-): Promise<RankingResult> {
-  if (protocol.name === "sampled-last") return evaluateSampledLast(model, head, table, protocol);
-  if (protocol.name === "last")
-    return evaluateByPrefix(model, head, table, {
-      ks: protocolKs(protocol),
-      positions: "last",
-      batchSize: RUN_DEFAULTS.lastBatchSize,
-    });
-  return model.output === "sequence"
-    ? evaluateEveryNext(model, head, table, protocol)
-    : evaluateByPrefix(model, head, table, protocol);
+  bonuses: readonly number[],
+): Promise<RankingResult[]> {
+  if (protocol.name === "sampled-last")
+    throw new Error("evaluateModelUnder: reminder bonuses need a full-ranking protocol (every-next or last)");
+  const trial = { bonuses };
+  return frozenWhile(head, () => {
+    if (protocol.name === "last")
+      return evaluateByPrefixUnder(
+        model,
+        head,
+        table,
+        { ks: protocolKs(protocol), positions: "last", batchSize: RUN_DEFAULTS.lastBatchSize },
+        trial,
+      );
+    return model.output === "sequence"
+      ? evaluateEveryNextUnder(model, head, table, protocol, trial)
+      : evaluateByPrefixUnder(model, head, table, protocol, trial);
+  });
+}
+
+/** Runs `evaluate` with the head frozen (thawed after, unless it was frozen before). */
+async function frozenWhile<T>(head: ItemOutputHead, evaluate: () => Promise<T>): Promise<T> {
+  if (head.frozen) return evaluate();
+  head.freeze();
+  try {
+    return await evaluate();
+  } finally {
+    head.thaw();
+  }
 }
 
 /** A fitted baseline on the sessions of `table` under `protocol`. */

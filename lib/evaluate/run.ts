@@ -24,12 +24,19 @@ import type { DatasetSchema } from "../data/schema";
 import { type ModelConfigs, type ModelKind, createHeadFor, createModel, createTargetScheme } from "../models/index";
 import type { SessionModel } from "../models/model";
 import type { ItemOutputHead, OutputHeadConfig, SampledSoftmaxConfig } from "../models/outputs";
+import { REMINDER_BONUSES } from "../models/reminders";
 import { fit, type FitConfig } from "../train/fit";
 import type { ScheduleConfig } from "../train/schedule";
 import type { EpochRecord } from "../train/types";
 import { LengthBucketedBatches, prefixTable } from "./batches";
 import { RUN_DEFAULTS } from "./defaults";
-import { type Protocol, evaluateModelOn, evaluateRecommenderOn, headlineMetrics } from "./protocols";
+import {
+  type Protocol,
+  evaluateModelOn,
+  evaluateModelUnder,
+  evaluateRecommenderOn,
+  headlineMetrics,
+} from "./protocols";
 
 /** A sampled softmax against `numNegatives` items drawn uniformly (with replacement, shared by a batch). */
 export interface UniformNegatives {
@@ -40,8 +47,12 @@ export interface UniformNegatives {
 
 /** The output head of a run: lib/models' OutputHeadConfig, whose sampled softmax may also be "uniform" (plain data,
  *  so a config file can name it; the run turns it into weights over the data's catalogue). */
-export interface RunHeadConfig extends Omit<OutputHeadConfig, "sampled"> {
+export interface RunHeadConfig extends Omit<OutputHeadConfig, "sampled" | "reminderBonus"> {
   sampled?: SampledSoftmaxConfig | UniformNegatives | null;
+  /** A number (see OutputHeadConfig), or "validation": after training, the bonus of REMINDER_BONUSES with the best
+   *  validation figure (the protocol's selection metric; ties go to the smaller bonus), 0 without a validation split
+   *  or under protocol sampled-last. Default 0. */
+  reminderBonus?: number | "validation";
 }
 
 /** How a model is trained; every field left out takes RUN_DEFAULTS' value (or fit's where it says so). */
@@ -124,6 +135,10 @@ export interface ProtocolRunResult extends RunResult {
   /** Epochs trained, and the one whose weights were scored. */
   epochs: number;
   bestEpoch: number;
+  /** The reminder bonus the split was scored with; with reminderBonus "validation", each bonus tried and its
+   *  validation figures. */
+  reminderBonus: number;
+  reminderTrials?: { bonus: number; metrics: Record<string, number> }[];
 }
 
 /** A model and its output head as a run trains them. */
@@ -155,9 +170,12 @@ function uniformSampled(config: UniformNegatives, nItems: number): SampledSoftma
 /** The head config of lib/models for a run's head over a catalogue of `nItems` ids. Uniform negatives as many as the
  *  catalogue's real items (ids 2..nItems-1) or more would cost as much as the whole catalogue and only repeat it: the
  *  full softmax is used instead (so one config serves small and large catalogues alike). */
-export function resolveHead(head: RunHeadConfig | undefined, nItems: number): OutputHeadConfig | undefined {
-  if (head?.sampled === undefined || head.sampled === null || head.sampled.negatives !== "uniform")
-    return head as OutputHeadConfig | undefined;
+export function resolveHead(config: RunHeadConfig | undefined, nItems: number): OutputHeadConfig | undefined {
+  if (config === undefined) return undefined;
+  // "validation" starts at 0; trainRunModel sets the chosen bonus after training.
+  const head = { ...config, reminderBonus: config.reminderBonus === "validation" ? 0 : config.reminderBonus };
+  if (head.sampled === undefined || head.sampled === null || head.sampled.negatives !== "uniform")
+    return head as OutputHeadConfig;
   if (head.sampled.numNegatives >= nItems - 2) return { ...head, sampled: null };
   return { ...head, sampled: uniformSampled(head.sampled, nItems) };
 }
@@ -180,7 +198,7 @@ export function runScheme(model: SessionModel): "last" | "next" {
 export async function trainRunModel(
   model: SessionModel,
   head: ItemOutputHead,
-  config: Pick<ModelRunConfig, "kind" | "name" | "training">,
+  config: Pick<ModelRunConfig, "kind" | "name" | "head" | "training">,
   splits: RunSplits,
   protocol: Protocol,
   options: RunOptions = {},
@@ -228,6 +246,10 @@ export async function trainRunModel(
   });
   // Training time without the per-epoch evaluation, which the baselines do not pay either.
   const trainSeconds = result.history.reduce((sum, epoch) => sum + epoch.seconds, 0);
+  const reminderTrials =
+    config.head?.reminderBonus === "validation" && splits.valid !== undefined && protocol.name !== "sampled-last"
+      ? await chooseReminderBonus(model, head, splits.valid, protocol, selectBy)
+      : undefined;
   const lastEpochScored = splits.valid === undefined && curve;
   const metrics = lastEpochScored
     ? result.history[result.history.length - 1].metrics
@@ -239,9 +261,27 @@ export async function trainRunModel(
     history: result.history,
     epochs: result.history.length,
     bestEpoch: result.bestEpoch,
+    reminderBonus: head.config.reminderBonus,
+    ...(reminderTrials === undefined ? {} : { reminderTrials }),
     model,
     head,
   };
+}
+
+/** Scores `valid` once per bonus of REMINDER_BONUSES and sets the head's bonus to the best by `metric` (ties: the
+ *  smaller bonus); returns every bonus's figures. */
+async function chooseReminderBonus(
+  model: SessionModel,
+  head: ItemOutputHead,
+  valid: SessionTable,
+  protocol: Protocol,
+  metric: string,
+): Promise<{ bonus: number; metrics: Record<string, number> }[]> {
+  const results = await evaluateModelUnder(model, head, valid, protocol, REMINDER_BONUSES);
+  const trials = REMINDER_BONUSES.map((bonus, i) => ({ bonus, metrics: results[i].values }));
+  const best = trials.reduce((a, b) => (b.metrics[metric] > a.metrics[metric] ? b : a));
+  head.setReminderBonus(best.bonus);
+  return trials;
 }
 
 /** Creates the model of `config` (`createRunModel`) and trains and scores it (`trainRunModel`). */

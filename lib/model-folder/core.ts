@@ -349,9 +349,14 @@ function createRecommender(
     let states: tf.Tensor2D | undefined;
     let best: { values: tf.Tensor2D; indices: tf.Tensor2D };
     try {
+      // The sessions' own items, for the reminder bonus (lib/models/reminders.ts) when the model has one.
+      const session =
+        head.config.reminderBonus === 0
+          ? undefined
+          : { ids: Int32Array.from(await batch.items.data()), width: batch.items.shape[1] };
       evaluation = evaluationInputs(batch, scheme);
       states = nextItemStates(model, evaluation); // [sessions, dim]
-      best = head.topK(states, k); // [sessions, k]
+      best = head.topK(states, k, session); // [sessions, k]
     } finally {
       tf.dispose([batch, evaluation, states] as unknown as tf.TensorContainer);
     }

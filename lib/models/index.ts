@@ -107,6 +107,7 @@ export {
   createOutputHead,
   smoothedCrossEntropy,
 } from "./outputs";
+export { REMINDER_BONUSES, type SessionItems, HostReminders, addReminders, rowItems } from "./reminders";
 export {
   type EvaluationExample,
   type EvaluationInputs,

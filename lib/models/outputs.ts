@@ -14,6 +14,7 @@ import { catalogueSoftmaxCrossEntropy } from "../compute/kernels/catalogue-cross
 import { sparseSoftmaxCrossEntropy } from "../compute/kernels/sparse-softmax-cross-entropy";
 import { ParameterFactory, SeedSequence } from "./init";
 import { type Dense, dense, dropout } from "./layers";
+import { type SessionItems, addReminders, checkReminderBonus, sessionRows } from "./reminders";
 import type { OutputHead } from "./types";
 
 /** Added to a logit that must never win a softmax; finite so that 0 · logSoftmax stays 0 (no NaN). */
@@ -54,6 +55,9 @@ export interface OutputHeadConfig {
   /** Dropout on the item vectors the training loss scores, before any normalisation (CORE's item_dropout, 0.2 in
    *  CORE): the whole table for the full softmax, each candidate's row for a sampled one. Default 0. */
   itemDropout?: number;
+  /** Added to the score of every item the session already holds when `logits`/`topK` are given the session's items
+   *  (reminders, ./reminders.ts); not part of the training loss. Default 0. */
+  reminderBonus?: number;
   /** Sampled softmax for training; null = full softmax. Evaluation losses (`training` false) always use the full
    *  softmax, so they compare across heads. Default null. */
   sampled?: SampledSoftmaxConfig | null;
@@ -93,8 +97,14 @@ export interface ItemOutputHead extends OutputHead {
   drawBatch(batchTargets: Int32Array): Int32Array | null;
   /** The config with its defaults filled in. */
   readonly config: Required<Omit<OutputHeadConfig, "sampled">> & { sampled: SampledSoftmaxConfig | null };
-  /** The best `k` recommendable items (ids >= 2) per hidden state, computed over row chunks: values/indices [n, k]. */
-  topK(hidden: tf.Tensor2D, k: number): { values: tf.Tensor2D; indices: tf.Tensor2D };
+  /** Item scores [n, nItems] (see OutputHead); with `session`, the items each row's session holds get the
+   *  reminder bonus. */
+  logits(hidden: tf.Tensor2D, session?: SessionItems): tf.Tensor2D;
+  /** The best `k` recommendable items (ids >= 2) per hidden state, computed over row chunks: values/indices [n, k];
+   *  with `session`, after the reminder bonus. */
+  topK(hidden: tf.Tensor2D, k: number, session?: SessionItems): { values: tf.Tensor2D; indices: tf.Tensor2D };
+  /** Sets `config.reminderBonus` (a run chooses it on validation after training). */
+  setReminderBonus(bonus: number): void;
   /** Promises the weights will not change any more (serving): `logits`/`topK` then reuse one transposed, temperature-
    *  scaled copy of the item vectors and one bias, instead of transposing the catalogue on every call. Call again
    *  after changing the weights. */
@@ -155,6 +165,7 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
     temperature: config.temperature ?? 1,
     labelSmoothing: checkSmoothing(config.labelSmoothing ?? 0),
     itemDropout: config.itemDropout ?? 0,
+    reminderBonus: checkReminderBonus(config.reminderBonus ?? 0, "output head"),
     sampled: config.sampled ?? null,
     maxChunkElements: config.maxChunkElements ?? DEFAULT_MAX_CHUNK_ELEMENTS,
     seed: config.seed ?? 1,
@@ -270,12 +281,21 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
           ) as tf.Tensor2D),
     );
 
+  /** `scores` with the reminder bonus of `session`'s items, when given. */
+  const scoresFor = (hidden: tf.Tensor2D, session?: SessionItems): tf.Tensor2D =>
+    session === undefined || resolved.reminderBonus === 0
+      ? scores(hidden)
+      : tf.tidy(() => addReminders(scores(hidden), session, resolved.reminderBonus));
+
   const variables: Record<string, tf.Variable> = { ...params.variables };
   return {
     nItems,
     config: resolved,
     variables,
-    logits: scores,
+    logits: scoresFor,
+    setReminderBonus: (bonus) => {
+      resolved.reminderBonus = checkReminderBonus(bonus, "output head");
+    },
     loss: (hidden, targets, training, draws) =>
       tf.tidy(() => {
         const n = hidden.shape[0];
@@ -289,16 +309,15 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
         return tf.div(total, n) as tf.Scalar;
       }),
     drawBatch: (batchTargets) => sampled?.draw(batchTargets) ?? null,
-    topK: (hidden, k) => {
+    topK: (hidden, k, session) => {
       const rows = rowsPerChunk(nItems, resolved.maxChunkElements);
       const values: tf.Tensor2D[] = [];
       const indices: tf.Tensor2D[] = [];
       for (let start = 0; start < hidden.shape[0]; start += rows) {
+        const size = Math.min(rows, hidden.shape[0] - start);
+        const chunkSession = session === undefined ? undefined : sessionRows(session, start, size);
         const best = tf.tidy(() =>
-          tf.topk(
-            scores(tf.slice(hidden, [start, 0], [Math.min(rows, hidden.shape[0] - start), -1]) as tf.Tensor2D),
-            k,
-          ),
+          tf.topk(scoresFor(tf.slice(hidden, [start, 0], [size, -1]) as tf.Tensor2D, chunkSession), k),
         );
         values.push(best.values as tf.Tensor2D);
         indices.push(best.indices as tf.Tensor2D);

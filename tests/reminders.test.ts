@@ -1,0 +1,125 @@
+// Reminders (lib/models/reminders.ts): the bonus for a session's own items, on the host (evaluation), on the device
+// (top-k for serving), and chosen on validation by a run.
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { evaluateModelOn, evaluateModelUnder, runModelOn } from "../lib/evaluate";
+import {
+  HostReminders,
+  REMINDER_BONUSES,
+  addReminders,
+  createHeadFor,
+  createModel,
+  createOutputHead,
+  disposeModel,
+  rowItems,
+} from "../lib/models";
+import { tableOf } from "./helpers/tables-fixtures";
+
+beforeAll(async () => {
+  await tf.setBackend("cpu");
+});
+
+describe("reminder bonus", () => {
+  // Two rows over 6 ids; row 0's session holds 3, 3 (again), 1 (OOV) and padding; row 1's holds 5.
+  const session = { ids: Int32Array.from([3, 3, 1, 0, 5, 0, 0, 0]), width: 4 };
+  const scores = () => [Float32Array.from([-9, -9, 0.5, 0.25, 2, 1]), Float32Array.from([-9, -9, 3, 1, 0, -1])];
+
+  it("lists each row's distinct recommendable items", () => {
+    expect(rowItems(session, 0)).toEqual([3]);
+    expect(rowItems(session, 1)).toEqual([5]);
+  });
+
+  it("raises the session's items on the host from their raw scores, whatever was tried before", () => {
+    const rows = scores();
+    const reminders = new HostReminders(rows, session);
+    reminders.apply(2);
+    expect(Array.from(rows[0])).toEqual([-9, -9, 0.5, 2.25, 2, 1]);
+    expect(Array.from(rows[1])).toEqual([-9, -9, 3, 1, 0, 1]);
+    reminders.apply(0.5); // from the raw score, not from the last try
+    expect(rows[0][3]).toBe(Math.fround(0.25 + 0.5));
+    expect(rows[1][5]).toBe(-0.5);
+    reminders.apply(0);
+    expect(rows).toEqual(scores());
+  });
+
+  it("gives the same scores on the device", () => {
+    const raised = addReminders(tf.tensor2d([...scores()[0], ...scores()[1]], [2, 6]), session, 2);
+    const host = scores();
+    new HostReminders(host, session).apply(2);
+    expect(Array.from(raised.dataSync())).toEqual([...host[0], ...host[1]]);
+  });
+
+  it("ranks the session's items first in top-k with a large bonus, and changes nothing at 0", () => {
+    const table = tf.variable(tf.tensor2d([0, 0, 1, 0, 0.9, 0.1, 0, 1, 0.2, 0.8, 0.5, 0.5], [6, 2]));
+    const head = createOutputHead({ nItems: 6, hiddenDim: 2, itemTable: table });
+    const hidden = tf.tensor2d([1, 0, 0, 1], [2, 2]);
+    const plain = head.topK(hidden, 4).indices.arraySync();
+    expect(head.topK(hidden, 4, session).indices.arraySync()).toEqual(plain); // bonus 0 by default
+    head.setReminderBonus(1000);
+    const reminded = head.topK(hidden, 4, session).indices.arraySync();
+    expect(reminded[0][0]).toBe(3);
+    expect(reminded[1][0]).toBe(5);
+    expect(reminded[0].slice(1)).toEqual(plain[0].filter((id) => id !== 3).slice(0, 3));
+    expect(() => head.setReminderBonus(-1)).toThrow(/reminderBonus must be a number >= 0/);
+    expect(() => createOutputHead({ nItems: 6, hiddenDim: 2, itemTable: table }, { reminderBonus: NaN })).toThrow(
+      /reminderBonus/,
+    );
+    head.dispose();
+    table.dispose();
+  });
+});
+
+describe('a run\'s reminderBonus "validation"', () => {
+  // Sessions that come back to their items: a bonus helps, and validation should find it.
+  const sessions = (offset: number) =>
+    Array.from({ length: 24 }, (_, s) => {
+      const a = 2 + ((s + offset) % 9);
+      const b = 2 + ((s * 5 + offset + 3) % 9);
+      return [a, b, a, b, a];
+    });
+  const train = tableOf(sessions(0), 12);
+  const valid = tableOf(sessions(1), 12);
+  const test = tableOf(sessions(2), 12);
+  const protocol = { name: "every-next", ks: [1, 5, 20] } as const;
+  const config = {
+    kind: "gru" as const,
+    model: { units: 8, inputs: { itemDim: 8 }, mlp: [] },
+    head: { reminderBonus: "validation" as const },
+    training: { epochs: 1, batchSize: 8 },
+  };
+
+  it("chooses the bonus with the best validation figure and scores test with it", async () => {
+    const run = await runModelOn(config, { train, valid, test }, protocol);
+    const trials = run.reminderTrials!;
+    expect(trials.map((t) => t.bonus)).toEqual(REMINDER_BONUSES);
+    const best = Math.max(...trials.map((t) => t.metrics["mrr@20"]));
+    const chosen = trials.find((t) => t.metrics["mrr@20"] === best)!; // the first (smallest) of the best
+    expect(run.reminderBonus).toBe(chosen.bonus);
+    expect(run.head.config.reminderBonus).toBe(chosen.bonus);
+    expect(chosen.bonus).toBeGreaterThan(0); // every session repeats its items
+    // The validation figures are those of evaluating with that bonus; test is scored with it.
+    expect((await evaluateModelOn(run.model, run.head, valid, protocol)).values).toEqual(chosen.metrics);
+    expect((await evaluateModelOn(run.model, run.head, test, protocol)).values).toEqual(run.metrics);
+    const [atZero] = await evaluateModelUnder(run.model, run.head, test, protocol, [0]);
+    expect(atZero.values["mrr@20"]).toBeLessThan(run.metrics["mrr@20"]);
+    disposeModel(run);
+  });
+
+  it("stays at 0 without a validation split or under sampled-last", async () => {
+    const withoutValid = await runModelOn(config, { train, test }, protocol);
+    expect(withoutValid.reminderBonus).toBe(0);
+    expect(withoutValid.reminderTrials).toBeUndefined();
+    disposeModel(withoutValid);
+    const sampled = await runModelOn(config, { train, valid, test }, { name: "sampled-last", negatives: 3, seed: 1 });
+    expect(sampled.reminderBonus).toBe(0);
+    expect(sampled.reminderTrials).toBeUndefined();
+    disposeModel(sampled);
+  });
+
+  it("a number is used as given", async () => {
+    const model = createModel("gru", { units: 4, inputs: { itemDim: 4 }, mlp: [] }, train.schema);
+    const head = createHeadFor(model, { reminderBonus: 2 });
+    expect(head.config.reminderBonus).toBe(2);
+    disposeModel({ model, head });
+  });
+});
