@@ -141,7 +141,11 @@ describe("train with a validation split", () => {
     cpSync(data, twoSplits, { recursive: true });
     renameSync(join(twoSplits, "valid.parquet"), join(twoSplits, "test.parquet"));
     const testConfig = join(dir, "tiny-carved.json");
-    const gru = { ...TINY.models[0], training: { epochs: 3, batchSize: 64, learningRate: 0.01 } };
+    const gru = {
+      ...TINY.models[0],
+      head: { reminderBonus: "validation" },
+      training: { epochs: 3, batchSize: 64, learningRate: 0.01 },
+    };
     writeFileSync(
       testConfig,
       JSON.stringify({
@@ -156,10 +160,12 @@ describe("train with a validation split", () => {
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(
-      /^tiny-gru: recall@10 0\.\d{4} on test \(3 epochs, best [123] on the validation carved from train, [\d.]+ s\) → /m,
+      /^tiny-gru: recall@10 0\.\d{4} on test \(3 epochs, best [123] on the validation carved from train, reminder bonus [\d.]+ chosen there, [\d.]+ s\) → /m,
     );
-    // The folder holds the chosen epoch's weights: evaluating it on test gives the figure train printed.
+    // The folder holds the chosen epoch's weights and reminder bonus: evaluating it on test gives the figure train
+    // printed.
     const manifest = JSON.parse(readFileSync(join(out, "model.json"), "utf8"));
+    expect(run.stdout).toContain(`reminder bonus ${manifest.head.reminderBonus} chosen there`);
     const scored = await runCliCaptured([
       "evaluate",
       out,

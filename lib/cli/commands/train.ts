@@ -81,7 +81,8 @@ async function train(datasetDir: string, options: TrainOptions): Promise<void> {
         data.valid === undefined
           ? ""
           : `, best ${run.bestEpoch} on ${data.validSource === "carved" ? "the validation carved from train" : "valid"}`;
-      [metrics, how] = [run.metrics, `${run.epochs} epochs${chosen}, ${run.trainSeconds.toFixed(1)} s`];
+      const reminders = run.reminderTrials === undefined ? "" : `, reminder bonus ${run.reminderBonus} chosen there`;
+      [metrics, how] = [run.metrics, `${run.epochs} epochs${chosen}${reminders}, ${run.trainSeconds.toFixed(1)} s`];
     }
     const value = metrics[headline];
     process.stdout.write(
