@@ -35,6 +35,7 @@ import {
   runBaselinesOn,
   runModelOn,
   type ComparedRun,
+  type Protocol,
   type ReferenceFigure,
 } from "../lib/evaluate";
 import { disposeModel } from "../lib/models";
@@ -76,6 +77,18 @@ export function parseEvalRealArgs(argv: string[]): EvalRealOptions {
     } else throw new Error(`unknown argument ${flag}\n${USAGE}`);
   }
   return options;
+}
+
+/** The validation figures of each reminder bonus a run tried, when it chose one. */
+function logReminderTrials(set: string, run: ComparedRun, protocol: Protocol): void {
+  if (run.reminderTrials === undefined) return;
+  const [recall, rank] = headlineMetrics(protocol);
+  const tried = run.reminderTrials.map(
+    (t) => `${t.bonus}: ${(100 * t.metrics[recall]).toFixed(2)} / ${(100 * t.metrics[rank]).toFixed(2)}`,
+  );
+  console.log(
+    `${set}: ${run.name} validation ${recall} / ${rank} (%) by reminder bonus: ${tried.join(", ")} → ${run.reminderBonus}`,
+  );
 }
 
 /** What one data set adds to its config: the title of its table, the published figures and extra columns. */
@@ -152,8 +165,10 @@ async function evaluateSet(
   const nItems = itemCount(splits.train.schema);
   const baselines = config.baselines?.map((b) => createRunBaseline(b, nItems));
   const runs: ComparedRun[] = runBaselinesOn(splits, protocol, baselines).map((run) => ({ ...run, backend: "js" }));
-  for (const run of runs)
+  for (const run of runs) {
     console.log(`${name}: ${run.name} ${JSON.stringify(run.metrics)} (fitted in ${run.trainSeconds.toFixed(1)} s)`);
+    logReminderTrials(name, run, protocol);
+  }
   const configs = config.models.filter(
     (model) => options.models === undefined || options.models.includes(model.name ?? model.kind),
   );
@@ -166,13 +181,7 @@ async function evaluateSet(
     console.log(
       `${name}: ${trained.name} ${JSON.stringify(trained.metrics)} (epochs ${trained.epochs}, best on validation ${trained.bestEpoch}, ${trained.trainSeconds.toFixed(1)} s of training, reminder bonus ${trained.reminderBonus})`,
     );
-    if (trained.reminderTrials !== undefined) {
-      const [recall, rank] = headlineMetrics(protocol);
-      const tried = trained.reminderTrials.map(
-        (t) => `${t.bonus}: ${(100 * t.metrics[recall]).toFixed(2)} / ${(100 * t.metrics[rank]).toFixed(2)}`,
-      );
-      console.log(`${name}: ${trained.name} validation ${recall} / ${rank} (%) by reminder bonus: ${tried.join(", ")}`);
-    }
+    logReminderTrials(name, trained, protocol);
     runs.push({ ...trained, backend });
     disposeModel(trained);
   }

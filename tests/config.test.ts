@@ -94,6 +94,9 @@ describe("parseRunConfig", () => {
       expect(
         parseRunConfig({ ...valid, models: [{ kind: "gru", head: { reminderBonus } }] }, "x").models[0].head,
       ).toEqual({ reminderBonus });
+    expect(
+      parseRunConfig({ ...valid, baselines: [{ name: "vstan", reminderBonus: "validation" }] }, "x").baselines,
+    ).toEqual([{ name: "vstan", reminderBonus: "validation" }]);
     for (const [reminderBonus, shown] of [
       [-1, "-1"],
       ["best", '"best"'],

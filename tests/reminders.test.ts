@@ -2,7 +2,23 @@
 // (top-k for serving), and chosen on validation by a run.
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { evaluateModelOn, evaluateModelUnder, runModelOn } from "../lib/evaluate";
+import {
+  BASELINE_REMINDER_BONUSES,
+  RemindingBaseline,
+  type SavableBaseline,
+  createBaseline,
+  evaluateRecommender,
+  evaluateRecommenderUnder,
+  remind,
+} from "../lib/baselines";
+import {
+  createRunBaseline,
+  evaluateModelOn,
+  evaluateModelUnder,
+  evaluateRecommenderOn,
+  runBaselinesOn,
+  runModelOn,
+} from "../lib/evaluate";
 import {
   HostReminders,
   REMINDER_BONUSES,
@@ -121,5 +137,77 @@ describe('a run\'s reminderBonus "validation"', () => {
     const head = createHeadFor(model, { reminderBonus: 2 });
     expect(head.config.reminderBonus).toBe(2);
     disposeModel({ model, head });
+  });
+});
+
+describe("baseline reminders", () => {
+  // A fixed "baseline" over 6 ids scoring 4 > 5 > 2 > 3 whatever the session.
+  const fixed: SavableBaseline = {
+    name: "most-popular",
+    nItems: 6,
+    config: {},
+    fit: () => undefined,
+    score: (_session, out = new Float32Array(6)) => {
+      out.set([0, 0, 2, 1, 4, 3]);
+      return out;
+    },
+    state: () => ({}),
+    restore: () => undefined,
+  };
+
+  it("raises the session's known items by bonus × the row's largest score", () => {
+    const scores = Float32Array.from([0, 0, 2, 1, 4, 3]);
+    remind(scores, scores, [3], 0.5); // 1 + 0.5 × 4
+    expect(Array.from(scores)).toEqual([0, 0, 2, 3, 4, 3]);
+    const reminded = new RemindingBaseline(fixed, 1000);
+    expect(Array.from(reminded.score(Int32Array.from([1, 3, 3, 2])))).toEqual([0, 0, 4002, 4001, 4, 3]);
+    expect(reminded.config).toEqual({ reminderBonus: 1000 });
+    expect(() => new RemindingBaseline(fixed, -1)).toThrow(/reminderBonus must be a number >= 0/);
+  });
+
+  it("ranks once per bonus from one scoring, hand-computed", () => {
+    // Sessions [3, 2] (target 2: rank 3 raw) and [3, 5] (target 5: rank 2 raw). Bonus 0.6 (× 4 = 2.4): session 1's
+    // history {3} scores 3.4 → target 2 (2) ranks 4th; session 2: 5 (3) vs 3 (3.4), 4 (4) → 3rd.
+    const sessions = [Int32Array.from([3, 2]), Int32Array.from([3, 5])];
+    const [raw, raised] = evaluateRecommenderUnder(fixed, sessions, { ks: [2, 3, 4], protocol: "last" }, [0, 0.6]);
+    expect(raw.values["mrr@4"]).toBeCloseTo((1 / 3 + 1 / 2) / 2, 6);
+    expect(raised.values["mrr@4"]).toBeCloseTo((1 / 4 + 1 / 3) / 2, 6);
+    expect(evaluateRecommender(new RemindingBaseline(fixed, 0.6), sessions, { ks: [2, 3, 4] }).values).toEqual(
+      raised.values,
+    );
+  });
+
+  it('a run\'s "validation" chooses the bonus, scores test with it and saves it in the config', () => {
+    const sessions = (offset: number) =>
+      Array.from({ length: 30 }, (_, s) => {
+        const a = 2 + ((s + offset) % 9);
+        const b = 2 + ((s * 5 + offset + 3) % 9);
+        return [a, b, a, b, a];
+      });
+    const [train, valid, test] = [0, 1, 2].map((offset) => tableOf(sessions(offset), 12));
+    const protocol = { name: "every-next", ks: [1, 5, 20] } as const;
+    const baseline = createRunBaseline({ name: "v-sknn", reminderBonus: "validation" }, 12);
+    const [run] = runBaselinesOn({ train, valid, test }, protocol, [baseline]);
+    const trials = run.reminderTrials!;
+    expect(trials.map((t) => t.bonus)).toEqual(BASELINE_REMINDER_BONUSES);
+    const best = Math.max(...trials.map((t) => t.metrics["mrr@20"]));
+    expect(run.reminderBonus).toBe(trials.find((t) => t.metrics["mrr@20"] === best)!.bonus);
+    expect(run.reminderBonus).toBeGreaterThan(0);
+    expect(baseline.config.reminderBonus).toBe(run.reminderBonus);
+    expect(evaluateRecommenderOn(baseline, test, protocol).values).toEqual(run.metrics);
+    // Restored from its saved config: the same scores.
+    const restored = createBaseline("v-sknn", 12, baseline.config);
+    restored.restore(baseline.state());
+    const session = Int32Array.from([3, 4, 3]);
+    expect(restored.score(session)).toEqual(baseline.score(session));
+    expect(() => evaluateRecommenderOn(baseline, test, { name: "sampled-last", negatives: 3 })).toThrow(
+      /could only raise the target/,
+    );
+    // Without a validation split: 0, nothing tried.
+    const [plain] = runBaselinesOn({ train, test }, protocol, [
+      createRunBaseline({ name: "vstan", reminderBonus: "validation" }, 12),
+    ]);
+    expect(plain.reminderBonus).toBe(0);
+    expect(plain.reminderTrials).toBeUndefined();
   });
 });

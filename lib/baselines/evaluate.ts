@@ -3,6 +3,7 @@ import { RankingMetrics, type RankingResult } from "../metrics/accumulator";
 import { rankOfTarget } from "../metrics/rank";
 import type { ProtocolName } from "../evaluate/protocols";
 import type { Recommender } from "./recommender";
+import { BaselineReminders } from "./reminders";
 
 /**
  * The protocols of lib/evaluate/protocols.ts that need no sampling:
@@ -25,18 +26,37 @@ export function evaluateRecommender(
   sessions: readonly Int32Array[],
   config: EvaluateRecommenderConfig = {},
 ): RankingResult {
+  return evaluateRecommenderUnder(recommender, sessions, config, [0])[0];
+}
+
+/**
+ * `evaluateRecommender` once per reminder bonus of `bonuses` (./reminders.ts: each example's session items raised by
+ * bonus × its largest score), from one scoring of each example; bonus 0 is the recommender's own scores.
+ */
+export function evaluateRecommenderUnder(
+  recommender: Recommender,
+  sessions: readonly Int32Array[],
+  config: EvaluateRecommenderConfig,
+  bonuses: readonly number[],
+): RankingResult[] {
   const protocol = config.protocol ?? "last";
   if (protocol !== "last" && protocol !== "every-next") {
     throw new Error(`evaluateRecommender: protocol must be "last" or "every-next", got "${String(protocol)}"`);
   }
-  const metrics = new RankingMetrics({ ks: config.ks });
+  const metrics = bonuses.map(() => new RankingMetrics({ ks: config.ks }));
+  const withReminders = bonuses.some((bonus) => bonus !== 0);
   const scores = new Float32Array(recommender.nItems); // reused by every example
   sessions.forEach((session, s) => {
     const firstTarget = protocol === "last" ? Math.max(1, session.length - 1) : 1;
     for (let t = firstTarget; t < session.length; t++) {
-      recommender.score(session.subarray(0, t), scores);
-      metrics.addRank(rankOfTarget(scores, session[t], `${recommender.name} on sessions[${s}] position ${t}`));
+      const history = session.subarray(0, t);
+      recommender.score(history, scores);
+      const where = `${recommender.name} on sessions[${s}] position ${t}`;
+      const reminders = withReminders ? new BaselineReminders(scores, history) : null;
+      bonuses.forEach((bonus, i) =>
+        metrics[i].addRank(rankOfTarget(reminders === null ? scores : reminders.apply(bonus), session[t], where)),
+      );
     }
   });
-  return metrics.result();
+  return metrics.map((m) => m.result());
 }

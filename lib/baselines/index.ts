@@ -13,4 +13,10 @@ export {
   restoreBaseline,
 } from "./saved";
 export { type BaselineState, StateLayoutError } from "./state";
-export { evaluateRecommender, type EvaluateRecommenderConfig, type NextItemProtocol } from "./evaluate";
+export { BASELINE_REMINDER_BONUSES, BaselineReminders, RemindingBaseline, remind } from "./reminders";
+export {
+  evaluateRecommender,
+  evaluateRecommenderUnder,
+  type EvaluateRecommenderConfig,
+  type NextItemProtocol,
+} from "./evaluate";

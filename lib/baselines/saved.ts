@@ -16,6 +16,7 @@
 //                     itemOccurrences float32 [nItems]        training occurrences per item id (repeats counted; the IDF)
 import { MostPopular } from "./popularity";
 import type { Recommender } from "./recommender";
+import { RemindingBaseline } from "./reminders";
 import type { BaselineState } from "./state";
 import { SessionKnn, type SessionKnnConfig } from "./sknn";
 import { SuccessorCounts } from "./successor";
@@ -40,8 +41,15 @@ export function isBaselineKind(kind: unknown): kind is BaselineKind {
   return BASELINE_KINDS.includes(kind as BaselineKind);
 }
 
-/** The unfitted baseline of `kind` with `config` (as `config` returned it); errors say what in the config is wrong. */
+/** The unfitted baseline of `kind` with `config` (as `config` returned it); errors say what in the config is wrong.
+ *  `config.reminderBonus` (any kind) wraps it in a RemindingBaseline (./reminders.ts). */
 export function createBaseline(kind: BaselineKind, nItems: number, config: Record<string, unknown>): SavableBaseline {
+  const { reminderBonus, ...own } = config;
+  const baseline = createPlainBaseline(kind, nItems, own);
+  return reminderBonus === undefined ? baseline : new RemindingBaseline(baseline, reminderBonus as number);
+}
+
+function createPlainBaseline(kind: BaselineKind, nItems: number, config: Record<string, unknown>): SavableBaseline {
   switch (kind) {
     case "most-popular":
       return new MostPopular(nItems);

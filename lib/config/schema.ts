@@ -166,6 +166,14 @@ const sampledSchema = z.discriminatedUnion("negatives", [
   z.strictObject({ negatives: z.literal("in-batch") }),
 ]);
 
+/** A reminder bonus (lib/models/reminders.ts, lib/baselines/reminders.ts): a number, or "validation". */
+const reminderBonus = () =>
+  z
+    .union([z.number().min(0, { error: 'expected a number >= 0 or "validation"' }), z.literal("validation")], {
+      error: 'expected a number >= 0 or "validation"',
+    })
+    .optional();
+
 const headSchema = z.strictObject({
   tied: bool().optional(),
   cosine: bool().optional(),
@@ -176,11 +184,7 @@ const headSchema = z.strictObject({
     .min(0, { error: "expected a number in [0, 1)" })
     .lt(1, { error: "expected a number in [0, 1)" })
     .optional(),
-  reminderBonus: z
-    .union([z.number().min(0, { error: 'expected a number >= 0 or "validation"' }), z.literal("validation")], {
-      error: 'expected a number >= 0 or "validation"',
-    })
-    .optional(),
+  reminderBonus: reminderBonus(),
   sampled: sampledSchema.nullable().optional(),
   seed: z.number({ error: "expected a number" }).int({ error: "expected an integer" }).optional(),
 });
@@ -240,29 +244,35 @@ const baselineSchema = z.union(
     oneOf(BASELINE_KINDS),
     z.strictObject({
       name: z.literal("v-sknn"),
-      config: z.strictObject({
-        k: positiveInteger().optional(),
-        sampleSize: positiveInteger().optional(),
-        similarity: oneOf(["cosine", "vec"]).optional(),
-      }),
+      config: z
+        .strictObject({
+          k: positiveInteger().optional(),
+          sampleSize: positiveInteger().optional(),
+          similarity: oneOf(["cosine", "vec"]).optional(),
+        })
+        .optional(),
+      reminderBonus: reminderBonus(),
     }),
     z.strictObject({
       name: z.literal("vstan"),
-      config: z.strictObject({
-        k: positiveInteger().optional(),
-        sampleSize: positiveInteger().optional(),
-        similarity: oneOf(["cosine", "vec"]).optional(),
-        /** VSTAN's weights (lib/baselines/vstan.ts); null switches one off. */
-        lambdaSpw: lambda(),
-        lambdaSnh: lambda(),
-        lambdaInh: lambda(),
-        lambdaIpw: lambda(),
-        lambdaIdf: lambda(),
-      }),
+      reminderBonus: reminderBonus(),
+      config: z
+        .strictObject({
+          k: positiveInteger().optional(),
+          sampleSize: positiveInteger().optional(),
+          similarity: oneOf(["cosine", "vec"]).optional(),
+          /** VSTAN's weights (lib/baselines/vstan.ts); null switches one off. */
+          lambdaSpw: lambda(),
+          lambdaSnh: lambda(),
+          lambdaInh: lambda(),
+          lambdaIpw: lambda(),
+          lambdaIdf: lambda(),
+        })
+        .optional(),
     }),
   ],
   {
-    error: `expected one of ${BASELINE_KINDS.map((b) => JSON.stringify(b)).join(", ")}, or { "name": "v-sknn" | "vstan", "config": {...} }`,
+    error: `expected one of ${BASELINE_KINDS.map((b) => JSON.stringify(b)).join(", ")}, or { "name": "v-sknn" | "vstan", "config"?: {...}, "reminderBonus"?: number | "validation" }`,
   },
 );
 

@@ -70,9 +70,6 @@ export interface ComparedRun extends RunResult {
   bestEpoch?: number;
   /** Backend that trained it ("js" for the baselines). */
   backend?: string;
-  /** The reminder bonus it was scored with (models), and whether validation chose it (reminderBonus "validation"). */
-  reminderBonus?: number;
-  reminderTrials?: readonly unknown[];
 }
 
 function referencesOf(run: ComparedRun, references: readonly ReferenceFigure[]): ReferenceFigure[] {
@@ -91,7 +88,7 @@ function referenceCell(figures: ReferenceFigure[], key: string): string {
 /**
  * Columns: model, then for each headline metric ours and the reference, then the other metrics in `extra`, epochs
  * (trained, and the one chosen on validation when it differs), the reminder bonus when validation chose one for some
- * model, training seconds (ours, reference) and backend. A
+ * run, training seconds (ours, reference) and backend. A
  * reference whose counterpart is none of the runs (a published model we do not run, e.g. GCE-GNN) is a row of its
  * own, "<counterpart> (published)", with its figures in the reference columns.
  */
@@ -102,7 +99,8 @@ export function comparisonTable(
   extra: readonly string[] = [],
 ): ReportTable {
   const headline = headlineMetrics(protocol);
-  // A column for the reminder bonus when validation chose one for some model (lib/models/reminders.ts).
+  // A column for the reminder bonus when validation chose one for some run (lib/models/reminders.ts,
+  // lib/baselines/reminders.ts).
   const chosenReminders = runs.some((run) => run.reminderTrials !== undefined);
   const columns = [
     "model",

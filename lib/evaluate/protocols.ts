@@ -5,7 +5,8 @@
 //                             "sampled-last", to show how much sampling flatters a model).
 // The same names serve models and baselines (lib/baselines/evaluate.ts takes "last" and "every-next").
 // One function per kind of scorer picks the right evaluation (see every-next.ts and sampled-last.ts).
-import { evaluateRecommender } from "../baselines/evaluate";
+import { evaluateRecommender, evaluateRecommenderUnder } from "../baselines/evaluate";
+import { RemindingBaseline } from "../baselines/reminders";
 import type { Recommender } from "../baselines/recommender";
 import { sessionsOf, type SessionTable } from "../data/loader";
 import type { RankingResult } from "../metrics/accumulator";
@@ -120,6 +121,26 @@ export function evaluateRecommenderOn(
   table: SessionTable,
   protocol: Protocol,
 ): RankingResult {
-  if (protocol.name === "sampled-last") return evaluateRecommenderSampledLast(recommender, table, protocol);
+  if (protocol.name === "sampled-last") {
+    if (recommender instanceof RemindingBaseline && recommender.bonus !== 0)
+      throw new Error(
+        `evaluateRecommenderOn: protocol sampled-last ranks the target against items the user never interacted with, so a reminder bonus (${recommender.bonus}) could only raise the target: evaluate ${recommender.name} with reminderBonus 0`,
+      );
+    return evaluateRecommenderSampledLast(recommender, table, protocol);
+  }
   return evaluateRecommender(recommender, sessionsOf(table), { ks: protocolKs(protocol), protocol: protocol.name });
+}
+
+/** `evaluateRecommenderOn` under a full-ranking protocol once per reminder bonus (lib/baselines/reminders.ts) of
+ *  `bonuses`, from one scoring of each example by `recommender`. */
+export function evaluateRecommenderUnderOn(
+  recommender: Recommender,
+  table: SessionTable,
+  protocol: Protocol,
+  bonuses: readonly number[],
+): RankingResult[] {
+  if (protocol.name === "sampled-last")
+    throw new Error("evaluateRecommenderUnderOn: reminder bonuses need a full-ranking protocol (every-next or last)");
+  const config = { ks: protocolKs(protocol), protocol: protocol.name };
+  return evaluateRecommenderUnder(recommender, sessionsOf(table), config, bonuses);
 }

@@ -13,6 +13,8 @@
 // Every setting a config leaves out takes its value from RUN_DEFAULTS (defaults.ts).
 import {
   BASELINE_KINDS,
+  BASELINE_REMINDER_BONUSES,
+  RemindingBaseline,
   type Recommender,
   type SavableBaseline,
   type SessionKnnConfig,
@@ -35,6 +37,7 @@ import {
   evaluateModelOn,
   evaluateModelUnder,
   evaluateRecommenderOn,
+  evaluateRecommenderUnderOn,
   headlineMetrics,
 } from "./protocols";
 
@@ -121,6 +124,10 @@ export interface RunResult {
   metrics: Record<string, number>;
   trainSeconds: number;
   history?: EpochRecord[];
+  /** The reminder bonus it was scored with (lib/models/reminders.ts, lib/baselines/reminders.ts), when it has one;
+   *  chosen on validation: each bonus tried and its validation figures. */
+  reminderBonus?: number;
+  reminderTrials?: { bonus: number; metrics: Record<string, number> }[];
 }
 
 export interface RunSplits {
@@ -135,10 +142,8 @@ export interface ProtocolRunResult extends RunResult {
   /** Epochs trained, and the one whose weights were scored. */
   epochs: number;
   bestEpoch: number;
-  /** The reminder bonus the split was scored with; with reminderBonus "validation", each bonus tried and its
-   *  validation figures. */
+  /** The reminder bonus the split was scored with (0: none). */
   reminderBonus: number;
-  reminderTrials?: { bonus: number; metrics: Record<string, number> }[];
 }
 
 /** A model and its output head as a run trains them. */
@@ -299,13 +304,19 @@ export function runModelOn(
  *  named), and V-SKNN's or VSTAN's settings. */
 export type BaselineName = (typeof BASELINE_KINDS)[number];
 export type BaselineConfig =
-  BaselineName | { name: "v-sknn"; config: SessionKnnConfig } | { name: "vstan"; config: VstanConfig };
+  | BaselineName
+  | { name: "v-sknn"; config?: SessionKnnConfig; reminderBonus?: number | "validation" }
+  | { name: "vstan"; config?: VstanConfig; reminderBonus?: number | "validation" };
 
-/** The baseline of `config` (a name, or a name with settings) for a catalogue of `nItems` ids. */
+/** The baseline of `config` (a name, or a name with settings) for a catalogue of `nItems` ids. A reminder bonus
+ *  (lib/baselines/reminders.ts: a number, or "validation" — chosen by `runBaselinesOn` on the validation split from
+ *  BASELINE_REMINDER_BONUSES) wraps it in a RemindingBaseline. */
 export function createRunBaseline(config: BaselineConfig, nItems: number): SavableBaseline {
-  return typeof config === "string"
-    ? createBaseline(config, nItems, {})
-    : createBaseline(config.name, nItems, { ...config.config });
+  if (typeof config === "string") return createBaseline(config, nItems, {});
+  const baseline = createBaseline(config.name, nItems, { ...config.config });
+  if (config.reminderBonus === undefined) return baseline;
+  const chosen = config.reminderBonus === "validation";
+  return new RemindingBaseline(baseline, chosen ? 0 : (config.reminderBonus as number), chosen);
 }
 
 /** The three baselines of lib/baselines for a catalogue of `nItems` ids. */
@@ -313,21 +324,37 @@ export function defaultBaselines(nItems: number): Recommender[] {
   return RUN_DEFAULTS.baselines.map((name) => createRunBaseline(name, nItems));
 }
 
-/** Fits each baseline on the train sessions (in table order = time order) and scores it on test under `protocol`. */
+/** Fits each baseline on the train sessions (in table order = time order) and scores it on test under `protocol`;
+ *  a baseline whose reminder bonus is "validation" gets the bonus with the best validation figure first (ties: the
+ *  smaller; 0 without a validation split or under sampled-last). */
 export function runBaselinesOn(
-  splits: Pick<RunSplits, "train" | "test">,
+  splits: Pick<RunSplits, "train" | "valid" | "test">,
   protocol: Protocol,
   baselines?: Recommender[],
 ): RunResult[] {
   const train = sessionsOf(splits.train);
+  const [, selectBy] = headlineMetrics(protocol);
   return (baselines ?? defaultBaselines(itemCount(splits.train.schema))).map((recommender) => {
     const started = performance.now();
     recommender.fit(train);
     const trainSeconds = (performance.now() - started) / 1000;
+    let reminderTrials: RunResult["reminderTrials"];
+    if (
+      recommender instanceof RemindingBaseline &&
+      recommender.chooseOnValidation &&
+      splits.valid !== undefined &&
+      protocol.name !== "sampled-last"
+    ) {
+      const results = evaluateRecommenderUnderOn(recommender.inner, splits.valid, protocol, BASELINE_REMINDER_BONUSES);
+      reminderTrials = BASELINE_REMINDER_BONUSES.map((bonus, i) => ({ bonus, metrics: results[i].values }));
+      recommender.bonus = reminderTrials.reduce((a, b) => (b.metrics[selectBy] > a.metrics[selectBy] ? b : a)).bonus;
+    }
     return {
       name: recommender.name,
       metrics: evaluateRecommenderOn(recommender, splits.test, protocol).values,
       trainSeconds,
+      ...(recommender instanceof RemindingBaseline ? { reminderBonus: recommender.bonus } : {}),
+      ...(reminderTrials === undefined ? {} : { reminderTrials }),
     };
   });
 }
