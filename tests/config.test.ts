@@ -159,10 +159,11 @@ describe("one default configuration per model (issue 19)", () => {
   const SETS = ["yoochoose.json", "tmall.json", "nowplaying.json"];
   const raw = (file: string) => JSON.parse(readFileSync(join(CONFIGS, file), "utf8")) as Record<string, unknown>;
 
-  it("the real-data configs of one protocol name the same models file, and read the same model sections", async () => {
-    for (const file of SETS) expect({ file, models: raw(file).models }).toEqual({ file, models: "models.json" });
+  it("the real-data configs name the same models file, and read the same model sections", async () => {
+    const all = [...SETS, "games.json"];
+    for (const file of all) expect({ file, models: raw(file).models }).toEqual({ file, models: "models.json" });
     const shared = JSON.parse(readFileSync(join(CONFIGS, "models.json"), "utf8")) as unknown[];
-    for (const file of SETS) {
+    for (const file of all) {
       const config = await readRunConfig(join(CONFIGS, file));
       expect({ file, models: config.models }).toEqual({ file, models: shared });
     }
@@ -174,13 +175,18 @@ describe("one default configuration per model (issue 19)", () => {
     ]);
   });
 
-  it("and each carves a validation split from train by time, with VSTAN among the baselines", async () => {
+  it("and each carves a validation split from train by time, with the kNN baselines' reminders chosen on it", async () => {
     for (const file of SETS) {
       const config = await readRunConfig(join(CONFIGS, file));
-      expect({ file, validation: config.data.validation, vstan: config.baselines?.includes("vstan") }).toEqual({
+      expect({ file, validation: config.data.validation, baselines: config.baselines }).toEqual({
         file,
         validation: { fraction: 0.1 },
-        vstan: true,
+        baselines: [
+          "most-popular",
+          "successor-counts",
+          { name: "v-sknn", reminderBonus: "validation" },
+          { name: "vstan", reminderBonus: "validation" },
+        ],
       });
     }
   });
