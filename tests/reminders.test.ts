@@ -35,6 +35,15 @@ beforeAll(async () => {
   await tf.setBackend("cpu");
 });
 
+/** `count` sessions that come back to their items (a b a b a): a reminder bonus helps, and validation should find it. */
+function repeatingSessions(offset: number, count: number): number[][] {
+  return Array.from({ length: count }, (_, s) => {
+    const a = 2 + ((s + offset) % 9);
+    const b = 2 + ((s * 5 + offset + 3) % 9);
+    return [a, b, a, b, a];
+  });
+}
+
 describe("reminder bonus", () => {
   // Two rows over 6 ids; row 0's session holds 3, 3 (again), 1 (OOV) and padding; row 1's holds 5.
   const session = { ids: Int32Array.from([3, 3, 1, 0, 5, 0, 0, 0]), width: 4 };
@@ -86,16 +95,7 @@ describe("reminder bonus", () => {
 });
 
 describe('a run\'s reminderBonus "validation"', () => {
-  // Sessions that come back to their items: a bonus helps, and validation should find it.
-  const sessions = (offset: number) =>
-    Array.from({ length: 24 }, (_, s) => {
-      const a = 2 + ((s + offset) % 9);
-      const b = 2 + ((s * 5 + offset + 3) % 9);
-      return [a, b, a, b, a];
-    });
-  const train = tableOf(sessions(0), 12);
-  const valid = tableOf(sessions(1), 12);
-  const test = tableOf(sessions(2), 12);
+  const [train, valid, test] = [0, 1, 2].map((offset) => tableOf(repeatingSessions(offset, 24), 12));
   const protocol = { name: "every-next", ks: [1, 5, 20] } as const;
   const config = {
     kind: "gru" as const,
@@ -178,13 +178,7 @@ describe("baseline reminders", () => {
   });
 
   it('a run\'s "validation" chooses the bonus, scores test with it and saves it in the config', () => {
-    const sessions = (offset: number) =>
-      Array.from({ length: 30 }, (_, s) => {
-        const a = 2 + ((s + offset) % 9);
-        const b = 2 + ((s * 5 + offset + 3) % 9);
-        return [a, b, a, b, a];
-      });
-    const [train, valid, test] = [0, 1, 2].map((offset) => tableOf(sessions(offset), 12));
+    const [train, valid, test] = [0, 1, 2].map((offset) => tableOf(repeatingSessions(offset, 30), 12));
     const protocol = { name: "every-next", ks: [1, 5, 20] } as const;
     const baseline = createRunBaseline({ name: "v-sknn", reminderBonus: "validation" }, 12);
     const [run] = runBaselinesOn({ train, valid, test }, protocol, [baseline]);
