@@ -2,7 +2,6 @@
 // raised by `bonus` × the row's largest score. A neighbourhood method's scores have no fixed scale (sums of
 // similarities), so the bonus is relative to the row's best; 1000 puts the session's items first.
 import { FIRST_CANDIDATE } from "../metrics/rank";
-import type { Recommender } from "./recommender";
 import type { SavableBaseline } from "./saved";
 import type { BaselineState } from "./state";
 
@@ -17,35 +16,28 @@ function distinctKnown(session: Int32Array): number[] {
 }
 
 /**
- * Sets the score of each of `items` to its score in `raw` + bonus × the largest score of `raw` over the known ids
- * (1 when none is positive). `scores` and `raw` may be the same array.
- */
-export function remind(raw: Float32Array, scores: Float32Array, items: readonly number[], bonus: number): void {
-  let best = 0;
-  for (let id = FIRST_CANDIDATE; id < raw.length; id++) if (raw[id] > best) best = raw[id];
-  const unit = best > 0 ? best : 1;
-  const base = items.map((id) => raw[id]);
-  items.forEach((id, i) => (scores[id] = base[i] + bonus * unit));
-}
-
-/**
- * Host rows of one baseline score for several bonuses: `apply(bonus)` rewrites the session's items from their raw
- * scores, so every bonus gives the bits a single call does.
+ * One row of baseline scores with its session's items raised: `apply(bonus)` sets each of them to its raw score +
+ * bonus × the row's largest raw score over the known ids (1 when none is positive), in place, always from the raw
+ * scores, so that trying several bonuses on one row gives each the bits a single call does.
  */
 export class BaselineReminders {
   private readonly items: number[];
-  private readonly raw: Float32Array;
+  private readonly raw: number[];
+  private readonly unit: number;
 
   constructor(
     private readonly scores: Float32Array,
     session: Int32Array,
   ) {
     this.items = distinctKnown(session);
-    this.raw = Float32Array.from(scores);
+    this.raw = this.items.map((id) => scores[id]);
+    let best = 0;
+    for (let id = FIRST_CANDIDATE; id < scores.length; id++) if (scores[id] > best) best = scores[id];
+    this.unit = best > 0 ? best : 1;
   }
 
   apply(bonus: number): Float32Array {
-    remind(this.raw, this.scores, this.items, bonus);
+    this.items.forEach((id, i) => (this.scores[id] = this.raw[i] + bonus * this.unit));
     return this.scores;
   }
 }
@@ -83,8 +75,7 @@ export class RemindingBaseline implements SavableBaseline {
 
   score(session: Int32Array, out?: Float32Array): Float32Array {
     const scores = this.inner.score(session, out);
-    if (this.bonus !== 0) remind(scores, scores, distinctKnown(session), this.bonus);
-    return scores;
+    return this.bonus === 0 ? scores : new BaselineReminders(scores, session).apply(this.bonus);
   }
 
   state(): BaselineState {
@@ -94,9 +85,4 @@ export class RemindingBaseline implements SavableBaseline {
   restore(state: BaselineState): void {
     this.inner.restore(state);
   }
-}
-
-/** The scores `recommender` gives before any reminder bonus. */
-export function withoutReminders(recommender: Recommender): Recommender {
-  return recommender instanceof RemindingBaseline ? recommender.inner : recommender;
 }
