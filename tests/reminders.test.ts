@@ -9,7 +9,7 @@ import {
   createBaseline,
   evaluateRecommender,
   evaluateRecommenderUnder,
-  BaselineReminders,
+  baselineReminders,
 } from "../lib/baselines";
 import {
   createRunBaseline,
@@ -157,7 +157,7 @@ describe("baseline reminders", () => {
 
   it("raises the session's known items by bonus × the row's largest score", () => {
     const scores = Float32Array.from([0, 0, 2, 1, 4, 3]);
-    const row = new BaselineReminders(scores, Int32Array.from([3, 0, 1, 3]));
+    const row = baselineReminders(scores, Int32Array.from([3, 0, 1, 3]));
     expect(Array.from(row.apply(0.5))).toEqual([0, 0, 2, 3, 4, 3]); // 1 + 0.5 × 4
     expect(Array.from(row.apply(0))).toEqual([0, 0, 2, 1, 4, 3]); // from the raw score, not the last try
     const reminded = new RemindingBaseline(fixed, 1000);

@@ -3,7 +3,7 @@ import { RankingMetrics, type RankingResult } from "../metrics/accumulator";
 import { rankOfTarget } from "../metrics/rank";
 import type { ProtocolName } from "../evaluate/protocols";
 import type { Recommender } from "./recommender";
-import { BaselineReminders } from "./reminders";
+import { baselineReminders } from "./reminders";
 
 /**
  * The protocols of lib/evaluate/protocols.ts that need no sampling:
@@ -52,7 +52,7 @@ export function evaluateRecommenderUnder(
       const history = session.subarray(0, t);
       recommender.score(history, scores);
       const where = `${recommender.name} on sessions[${s}] position ${t}`;
-      const reminders = withReminders ? new BaselineReminders(scores, history) : null;
+      const reminders = withReminders ? baselineReminders(scores, history) : null;
       bonuses.forEach((bonus, i) =>
         metrics[i].addRank(rankOfTarget(reminders === null ? scores : reminders.apply(bonus), session[t], where)),
       );

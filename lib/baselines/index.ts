@@ -13,7 +13,7 @@ export {
   restoreBaseline,
 } from "./saved";
 export { type BaselineState, StateLayoutError } from "./state";
-export { BASELINE_REMINDER_BONUSES, BaselineReminders, RemindingBaseline } from "./reminders";
+export { BASELINE_REMINDER_BONUSES, RemindingBaseline, baselineReminders } from "./reminders";
 export {
   evaluateRecommender,
   evaluateRecommenderUnder,

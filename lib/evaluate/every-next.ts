@@ -45,9 +45,9 @@ export function checkCausal(model: SessionModel, who: string): void {
   }
 }
 
-/** Reminder bonuses to rank under (lib/models/reminders.ts): one result per bonus, each row's session items raised. */
-export interface ReminderTrial {
-  bonuses: readonly number[];
+/** Whether any of `bonuses` raises anything. */
+function hasReminders(bonuses: readonly number[]): boolean {
+  return bonuses.some((bonus) => bonus !== 0);
 }
 
 /**
@@ -69,7 +69,7 @@ export async function rankInChunks(
 ): Promise<void> {
   if (metrics.length !== bonuses.length)
     throw new Error(`rankInChunks: ${metrics.length} metrics for ${bonuses.length} bonuses`);
-  const withReminders = session !== undefined && bonuses.some((bonus) => bonus !== 0);
+  const withReminders = session !== undefined && hasReminders(bonuses);
   const n = states.shape[0];
   const rows = Math.max(1, Math.floor(maxElements / head.nItems));
   for (let start = 0; start < n; start += rows) {
@@ -94,19 +94,21 @@ export async function evaluateEveryNext(
   table: SessionTable,
   config: EveryNextConfig = {},
 ): Promise<RankingResult> {
-  return (await evaluateEveryNextUnder(model, head, table, config, { bonuses: [head.config.reminderBonus] }))[0];
+  return (await evaluateEveryNextUnder(model, head, table, config, [head.config.reminderBonus]))[0];
 }
 
-/** `evaluateEveryNext` once per reminder bonus of `trial`, from the same forward passes and scores. */
+/** `evaluateEveryNext` once per reminder bonus of `bonuses` (lib/models/reminders.ts), from the same forward passes
+ *  and scores. */
 export async function evaluateEveryNextUnder(
   model: SessionModel,
   head: ItemOutputHead,
   table: SessionTable,
   config: EveryNextConfig,
-  trial: ReminderTrial,
+  bonuses: readonly number[],
 ): Promise<RankingResult[]> {
   checkCausal(model, "evaluateEveryNext");
-  const metrics = trial.bonuses.map(() => new RankingMetrics({ ks: config.ks ?? EVERY_NEXT_KS }));
+  const metrics = bonuses.map(() => new RankingMetrics({ ks: config.ks ?? EVERY_NEXT_KS }));
+  const withReminders = hasReminders(bonuses); // else the sessions' items are not even read
   const batchSize = config.batchSize ?? DEFAULT_BATCH;
   const maxElements = config.maxScoreElements ?? DEFAULT_MAX_SCORE_ELEMENTS;
   const rows = byLength(table);
@@ -116,16 +118,10 @@ export async function evaluateEveryNextUnder(
     const example = scheme(batch);
     // states [n, dim]: every position t < length − 1, in row-major order; targets [n]: item t + 1.
     const { states, targets } = tf.tidy(() => selectTargets(model, model.encode(example.inputs, false), example));
-    const session = prefixItems(await batch.items.data(), await example.targets.data(), batch.items.shape[1]);
-    await rankInChunks(
-      head,
-      states,
-      Int32Array.from(await targets.data()),
-      metrics,
-      trial.bonuses,
-      session,
-      maxElements,
-    );
+    const session = withReminders
+      ? prefixItems(await batch.items.data(), await example.targets.data(), batch.items.shape[1])
+      : undefined;
+    await rankInChunks(head, states, Int32Array.from(await targets.data()), metrics, bonuses, session, maxElements);
     tf.dispose([states, targets, example as unknown as tf.TensorContainer]);
     disposeBatch(batch);
   }
@@ -159,18 +155,20 @@ export async function evaluateByPrefix(
   table: SessionTable,
   config: PrefixConfig = {},
 ): Promise<RankingResult> {
-  return (await evaluateByPrefixUnder(model, head, table, config, { bonuses: [head.config.reminderBonus] }))[0];
+  return (await evaluateByPrefixUnder(model, head, table, config, [head.config.reminderBonus]))[0];
 }
 
-/** `evaluateByPrefix` once per reminder bonus of `trial`, from the same forward passes and scores. */
+/** `evaluateByPrefix` once per reminder bonus of `bonuses` (lib/models/reminders.ts), from the same forward passes
+ *  and scores. */
 export async function evaluateByPrefixUnder(
   model: SessionModel,
   head: ItemOutputHead,
   table: SessionTable,
   config: PrefixConfig,
-  trial: ReminderTrial,
+  bonuses: readonly number[],
 ): Promise<RankingResult[]> {
-  const metrics = trial.bonuses.map(() => new RankingMetrics({ ks: config.ks ?? EVERY_NEXT_KS }));
+  const metrics = bonuses.map(() => new RankingMetrics({ ks: config.ks ?? EVERY_NEXT_KS }));
+  const withReminders = hasReminders(bonuses); // else the sessions' items are not even read
   const batchSize = config.batchSize ?? DEFAULT_BATCH;
   const sessions: number[] = [];
   const historyLengths: number[] = [];
@@ -188,8 +186,10 @@ export async function evaluateByPrefixUnder(
     const inputs = evaluationInputs(history, { kind: "last", maskId: null });
     const targets = Int32Array.from(rows, (s, i) => table.items[s * table.maxLength + lengths[i]]);
     const states = nextItemStates(model, inputs);
-    const session: SessionItems = { ids: Int32Array.from(await history.items.data()), width: history.items.shape[1] };
-    await rankInChunks(head, states, targets, metrics, trial.bonuses, session, config.maxScoreElements);
+    const session: SessionItems | undefined = withReminders
+      ? { ids: Int32Array.from(await history.items.data()), width: history.items.shape[1] }
+      : undefined;
+    await rankInChunks(head, states, targets, metrics, bonuses, session, config.maxScoreElements);
     tf.dispose([states, inputs as unknown as tf.TensorContainer]);
     disposeBatch(history);
   }

@@ -17,7 +17,6 @@ export {
   prefixItems,
   rankInChunks,
   type EveryNextConfig,
-  type ReminderTrial,
   type PrefixConfig,
 } from "./every-next";
 export {

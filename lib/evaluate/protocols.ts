@@ -88,7 +88,6 @@ export function evaluateModelUnder(
 ): Promise<RankingResult[]> {
   if (protocol.name === "sampled-last")
     throw new Error("evaluateModelUnder: reminder bonuses need a full-ranking protocol (every-next or last)");
-  const trial = { bonuses };
   return frozenWhile(head, () => {
     if (protocol.name === "last")
       return evaluateByPrefixUnder(
@@ -96,11 +95,11 @@ export function evaluateModelUnder(
         head,
         table,
         { ks: protocolKs(protocol), positions: "last", batchSize: RUN_DEFAULTS.lastBatchSize },
-        trial,
+        bonuses,
       );
     return model.output === "sequence"
-      ? evaluateEveryNextUnder(model, head, table, protocol, trial)
-      : evaluateByPrefixUnder(model, head, table, protocol, trial);
+      ? evaluateEveryNextUnder(model, head, table, protocol, bonuses)
+      : evaluateByPrefixUnder(model, head, table, protocol, bonuses);
   });
 }
 

@@ -22,6 +22,7 @@ import {
   createBaseline,
 } from "../baselines/index";
 import { SessionLoader, sessionsOf, type SessionTable } from "../data/loader";
+import type { RankingResult } from "../metrics/accumulator";
 import type { DatasetSchema } from "../data/schema";
 import { type ModelConfigs, type ModelKind, createHeadFor, createModel, createTargetScheme } from "../models/index";
 import type { SessionModel } from "../models/model";
@@ -273,6 +274,18 @@ export async function trainRunModel(
   };
 }
 
+type ReminderTrials = NonNullable<RunResult["reminderTrials"]>;
+
+/** Each bonus with its validation figures, and the best by `metric` (ties: the smaller, the earlier of `bonuses`). */
+function bestReminder(
+  bonuses: readonly number[],
+  results: readonly RankingResult[],
+  metric: string,
+): { trials: ReminderTrials; best: number } {
+  const trials = bonuses.map((bonus, i) => ({ bonus, metrics: results[i].values }));
+  return { trials, best: trials.reduce((a, b) => (b.metrics[metric] > a.metrics[metric] ? b : a)).bonus };
+}
+
 /** Scores `valid` once per bonus of REMINDER_BONUSES and sets the head's bonus to the best by `metric` (ties: the
  *  smaller bonus); returns every bonus's figures. */
 async function chooseReminderBonus(
@@ -281,11 +294,10 @@ async function chooseReminderBonus(
   valid: SessionTable,
   protocol: Protocol,
   metric: string,
-): Promise<{ bonus: number; metrics: Record<string, number> }[]> {
+): Promise<ReminderTrials> {
   const results = await evaluateModelUnder(model, head, valid, protocol, REMINDER_BONUSES);
-  const trials = REMINDER_BONUSES.map((bonus, i) => ({ bonus, metrics: results[i].values }));
-  const best = trials.reduce((a, b) => (b.metrics[metric] > a.metrics[metric] ? b : a));
-  head.setReminderBonus(best.bonus);
+  const { trials, best } = bestReminder(REMINDER_BONUSES, results, metric);
+  head.setReminderBonus(best);
   return trials;
 }
 
@@ -338,7 +350,7 @@ export function runBaselinesOn(
     const started = performance.now();
     recommender.fit(train);
     const trainSeconds = (performance.now() - started) / 1000;
-    let reminderTrials: RunResult["reminderTrials"];
+    let trials: ReminderTrials | undefined;
     if (
       recommender instanceof RemindingBaseline &&
       recommender.chooseOnValidation &&
@@ -346,15 +358,15 @@ export function runBaselinesOn(
       protocol.name !== "sampled-last"
     ) {
       const results = evaluateRecommenderUnderOn(recommender.inner, splits.valid, protocol, BASELINE_REMINDER_BONUSES);
-      reminderTrials = BASELINE_REMINDER_BONUSES.map((bonus, i) => ({ bonus, metrics: results[i].values }));
-      recommender.bonus = reminderTrials.reduce((a, b) => (b.metrics[selectBy] > a.metrics[selectBy] ? b : a)).bonus;
+      const chosen = bestReminder(BASELINE_REMINDER_BONUSES, results, selectBy);
+      [trials, recommender.bonus] = [chosen.trials, chosen.best];
     }
     return {
       name: recommender.name,
       metrics: evaluateRecommenderOn(recommender, splits.test, protocol).values,
       trainSeconds,
       ...(recommender instanceof RemindingBaseline ? { reminderBonus: recommender.bonus } : {}),
-      ...(reminderTrials === undefined ? {} : { reminderTrials }),
+      ...(trials === undefined ? {} : { reminderTrials: trials }),
     };
   });
 }

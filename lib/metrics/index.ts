@@ -21,4 +21,5 @@ export {
   type RankingMetricsConfig,
   type RankingResult,
 } from "./accumulator";
+export { RowReminders, distinctCandidates } from "./reminders";
 export { SampledRankingMetrics, sampleNegatives, sampledRank, type SampledRankingConfig } from "./sampled";

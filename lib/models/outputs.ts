@@ -55,8 +55,9 @@ export interface OutputHeadConfig {
   /** Dropout on the item vectors the training loss scores, before any normalisation (CORE's item_dropout, 0.2 in
    *  CORE): the whole table for the full softmax, each candidate's row for a sampled one. Default 0. */
   itemDropout?: number;
-  /** Added to the score of every item the session already holds when `logits`/`topK` are given the session's items
-   *  (reminders, ./reminders.ts); not part of the training loss. Default 0. */
+  /** Added to the score of every item the session already holds when `topK` is given the session's items (reminders,
+   *  ./reminders.ts; evaluation adds it on the host, lib/evaluate/every-next.ts); not part of the training loss.
+   *  Default 0. */
   reminderBonus?: number;
   /** Sampled softmax for training; null = full softmax. Evaluation losses (`training` false) always use the full
    *  softmax, so they compare across heads. Default null. */
@@ -97,9 +98,6 @@ export interface ItemOutputHead extends OutputHead {
   drawBatch(batchTargets: Int32Array): Int32Array | null;
   /** The config with its defaults filled in. */
   readonly config: Required<Omit<OutputHeadConfig, "sampled">> & { sampled: SampledSoftmaxConfig | null };
-  /** Item scores [n, nItems] (see OutputHead); with `session`, the items each row's session holds get the
-   *  reminder bonus. */
-  logits(hidden: tf.Tensor2D, session?: SessionItems): tf.Tensor2D;
   /** The best `k` recommendable items (ids >= 2) per hidden state, computed over row chunks: values/indices [n, k];
    *  with `session`, after the reminder bonus. */
   topK(hidden: tf.Tensor2D, k: number, session?: SessionItems): { values: tf.Tensor2D; indices: tf.Tensor2D };
@@ -292,7 +290,7 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
     nItems,
     config: resolved,
     variables,
-    logits: scoresFor,
+    logits: scores,
     setReminderBonus: (bonus) => {
       resolved.reminderBonus = checkReminderBonus(bonus, "output head");
     },

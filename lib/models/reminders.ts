@@ -1,9 +1,10 @@
 // Reminders (Lerche, Jannach & Ludewig, "On the value of reminders within e-commerce recommendations", UMAP 2016;
-// session-rec's session-aware kNN pushes the current session's items up with its `push_reminders` option): a bonus added to the score of every item the session already holds, so that
-// the items a user comes back to rank higher. On some logs that is most of the task: 40% of Tmall's next clicks
+// session-rec's session-aware kNN pushes the current session's items up with its `push_reminders` option): a bonus
+// added to the score of every item the session already holds, so that the items a user comes back to rank higher. On some logs that is most of the task: 40% of Tmall's next clicks
 // repeat an item of their session (54% after ten clicks), 6% of Nowplaying's. The bonus is not part of the training
 // loss: a run chooses it on validation among REMINDER_BONUSES (lib/evaluate/run.ts), like the epoch.
 import * as tf from "@tensorflow/tfjs";
+import { RowReminders, distinctCandidates } from "../metrics/reminders";
 
 /** The items each score row's session holds: ids [rows × width], row-major; 0 (padding) where a row has fewer. */
 export interface SessionItems {
@@ -21,12 +22,9 @@ export function checkReminderBonus(bonus: number, where: string): number {
   return bonus;
 }
 
-/** The distinct recommendable ids (>= 2: not padding, not out-of-vocabulary) of row `row`. */
+/** The distinct recommendable ids (not padding, not out-of-vocabulary) of row `row`. */
 export function rowItems(session: SessionItems, row: number): number[] {
-  const seen = new Set<number>();
-  for (let j = row * session.width; j < (row + 1) * session.width; j++)
-    if (session.ids[j] >= 2) seen.add(session.ids[j]);
-  return [...seen];
+  return distinctCandidates(session.ids.subarray(row * session.width, (row + 1) * session.width));
 }
 
 /** Rows `first..first+count` of `session`, as SessionItems of their own (a view, nothing copied). */
@@ -34,14 +32,9 @@ export function sessionRows(session: SessionItems, first: number, count: number)
   return { ids: session.ids.subarray(first * session.width, (first + count) * session.width), width: session.width };
 }
 
-/**
- * Host score rows with each row's session items raised by `bonus` over their scores in `raw` (the rows as the head
- * gave them): score rows are ranked on the host, and trying several bonuses on the same rows re-adds from the raw
- * score each time, so that every bonus gives the bits a single addition gives.
- */
+/** Host score rows with each row's session items raised by a bonus (RowReminders: from the raw score each time). */
 export class HostReminders {
-  private readonly raw: Float32Array[];
-  private readonly items: number[][];
+  private readonly reminders: RowReminders[];
 
   constructor(
     private readonly rows: readonly Float32Array[],
@@ -51,13 +44,12 @@ export class HostReminders {
       throw new Error(
         `reminders: ${rows.length} score rows but session items for ${session.ids.length / session.width}`,
       );
-    this.items = rows.map((_, r) => rowItems(session, r));
-    this.raw = rows.map((row, r) => Float32Array.from(this.items[r], (id) => row[id]));
+    this.reminders = rows.map((row, r) => new RowReminders(row, rowItems(session, r)));
   }
 
   /** Sets every session item's score to its raw score + bonus (in place). */
   apply(bonus: number): readonly Float32Array[] {
-    this.rows.forEach((row, r) => this.items[r].forEach((id, j) => (row[id] = this.raw[r][j] + bonus)));
+    this.reminders.forEach((row) => row.apply(bonus));
     return this.rows;
   }
 }
@@ -67,9 +59,10 @@ export function addReminders(scores: tf.Tensor2D, session: SessionItems, bonus: 
   const [rows, nItems] = scores.shape;
   if (session.ids.length !== rows * session.width)
     throw new Error(`reminders: ${rows} score rows but session items for ${session.ids.length / session.width}`);
+  if (bonus === 0) return scores;
   const indices: number[] = [];
   for (let r = 0; r < rows; r++) for (const id of rowItems(session, r)) if (id < nItems) indices.push(r, id);
-  if (bonus === 0 || indices.length === 0) return scores;
+  if (indices.length === 0) return scores;
   return tf.tidy(() => {
     const positions = tf.tensor2d(indices, [indices.length / 2, 2], "int32");
     const raise = tf.scatterND(positions, tf.fill([indices.length / 2], bonus), [rows, nItems]) as tf.Tensor2D;
