@@ -98,6 +98,8 @@ function modelConfig(kind: BenchModelKind, config: BenchModelConfig): ModelConfi
       return { inputs, dModel: config.dim, ...extra };
     case "core":
       return { inputs, ...(config.dropout === undefined ? {} : { dropout: config.dropout }) };
+    case "srgnn":
+      return { inputs };
   }
 }
 

@@ -49,6 +49,7 @@ const CONFIGS: { [K in ModelKind]: ModelConfigs[K] } = {
   lstm: { inputs: small, units: 12, mlp: [8], dropout: 0 },
   transformer: { inputs: small, dModel: 8, heads: 2, layers: 2, ffnDim: 16, dropout: 0, mlp: [] },
   core: { inputs: small, heads: 2, layers: 1, ffnDim: 16, dropout: 0, inputDropout: 0 },
+  srgnn: { inputs: small },
 };
 
 /** Loss and gradients (by variable name) of one training step on the current backend, read back to the host. */

@@ -65,6 +65,15 @@ describe("parseRunConfig", () => {
     expect(parseRunConfig({ ...valid, models: undefined }, "x").models).toEqual([]);
   });
 
+  it("accepts the srgnn kind with its steps; refuses a step count of 0 and keys it does not have", () => {
+    const models = [{ kind: "srgnn", model: { steps: 2, inputs: { itemDim: 32 } } }];
+    expect(parseRunConfig({ ...valid, models }, "x").models.map((m) => m.kind)).toEqual(["srgnn"]);
+    expect(problem({ ...valid, models: [{ kind: "srgnn", model: { steps: 0 } }] })).toMatch(
+      /models\[0\]\.model\.steps/,
+    );
+    expect(problem({ ...valid, models: [{ kind: "srgnn", model: { heads: 2 } }] })).toMatch(/heads/);
+  });
+
   it("accepts the attention readout, the core kind and the cosine head; refuses an unknown readout", () => {
     const models = [
       { kind: "gru", model: { readout: "attention" } },
@@ -138,7 +147,7 @@ describe("parseRunConfig", () => {
 
   it("refuses a model kind or model option it does not know", () => {
     expect(problem({ ...valid, models: [{ kind: "cnn" }] })).toBe(
-      'configs/x.json: models[0].kind: expected one of "mlp", "gru", "lstm", "transformer", "core", got "cnn"',
+      'configs/x.json: models[0].kind: expected one of "mlp", "gru", "lstm", "transformer", "core", "srgnn", got "cnn"',
     );
     expect(problem({ ...valid, models: [{ kind: "gru", model: { dModel: 64 } }] })).toBe(
       'configs/x.json: models[0].model: unknown key "dModel"',

@@ -239,7 +239,7 @@ describe("a baseline saved as a model folder", () => {
       writeFileSync(join(f, "model.json"), JSON.stringify({ ...manifest, kind: "item-knn" }));
     });
     await expect(loadModelFolder(badKind)).rejects.toThrow(
-      `"kind" must be a model kind (mlp, gru, lstm, transformer, core) or a baseline (most-popular, successor-counts, v-sknn, vstan), got "item-knn"`,
+      `"kind" must be a model kind (mlp, gru, lstm, transformer, core, srgnn) or a baseline (most-popular, successor-counts, v-sknn, vstan), got "item-knn"`,
     );
   });
 });

@@ -83,6 +83,7 @@ const RUNS: { name: string; kind: ModelKind; config: object; scheme: SchemeKind 
     config: { inputs: { itemDim: 8 }, weights: "uniform", output: "pooled" },
     scheme: "last",
   },
+  { name: "srgnn", kind: "srgnn", config: { inputs: { itemDim: 8 }, steps: 2 }, scheme: "last" },
 ];
 
 /** Raw events of the fixture's trips, by trip id (file order). */
@@ -366,7 +367,7 @@ describe("saveModelFolder / loadModelFolder", () => {
       writeFileSync(join(f, "model.json"), JSON.stringify({ ...trained[0].manifest, kind: "svm" })),
     );
     await expect(loadModelFolder(badKind)).rejects.toThrow(
-      `${join(badKind, "model.json")}: "kind" must be a model kind (mlp, gru, lstm, transformer, core) or a baseline (most-popular, successor-counts, v-sknn, vstan), got "svm"`,
+      `${join(badKind, "model.json")}: "kind" must be a model kind (mlp, gru, lstm, transformer, core, srgnn) or a baseline (most-popular, successor-counts, v-sknn, vstan), got "svm"`,
     );
     const otherWeights = broken("other-weights", (f) =>
       ["weights.bin", "weights.json"].forEach((file) => cpSync(join(trained[1].folder, file), join(f, file))),

@@ -100,6 +100,7 @@ const configs: { [K in Exclude<ModelKind, "core">]: ModelConfigs[K] } = {
   gru: { inputs: small, units: 32, mlp: [16], l2: 1e-5 },
   lstm: { inputs: small, units: 32, mlp: [16] },
   transformer: { inputs: small, dModel: 16, heads: 2, layers: 1, dropout: 0, mlp: [16] },
+  srgnn: { inputs: { itemDim: 16 } },
 };
 // Not CORE: its session vector is a convex combination of the session's own item embeddings, scored by cosine against
 // the same table, so it cannot memorise an arbitrary next item (it reaches Recall@1 = 0.75 here); its training is

@@ -19,6 +19,7 @@ import {
   type SessionModel,
 } from "../lib/models/index";
 import type { NextItemModel, SessionBatch } from "../lib/models/types";
+import { assign, checkGradient } from "./helpers/gradients";
 import { ITEMS, editBatch, itemOnlySchema, maxAbsDiff, toyBatch, toySchema } from "./helpers/models-fixtures";
 
 beforeAll(async () => {
@@ -26,39 +27,6 @@ beforeAll(async () => {
 });
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
-
-/** Sets the variables named in `values` (row-major) of `variables`. */
-function assign(variables: Record<string, tf.Variable>, values: Record<string, number[]>): void {
-  for (const [name, value] of Object.entries(values)) {
-    const variable = variables[name];
-    if (variable === undefined) throw new Error(`no variable ${name}; have ${Object.keys(variables).join(", ")}`);
-    variable.assign(tf.tensor(value, variable.shape));
-  }
-}
-
-/** Central finite differences of `objective` against entry `index` of `variable`, next to the analytic gradient. */
-function checkGradient(objective: () => tf.Scalar, variable: tf.Variable, indices: number[]): void {
-  const { grads } = tf.variableGrads(objective, [variable]);
-  const analytic = grads[variable.name].dataSync().slice();
-  tf.dispose(grads);
-  const eps = 1e-2;
-  const original = variable.dataSync().slice();
-  for (const index of indices) {
-    const valueWith = (delta: number) => {
-      const values = original.slice();
-      values[index] += delta;
-      variable.assign(tf.tensor(values, variable.shape));
-      return tf.tidy(() => objective().dataSync()[0]);
-    };
-    const numeric = (valueWith(eps) - valueWith(-eps)) / (2 * eps);
-    variable.assign(tf.tensor(original, variable.shape));
-    expect(Math.abs(analytic[index]), `entry ${index}`).toBeGreaterThan(1e-3); // a zero gradient would make the check vacuous
-    expect(
-      Math.abs(numeric - analytic[index]) / Math.max(Math.abs(numeric), Math.abs(analytic[index])),
-      `entry ${index}`,
-    ).toBeLessThan(2e-2);
-  }
-}
 
 // Three sessions of lengths 3, 1, 4 over 4 positions, states of width 3.
 const MASK = [
@@ -126,6 +94,17 @@ describe("attention readout weights", () => {
     expect(lastRealState(h(), mask()).arraySync()).toEqual(
       [H[0][2], H[1][0], H[2][3]].map((row) => row.map((v) => Math.fround(v))),
     );
+  });
+
+  it("lastRealState and the pooled readout take batches of one position (prefixes of one click)", () => {
+    const one = tf.tensor3d([[[0.5, -1.2, 0.3]], [[1.1, 0.4, -0.7]]]);
+    const ones = tf.tensor2d([[1], [1]]);
+    expect(lastRealState(one, ones).arraySync()).toEqual([
+      [0.5, -1.2, 0.3].map(Math.fround),
+      [1.1, 0.4, -0.7].map(Math.fround),
+    ]);
+    const readout = attentionReadout(new ParameterFactory(2, "one"), "readout", 3, 3);
+    expect(readout.apply(one, ones, "pooled").shape).toEqual([2, 3]);
   });
 });
 

@@ -71,7 +71,7 @@ function table(numSessions: number): SessionTable {
   };
 }
 
-const MODEL_CONFIGS: Record<Exclude<ModelKind, "lstm" | "core">, object> = {
+const MODEL_CONFIGS: Record<Exclude<ModelKind, "lstm" | "core" | "srgnn">, object> = {
   mlp: { inputs: { itemDim: 8 }, layers: [16], seed: 3 },
   gru: { inputs: { itemDim: 8 }, units: 8, seed: 3 },
   transformer: { inputs: { itemDim: 8 }, dModel: 8, heads: 2, layers: 1, dropout: 0, seed: 3 },
@@ -88,7 +88,7 @@ const HEADS: Record<string, OutputHeadConfig> = {
 /** Masked-item training needs a Transformer that attends both ways, with a MASK row in its item table. */
 const MASKED = { causal: false, inputs: { itemDim: 8, maskToken: true } };
 
-function build(kind: Exclude<ModelKind, "lstm" | "core">, head: OutputHeadConfig = {}, masked = false) {
+function build(kind: Exclude<ModelKind, "lstm" | "core" | "srgnn">, head: OutputHeadConfig = {}, masked = false) {
   const model = createModel(kind, { ...MODEL_CONFIGS[kind], ...(masked ? MASKED : {}) } as never, SCHEMA);
   return { model, head: createHeadFor(model, head) };
 }
@@ -244,7 +244,7 @@ describe("data-parallel replicas", () => {
     }
   });
 
-  const cases: [Exclude<ModelKind, "lstm" | "core">, keyof typeof HEADS, "last" | "next" | "masked"][] = [
+  const cases: [Exclude<ModelKind, "lstm" | "core" | "srgnn">, keyof typeof HEADS, "last" | "next" | "masked"][] = [
     ["mlp", "full", "last"],
     ["mlp", "in-batch", "last"],
     ["gru", "full", "next"],

@@ -157,6 +157,12 @@ const coreModel = z.strictObject({
   seed: z.number({ error: "expected a number" }).int({ error: "expected an integer" }).optional(),
 });
 
+const srgnnModel = z.strictObject({
+  inputs: z.strictObject(coreInputsFields).optional(),
+  steps: positiveInteger().optional(),
+  seed: z.number({ error: "expected a number" }).int({ error: "expected an integer" }).optional(),
+});
+
 const sampledSchema = z.discriminatedUnion("negatives", [
   z.strictObject({
     negatives: z.literal("uniform"),
@@ -224,7 +230,7 @@ const modelEntry = <K extends string, M extends z.ZodType>(kind: K, model: M) =>
     training: trainingSchema.optional(),
   });
 
-export const MODEL_KIND_NAMES = ["mlp", "gru", "lstm", "transformer", "core"] as const;
+export const MODEL_KIND_NAMES = ["mlp", "gru", "lstm", "transformer", "core", "srgnn"] as const;
 
 export const modelSchema = z.discriminatedUnion("kind", [
   modelEntry("mlp", mlpModel),
@@ -232,6 +238,7 @@ export const modelSchema = z.discriminatedUnion("kind", [
   modelEntry("lstm", rnnModel),
   modelEntry("transformer", transformerModel),
   modelEntry("core", coreModel),
+  modelEntry("srgnn", srgnnModel),
 ]);
 
 // ---------------------------------------------------------------------------------------------------------------

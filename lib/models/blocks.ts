@@ -6,6 +6,7 @@
 //   transformerBlocks   position embeddings + N causal blocks + norm [batch, seqLen, dModel]
 //   attentionReadout    SR-GNN's readout W3 [h_last; Σ α h] (./readout.ts) [batch, seqLen, units] or [batch, units]
 //   consistentPooling   CORE's Σ α x over the input embeddings x        [batch, seqLen, dim] or [batch, dim]
+//   sessionGraph        SR-GNN's gated graph steps over the session graph (./graph.ts) [batch, seqLen, dim]
 // createMlpModel / createRnnModel / createTransformerModel are such lists, so a model composed in a notebook and the
 // factory's are one definition. A block is a plain JSON description; `composeModel` creates its variables under the
 // block's name, each seeded by (seed, full name), so one list and one seed always give the same weights, and it
@@ -16,6 +17,7 @@ import { ParameterFactory, SeedSequence } from "./init";
 import { createInputBlock, type InputConfig, type ModelSchema } from "./inputs";
 import { type Activation, dense, dropout, gelu, l2Penalty, layerNorm, maskedMean, mlpLayers } from "./layers";
 import type { BlockInfo, ModelKind, SessionModel } from "./model";
+import { aliasMatrix, gatedGraphLayer, sessionGraphs } from "./graph";
 import { attentionReadout as createAttentionReadout, maskedSoftmax } from "./readout";
 import { type RnnCell, recurrentLayer } from "./recurrent";
 import type { SessionBatch } from "./types";
@@ -92,8 +94,16 @@ export interface ConsistentPoolingSpec {
   /** Scope of its variables. Default "core". */
   name?: string;
 }
+export interface SessionGraphSpec {
+  block: "sessionGraph";
+  /** Propagation steps of the gated graph layer (one layer, its weights shared by the steps). Default 1 (SR-GNN's). */
+  steps?: number;
+  /** Scope of its variables. Default "graph". */
+  name?: string;
+}
 export type BlockSpec =
   | InputBlockSpec
+  | SessionGraphSpec
   | MeanPoolingSpec
   | MlpBlockSpec
   | RecurrentBlockSpec
@@ -140,6 +150,14 @@ export const attentionReadout = (config: Omit<AttentionReadoutSpec, "block"> = {
  *  (dropped out when training), α uniform or from Transformer blocks. Its model scores by cosine (the head's `cosine`). */
 export const consistentPooling = (config: Omit<ConsistentPoolingSpec, "block"> = {}): ConsistentPoolingSpec => ({
   block: "consistentPooling",
+  ...config,
+});
+/** SR-GNN's session graph (Wu et al. 2019): the input vectors of each distinct item of the session (the mean over its
+ *  positions) are nodes; `steps` gated graph steps pass messages along the clicks' edges; every position gets its
+ *  node's state. A position's state depends on the whole session (clicks after it too), so the model must pool: it
+ *  needs a pooled block after it (SR-GNN: `attentionReadout({ output: "pooled" })`) and trains on every prefix. */
+export const sessionGraph = (config: Omit<SessionGraphSpec, "block"> = {}): SessionGraphSpec => ({
+  block: "sessionGraph",
   ...config,
 });
 
@@ -261,11 +279,46 @@ function buildBlock(ctx: BuildContext, spec: BlockSpec, input: Shape, index: num
       sequenceOnly();
       if (index !== 1) fail(index, spec, "pools the input block's vectors, so it must come right after inputBlock");
       return buildConsistentPooling(ctx, spec, input.dim, index);
+    case "sessionGraph": {
+      sequenceOnly();
+      const resolved: Required<SessionGraphSpec> = {
+        block: "sessionGraph",
+        steps: spec.steps ?? 1,
+        name: spec.name ?? "graph",
+      };
+      positiveInteger(index, spec, "steps", resolved.steps);
+      const layer = gatedGraphLayer(ctx.params, resolved.name, input.dim);
+      const shape: Shape = { dim: input.dim, output: "sequence" };
+      return {
+        spec: resolved,
+        info: [{ name: resolved.name, type: "GatedGraph", ...shape }],
+        shape,
+        causal: false,
+        apply: (x, batch) =>
+          tf.tidy(() => {
+            const [batchSize, seqLen] = batch.mask.shape;
+            const graphs = sessionGraphs(
+              Int32Array.from(batch.items.dataSync()),
+              Float32Array.from(batch.mask.dataSync()),
+              batchSize,
+              seqLen,
+            );
+            const n = graphs.nodes;
+            const alias = aliasMatrix(graphs); // [b, L, n]
+            const clicks = tf.maximum(tf.sum(alias, 1), 1); // [b, n]: positions per node
+            let nodes = tf.div(tf.matMul(alias, x as tf.Tensor3D, true), tf.expandDims(clicks, 2)) as tf.Tensor3D; // [b, n, d]
+            const inbound = tf.tensor3d(graphs.inbound, [batchSize, n, n]);
+            const outbound = tf.tensor3d(graphs.outbound, [batchSize, n, n]);
+            for (let step = 0; step < resolved.steps; step++) nodes = layer.apply(nodes, inbound, outbound);
+            return tf.matMul(alias, nodes); // [b, L, d]: each position its node's state
+          }),
+      };
+    }
     case "input":
       return fail(index, spec, "only the first block may be the input block");
     default:
       throw new Error(
-        `composeModel: block ${index}: unknown block '${(spec as { block: unknown }).block}', expected input, meanPooling, mlp, recurrent, transformer, attentionReadout or consistentPooling`,
+        `composeModel: block ${index}: unknown block '${(spec as { block: unknown }).block}', expected input, meanPooling, mlp, recurrent, transformer, attentionReadout, consistentPooling or sessionGraph`,
       );
   }
 }
@@ -428,10 +481,11 @@ function buildTransformerBlocks(ctx: BuildContext, spec: TransformerBlocksSpec, 
   };
 }
 
-/** The kind a block list is: "core" with CORE's pooling, "transformer" with Transformer blocks, else the recurrent
- *  cell, else "mlp". */
+/** The kind a block list is: "core" with CORE's pooling, "srgnn" with a session graph, "transformer" with Transformer
+ *  blocks, else the recurrent cell, else "mlp". */
 function kindOf(blocks: readonly BlockSpec[]): ModelKind {
   if (blocks.some((b) => b.block === "consistentPooling")) return "core";
+  if (blocks.some((b) => b.block === "sessionGraph")) return "srgnn";
   if (blocks.some((b) => b.block === "transformer")) return "transformer";
   const recurrent = blocks.find((b): b is RecurrentBlockSpec => b.block === "recurrent");
   return recurrent?.cell ?? "mlp";
@@ -471,6 +525,10 @@ export function composeModel(
     shape = block.shape;
     return block;
   });
+  if (built.some((b) => b.spec.block === "sessionGraph") && shape.output !== "pooled")
+    throw new Error(
+      'composeModel: a sessionGraph block sees the whole session at every position, so a pooled block must follow it (attentionReadout({ output: "pooled" }) or meanPooling)',
+    );
   const penalties = built.flatMap((b) => (b.regularization === undefined ? [] : [b.regularization]));
   const kind = kindOf(blocks);
   return {

@@ -8,6 +8,7 @@ import { type TransformerConfig, createTransformerModel } from "./transformer";
 import type { ModelSchema } from "./inputs";
 import { type ComposedModelConfig, composeModel, isComposedConfig } from "./blocks";
 import { type CoreConfig, createCoreModel } from "./core";
+import { type SrGnnConfig, createSrGnnModel } from "./srgnn";
 
 /** The config type of each model kind ("gru"/"lstm" fix the RNN's cell), or the blocks of a composed model. */
 export interface ModelConfigs {
@@ -16,9 +17,10 @@ export interface ModelConfigs {
   lstm: Omit<RnnConfig, "cell"> | ComposedModelConfig;
   transformer: TransformerConfig | ComposedModelConfig;
   core: CoreConfig | ComposedModelConfig;
+  srgnn: SrGnnConfig | ComposedModelConfig;
 }
 
-export const MODEL_KINDS: readonly ModelKind[] = ["mlp", "gru", "lstm", "transformer", "core"];
+export const MODEL_KINDS: readonly ModelKind[] = ["mlp", "gru", "lstm", "transformer", "core", "srgnn"];
 
 /** A model of `kind` for the dataset `schema`; every config field has a documented default. A composed model's
  *  config (its blocks, from `composeModel`) rebuilds that model, whose blocks must make it a `kind`. */
@@ -41,6 +43,8 @@ export function createModel<K extends ModelKind>(kind: K, config: ModelConfigs[K
       return createTransformerModel(schema, config as TransformerConfig);
     case "core":
       return createCoreModel(schema, config as CoreConfig);
+    case "srgnn":
+      return createSrGnnModel(schema, config as SrGnnConfig);
     default:
       throw new Error(`createModel: unknown model kind '${kind}', expected one of ${MODEL_KINDS.join(", ")}`);
   }
@@ -76,6 +80,7 @@ export {
   meanPooling,
   mlpBlock,
   recurrentBlock,
+  sessionGraph,
   transformerBlocks,
 } from "./blocks";
 export { type ModelSummary, type SummaryRow, formatSummary, summarizeModel } from "./summary";
@@ -93,6 +98,8 @@ export { type RnnCell, type RnnConfig, createRnnModel } from "./rnn";
 export { attentionBias } from "./attention";
 export { type TransformerConfig, createTransformerModel } from "./transformer";
 export { type CoreConfig, createCoreModel } from "./core";
+export { type SrGnnConfig, createSrGnnModel } from "./srgnn";
+export { type GatedGraphLayer, type SessionGraphs, aliasMatrix, gatedGraphLayer, sessionGraphs } from "./graph";
 export {
   type AttentionReadout,
   attentionReadout as createAttentionReadout,

@@ -5,7 +5,7 @@ import type { InputBlock } from "./inputs";
 import type { OutputHeadConfig } from "./outputs";
 import type { NextItemModel } from "./types";
 
-export type ModelKind = "mlp" | "gru" | "lstm" | "transformer" | "core";
+export type ModelKind = "mlp" | "gru" | "lstm" | "transformer" | "core" | "srgnn";
 
 /** One block of a model as the summary lists it: its variables are those named `name` or `name.*`. */
 export interface BlockInfo {

@@ -50,6 +50,7 @@ export function maskedSoftmax(e: tf.Tensor, mask: tf.Tensor2D, mode: "sequence" 
 export function lastRealState(h: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
     const seqLen = h.shape[1];
+    if (seqLen === 1) return tf.squeeze(h, [1]) as tf.Tensor2D; // tf.oneHot needs a depth of 2 or more
     const last = tf.maximum(tf.sub(tf.sum(mask, 1), 1), 0).toInt() as tf.Tensor1D; // [b]
     const pick = tf.expandDims(tf.oneHot(last, seqLen).toFloat(), 2); // [b, L, 1]
     return tf.sum(tf.mul(h, pick), 1) as tf.Tensor2D;
