@@ -216,7 +216,8 @@ describe("sessionGraph block and the SR-GNN model", () => {
       const params = new ParameterFactory(0, "own");
       const layer = gatedGraphLayer(params, "graph", 4);
       const readout = createAttentionReadout(params, "readout", 4, 4);
-      for (const [name, variable] of Object.entries(params.variables)) variable.assign(model.variables[name.slice("own.".length)]);
+      for (const [name, variable] of Object.entries(params.variables))
+        variable.assign(model.variables[name.slice("own.".length)]);
       const adjacency = (values: Float32Array) => tf.tensor3d(values, [2, g.nodes, g.nodes]);
       const nodes = layer.apply(means, adjacency(g.inbound), adjacency(g.outbound));
       return readout.apply(tf.matMul(alias, nodes), batch.mask, "pooled").arraySync() as number[][];
