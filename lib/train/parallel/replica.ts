@@ -2,6 +2,7 @@
 // its share's loss, weighted by the share's fraction of the batch's targets (so that the weighted gradients add up to
 // the gradient of the batch's mean loss), exchanged for the sum, then the update every replica applies alike.
 import * as tf from "@tensorflow/tfjs";
+import type { WasmBackend } from "../../compute/kernels/wasm-backend";
 import type { BatchDraws, ItemOutputHead } from "../../models/outputs";
 import type { NextItemModel } from "../../models/types";
 import { examplesLoss, type ParameterUpdate } from "../step";
@@ -34,6 +35,13 @@ export function exchangeLength(variables: tf.Variable[]): number {
   return variables.reduce((sum, v) => sum + v.size, 0) + 1;
 }
 
+/** A gradient's values: on wasm a view of the backend's heap, read at once (one copy of the gradient into the slot
+ *  instead of two: dataSync copies out of the heap first); elsewhere `dataSync`. */
+function gradientValues(gradient: tf.Tensor): tf.backend_util.TypedArray {
+  if (tf.getBackend() !== "wasm" || gradient.dtype !== "float32") return gradient.dataSync();
+  return (tf.backend() as unknown as WasmBackend).typedArrayFromHeap(gradient as unknown as tf.TensorInfo);
+}
+
 /** Runs the replica's part of one step; resolves with the batch's mean loss (the sum of the weighted losses). */
 export async function replicaStep(replica: Replica, work: ShareWork): Promise<number> {
   const { model, head, variables, update, exchange, rank } = replica;
@@ -49,7 +57,7 @@ export async function replicaStep(replica: Replica, work: ShareWork): Promise<nu
       let offset = 0;
       for (const v of variables) {
         const gradient = grads[v.name];
-        if (gradient !== undefined) contribution.set(gradient.dataSync(), offset);
+        if (gradient !== undefined) contribution.set(gradientValues(gradient), offset);
         offset += v.size;
       }
       contribution[offset] = value.dataSync()[0];
