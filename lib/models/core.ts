@@ -11,7 +11,7 @@
 // gives one per session instead (trained on the last item of every prefix).
 // Deviations (see blocks.ts `buildConsistentPooling`): pre-LN Transformer blocks, no dropout of the item table.
 import { composeModel, consistentPooling, inputBlock } from "./blocks";
-import type { InputConfig, ModelSchema } from "./inputs";
+import { type InputConfig, type ModelSchema, sideColumns } from "./inputs";
 import type { SessionModel } from "./model";
 
 export interface CoreConfig {
@@ -59,11 +59,7 @@ export function createCoreModel(schema: ModelSchema, config: CoreConfig = {}): S
   const c = resolveCoreConfig(config);
   if (!(c.temperature > 0)) throw new Error(`core: temperature must be > 0, got ${c.temperature}`);
   // Only the item column unless the config says otherwise: side features would leave the item space.
-  const exclude =
-    c.inputs.exclude ??
-    schema.columns
-      .filter((column) => column.name !== schema.item && column.kind !== "count")
-      .map((column) => column.name);
+  const exclude = c.inputs.exclude ?? sideColumns(schema);
   const blocks = [
     inputBlock({ ...c.inputs, exclude }),
     consistentPooling({

@@ -37,6 +37,14 @@ export const DEFAULT_ITEM_DIM = 64;
 /** Cap of the default size of side-feature embeddings (the tutorial's size for side features). */
 export const MAX_DEFAULT_SIDE_DIM = 16;
 
+/** The schema's columns other than the item column (and counts, which no input block reads): what a model that reads
+ *  item ids only (CORE, SR-GNN) excludes by default. */
+export function sideColumns(schema: ModelSchema): string[] {
+  return schema.columns
+    .filter((column) => column.name !== schema.item && column.kind !== "count")
+    .map((column) => column.name);
+}
+
 /** Embedding size for a side categorical column: fast.ai's rule round(1.6·cardinality^0.56), clamped to [2, 16]. */
 export function defaultEmbeddingDim(cardinality: number): number {
   return Math.min(MAX_DEFAULT_SIDE_DIM, Math.max(2, Math.round(1.6 * Math.pow(cardinality, 0.56))));

@@ -9,7 +9,7 @@
 // prefix of every training session (SR-GNN's own augmentation; the run's `training.prefixes`).
 // Deviations: the readout's weights are softmax-normalised (./readout.ts); nodes in order of first click (./graph.ts).
 import { attentionReadout, composeModel, inputBlock, sessionGraph } from "./blocks";
-import type { InputConfig, ModelSchema } from "./inputs";
+import { type InputConfig, type ModelSchema, sideColumns } from "./inputs";
 import type { SessionModel } from "./model";
 
 export interface SrGnnConfig {
@@ -31,11 +31,7 @@ export function resolveSrGnnConfig(config: SrGnnConfig = {}): ResolvedSrGnnConfi
 export function createSrGnnModel(schema: ModelSchema, config: SrGnnConfig = {}): SessionModel<ResolvedSrGnnConfig> {
   const c = resolveSrGnnConfig(config);
   // Only the item column unless the config says otherwise: a node is an item, whatever its clicks' other features.
-  const exclude =
-    c.inputs.exclude ??
-    schema.columns
-      .filter((column) => column.name !== schema.item && column.kind !== "count")
-      .map((column) => column.name);
+  const exclude = c.inputs.exclude ?? sideColumns(schema);
   const blocks = [
     inputBlock({ ...c.inputs, exclude }),
     sessionGraph({ steps: c.steps }),
