@@ -3,6 +3,7 @@ import { RankingMetrics, type RankingResult } from "../metrics/accumulator";
 import { rankOfTarget } from "../metrics/rank";
 import type { ProtocolName } from "../evaluate/protocols";
 import type { Recommender } from "./recommender";
+import { hasReminders } from "../metrics/reminders";
 import { baselineReminders } from "./reminders";
 
 /**
@@ -44,7 +45,7 @@ export function evaluateRecommenderUnder(
     throw new Error(`evaluateRecommender: protocol must be "last" or "every-next", got "${String(protocol)}"`);
   }
   const metrics = bonuses.map(() => new RankingMetrics({ ks: config.ks }));
-  const withReminders = bonuses.some((bonus) => bonus !== 0);
+  const withReminders = hasReminders(bonuses);
   const scores = new Float32Array(recommender.nItems); // reused by every example
   sessions.forEach((session, s) => {
     const firstTarget = protocol === "last" ? Math.max(1, session.length - 1) : 1;

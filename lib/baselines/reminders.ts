@@ -2,7 +2,7 @@
 // raised by `bonus` × the row's largest score. A neighbourhood method's scores have no fixed scale (sums of
 // similarities), so the bonus is relative to the row's best; 1000 puts the session's items first.
 import { FIRST_CANDIDATE } from "../metrics/rank";
-import { RowReminders, distinctCandidates } from "../metrics/reminders";
+import { RowReminders, checkReminderBonus, distinctCandidates } from "../metrics/reminders";
 import type { SavableBaseline } from "./saved";
 import type { BaselineState } from "./state";
 
@@ -28,8 +28,7 @@ export class RemindingBaseline implements SavableBaseline {
     public bonus: number,
     readonly chooseOnValidation = false,
   ) {
-    if (!(Number.isFinite(bonus) && bonus >= 0))
-      throw new Error(`${inner.name}: reminderBonus must be a number >= 0, got ${bonus}`);
+    checkReminderBonus(bonus, inner.name);
   }
 
   get name(): SavableBaseline["name"] {

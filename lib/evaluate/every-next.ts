@@ -13,6 +13,7 @@ import type { SessionModel } from "../models/model";
 import type { ItemOutputHead } from "../models/outputs";
 import { causalNext, evaluationInputs, nextItemStates, selectTargets } from "../models/targets";
 import { disposeBatch, type SessionTable } from "../data/loader";
+import { hasReminders } from "../metrics/reminders";
 import { HostReminders, type SessionItems, sessionRows } from "../models/reminders";
 import { byLength, gatherBatch } from "./batches";
 
@@ -43,11 +44,6 @@ export function checkCausal(model: SessionModel, who: string): void {
       `${who}: model '${model.name}' attends both ways (causal: false), so its states see later events; use evaluateByPrefix`,
     );
   }
-}
-
-/** Whether any of `bonuses` raises anything. */
-function hasReminders(bonuses: readonly number[]): boolean {
-  return bonuses.some((bonus) => bonus !== 0);
 }
 
 /**

@@ -66,10 +66,7 @@ export async function evaluateModelOn(
   protocol: Protocol,
 ): Promise<RankingResult> {
   if (protocol.name === "sampled-last") {
-    if (head.config.reminderBonus !== 0)
-      throw new Error(
-        `evaluateModelOn: protocol sampled-last ranks the target against items the user never interacted with, so a reminder bonus (${head.config.reminderBonus}) could only raise the target: evaluate with reminderBonus 0`,
-      );
+    refuseBonusUnderSampledLast("evaluateModelOn", head.config.reminderBonus, "evaluate");
     return frozenWhile(head, () => evaluateSampledLast(model, head, table, protocol));
   }
   return (await evaluateModelUnder(model, head, table, protocol, [head.config.reminderBonus]))[0];
@@ -103,6 +100,15 @@ export function evaluateModelUnder(
   });
 }
 
+/** Throws when `bonus` is not 0: protocol sampled-last ranks the target against items the user never touched, so a
+ *  reminder bonus could only raise the target. */
+function refuseBonusUnderSampledLast(caller: string, bonus: number, advice: string): void {
+  if (bonus !== 0)
+    throw new Error(
+      `${caller}: protocol sampled-last ranks the target against items the user never interacted with, so a reminder bonus (${bonus}) could only raise the target: ${advice} with reminderBonus 0`,
+    );
+}
+
 /** Runs `evaluate` with the head frozen (thawed after, unless it was frozen before). */
 async function frozenWhile<T>(head: ItemOutputHead, evaluate: () => Promise<T>): Promise<T> {
   if (head.frozen) return evaluate();
@@ -121,10 +127,8 @@ export function evaluateRecommenderOn(
   protocol: Protocol,
 ): RankingResult {
   if (protocol.name === "sampled-last") {
-    if (recommender instanceof RemindingBaseline && recommender.bonus !== 0)
-      throw new Error(
-        `evaluateRecommenderOn: protocol sampled-last ranks the target against items the user never interacted with, so a reminder bonus (${recommender.bonus}) could only raise the target: evaluate ${recommender.name} with reminderBonus 0`,
-      );
+    if (recommender instanceof RemindingBaseline)
+      refuseBonusUnderSampledLast("evaluateRecommenderOn", recommender.bonus, `evaluate ${recommender.name}`);
     return evaluateRecommenderSampledLast(recommender, table, protocol);
   }
   return evaluateRecommender(recommender, sessionsOf(table), { ks: protocolKs(protocol), protocol: protocol.name });

@@ -2,6 +2,18 @@
 // lib/models/reminders.ts on the logit scale, of lib/baselines/reminders.ts relative to the row's best score).
 import { FIRST_CANDIDATE } from "./rank";
 
+/** Checks a bonus (a number >= 0); `where` starts the error. */
+export function checkReminderBonus(bonus: number, where: string): number {
+  if (!(Number.isFinite(bonus) && bonus >= 0))
+    throw new Error(`${where}: reminderBonus must be a number >= 0, got ${bonus}`);
+  return bonus;
+}
+
+/** Whether any of `bonuses` raises anything (else the sessions' items need not be read). */
+export function hasReminders(bonuses: readonly number[]): boolean {
+  return bonuses.some((bonus) => bonus !== 0);
+}
+
 /** The distinct candidate ids (>= FIRST_CANDIDATE: not padding, not out-of-vocabulary) among `ids`, first seen first. */
 export function distinctCandidates(ids: ArrayLike<number>): number[] {
   const seen = new Set<number>();

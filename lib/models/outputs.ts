@@ -14,7 +14,8 @@ import { catalogueSoftmaxCrossEntropy } from "../compute/kernels/catalogue-cross
 import { sparseSoftmaxCrossEntropy } from "../compute/kernels/sparse-softmax-cross-entropy";
 import { ParameterFactory, SeedSequence } from "./init";
 import { type Dense, dense, dropout } from "./layers";
-import { type SessionItems, addReminders, checkReminderBonus, sessionRows } from "./reminders";
+import { checkReminderBonus } from "../metrics/reminders";
+import { type SessionItems, addReminders, sessionRows } from "./reminders";
 import type { OutputHead } from "./types";
 
 /** Added to a logit that must never win a softmax; finite so that 0 · logSoftmax stays 0 (no NaN). */

@@ -1,7 +1,8 @@
 // Reminders (Lerche, Jannach & Ludewig, "On the value of reminders within e-commerce recommendations", UMAP 2016;
 // session-rec's session-aware kNN pushes the current session's items up with its `push_reminders` option): a bonus
-// added to the score of every item the session already holds, so that the items a user comes back to rank higher. On some logs that is most of the task: 40% of Tmall's next clicks
-// repeat an item of their session (54% after ten clicks), 6% of Nowplaying's. The bonus is not part of the training
+// added to the score of every item the session already holds, so that the items a user comes back to rank higher.
+// On some logs that is most of the task: 40% of Tmall's next clicks repeat an item of their session (54% after ten
+// clicks), 6% of Nowplaying's. The bonus is not part of the training
 // loss: a run chooses it on validation among REMINDER_BONUSES (lib/evaluate/run.ts), like the epoch.
 import * as tf from "@tensorflow/tfjs";
 import { RowReminders, distinctCandidates } from "../metrics/reminders";
@@ -15,13 +16,6 @@ export interface SessionItems {
 /** The bonuses a run tries on validation, on the logit scale (1000: the session's items before every other item). */
 export const REMINDER_BONUSES: readonly number[] = [0, 0.25, 0.5, 1, 2, 4, 8, 16, 1000];
 
-/** Checks a bonus (a number >= 0); `where` starts the error. */
-export function checkReminderBonus(bonus: number, where: string): number {
-  if (!(Number.isFinite(bonus) && bonus >= 0))
-    throw new Error(`${where}: reminderBonus must be a number >= 0, got ${bonus}`);
-  return bonus;
-}
-
 /** The distinct recommendable ids (not padding, not out-of-vocabulary) of row `row`. */
 export function rowItems(session: SessionItems, row: number): number[] {
   return distinctCandidates(session.ids.subarray(row * session.width, (row + 1) * session.width));
@@ -32,6 +26,12 @@ export function sessionRows(session: SessionItems, first: number, count: number)
   return { ids: session.ids.subarray(first * session.width, (first + count) * session.width), width: session.width };
 }
 
+/** Throws unless `session` holds the items of exactly `rows` score rows. */
+function checkSessionRows(rows: number, session: SessionItems): void {
+  if (session.ids.length !== rows * session.width)
+    throw new Error(`reminders: ${rows} score rows but session items for ${session.ids.length / session.width}`);
+}
+
 /** Host score rows with each row's session items raised by a bonus (RowReminders: from the raw score each time). */
 export class HostReminders {
   private readonly reminders: RowReminders[];
@@ -40,10 +40,7 @@ export class HostReminders {
     private readonly rows: readonly Float32Array[],
     session: SessionItems,
   ) {
-    if (session.ids.length !== rows.length * session.width)
-      throw new Error(
-        `reminders: ${rows.length} score rows but session items for ${session.ids.length / session.width}`,
-      );
+    checkSessionRows(rows.length, session);
     this.reminders = rows.map((row, r) => new RowReminders(row, rowItems(session, r)));
   }
 
@@ -57,8 +54,7 @@ export class HostReminders {
 /** Scores [rows, nItems] with each row's session items raised by `bonus` (on the device, for top-k). */
 export function addReminders(scores: tf.Tensor2D, session: SessionItems, bonus: number): tf.Tensor2D {
   const [rows, nItems] = scores.shape;
-  if (session.ids.length !== rows * session.width)
-    throw new Error(`reminders: ${rows} score rows but session items for ${session.ids.length / session.width}`);
+  checkSessionRows(rows, session);
   if (bonus === 0) return scores;
   const indices: number[] = [];
   for (let r = 0; r < rows; r++) for (const id of rowItems(session, r)) if (id < nItems) indices.push(r, id);
