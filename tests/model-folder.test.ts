@@ -78,6 +78,13 @@ const RUNS: { name: string; kind: ModelKind; config: object; scheme: SchemeKind 
   },
   { name: "core", kind: "core", config: { inputs: { itemDim: 8 }, ffnDim: 16, layers: 1 }, scheme: "next" },
   {
+    // Its item graph (buffers read from the training sessions) travels with the weights.
+    name: "core-global",
+    kind: "core",
+    config: { inputs: { itemDim: 8 }, ffnDim: 16, layers: 1, globalNeighbours: { neighbours: 4 } },
+    scheme: "next",
+  },
+  {
     name: "core-ave-pooled",
     kind: "core",
     config: { inputs: { itemDim: 8 }, weights: "uniform", output: "pooled" },

@@ -289,6 +289,36 @@ describe("data-parallel replicas", () => {
     );
   });
 
+  it("give the workers the model's buffers: CORE with GCE-GNN's item graph follows 1 worker's loss curve", async () => {
+    // The graph is read from the sessions on the main thread; a worker without it would add no neighbours.
+    const run = async (workers: number) => {
+      const model = createModel(
+        "core",
+        { inputs: { itemDim: 8 }, heads: 2, layers: 1, dropout: 0, inputDropout: 0, globalNeighbours: {}, seed: 3 },
+        SCHEMA,
+      );
+      const head = createHeadFor(model, {});
+      try {
+        const result = await fit(model, head, new SessionLoader(table(48)), {
+          scheme: createTargetScheme("next"),
+          epochs: 4,
+          batchSize: 48,
+          schedule: { learningRate: 0.02 },
+          lengthGroups: 3,
+          progress: "none",
+          workers,
+        });
+        return result.history.map((r) => r.loss);
+      } finally {
+        disposeModel({ model, head });
+      }
+    };
+    const one = await run(1);
+    const two = await run(2);
+    expect(one[3]).toBeLessThan(one[0]);
+    two.forEach((loss, i) => expect(loss).toBeCloseTo(one[i], 4));
+  });
+
   it("reports a worker's error instead of waiting for its gradient", async () => {
     const { model, head } = build("mlp");
     // 12 sessions of 2 events (one next-item target) and 4 of 5 (four): in 2 length groups the main thread's share

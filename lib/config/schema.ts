@@ -154,6 +154,16 @@ const coreModel = z.strictObject({
   inputDropout: fraction().optional(),
   temperature: positiveNumber().optional(),
   output: oneOf(["sequence", "pooled"]).optional(),
+  globalNeighbours: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        neighbours: positiveInteger().optional(),
+        window: positiveInteger().optional(),
+        dropout: fraction().optional(),
+      }),
+    ])
+    .optional(),
   seed: z.number({ error: "expected a number" }).int({ error: "expected an integer" }).optional(),
 });
 

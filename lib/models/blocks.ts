@@ -7,6 +7,7 @@
 //   attentionReadout    SR-GNN's readout W3 [h_last; Σ α h] (./readout.ts) [batch, seqLen, units] or [batch, units]
 //   consistentPooling   CORE's Σ α x over the input embeddings x        [batch, seqLen, dim] or [batch, dim]
 //   sessionGraph        SR-GNN's gated graph steps over the session graph (./graph.ts) [batch, seqLen, dim]
+//   globalNeighbours    GCE-GNN's global item graph: each item's neighbours added (./neighbours.ts) [batch, seqLen, dim]
 // createMlpModel / createRnnModel / createTransformerModel are such lists, so a model composed in a notebook and the
 // factory's are one definition. A block is a plain JSON description; `composeModel` creates its variables under the
 // block's name, each seeded by (seed, full name), so one list and one seed always give the same weights, and it
@@ -14,10 +15,11 @@
 import * as tf from "@tensorflow/tfjs";
 import { attentionBias, selfAttention } from "./attention";
 import { ParameterFactory, SeedSequence } from "./init";
-import { createInputBlock, type InputConfig, type ModelSchema } from "./inputs";
+import { createInputBlock, type InputBlock, type InputConfig, type ModelSchema } from "./inputs";
 import { type Activation, dense, dropout, gelu, l2Penalty, layerNorm, maskedMean, mlpLayers } from "./layers";
 import type { BlockInfo, ModelKind, SessionModel } from "./model";
 import { aliasMatrix, gatedGraphLayer, sessionGraphs } from "./graph";
+import { globalNeighboursLayer, itemNeighbours } from "./neighbours";
 import { attentionReadout as createAttentionReadout, maskedSoftmax } from "./readout";
 import { type RnnCell, recurrentLayer } from "./recurrent";
 import type { SessionBatch } from "./types";
@@ -101,9 +103,21 @@ export interface SessionGraphSpec {
   /** Scope of its variables. Default "graph". */
   name?: string;
 }
+export interface GlobalNeighboursSpec {
+  block: "globalNeighbours";
+  /** Neighbours kept per item. Default 12 (GCE-GNN's sample_num). */
+  neighbours?: number;
+  /** Clicks at most this many positions apart are neighbours. Default 3 (GCE-GNN's ε). */
+  window?: number;
+  /** Dropout on the neighbours' aggregate when training. Default 0. */
+  dropout?: number;
+  /** Scope of its variables. Default "global". */
+  name?: string;
+}
 export type BlockSpec =
   | InputBlockSpec
   | SessionGraphSpec
+  | GlobalNeighboursSpec
   | MeanPoolingSpec
   | MlpBlockSpec
   | RecurrentBlockSpec
@@ -161,6 +175,15 @@ export const sessionGraph = (config: Omit<SessionGraphSpec, "block"> = {}): Sess
   ...config,
 });
 
+/** GCE-GNN's global item graph (Wang et al. 2020): `fit` counts which items are clicked near each other in the training
+ *  sessions and keeps each item's most frequent neighbours (buffers saved with the weights); each position gets its
+ *  item's input vector plus a session-aware attention-weighted sum of its neighbours' embeddings. Right after an
+ *  inputBlock of item embeddings only (the sum lives in the item table's space). */
+export const globalNeighbours = (config: Omit<GlobalNeighboursSpec, "block"> = {}): GlobalNeighboursSpec => ({
+  block: "globalNeighbours",
+  ...config,
+});
+
 /** The blocks of a model config's `readout` ("none" or "attention"), shared by the GRU/LSTM and the Transformer. */
 export function readoutBlocks(readout: "none" | "attention"): BlockSpec[] {
   if (readout === "none") return [];
@@ -172,6 +195,7 @@ interface BuildContext {
   params: ParameterFactory;
   seeds: SeedSequence;
   schema: ModelSchema;
+  inputs: InputBlock;
 }
 
 /** What a block reads: its input's width and whether it holds one state per position or per session. */
@@ -187,13 +211,21 @@ interface BuiltBlock {
   causal: boolean;
   apply(x: tf.Tensor, batch: SessionBatch, training: boolean): tf.Tensor;
   regularization?: () => tf.Scalar;
+  /** Reads what the block needs of the training sessions (the model's `fitSessions`). */
+  fitSessions?: (sessions: readonly Int32Array[]) => void;
 }
 
 function fail(index: number, spec: BlockSpec, message: string): never {
   throw new Error(`composeModel: block ${index} (${spec.block}): ${message}`);
 }
 
-function buildBlock(ctx: BuildContext, spec: BlockSpec, input: Shape, index: number): BuiltBlock {
+function buildBlock(
+  ctx: BuildContext,
+  spec: BlockSpec,
+  input: Shape,
+  index: number,
+  previous: BlockSpec["block"],
+): BuiltBlock {
   const sequenceOnly = () =>
     input.output === "sequence" ||
     fail(index, spec, "needs one state per position, but an earlier block pooled the session");
@@ -277,8 +309,59 @@ function buildBlock(ctx: BuildContext, spec: BlockSpec, input: Shape, index: num
     }
     case "consistentPooling":
       sequenceOnly();
-      if (index !== 1) fail(index, spec, "pools the input block's vectors, so it must come right after inputBlock");
+      if (index !== 1 && !(index === 2 && previous === "globalNeighbours"))
+        fail(
+          index,
+          spec,
+          "pools the input block's vectors, so it must come right after inputBlock (or globalNeighbours)",
+        );
       return buildConsistentPooling(ctx, spec, input.dim, index);
+    case "globalNeighbours": {
+      const resolved: Required<GlobalNeighboursSpec> = {
+        block: "globalNeighbours",
+        neighbours: spec.neighbours ?? 12,
+        window: spec.window ?? 3,
+        dropout: spec.dropout ?? 0,
+        name: spec.name ?? "global",
+      };
+      if (index !== 1) fail(index, spec, "reads the item embeddings, so it must come right after inputBlock");
+      if (ctx.inputs.maskId !== null)
+        fail(index, spec, "the MASK token has no neighbours: masked-item models cannot use it");
+      if (input.dim !== ctx.inputs.itemDim)
+        fail(
+          index,
+          spec,
+          `adds item embeddings to the input vectors, so the input block must give the item embeddings only (width ${ctx.inputs.itemDim}), got width ${input.dim}: exclude the side columns, no projection`,
+        );
+      positiveInteger(index, spec, "neighbours", resolved.neighbours);
+      positiveInteger(index, spec, "window", resolved.window);
+      if (!(resolved.dropout >= 0 && resolved.dropout < 1))
+        fail(index, spec, `dropout must be in [0, 1), got ${resolved.dropout}`);
+      const { itemCardinality, itemTable } = ctx.inputs;
+      const layer = globalNeighboursLayer(ctx.params, resolved.name, itemCardinality, input.dim, resolved.neighbours);
+      const shape: Shape = { dim: input.dim, output: "sequence" };
+      return {
+        spec: resolved,
+        info: [{ name: resolved.name, type: "GlobalNeighbours", ...shape }],
+        shape,
+        causal: true,
+        apply: (x, batch, training) =>
+          layer.apply(
+            x as tf.Tensor3D,
+            batch.items,
+            batch.mask,
+            // The table's first itemCardinality rows (a MASK row, when there is one, has no neighbours).
+            itemTable,
+            resolved.dropout,
+            training,
+            ctx.seeds,
+          ),
+        fitSessions: (sessions) =>
+          layer.setGraph(
+            itemNeighbours(sessions, itemCardinality, { neighbours: resolved.neighbours, window: resolved.window }),
+          ),
+      };
+    }
     case "sessionGraph": {
       sequenceOnly();
       const resolved: Required<SessionGraphSpec> = {
@@ -507,9 +590,10 @@ export function composeModel(
       `composeModel: the first block must be inputBlock(...), which turns a batch into features; got ${first === undefined ? "no blocks" : `'${first.block}'`}`,
     );
   }
-  const ctx: BuildContext = { params: new ParameterFactory(seed), seeds: new SeedSequence(seed), schema };
+  const params = new ParameterFactory(seed);
   const { block: _input, projectionInitScale = 1, ...inputConfig } = first;
-  const inputs = createInputBlock(ctx.params.scope("input"), schema, inputConfig);
+  const inputs = createInputBlock(params.scope("input"), schema, inputConfig);
+  const ctx: BuildContext = { params, seeds: new SeedSequence(seed), schema, inputs };
   if (projectionInitScale !== 1) {
     const kernel = ctx.params.variables["input.projection.kernel"];
     if (kernel === undefined) throw new Error("composeModel: inputBlock's projectionInitScale needs a projection");
@@ -521,7 +605,7 @@ export function composeModel(
   }
   let shape: Shape = { dim: inputs.dim, output: "sequence" };
   const built = rest.map((spec, i) => {
-    const block = buildBlock(ctx, spec, shape, i + 1);
+    const block = buildBlock(ctx, spec, shape, i + 1, blocks[i].block);
     shape = block.shape;
     return block;
   });
@@ -530,6 +614,7 @@ export function composeModel(
       'composeModel: a sessionGraph block sees the whole session at every position, so a pooled block must follow it (attentionReadout({ output: "pooled" }) or meanPooling)',
     );
   const penalties = built.flatMap((b) => (b.regularization === undefined ? [] : [b.regularization]));
+  const readers = built.flatMap((b) => (b.fitSessions === undefined ? [] : [b.fitSessions]));
   const kind = kindOf(blocks);
   return {
     kind,
@@ -548,6 +633,7 @@ export function composeModel(
       tf.tidy(() => built.reduce((x: tf.Tensor, block) => block.apply(x, batch, training), inputs.apply(batch))),
     regularization:
       penalties.length === 0 ? undefined : () => tf.tidy(() => tf.addN(penalties.map((p) => p())) as tf.Scalar),
+    fitSessions: readers.length === 0 ? undefined : (sessions) => readers.forEach((read) => read(sessions)),
     // CORE scores by cosine with CORE's temperature (core.ts sets its configured one).
     headDefaults: kind === "core" ? { cosine: true, temperature: 0.07 } : undefined,
   };

@@ -5,12 +5,14 @@
 // the real positions (CORE-trm) — and it is scored by cosine against the same (tied) item table, divided by a
 // temperature τ = 0.07: full softmax cross-entropy over the catalogue (the model's `headDefaults`).
 //   inputBlock         item embeddings x                             [batch, seqLen, itemDim]
+//   globalNeighbours   (with `globalNeighbours`) x plus GCE-GNN's aggregate of each item's neighbours in the training
+//                      sessions' item graph (./neighbours.ts)      [batch, seqLen, itemDim]
 //   consistentPooling  Σ_j α_tj x_j over the real positions j <= t   [batch, seqLen, itemDim]  ("sequence")
 // One state per position, the prefix 0..t's session vector (CORE's Transformer is causal, so this is exactly CORE's
 // vector of that prefix, which RecBole trains on by augmenting every session into its prefixes); output "pooled"
 // gives one per session instead (trained on the last item of every prefix).
 // Deviations (see blocks.ts `buildConsistentPooling`): pre-LN Transformer blocks, no dropout of the item table.
-import { composeModel, consistentPooling, inputBlock } from "./blocks";
+import { type BlockSpec, composeModel, consistentPooling, globalNeighbours, inputBlock } from "./blocks";
 import { type InputConfig, type ModelSchema, sideColumns } from "./inputs";
 import type { SessionModel } from "./model";
 
@@ -34,6 +36,10 @@ export interface CoreConfig {
   temperature?: number;
   /** "sequence" (a session vector per prefix, trained at every position) or "pooled". Default "sequence". */
   output?: "sequence" | "pooled";
+  /** GCE-GNN's global item graph before the pooling: each item's `neighbours` (default 12) most frequent neighbours
+   *  within `window` (default 3) clicks in the training sessions, aggregated by session-aware attention and added to
+   *  its embedding, with `dropout` (default 0) on the aggregate; false: none. Default false. */
+  globalNeighbours?: { neighbours?: number; window?: number; dropout?: number } | false;
   /** Seed of the initial weights and dropout masks. Default 1. */
   seed?: number;
 }
@@ -51,6 +57,7 @@ export function resolveCoreConfig(config: CoreConfig = {}): ResolvedCoreConfig {
     inputDropout: config.inputDropout ?? 0.2,
     temperature: config.temperature ?? 0.07,
     output: config.output ?? "sequence",
+    globalNeighbours: config.globalNeighbours ?? false,
     seed: config.seed ?? 1,
   };
 }
@@ -60,8 +67,9 @@ export function createCoreModel(schema: ModelSchema, config: CoreConfig = {}): S
   if (!(c.temperature > 0)) throw new Error(`core: temperature must be > 0, got ${c.temperature}`);
   // Only the item column unless the config says otherwise: side features would leave the item space.
   const exclude = c.inputs.exclude ?? sideColumns(schema);
-  const blocks = [
+  const blocks: BlockSpec[] = [
     inputBlock({ ...c.inputs, exclude }),
+    ...(c.globalNeighbours === false ? [] : [globalNeighbours(c.globalNeighbours)]),
     consistentPooling({
       weights: c.weights,
       inputDropout: c.inputDropout,

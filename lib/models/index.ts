@@ -76,6 +76,7 @@ export {
   attentionReadout,
   composeModel,
   consistentPooling,
+  globalNeighbours,
   inputBlock,
   meanPooling,
   mlpBlock,
@@ -100,6 +101,7 @@ export { type TransformerConfig, createTransformerModel } from "./transformer";
 export { type CoreConfig, createCoreModel } from "./core";
 export { type SrGnnConfig, createSrGnnModel } from "./srgnn";
 export { type GatedGraphLayer, type SessionGraphs, aliasMatrix, gatedGraphLayer, sessionGraphs } from "./graph";
+export { type GlobalNeighboursLayer, type ItemNeighbours, globalNeighboursLayer, itemNeighbours } from "./neighbours";
 export {
   type AttentionReadout,
   attentionReadout as createAttentionReadout,

@@ -5,7 +5,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { hash32, Random } from "../util/random";
 
-/** Trainable variables by stable name, e.g. "transformer.block0.attention.query.kernel". */
+/** A model's variables by stable name, e.g. "transformer.block0.attention.query.kernel": its weights, and any buffers
+ *  (non-trainable state read from the training data, saved with the weights; `buffer`). */
 export type Variables = Record<string, tf.Variable>;
 
 /** FNV-1a over UTF-16 code units: a fixed 32-bit digest of a parameter name. */
@@ -73,12 +74,18 @@ export class ParameterFactory {
     return this.make(name, shape, () => valueAt(index++));
   }
 
+  /** A non-trainable variable of zeros: state a block fills from the training sessions (GCE-GNN's item graph), which
+   *  the optimizer never updates and model folders save with the weights. */
+  buffer(name: string, shape: number[]): tf.Variable {
+    return this.make(name, shape, () => 0, false);
+  }
+
   private fullName(name: string): string {
     if (name === "" || name.includes(".")) throw new Error(`ParameterFactory: bad parameter name '${name}'`);
     return this.prefix === "" ? name : `${this.prefix}.${name}`;
   }
 
-  private make(name: string, shape: number[], draw: (rng: Random) => number): tf.Variable {
+  private make(name: string, shape: number[], draw: (rng: Random) => number, trainable = true): tf.Variable {
     const fullName = this.fullName(name);
     if (fullName in this.store) throw new Error(`ParameterFactory: parameter '${fullName}' created twice`);
     const rng = new Random(hash32(this.seed ^ hashName(fullName)));
@@ -86,7 +93,7 @@ export class ParameterFactory {
     for (let i = 0; i < values.length; i++) values[i] = draw(rng);
     // No tf name: tfjs registers variable names globally, and two models may hold parameters with the same key.
     const initial = tf.tensor(values, shape, "float32");
-    const variable = tf.variable(initial, true);
+    const variable = tf.variable(initial, trainable);
     initial.dispose(); // the variable holds its own reference to the data
     this.store[fullName] = variable;
     return variable;

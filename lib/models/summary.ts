@@ -33,7 +33,8 @@ export function summarizeModel(
     return {
       block: `${block.name} (${block.type})`,
       outputShape: block.output === "sequence" ? ["batch", "seqLen", block.dim] : ["batch", block.dim],
-      parameters: own.reduce((sum, [, v]) => sum + sizeOf(v.shape), 0),
+      // Buffers (a globalNeighbours block's item graph) are data, not parameters.
+      parameters: own.reduce((sum, [, v]) => sum + (v.trainable ? sizeOf(v.shape) : 0), 0),
     };
   });
   const uncounted = variables.filter(([name]) => !counted.has(name)).map(([name]) => name);

@@ -38,12 +38,17 @@ export interface NextItemModel {
   readonly output: "sequence" | "pooled";
   /** Size of the hidden state fed to the output head. */
   readonly dim: number;
-  /** Every trainable variable, by a stable unique name (used by save/load and the optimizer). */
+  /** Every variable, by a stable unique name (used by save/load; the optimizer updates the trainable ones): its
+   *  weights, and buffers (`trainable` false) that `fitSessions` fills. */
   readonly variables: Record<string, tf.Variable>;
   /** Hidden states for a batch. `training` turns dropout on. */
   encode(batch: SessionBatch, training: boolean): tf.Tensor;
   /** Penalty to add to the training loss (e.g. L2 on the RNN weights); absent when the model has none. */
   regularization?(): tf.Scalar;
+  /** Reads what the model needs of its training sessions (item id sequences, oldest click first) into its buffers:
+   *  the item graph of a globalNeighbours block. `fit` calls it before the first epoch; absent when the model needs
+   *  nothing. */
+  fitSessions?(sessions: readonly Int32Array[]): void;
 }
 
 /** Turns hidden states into item scores; shared by every model (full softmax, tied or not, or sampled). */

@@ -2,7 +2,7 @@
 // decay and gradient-norm clipping, validation after each epoch, early stopping with restore of the best weights,
 // and a history to plot.
 import * as tf from "@tensorflow/tfjs";
-import { batchCount, disposeBatch, type BatchSource } from "../data/loader";
+import { batchCount, disposeBatch, sessionsOf, type BatchSource, type SessionTable } from "../data/loader";
 import type { NextItemModel, OutputHead, SessionBatch, TargetScheme } from "../models/types";
 import { Random } from "../util/random";
 import { defaultWorkers, startDataParallel, type DataParallelTrainer } from "./parallel/trainer";
@@ -61,12 +61,26 @@ export interface FitConfig extends UpdateConfig {
    *  `createHeadFor` and a loader holding its table, on the wasm or cpu backend. Default: SESSIONREC_WORKERS when
    *  set, else 1 (this thread only; see docs/training-speed.md for when more pays). */
   workers?: number;
+  /** The training sessions (item id sequences, oldest first) a model with `fitSessions` reads before the first epoch
+   *  (the item graph of a globalNeighbours block). Default: the sessions of the loader's table (SessionLoader,
+   *  LengthBucketedBatches); give the sessions themselves when the loader trains on something else, e.g. prefixes. */
+  sessions?: readonly Int32Array[];
 }
 
 const DEFAULTS = { epochs: 1, batchSize: 256, seed: 42, patience: 2, minDelta: 0 };
 /** How often (ms) the running loss is read back from the device: often enough for the bar and to catch NaN early,
  *  rarely enough not to stall a GPU pipeline on every step. */
 const LOSS_READ_INTERVAL_MS = 250;
+
+/** The item sequences of the table `loader` holds, for `fitSessions`. */
+function loaderSessions(loader: BatchSource, model: string): Int32Array[] {
+  const table = (loader as { table?: SessionTable }).table;
+  if (table === undefined)
+    throw new Error(
+      `fit: model "${model}" reads its training sessions (fitSessions) but the loader holds no table: pass config.sessions`,
+    );
+  return sessionsOf(table);
+}
 
 /** Trains `model` and `head` in place on `loader`'s sessions; returns the per-epoch history. */
 export async function fit(
@@ -100,6 +114,7 @@ export async function fit(
   const monitor = config.earlyStopping ? new BestTracker(config.earlyStopping) : null;
   const restoreBest = monitor !== null && (config.restoreBest ?? true);
 
+  if (model.fitSessions !== undefined) model.fitSessions(config.sessions ?? loaderSessions(loader, model.name));
   const variables = trainableVariables(model, head);
   const workers = config.workers ?? defaultWorkers(process.env);
   if (!(Number.isInteger(workers) && workers >= 1))

@@ -14,6 +14,8 @@ export interface WorkerInit {
   /** Shapes and values of the trainable variables, in `trainableVariables` order. */
   shapes: number[][];
   values: Float32Array[];
+  /** The model's buffers (non-trainable variables, e.g. a globalNeighbours block's item graph) by name. */
+  buffers: Record<string, Float32Array>;
   update: UpdateConfig;
   rate: number;
   exchange: { buffer: SharedArrayBuffer; size: number; length: number };

@@ -85,6 +85,11 @@ export async function startDataParallel(options: DataParallelOptions): Promise<D
   const main: Replica = { model, head: itemHead, variables, update, exchange, rank: 0 };
   const values = variables.map((v) => v.dataSync() as Float32Array);
   const shapes = variables.map((v) => v.shape);
+  const buffers = Object.fromEntries(
+    Object.entries(model.variables)
+      .filter(([, v]) => !v.trainable)
+      .map(([name, v]) => [name, v.dataSync() as Float32Array]),
+  );
 
   const threads = Array.from({ length: workers - 1 }, (_, i) => {
     const init: WorkerInit = {
@@ -95,6 +100,7 @@ export async function startDataParallel(options: DataParallelOptions): Promise<D
       headConfig,
       shapes,
       values,
+      buffers,
       update: options.update,
       rate: options.rate,
       exchange: { buffer, size: workers, length },

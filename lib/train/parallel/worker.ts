@@ -24,6 +24,14 @@ async function start(init: WorkerInit): Promise<Replica> {
     );
   }
   variables.forEach((v, i) => v.assign(tf.tensor(init.values[i], v.shape, "float32")));
+  for (const [name, values] of Object.entries(init.buffers)) {
+    const buffer = model.variables[name];
+    if (buffer === undefined || buffer.trainable || buffer.size !== values.length)
+      throw new Error(
+        `training worker ${init.rank}: the rebuilt ${init.kind} model has no buffer '${name}' of ${values.length} values`,
+      );
+    buffer.assign(tf.tensor(values, buffer.shape, "float32"));
+  }
   const exchange = new SharedMemoryExchange(init.exchange.buffer, init.exchange.size, init.exchange.length);
   const update = createParameterUpdate(variables, init.update, init.rate);
   return { model, head, variables, update, exchange, rank: init.rank };
