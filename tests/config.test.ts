@@ -181,6 +181,7 @@ describe("one default configuration per model (issue 19)", () => {
       "gru-readout",
       "transformer",
       "core",
+      "core-global",
     ]);
   });
 
