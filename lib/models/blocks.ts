@@ -346,16 +346,7 @@ function buildBlock(
         shape,
         causal: true,
         apply: (x, batch, training) =>
-          layer.apply(
-            x as tf.Tensor3D,
-            batch.items,
-            batch.mask,
-            // The table's first itemCardinality rows (a MASK row, when there is one, has no neighbours).
-            itemTable,
-            resolved.dropout,
-            training,
-            ctx.seeds,
-          ),
+          layer.apply(x as tf.Tensor3D, batch.items, batch.mask, itemTable, resolved.dropout, training, ctx.seeds),
         fitSessions: (sessions) =>
           layer.setGraph(
             itemNeighbours(sessions, itemCardinality, { neighbours: resolved.neighbours, window: resolved.window }),
