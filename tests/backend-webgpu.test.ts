@@ -48,7 +48,8 @@ const CONFIGS: { [K in ModelKind]: ModelConfigs[K] } = {
   gru: { inputs: small, units: 12, mlp: [], dropout: 0 },
   lstm: { inputs: small, units: 12, mlp: [8], dropout: 0 },
   transformer: { inputs: small, dModel: 8, heads: 2, layers: 2, ffnDim: 16, dropout: 0, mlp: [] },
-  core: { inputs: small, heads: 2, layers: 1, ffnDim: 16, dropout: 0, inputDropout: 0 },
+  // With GCE-GNN's item graph (read from SESSIONS below): the block's gathers and attention on the device too.
+  core: { inputs: small, heads: 2, layers: 1, ffnDim: 16, dropout: 0, inputDropout: 0, globalNeighbours: {} },
   srgnn: { inputs: small },
 };
 
@@ -56,9 +57,13 @@ const CONFIGS: { [K in ModelKind]: ModelConfigs[K] } = {
 async function lossAndGradients(kind: ModelKind, headConfig: OutputHeadConfig) {
   const model = createModel(kind, CONFIGS[kind] as never, schema);
   const head = createHeadFor(model, headConfig);
+  model.fitSessions?.(SESSIONS.map((s) => Int32Array.from(s.items)));
   const batch = toyBatch(SESSIONS, 6);
   const scheme = createTargetScheme(model.output === "pooled" ? "last" : "next");
-  const named = { ...model.variables, ...head.variables }; // our names; a tied head's table appears once
+  // Our names; a tied head's table appears once; buffers (the item graph) have no gradient.
+  const named = Object.fromEntries(
+    Object.entries({ ...model.variables, ...head.variables }).filter(([, v]) => v.trainable),
+  );
   const variables = [...new Set(Object.values(named))];
   const { value, grads } = tf.variableGrads(() => trainingLoss(model, head, scheme, batch), variables);
   // `data()`, not `dataSync()`: in Node the WebGPU backend cannot read back synchronously.
