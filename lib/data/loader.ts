@@ -44,6 +44,9 @@ export interface BatchOptions {
 /** What `fit` trains from: anything that can hand out batches of a fixed set of sessions. */
 export interface BatchSource {
   readonly numSessions: number;
+  /** The table it batches, when it holds one (SessionLoader, LengthBucketedBatches): data-parallel workers rebuild
+   *  the model from its schema, and `fit` reads a model's `fitSessions` input from it. */
+  readonly table?: SessionTable;
   /** Batches of one pass over the sessions; each must be released with `disposeBatch` before the next is taken. */
   batches(options: BatchOptions): IterableIterator<SessionBatch>;
 }

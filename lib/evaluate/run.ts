@@ -249,8 +249,9 @@ export async function trainRunModel(
         : { metric: selectBy, patience: training.patience ?? Number.MAX_SAFE_INTEGER },
     progress: options.progress,
     workers: training.workers,
-    // The sessions themselves, not their prefixes (a globalNeighbours block counts each pair of clicks once).
-    sessions: sessionsOf(splits.train),
+    // The sessions themselves, not their prefixes (a globalNeighbours block counts each pair of clicks once); read
+    // only for a model that needs them.
+    sessions: model.fitSessions === undefined ? undefined : sessionsOf(splits.train),
   });
   // Training time without the per-epoch evaluation, which the baselines do not pay either.
   const trainSeconds = result.history.reduce((sum, epoch) => sum + epoch.seconds, 0);

@@ -97,6 +97,7 @@ export function globalNeighboursLayer(
   dim: number,
   neighbours: number,
 ): GlobalNeighboursLayer {
+  if (nItems >= 2 ** 24) throw new Error(`${name}: ${nItems} items: ids from 2^24 on are not exact in float32`);
   const scope = params.scope(name);
   const w1 = scope.glorotUniform("w1", [dim + 1, dim]); // GCE-GNN's w_1
   const w2 = scope.glorotUniform("w2", [dim, 1]); // GCE-GNN's w_2
@@ -110,7 +111,6 @@ export function globalNeighboursLayer(
         throw new Error(
           `${name}: a graph of ${graph.nItems} items × ${graph.neighbours} neighbours, expected ${nItems} × ${neighbours}`,
         );
-      if (nItems >= 2 ** 24) throw new Error(`${name}: ${nItems} items: ids from 2^24 on are not exact in float32`);
       tf.tidy(() => {
         ids.assign(tf.tensor2d(Float32Array.from(graph.ids), [nItems, neighbours]));
         logCounts.assign(tf.log1p(tf.tensor2d(graph.counts, [nItems, neighbours])));

@@ -2,7 +2,7 @@
 // decay and gradient-norm clipping, validation after each epoch, early stopping with restore of the best weights,
 // and a history to plot.
 import * as tf from "@tensorflow/tfjs";
-import { batchCount, disposeBatch, sessionsOf, type BatchSource, type SessionTable } from "../data/loader";
+import { batchCount, disposeBatch, sessionsOf, type BatchSource } from "../data/loader";
 import type { NextItemModel, OutputHead, SessionBatch, TargetScheme } from "../models/types";
 import { Random } from "../util/random";
 import { defaultWorkers, startDataParallel, type DataParallelTrainer } from "./parallel/trainer";
@@ -74,7 +74,7 @@ const LOSS_READ_INTERVAL_MS = 250;
 
 /** The item sequences of the table `loader` holds, for `fitSessions`. */
 function loaderSessions(loader: BatchSource, model: string): Int32Array[] {
-  const table = (loader as { table?: SessionTable }).table;
+  const table = loader.table;
   if (table === undefined)
     throw new Error(
       `fit: model "${model}" reads its training sessions (fitSessions) but the loader holds no table: pass config.sessions`,

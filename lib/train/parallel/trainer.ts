@@ -9,7 +9,6 @@ import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { BatchSource } from "../../data/loader";
 import type { ItemOutputHead, SessionModel } from "../../models/index";
-import type { ModelSchema } from "../../models/inputs";
 import type { NextItemModel, OutputHead, SessionBatch, TargetScheme } from "../../models/types";
 import { createParameterUpdate, trainingExamples, type ParameterUpdate, type UpdateConfig } from "../step";
 import { ExchangeAborted, SharedMemoryExchange } from "./exchange";
@@ -185,7 +184,7 @@ function replicaSpec(model: NextItemModel, head: OutputHead, loader: BatchSource
   const itemHead = head as Partial<ItemOutputHead>;
   if (itemHead.config === undefined || itemHead.drawBatch === undefined)
     throw new Error("fit: workers > 1 needs an output head made by createHeadFor");
-  const schema = (loader as { table?: { schema?: ModelSchema } }).table?.schema;
+  const schema = loader.table?.schema;
   if (schema === undefined) {
     throw new Error(
       "fit: workers > 1 needs a loader that holds its table (SessionLoader, LengthBucketedBatches): the table's schema rebuilds the model in each worker",
