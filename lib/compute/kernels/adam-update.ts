@@ -7,6 +7,30 @@
 // lib/train/adam.ts.
 import * as tf from "@tensorflow/tfjs";
 import { WASM, type WasmBackend } from "./wasm-backend";
+import {
+  ADD,
+  BLOCK,
+  DIV,
+  END,
+  F32,
+  I32,
+  I32_ADD,
+  I32_GE_U,
+  LOAD_ALIGNED as LOAD,
+  LOOP,
+  MUL,
+  OwnWasmFunction,
+  SPLAT,
+  SQRT,
+  STORE_ALIGNED as STORE,
+  V128,
+  br,
+  brIf,
+  get,
+  i32,
+  moduleBytes,
+  set,
+} from "./wasm-module";
 
 export const ADAM_UPDATE = "SessionrecAdamUpdate";
 
@@ -24,37 +48,6 @@ export interface AdamScalars {
 // ---- The WebAssembly function: adam(valueOut, mOut, vOut, value, m, v, g, bytes, β1, 1−β1, β2, 1−β2, 1−β1^t,
 // 1−β2^t, ε, −lr), byte offsets into the imported memory, `bytes` a multiple of 16 (4 floats per SIMD step).
 
-const uleb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-};
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const vector = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const name = (text: string): number[] => [...uleb(text.length), ...Array.from(text, (c) => c.charCodeAt(0))];
-
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
-// Instructions.
-const get = (i: number) => [0x20, ...uleb(i)];
-const set = (i: number) => [0x21, ...uleb(i)];
-const simd = (op: number, ...immediates: number[]) => [0xfd, ...uleb(op), ...immediates];
-const LOAD = simd(0x00, 4, 0); // v128.load align=16 offset=0
-const STORE = simd(0x0b, 4, 0); // v128.store
-const SPLAT = simd(0x13); // f32x4.splat
-const SQRT = simd(0xe3);
-const ADD = simd(0xe4);
-const MUL = simd(0xe6);
-const DIV = simd(0xe7);
-const I32_ADD = [0x6a];
-const I32_GE_U = [0x4f];
-
 /** The module's bytes: imports env.memory, exports adam. */
 function adamModuleBytes(): Uint8Array {
   // Parameters 0–7: valueOut, mOut, vOut, value, m, v, g (byte offsets), bytes; 8–15: the f32 scalars.
@@ -65,20 +58,13 @@ function adamModuleBytes(): Uint8Array {
   const [GV, MV, VV] = [25, 26, 27];
   const at = (pointer: number) => [...get(pointer), ...get(I), ...I32_ADD]; // pointer + i
   const body = [
-    ...vector([
-      [1, I32],
-      [11, V128],
-    ]),
     ...[B1, C1, B2, C2, OMA1, OMA2, EPS, NLR].flatMap((local, k) => [...get(8 + k), ...SPLAT, ...set(local)]),
-    0x02,
-    0x40, // block
-    0x03,
-    0x40, // loop
+    ...BLOCK,
+    ...LOOP,
     ...get(I),
     ...get(BYTES),
     ...I32_GE_U,
-    0x0d,
-    1, // br_if out of the block when i >= bytes
+    ...brIf(1), // out of the block when i >= bytes
     ...at(G),
     ...LOAD,
     ...set(GV),
@@ -129,65 +115,29 @@ function adamModuleBytes(): Uint8Array {
     ...ADD,
     ...STORE,
     ...get(I),
-    0x41,
-    16,
+    ...i32(16),
     ...I32_ADD,
-    ...set(I), // i += 16 (i32.const 16)
-    0x0c,
-    0, // br to the loop
-    0x0b, // end loop
-    0x0b, // end block
-    0x0b, // end function
+    ...set(I), // i += 16
+    ...br(0), // to the loop
+    ...END, // loop
+    ...END, // block
   ];
-  const bytes = [
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vector([[0x60, ...vector([...Array(8).fill([I32]), ...Array(8).fill([F32])]), 0]])), // type () ← 8 i32, 8 f32
-    ...section(2, vector([[...name("env"), ...name("memory"), 0x02, 0x00, 0x00]])), // import memory, min 0 pages
-    ...section(3, vector([[0]])), // one function of type 0
-    ...section(7, vector([[...name("adam"), 0x00, 0]])), // export it
-    ...section(10, vector([[...uleb(body.length), ...body]])),
-  ];
-  return Uint8Array.from(bytes);
+  return moduleBytes(
+    "adam",
+    [...Array(8).fill(I32), ...Array(8).fill(F32)],
+    [
+      [1, I32],
+      [11, V128],
+    ],
+    body,
+  );
 }
 
-type AdamFunction = (...args: number[]) => void;
-let bytes: Uint8Array | null = null;
-
-/** The part of the WebAssembly API used here, typed locally: tslab compiles notebook imports without the DOM
- *  library, where the global `WebAssembly` has no types. */
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-  Memory: abstract new (...args: never[]) => object;
-}
-const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+const adam = new OwnWasmFunction(ADAM_UPDATE, "adam", adamModuleBytes);
 
 /** Whether this JavaScript engine runs the module (it needs WebAssembly SIMD, as tfjs's SIMD wasm build does). */
 export function adamUpdateSupported(): boolean {
-  bytes ??= adamModuleBytes();
-  return wasmApi.validate(bytes);
-}
-/** One instance per wasm memory (per backend instance). */
-const instances = new WeakMap<object, AdamFunction>();
-let compiled: object | null = null;
-
-function adamFor(memory: object): AdamFunction {
-  let adam = instances.get(memory);
-  if (adam === undefined) {
-    compiled ??= new wasmApi.Module((bytes ??= adamModuleBytes()));
-    adam = new wasmApi.Instance(compiled, { env: { memory } }).exports.adam as AdamFunction;
-    instances.set(memory, adam);
-  }
-  return adam;
-}
-
-/** The backend's WebAssembly memory (Emscripten exports it as `asm.memory`). */
-function memoryOf(backend: WasmBackend): object {
-  const memory = (backend as unknown as { wasm: { asm?: { memory?: unknown } } }).wasm.asm?.memory;
-  if (!(memory instanceof wasmApi.Memory))
-    throw new Error("SessionrecAdamUpdate: the wasm backend does not export its memory");
-  return memory;
+  return adam.supported();
 }
 
 function adamUpdateWasm({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
@@ -206,7 +156,7 @@ function adamUpdateWasm({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]
   const vectorised = size - (size % 4);
   const offset = (t: tf.TensorInfo) => wasm.getMemoryOffset(t.dataId);
   const f = Math.fround;
-  adamFor(memoryOf(wasm))(
+  adam.on(wasm)(
     ...outputs.map(offset),
     ...[value, m, v, g].map(offset),
     vectorised * 4,

@@ -7,8 +7,10 @@
 // dy costs more than transposing it, so such products are computed as (dyᵀ·x)ᵀ, which packs the narrower x:
 // ~2x faster for the [5129, 64]ᵀ·[5129, 1024] of a sampled softmax or the [10240, 64]ᵀ·[10240, 192] of a GRU.
 // XNNPACK serves only a single matrix: a batch of products (attention's q·kᵀ and weights·v) takes a scalar loop at
-// ~0.7 GFLOP/s, so a batch of large enough products is computed as one single-matrix product per element (~3-8x on
-// [128, 51, 50]·[128, 50, 51]; below ~2^14 multiply-adds per matrix the calls cost more than the loop saves).
+// ~0.7 GFLOP/s. A batch of matrices up to 2^20 multiply-adds each is computed by our SIMD loop (matmul-batched.ts;
+// 3-9x on attention's shapes), a batch of larger ones as one XNNPACK product per element.
+// A transposed left operand (aᵀ·b: every weight gradient) is read in place by a kernel of our own
+// (matmul-transposed-left.ts) instead of being transposed, and b is not packed.
 // That packing also slows down steeply once the right operand outgrows the cache: a fresh [43000, 128] packs in
 // ~100 ms, ten [4300, 128] row blocks of it in ~25 ms together. A product with a tall right operand (the catalogue
 // softmax's dh = G·W over the whole item table) is therefore summed over blocks of the inner dimension (2.3x on
@@ -19,6 +21,8 @@
 // got the operator packed for the first shape: after x·q, the gradient dy·qᵀ read and wrote out of bounds (wrong
 // values, NaN or an abort). Every product here therefore goes through `runOriginal`, which copies such an operand.
 import * as tf from "@tensorflow/tfjs";
+import { TFJS_LOOP_BLOCK_ROWS, batchedProduct, batchedProductSupported } from "./matmul-batched";
+import { transposedLeftProduct, transposedLeftSupported } from "./matmul-transposed-left";
 import { runWasmKernel, type WasmBackend } from "./wasm-backend";
 
 /** Swaps the last two axes: [..., m, n] → [..., n, m]. The caller owns the result. */
@@ -39,6 +43,21 @@ function swapOperands(a: tf.TensorInfo, b: tf.TensorInfo): boolean {
   const [k, m] = a.shape.slice(-2);
   const n = b.shape[b.shape.length - 1];
   return m * (k + n) < k * n;
+}
+
+/** Above this many result columns aᵀ·b goes through XNNPACK: our kernel's panels of b get too short. */
+const MAX_IN_PLACE_RESULT_COLUMNS = 4096;
+
+/**
+ * Whether aᵀ·b is computed in place (matmul-transposed-left.ts) rather than transposed and packed for XNNPACK:
+ * XNNPACK's multiply-adds are faster than ours, but the transposes and the packing cost more than that difference
+ * on every weight gradient measured — CPU time per product, ours against tfjs's path, one process, two trainings
+ * beside it: [10240, 64]ᵀ·[10240, 64] 4.8 vs 6.4 ms, [10240, 64]ᵀ·[10240, 256] 13 vs 22, [5129, 64]ᵀ·[5129, 1024] 31
+ * vs 37, the catalogue's [419, 40000]ᵀ·[419, 64] 85 vs 110 and [96, 43000]ᵀ·[96, 128] 48 vs 54 — and not on a
+ * result as wide as a catalogue ([96, 128]ᵀ·[96, 43000] 336 vs 291).
+ */
+function transposedLeftInPlace(a: tf.TensorInfo, b: tf.TensorInfo): boolean {
+  return transposedLeftSupported(a, b) && b.shape[b.shape.length - 1] <= MAX_IN_PLACE_RESULT_COLUMNS;
 }
 
 /** Number of matrices in a batch of shape [..., m, n]. */
@@ -122,6 +141,16 @@ function batchOfProducts(a: tf.TensorInfo, b: tf.TensorInfo): boolean {
   return batchA === 1 || batchB === 1 || tf.util.arraysEqual(a.shape.slice(0, -2), b.shape.slice(0, -2));
 }
 
+/** Above this many multiply-adds per matrix, one XNNPACK call per matrix beats our batch loop. */
+const MAX_PRODUCT_IN_BATCH_LOOP = 2 ** 20;
+
+/** Whether a batch of products of equal batch shapes is small enough per matrix for our loop (matmul-batched.ts). */
+function batchInPlace(a: tf.TensorInfo, b: tf.TensorInfo, wasm: WasmBackend): boolean {
+  if (matrices(a) <= 1 || !batchedProductSupported(a, b, wasm)) return false;
+  const [m, k] = a.shape.slice(-2);
+  return m * k * b.shape[b.shape.length - 1] <= MAX_PRODUCT_IN_BATCH_LOOP;
+}
+
 /** Right operands with more elements than this are packed in inner-dimension blocks (4 MiB of float32). */
 const MAX_PACKED_ELEMENTS = 2 ** 20;
 /** Elements per block of the right operand (1 MiB). */
@@ -136,6 +165,10 @@ export function tallRightOperand(a: tf.TensorInfo, b: tf.TensorInfo): boolean {
   return k * n > MAX_PACKED_ELEMENTS && k >= 2 * Math.floor(PACKED_BLOCK_ELEMENTS / n) && m <= 2 * n;
 }
 
+/** Rows of b [K, N] in one block of the inner dimension. */
+const innerBlockRows = (b: tf.TensorInfo): number =>
+  Math.max(1, Math.floor(PACKED_BLOCK_ELEMENTS / b.shape[b.shape.length - 1]));
+
 /**
  * a [M, K] · b [K, N] (plain single matrices, any leading 1s) as Σ over blocks of K of a[:, block] · b[block, :], so
  * that each packed block of b stays in the cache. The result has the shape the original kernel gives.
@@ -149,7 +182,7 @@ function productOverInnerBlocks(
 ): tf.TensorInfo {
   const [m, k] = a.shape.slice(-2);
   const n = b.shape[b.shape.length - 1];
-  const rows = Math.max(1, Math.floor(PACKED_BLOCK_ELEMENTS / n));
+  const rows = innerBlockRows(b);
   let out: tf.TensorInfo | null = null;
   for (let start = 0; start < k; start += rows) {
     const size = Math.min(rows, k - start);
@@ -184,6 +217,12 @@ function plainProduct(
   attrs: tf.NamedAttrMap,
   wasm: WasmBackend,
 ): tf.TensorInfo {
+  if (batchInPlace(a, b, wasm)) {
+    // In the order of the path it replaces: tfjs's loop below MIN_PRODUCT_PER_MATRIX, XNNPACK's per matrix above.
+    const [m, k] = a.shape.slice(-2);
+    const small = m * k * b.shape[b.shape.length - 1] < MIN_PRODUCT_PER_MATRIX;
+    return batchedProduct(a, b, small ? TFJS_LOOP_BLOCK_ROWS : k, wasm);
+  }
   if (batchOfProducts(a, b)) return productPerMatrix(original, a, b, attrs, wasm);
   if (tallRightOperand(a, b)) return productOverInnerBlocks(original, a, b, attrs, wasm);
   return runOriginal(original, { a, b }, attrs, wasm);
@@ -201,6 +240,13 @@ function withExplicitTranspose(original: tf.KernelConfig): tf.KernelConfig {
       return original.kernelName === tf.BatchMatMul
         ? plainProduct(original, a, b, plainAttrs, wasm)
         : runOriginal(original, inputs, plainAttrs, wasm);
+    }
+    if (transposeA && !transposeB && original.kernelName === tf.BatchMatMul && transposedLeftInPlace(a, b)) {
+      // In the order of the path below: one sum over k, or blocks of k where aᵀ is [M, K] beside a tall b.
+      const [k, m] = a.shape.slice(-2);
+      const aT = { ...a, shape: [...a.shape.slice(0, -2), m, k] };
+      const blocked = !swapOperands(a, b) && tallRightOperand(aT, b);
+      return transposedLeftProduct(a, b, blocked ? innerBlockRows(b) : k, wasm);
     }
     // Only a plain product may swap: a fused bias or activation applies to the unswapped result.
     if (transposeA && !transposeB && original.kernelName === tf.BatchMatMul && swapOperands(a, b)) {
