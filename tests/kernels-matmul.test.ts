@@ -133,7 +133,14 @@ describe("aᵀ·b read in place (weight gradients)", () => {
     const product = tf.matMul(a, b, true, false);
     const expected = reference(a, b);
     product.dataSync().forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
-    tf.dispose([a, b, product]);
+    // Empty results: no column or no row to tile.
+    const noColumns = tf.matMul(random([5, 8], 11), tf.zeros([5, 0]), true, false);
+    const noRows = tf.matMul(tf.zeros([5, 0]), random([5, 8], 12), true, false);
+    expect([noColumns.shape, noRows.shape]).toEqual([
+      [8, 0],
+      [0, 8],
+    ]);
+    tf.dispose([a, b, product, noColumns, noRows]);
   });
 });
 

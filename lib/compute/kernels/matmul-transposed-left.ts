@@ -41,9 +41,10 @@ import {
 const TILE_ROWS = 4;
 const TILE_COLUMNS = 8;
 
-// atb(a, b, c, K, M, N, panelRows, lda): byte offsets a, b, c; M a multiple of 4, N of 8; a's rows lda floats apart. The rows of a and b are taken
-// in panels of `panelRows` (sized so that b's panel stays in the cache while every tile of c reads it); a tile's sums
-// go to c after each panel and come back for the next one, which leaves the order of the additions unchanged.
+// atb(a, b, c, K, M, N, panelRows, lda): byte offsets a, b, c; M a multiple of 4, N of 8 (both above 0); a's rows
+// lda floats apart. The rows of a and b are taken in panels of `panelRows` (sized so that b's panel stays in the cache
+// while every tile of c reads it); a tile's sums go to c after each panel and come back for the next one, which
+// leaves the order of the additions unchanged.
 function atbModuleBytes(): Uint8Array {
   const [A, B, C, K, M, N, KP, LDA] = [0, 1, 2, 3, 4, 5, 6, 7];
   const [m, n, k0, kEnd, count, pa, pb, pc, rowA, rowB] = [8, 9, 10, 11, 12, 13, 14, 15, 16, 17];
@@ -263,13 +264,22 @@ function packModuleBytes(): Uint8Array {
 const pack = new OwnWasmFunction("BatchMatMul (aᵀ·b)", "pack", packModuleBytes);
 
 /** Whether aᵀ·b of these operands can be computed here: single float32 matrices a [(1,) K, M], b [(1,) K, N] with M
- *  a multiple of 4 and N of 8, and an engine with WebAssembly SIMD. */
+ *  a multiple of 4 and N of 8, none of K, M, N 0, and an engine with WebAssembly SIMD. */
 export function transposedLeftSupported(a: tf.TensorInfo, b: tf.TensorInfo): boolean {
   const single = (x: tf.TensorInfo) => x.shape.length >= 2 && x.shape.slice(0, -2).every((d) => d === 1);
   if (!single(a) || !single(b) || a.dtype !== "float32" || b.dtype !== "float32") return false;
   const [k, m] = a.shape.slice(-2);
   const [kb, n] = b.shape.slice(-2);
-  return k === kb && k > 0 && m % TILE_ROWS === 0 && n % TILE_COLUMNS === 0 && atb.supported() && pack.supported();
+  return (
+    k === kb &&
+    k > 0 &&
+    m > 0 &&
+    n > 0 &&
+    m % TILE_ROWS === 0 &&
+    n % TILE_COLUMNS === 0 &&
+    atb.supported() &&
+    pack.supported()
+  );
 }
 
 /** Above this many columns, a is read from packed copies of that many columns at a time. */
