@@ -8,28 +8,28 @@
 import * as tf from "@tensorflow/tfjs";
 import { WASM, type WasmBackend } from "./wasm-backend";
 import {
-  ADD,
-  BLOCK,
-  DIV,
-  END,
-  F32,
   I32,
+  F32,
+  V128,
+  get,
+  set,
+  i32,
   I32_ADD,
-  I32_GE_U,
-  LOAD_ALIGNED as LOAD,
+  BLOCK,
   LOOP,
-  MUL,
-  OwnWasmFunction,
+  END,
+  br,
+  increment,
+  exitWhenAtLeast,
+  LOAD_ALIGNED as LOAD,
+  STORE_ALIGNED as STORE,
   SPLAT,
   SQRT,
-  STORE_ALIGNED as STORE,
-  V128,
-  br,
-  brIf,
-  get,
-  i32,
+  ADD,
+  MUL,
+  DIV,
   moduleBytes,
-  set,
+  OwnWasmFunction,
 } from "./wasm-module";
 
 export const ADAM_UPDATE = "SessionrecAdamUpdate";
@@ -61,10 +61,7 @@ function adamModuleBytes(): Uint8Array {
     ...[B1, C1, B2, C2, OMA1, OMA2, EPS, NLR].flatMap((local, k) => [...get(8 + k), ...SPLAT, ...set(local)]),
     ...BLOCK,
     ...LOOP,
-    ...get(I),
-    ...get(BYTES),
-    ...I32_GE_U,
-    ...brIf(1), // out of the block when i >= bytes
+    ...exitWhenAtLeast(I, get(BYTES)),
     ...at(G),
     ...LOAD,
     ...set(GV),
@@ -114,10 +111,7 @@ function adamModuleBytes(): Uint8Array {
     ...LOAD,
     ...ADD,
     ...STORE,
-    ...get(I),
-    ...i32(16),
-    ...I32_ADD,
-    ...set(I), // i += 16
+    ...increment(I, i32(16)),
     ...br(0), // to the loop
     ...END, // loop
     ...END, // block

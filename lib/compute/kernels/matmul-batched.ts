@@ -8,33 +8,38 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { WasmBackend } from "./wasm-backend";
 import {
-  ADD,
   uleb,
-  BLOCK,
-  END,
   I32,
-  I32_ADD,
-  I32_EQZ,
-  I32_GE_U,
-  I32_LT_U,
-  I32_MUL,
-  I32_SUB,
-  IF,
-  LOOP,
-  MUL,
-  OwnWasmFunction,
-  SPLAT,
   V128,
-  ZERO,
+  get,
+  set,
+  i32,
+  I32_ADD,
+  I32_SUB,
+  I32_MUL,
+  I32_GE_U,
+  I32_EQZ,
+  BLOCK,
+  LOOP,
+  IF,
+  END,
   br,
   brIf,
-  get,
-  heapBytes,
-  i32,
+  SELECT,
+  increment,
+  bytesOf,
+  elementAddress,
+  exitWhenAtLeast,
+  minimum,
   load,
-  moduleBytes,
-  set,
   store,
+  ZERO,
+  SPLAT,
+  ADD,
+  MUL,
+  moduleBytes,
+  heapBytes,
+  OwnWasmFunction,
 } from "./wasm-module";
 
 /** Rows per block of the inner dimension in tfjs's scalar loop. */
@@ -43,7 +48,6 @@ export const TFJS_LOOP_BLOCK_ROWS = 48;
 const F32_LOAD = [0x2a, 2, 0]; // f32.load align=4 offset=0
 const f32Store = (offset: number) => [0x38, 2, ...uleb(offset)];
 const extractLane = (lane: number) => [0xfd, 0x1f, lane]; // f32x4.extract_lane
-const SELECT = [0x1b];
 
 // bmm(a, b, c, batch, M, K, N, rowsPerBlock): byte offsets a, b, c. Reads up to 12 bytes past the end of b (lanes
 // of a last, partial vector that are not stored).
@@ -53,9 +57,7 @@ function bmmModuleBytes(): Uint8Array {
   const ACC = [20, 21, 22, 23]; // up to 16 columns of row i of the result: a block's sums
   const RUN = [24, 25, 26, 27]; // and the sums of the blocks so far
   const S = 28;
-  const loopUntil = (counter: number, limit: number[]) => [...get(counter), ...limit, ...I32_GE_U, ...brIf(1)];
-  const add = (local: number, value: number[]) => [...get(local), ...value, ...I32_ADD, ...set(local)];
-  const times4 = (local: number) => [...get(local), ...i32(4), ...I32_MUL];
+  const [loopUntil, add, times4] = [exitWhenAtLeast, increment, bytesOf];
   /**
    * c[i, j … j + 4·vectors) = Σ over k of a[i, k]·b[k, j …], in blocks of k; with `lanes` (1–3), one vector of which
    * only the first `lanes` columns are stored.
@@ -66,17 +68,7 @@ function bmmModuleBytes(): Uint8Array {
     ...BLOCK,
     ...LOOP, // over blocks of k
     ...loopUntil(k0, get(K)),
-    // kEnd = min(k0 + KB, K)
-    ...get(k0),
-    ...get(KB),
-    ...I32_ADD,
-    ...get(K),
-    ...get(k0),
-    ...get(KB),
-    ...I32_ADD,
-    ...get(K),
-    ...I32_LT_U,
-    ...SELECT,
+    ...minimum([...get(k0), ...get(KB), ...I32_ADD], get(K)),
     ...set(kEnd),
     ...ACC.slice(0, vectors).flatMap((acc) => [...ZERO, ...set(acc)]),
     // pa = rowA + 4·k0, pb = b + k0·rowB + 4j
@@ -84,13 +76,7 @@ function bmmModuleBytes(): Uint8Array {
     ...times4(k0),
     ...I32_ADD,
     ...set(pa),
-    ...get(B),
-    ...get(k0),
-    ...get(rowB),
-    ...I32_MUL,
-    ...I32_ADD,
-    ...times4(j),
-    ...I32_ADD,
+    ...elementAddress(B, k0, rowB, j),
     ...set(pb),
     ...get(kEnd),
     ...get(k0),

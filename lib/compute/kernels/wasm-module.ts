@@ -53,6 +53,30 @@ export const ELSE = [0x05];
 export const END = [0x0b];
 export const br = (depth: number) => [0x0c, ...uleb(depth)];
 export const brIf = (depth: number) => [0x0d, ...uleb(depth)];
+export const SELECT = [0x1b];
+/** `local += value` (i32). */
+export const increment = (local: number, value: number[]) => [...get(local), ...value, ...I32_ADD, ...set(local)];
+/** local · 4: a count of floats as bytes. */
+export const bytesOf = (local: number) => [...get(local), ...i32(4), ...I32_MUL];
+/** base + row·rowBytes + 4·column: the byte address of a float in a row-major matrix (all four i32 locals). */
+export const elementAddress = (base: number, row: number, rowBytes: number, column: number) => [
+  ...get(base),
+  ...get(row),
+  ...get(rowBytes),
+  ...I32_MUL,
+  ...I32_ADD,
+  ...bytesOf(column),
+  ...I32_ADD,
+];
+/** Leaves the enclosing block (the loop's `br_if 1`) once `counter` ≥ `limit` (unsigned). */
+export const exitWhenAtLeast = (counter: number, limit: number[]) => [
+  ...get(counter),
+  ...limit,
+  ...I32_GE_U,
+  ...brIf(1),
+];
+/** min(x, y), unsigned: x when x < y, else y. */
+export const minimum = (x: number[], y: number[]) => [...x, ...y, ...x, ...y, ...I32_LT_U, ...SELECT];
 const simd = (op: number, ...immediates: number[]) => [0xfd, ...uleb(op), ...immediates];
 /** v128.load / v128.store with alignment hint 1 byte (any address) and a constant byte offset. */
 export const load = (offset = 0) => simd(0x00, 0, ...uleb(offset));
