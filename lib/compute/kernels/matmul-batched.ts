@@ -1,10 +1,11 @@
 // A batch of small products a [B, M, K] · b [B, K, N] (attention's q·kᵀ and weights·v, and their gradients) on the
 // wasm heap. XNNPACK serves only a single matrix, so tfjs's wasm backend computes a batch in a scalar loop (~0.7
 // GFLOP/s), and one XNNPACK call per matrix costs more in calls than it saves below ~2^14 multiply-adds per matrix.
-// Here a small SIMD module of our own (wasm-module.ts) sums four columns of a row of the result at a time (the last
-// N mod 4 columns one at a time). Each element is summed in the order of k over blocks of `rowsPerBlock` rows, each
-// block from +0 and added to the result in order: with 48 rows that is the order of tfjs's loop (kBlockSize in its
-// batch_mat_mul_impl.cc), with K rows that of XNNPACK's kernels, so the result is bit-identical to either.
+// Here a small SIMD module of our own (wasm-module.ts) sums 16 columns of a row of the result at a time in registers,
+// then 4, then the last N mod 4 in one vector of which only those lanes are stored. Each element is summed in the
+// order of k over blocks of `rowsPerBlock` rows, each block from +0 and added to the result in order: with 48 rows
+// that is the order of tfjs's loop (kBlockSize in its batch_mat_mul_impl.cc), with K rows that of XNNPACK's kernels,
+// so the result is bit-identical to either.
 import type * as tf from "@tensorflow/tfjs";
 import type { WasmBackend } from "./wasm-backend";
 import {
