@@ -1,4 +1,4 @@
-// Our SIMD matmul kernels on wasm (lib/compute/kernels/matmul-transposed-left.ts and matmul-batched.ts) must give
+// Our SIMD matmul kernels on wasm (lib/compute/kernels/matmul-in-place.ts and matmul-batched.ts) must give
 // tfjs's results bit for bit: each element summed in the order of k, from +0, with float32 multiplies and adds,
 // over blocks of k where the path they replace sums in blocks. The references below do exactly that in JavaScript
 // (Math.fround after every operation).
@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { registerWasmKernels } from "../lib/compute/kernels/index";
-import { transposedLeftProduct } from "../lib/compute/kernels/matmul-transposed-left";
+import { transposedLeftProduct } from "../lib/compute/kernels/matmul-in-place";
 import type { WasmBackend } from "../lib/compute/kernels/wasm-backend";
 
 const f = Math.fround;
@@ -141,6 +141,50 @@ describe("aᵀ·b read in place (weight gradients)", () => {
       [0, 8],
     ]);
     tf.dispose([a, b, product, noColumns, noRows]);
+  });
+});
+
+describe("a·b read in place (few rows, a large right operand: the catalogue softmax's dh)", () => {
+  function reference(a: tf.Tensor, b: tf.Tensor, block?: number): Float32Array {
+    const [m, k] = a.shape;
+    const n = b.shape[1] as number;
+    const [av, bv] = [a.dataSync(), b.dataSync()];
+    return referenceProduct(
+      m,
+      n,
+      k,
+      (i, kk) => av[i * k + kk],
+      (kk, j) => bv[kk * n + j],
+      block,
+    );
+  }
+
+  it.each([
+    // [M, K, N, the block of k of the path replaced (K: one sum)]
+    ["4 rows, b of 2^16 floats", 4, 8192, 8, 8192],
+    ["6 rows: 4 in place, 2 through a 4-row copy", 6, 8192, 8, 8192],
+    ["3 rows only, several panels of b (512 wide: 64 rows a panel)", 3, 200, 512, 200],
+    ["a tall b (over 2^20 floats, 5 rows): blocks of 2^18 / 128 rows", 5, 9000, 128, 2048],
+    ["the catalogue's dh over 43,000 items (12 rows)", 12, 43000, 128, 2048],
+  ])("%s: tf.matMul(a, b) equals the reference bit for bit", (_name, m, k, n, block) => {
+    const a = random([m, k], m + n);
+    const b = random([k, n], k + n);
+    const product = tf.matMul(a, b);
+    expect(product.shape).toEqual([m, n]);
+    expect(differences(product.dataSync(), reference(a, b, block))).toEqual([]);
+    tf.dispose([a, b, product]);
+  });
+
+  it("gives the hand-computed product and frees what it allocates, the 4-row copies included", () => {
+    // a = [[1 … 1], [2 … 2], [3 … 3]] over 8192 columns, b = ones [8192, 8]: row i of the product is 8192 (i + 1).
+    const a = tf.tidy(() => tf.mul(tf.ones([3, 8192]), tf.tensor2d([[1], [2], [3]])));
+    const b = tf.ones([8192, 8]);
+    const before = wasmDataIds();
+    const product = tf.matMul(a, b);
+    expect(Array.from(product.dataSync())).toEqual([1, 2, 3].flatMap((v) => Array(8).fill(8192 * v)));
+    product.dispose();
+    expect(wasmDataIds()).toBe(before);
+    tf.dispose([a, b]);
   });
 });
 

@@ -9,8 +9,9 @@
 // XNNPACK serves only a single matrix: a batch of products (attention's q·kᵀ and weights·v) takes a scalar loop at
 // ~0.7 GFLOP/s. A batch of matrices up to 2^20 multiply-adds each is computed by our SIMD loop (matmul-batched.ts;
 // 3-9x on attention's shapes), a batch of larger ones as one XNNPACK product per element.
-// A transposed left operand (aᵀ·b: every weight gradient) is read in place by a kernel of our own
-// (matmul-transposed-left.ts) instead of being transposed, and b is not packed.
+// A transposed left operand (aᵀ·b: every weight gradient), and a plain product of few rows with a large right operand
+// (the catalogue softmax's dh), are read in place by a kernel of our own (matmul-in-place.ts): nothing is transposed
+// or packed.
 // That packing also slows down steeply once the right operand outgrows the cache: a fresh [43000, 128] packs in
 // ~100 ms, ten [4300, 128] row blocks of it in ~25 ms together. A product with a tall right operand (the catalogue
 // softmax's dh = G·W over the whole item table) is therefore summed over blocks of the inner dimension (2.3x on
@@ -22,7 +23,12 @@
 // values, NaN or an abort). Every product here therefore goes through `runOriginal`, which copies such an operand.
 import * as tf from "@tensorflow/tfjs";
 import { TFJS_LOOP_BLOCK_ROWS, batchedProduct, batchedProductSupported } from "./matmul-batched";
-import { transposedLeftProduct, transposedLeftSupported } from "./matmul-transposed-left";
+import {
+  plainInPlaceSupported,
+  plainProductInPlace,
+  transposedLeftProduct,
+  transposedLeftSupported,
+} from "./matmul-in-place";
 import { runWasmKernel, type WasmBackend } from "./wasm-backend";
 
 /** Swaps the last two axes: [..., m, n] → [..., n, m]. The caller owns the result. */
@@ -49,7 +55,7 @@ function swapOperands(a: tf.TensorInfo, b: tf.TensorInfo): boolean {
 const MAX_IN_PLACE_RESULT_COLUMNS = 4096;
 
 /**
- * Whether aᵀ·b is computed in place (matmul-transposed-left.ts) rather than transposed and packed for XNNPACK:
+ * Whether aᵀ·b is computed in place (matmul-in-place.ts) rather than transposed and packed for XNNPACK:
  * XNNPACK's multiply-adds are faster than ours, but the transposes and the packing cost more than that difference
  * on every weight gradient measured — CPU time per product, ours against tfjs's path, one process, two trainings
  * beside it: [10240, 64]ᵀ·[10240, 64] 4.8 vs 6.4 ms, [10240, 64]ᵀ·[10240, 256] 13 vs 22, [5129, 64]ᵀ·[5129, 1024] 31
@@ -58,6 +64,21 @@ const MAX_IN_PLACE_RESULT_COLUMNS = 4096;
  */
 function transposedLeftInPlace(a: tf.TensorInfo, b: tf.TensorInfo): boolean {
   return transposedLeftSupported(a, b) && b.shape[b.shape.length - 1] <= MAX_IN_PLACE_RESULT_COLUMNS;
+}
+
+/** Up to this many rows, a plain product with a right operand of at least MIN_IN_PLACE_RIGHT floats is computed in
+ *  place: XNNPACK would pack that operand for so few rows. CPU time per product, ours against tfjs's path (one
+ *  process, a training beside it): [96, 43000]·[43000, 128] 44 vs 74 ms, [416, 40000]·[40000, 64] 90 vs 154,
+ *  [1024, 40000]·[40000, 64] 227 vs 252, [1024, 64]·[64, 1024] 9.4 vs 12.2; with more rows or a smaller operand ours
+ *  loses ([10240, 256]·[256, 64] 20 vs 15, [1024, 128]·[128, 384] 6.2 vs 5.1). */
+const MAX_IN_PLACE_ROWS = 1024;
+const MIN_IN_PLACE_RIGHT = 2 ** 16;
+
+/** Whether a plain single-matrix product a [M, K] · b [K, N] is computed in place. */
+function plainInPlace(a: tf.TensorInfo, b: tf.TensorInfo): boolean {
+  const [m, k] = a.shape.slice(-2);
+  const n = b.shape[b.shape.length - 1];
+  return m <= MAX_IN_PLACE_ROWS && k * n >= MIN_IN_PLACE_RIGHT && plainInPlaceSupported(a, b);
 }
 
 /** Number of matrices in a batch of shape [..., m, n]. */
@@ -224,6 +245,10 @@ function plainProduct(
     return batchedProduct(a, b, small ? TFJS_LOOP_BLOCK_ROWS : k, wasm);
   }
   if (batchOfProducts(a, b)) return productPerMatrix(original, a, b, attrs, wasm);
+  if (plainInPlace(a, b)) {
+    // In the order of the path it replaces: over blocks of k for a tall b, else one sum.
+    return plainProductInPlace(a, b, tallRightOperand(a, b) ? innerBlockRows(b) : a.shape[a.shape.length - 1], wasm);
+  }
   if (tallRightOperand(a, b)) return productOverInnerBlocks(original, a, b, attrs, wasm);
   return runOriginal(original, { a, b }, attrs, wasm);
 }
