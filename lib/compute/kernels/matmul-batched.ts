@@ -27,6 +27,7 @@ import {
   br,
   brIf,
   SELECT,
+  F32_LOAD,
   increment,
   bytesOf,
   elementAddress,
@@ -46,7 +47,6 @@ import {
 /** Rows per block of the inner dimension in tfjs's scalar loop. */
 export const TFJS_LOOP_BLOCK_ROWS = 48;
 
-const F32_LOAD = [0x2a, 2, 0]; // f32.load align=4 offset=0
 const f32Store = (offset: number) => [0x38, 2, ...uleb(offset)];
 const extractLane = (lane: number) => [0xfd, 0x1f, lane]; // f32x4.extract_lane
 

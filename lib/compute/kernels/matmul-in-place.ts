@@ -10,7 +10,6 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { WasmBackend } from "./wasm-backend";
 import {
-  uleb,
   I32,
   V128,
   get,
@@ -28,6 +27,7 @@ import {
   END,
   br,
   brIf,
+  F32_LOAD,
   increment,
   bytesOf,
   elementAddress,
@@ -70,17 +70,17 @@ function panelModuleBytes(left: "transposed" | "plain"): Uint8Array {
       ...add(pc, get(rowB)),
     ]),
   ];
-  // Per row k of the panel: acc[2r + h] += a[k, m + r] · b[k, n + 4h … n + 4h + 3].
-  const multiplyAdd = (offsetA: number, offsetB: number) => [
-    ...(plain ? [] : [...get(pa), ...load(offsetA), ...set(AV)]),
+  // Per row k of the panel: acc[2r + h] += a[k, m + r] (plain: a[m + r, k]) · b[k, n + 4h … n + 4h + 3].
+  const multiplyAdd = [
+    ...(plain ? [] : [...get(pa), ...load(0), ...set(AV)]),
     ...get(pb),
-    ...load(offsetB),
+    ...load(0),
     ...set(B0),
     ...get(pb),
-    ...load(offsetB + 16),
+    ...load(16),
     ...set(B1),
     ...[0, 1, 2, 3].flatMap((r) => [
-      ...(plain ? [...get(PA[r]), 0x2a, 2, ...uleb(offsetA), ...SPLAT, ...set(AV)] : []),
+      ...(plain ? [...get(PA[r]), ...F32_LOAD, ...SPLAT, ...set(AV)] : []),
       ...[0, 1].flatMap((half) => [
         ...get(ACC[2 * r + half]),
         ...get(AV),
@@ -144,9 +144,9 @@ function panelModuleBytes(left: "transposed" | "plain"): Uint8Array {
     ...i32(2),
     ...I32_LT_U,
     ...brIf(1),
-    ...multiplyAdd(0, 0),
+    ...multiplyAdd,
     ...nextRow,
-    ...multiplyAdd(0, 0),
+    ...multiplyAdd,
     ...nextRow,
     ...add(count, i32(-2)),
     ...br(0),
@@ -154,7 +154,7 @@ function panelModuleBytes(left: "transposed" | "plain"): Uint8Array {
     ...END,
     ...get(count),
     ...IF, // the panel's last row when its count is odd
-    ...multiplyAdd(0, 0),
+    ...multiplyAdd,
     ...END,
     ...tileRows((acc, half) => [...get(pc), ...get(acc), ...store(16 * half)]),
     ...add(n, i32(TILE_COLUMNS)),

@@ -54,6 +54,7 @@ export const END = [0x0b];
 export const br = (depth: number) => [0x0c, ...uleb(depth)];
 export const brIf = (depth: number) => [0x0d, ...uleb(depth)];
 export const SELECT = [0x1b];
+export const F32_LOAD = [0x2a, 2, 0]; // f32.load align=4 offset=0
 /** `local += value` (i32). */
 export const increment = (local: number, value: number[]) => [...get(local), ...value, ...I32_ADD, ...set(local)];
 /** local · 4: a count of floats as bytes. */
