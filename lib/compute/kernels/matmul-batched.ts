@@ -139,14 +139,19 @@ function bmmModuleBytes(): Uint8Array {
           ]),
     ),
   ];
-  /** While j + width ≤ N: the columns from j, then j += width. */
+  /** While j + width ≤ N: the columns from j, then j += width (nothing when N < width: N − width + 1 would wrap). */
   const whileColumns = (width: number, code: number[]) => [
+    ...get(N),
+    ...i32(width),
+    ...I32_GE_U,
+    ...IF,
     ...BLOCK,
     ...LOOP,
-    ...loopUntil(j, [...get(N), ...i32(width - 1), ...I32_SUB]), // j ≥ N − width + 1 (N ≥ width − 1 is checked below)
+    ...loopUntil(j, [...get(N), ...i32(width - 1), ...I32_SUB]), // j ≥ N − width + 1
     ...code,
     ...add(j, i32(width)),
     ...br(0),
+    ...END,
     ...END,
     ...END,
   ];
@@ -178,18 +183,8 @@ function bmmModuleBytes(): Uint8Array {
     ...set(rowC),
     ...i32(0),
     ...set(j),
-    ...get(N),
-    ...i32(16),
-    ...I32_GE_U,
-    ...IF,
     ...whileColumns(16, columns(4)),
-    ...END,
-    ...get(N),
-    ...i32(4),
-    ...I32_GE_U,
-    ...IF,
     ...whileColumns(4, columns(1)),
-    ...END,
     // the last N mod 4 columns
     ...[1, 2, 3].flatMap((lanes) => [
       ...get(N),
