@@ -342,15 +342,55 @@ export function ratioText(msPerStep: number, peer: TorchResult): string {
   return `${round(msPerStep / peer.msPerStep, 2)}x${peer.blasKind === undefined || peer.blasKind === "unknown" ? " (BLAS?)" : ""}`;
 }
 
+const rangeText = (range: [number, number] | null): string =>
+  range === null ? "—" : `${range[0].toFixed(2)}–${range[1].toFixed(2)}x`;
+
 const round = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toFixed(digits) : "—");
 
 export interface BenchReport {
   rows: TrainRowResult[];
   torch: (TorchResult | string | null)[];
+  /** With `--repeat`: how often each row ran, and its ours / PyTorch over those pairs, lowest and highest (null: no fair pair). */
+  repeats?: number;
+  ratioRanges?: ([number, number] | null)[];
+}
+
+/** The run of median ms/step among a row's repeats (of an even count, the faster of the middle two). */
+export function medianRun<T extends { msPerStep: number }>(runs: T[]): T {
+  const sorted = [...runs].sort((a, b) => a.msPerStep - b.msPerStep);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+/**
+ * One report row per spec from its repeats: our median run, the peer's median run, and the range of the ratios of
+ * the pairs that ran together (ours and the peer's run right after it), so that a stretch of load on a shared
+ * machine shows as a range instead of moving one figure.
+ */
+export function combineRepeats(
+  runs: { rows: TrainRowResult[]; torch: (TorchResult | string | null)[] }[],
+): BenchReport {
+  const finite = (row: TrainRowResult) => Number.isFinite(row.msPerStep);
+  const fair = (peer: TorchResult | string | null): peer is TorchResult =>
+    peer !== null && typeof peer !== "string" && peer.blasKind !== "reference";
+  return {
+    repeats: Math.max(...runs.map(({ rows }) => rows.length)),
+    rows: runs.map(({ rows }) => (rows.some(finite) ? medianRun(rows.filter(finite)) : rows[0])),
+    torch: runs.map(({ torch }) => {
+      const ok = torch.filter((peer): peer is TorchResult => peer !== null && typeof peer !== "string");
+      return ok.length > 0 ? medianRun(ok) : torch[0];
+    }),
+    ratioRanges: runs.map(({ rows, torch }) => {
+      const ratios = rows.flatMap((row, i) => {
+        const peer = torch[i];
+        return finite(row) && fair(peer) ? [row.msPerStep / peer.msPerStep] : [];
+      });
+      return ratios.length > 0 ? [Math.min(...ratios), Math.max(...ratios)] : null;
+    }),
+  };
 }
 
 /** A plain-text table, then the GRU epoch estimates and one line per failure. */
-export function formatReport({ rows, torch }: BenchReport, cores = os.cpus().length): string {
+export function formatReport({ rows, torch, repeats, ratioRanges }: BenchReport, cores = os.cpus().length): string {
   const header = [
     "backend",
     "model",
@@ -364,6 +404,7 @@ export function formatReport({ rows, torch }: BenchReport, cores = os.cpus().len
     "peak RSS MB",
     "torch ms/step",
     "ratio",
+    ...(ratioRanges ? ["ratio range"] : []),
     "torch RSS MB",
   ];
   const cells = rows.map((row, i) => {
@@ -382,6 +423,7 @@ export function formatReport({ rows, torch }: BenchReport, cores = os.cpus().len
       round(row.peakRssMb),
       peerOk ? round(peer.msPerStep) : peer === null ? "skipped" : "failed",
       peerOk ? ratioText(row.msPerStep, peer) : "—",
+      ...(ratioRanges ? [rangeText(ratioRanges[i] ?? null)] : []),
       peerOk ? round(peer.peakRssMb) : "—",
     ];
   });
@@ -450,7 +492,10 @@ export function formatReport({ rows, torch }: BenchReport, cores = os.cpus().len
   const setup = [
     `Shapes: sessions of 2..${TARGET_SHAPE.seqLen} events, embedding = state = ${TARGET_SHAPE.dim} (cpu rows ${TINY_SHAPE.dim}); ` +
       `tasks: last = predict each session's last item, next = every next item (GRU4Rec); full softmax or ${SAMPLED_NEGATIVES} ` +
-      `popularity-sampled negatives; Adam. ms/step: median wall clock; cpu ms: process CPU time (less sensitive to load).`,
+      `popularity-sampled negatives; Adam. ms/step: median wall clock; cpu ms: process CPU time (less sensitive to load).` +
+      (ratioRanges
+        ? ` Each row and its peer ran ${repeats} times, in rounds over all rows: the table holds the median run of each; ratio range: the ratios of the pairs that ran together.`
+        : ""),
     `Inference: top-${TOP_K} over the catalogue for 1 session and for the row's batch. ratio = ours / PyTorch ms per step.`,
     `Epoch = ${EPOCH_SESSIONS.toLocaleString("en")} sessions / train seq/s.` +
       (peerInfo
@@ -527,15 +572,25 @@ export async function main(args: string[]): Promise<void> {
       .map((l) => l.toFixed(1))
       .join(" ")}`,
   );
-  const report: BenchReport = { rows: [], torch: [] };
-  for (const spec of specs) {
-    log(
-      `${spec.id}: ${spec.backend} ${spec.model} (${task(spec)}), ${spec.warmup} warm-up + ${spec.steps} timed steps`,
-    );
-    report.rows.push(runRowInChild(spec));
-    if (torchHere) log(`${spec.id}: PyTorch peer`);
-    report.torch.push(torchHere ? runTorchPeer(spec, torchDevice) : null);
+  // --repeat N: every row and its peer N times, in rounds over all rows, so that a stretch of load on a shared
+  // machine falls on every row's runs alike; the table holds each row's median run and its pairs' ratio range.
+  const repeats = Number(argValue(args, "--repeat") ?? "1");
+  if (!Number.isInteger(repeats) || repeats < 1)
+    throw new Error(`bench:train: --repeat must be an integer >= 1, got ${argValue(args, "--repeat")}`);
+  const runs = specs.map(() => ({ rows: [] as TrainRowResult[], torch: [] as (TorchResult | string | null)[] }));
+  for (let pass = 1; pass <= repeats; pass++) {
+    for (const [i, spec] of specs.entries()) {
+      const of = repeats > 1 ? ` (round ${pass} of ${repeats})` : "";
+      log(
+        `${spec.id}: ${spec.backend} ${spec.model} (${task(spec)}), ${spec.warmup} warm-up + ${spec.steps} timed steps${of}`,
+      );
+      runs[i].rows.push(runRowInChild(spec));
+      if (torchHere) log(`${spec.id}: PyTorch peer${of}`);
+      runs[i].torch.push(torchHere ? runTorchPeer(spec, torchDevice) : null);
+    }
   }
+  const report: BenchReport =
+    repeats > 1 ? combineRepeats(runs) : { rows: runs.map((r) => r.rows[0]), torch: runs.map((r) => r.torch[0]) };
   console.log(formatReport(report));
   console.log(
     `Load average at the end: ${os

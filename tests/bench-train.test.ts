@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import {
   YOOCHOOSE_BATCH,
   YOOCHOOSE_SHAPE,
+  combineRepeats,
   defaultRows,
   formatReport,
   ratioText,
@@ -71,6 +72,26 @@ describe("bench:train report", () => {
     expect(formatReport({ rows: [yoochoose], torch: [peer("openblas")] }, 2)).toMatch(
       /YOOCHOOSE GRU epoch .*: 29\.2 min; PyTorch 19\.5 min/,
     );
+  });
+
+  it("with --repeat keeps each row's median run and the range of its pairs' ratios, no reference-BLAS pair counted", () => {
+    const ours = (ms: number) => ({ ...row("gru-last"), msPerStep: ms });
+    const theirs = (ms: number, kind: TorchResult["blasKind"] = "openblas") => ({ ...peer(kind), msPerStep: ms });
+    const report = combineRepeats([
+      // pairs 300/200, 240/100, 900/150 (the last run under load): median runs 300 and 150, ratios 1.50, 2.40, 6.00
+      { rows: [ours(300), ours(240), ours(900)], torch: [theirs(200), theirs(100), theirs(150)] },
+      // no fair pair (a failed peer, a reference-BLAS peer); then one fair pair, 400 / 100 = 4.00, beside a reference one
+      { rows: [ours(400), ours(500)], torch: ["failed", theirs(100, "reference")] },
+      { rows: [ours(400), ours(500)], torch: [theirs(100), theirs(100, "reference")] },
+    ]);
+    expect(report.repeats).toBe(3);
+    expect(report.rows.map((r) => r.msPerStep)).toEqual([300, 400, 400]);
+    expect((report.torch[0] as TorchResult).msPerStep).toBe(150);
+    expect(report.ratioRanges).toEqual([[1.5, 6], null, [4, 4]]);
+    const text = formatReport(report, 2);
+    expect(text).toMatch(/ratio range/);
+    expect(text).toMatch(/1\.50–6\.00x/);
+    expect(text).toMatch(/ran 3 times, in rounds over all rows/);
   });
 });
 
