@@ -455,13 +455,14 @@ export function formatReport({ rows, torch, repeats, ratioRanges }: BenchReport,
     ];
   });
   const yoochooseLines = rows.flatMap((row, i) => {
-    if (row.spec.id !== "gru-yoochoose-full" || !Number.isFinite(row.msPerStep)) return [];
+    // The row with each worker count (its id then ends in @workers).
+    if (row.spec.id.split("@")[0] !== "gru-yoochoose-full" || !Number.isFinite(row.msPerStep)) return [];
     const minutes = (ms: number) => (((YOOCHOOSE_SESSIONS / row.spec.batch) * ms) / 60_000).toFixed(1);
     const peer = torch[i];
     const peerText = peer !== null && typeof peer !== "string" ? `; PyTorch ${minutes(peer.msPerStep)} min` : "";
     return [
       `YOOCHOOSE GRU epoch (full softmax over ${row.spec.shape.numItems.toLocaleString("en")} items, ${YOOCHOOSE_SESSIONS.toLocaleString("en")} sessions ` +
-        `at batch ${row.spec.batch}, extrapolated from ms/step): ${minutes(row.msPerStep)} min${peerText}`,
+        `at batch ${row.spec.batch}${(row.spec.workers ?? 1) > 1 ? `, ${row.spec.workers} workers` : ""}, extrapolated from ms/step): ${minutes(row.msPerStep)} min${peerText}`,
     ];
   });
   const gpuLines = rows.flatMap((row, i) => {

@@ -72,6 +72,10 @@ describe("bench:train report", () => {
     expect(formatReport({ rows: [yoochoose], torch: [peer("openblas")] }, 2)).toMatch(
       /YOOCHOOSE GRU epoch .*: 29\.2 min; PyTorch 19\.5 min/,
     );
+    const twoWorkers = { ...yoochoose, spec: { ...yoochoose.spec, id: "gru-yoochoose-full@2", workers: 2 } };
+    expect(formatReport({ rows: [twoWorkers], torch: [peer("openblas")] }, 2)).toMatch(
+      /YOOCHOOSE GRU epoch .* at batch 32, 2 workers, extrapolated from ms\/step\): 29\.2 min/,
+    );
   });
 
   it("with --repeat keeps each row's median run and the range of its pairs' ratios, no reference-BLAS pair counted", () => {
