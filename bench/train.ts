@@ -10,6 +10,7 @@
 //   npm run bench:train -- --quick           fewer steps, no PyTorch, no full-softmax causal GRU row
 //   npm run bench:train -- --rows gru-next-sampled,gru-last --no-torch
 //   npm run bench:train -- --rows mlp-last,gru-last --workers 1,2 --no-torch   each row on 1 and on 2 worker threads
+//   npm run bench:train -- --rows gru-last --workers 1,2 --repeat 3   three rounds: median runs, the pairs' ratio range
 //   npm run bench:train -- --backend webgpu --torch-device cuda   the GPU check (bench/gpu-check.sh runs it on a device)
 import { spawnSync } from "child_process";
 import * as os from "os";
