@@ -586,9 +586,14 @@ export async function main(args: string[]): Promise<void> {
       log(
         `${spec.id}: ${spec.backend} ${spec.model} (${task(spec)}), ${spec.warmup} warm-up + ${spec.steps} timed steps${of}`,
       );
-      runs[i].rows.push(runRowInChild(spec));
+      const row = runRowInChild(spec);
+      runs[i].rows.push(row);
       if (torchHere) log(`${spec.id}: PyTorch peer${of}`);
-      runs[i].torch.push(torchHere ? runTorchPeer(spec, torchDevice) : null);
+      const peer = torchHere ? runTorchPeer(spec, torchDevice) : null;
+      runs[i].torch.push(peer);
+      // Each run's figures as it lands (the table shows only the median run of each row).
+      const peerMs = peer !== null && typeof peer !== "string" ? `; PyTorch ${round(peer.msPerStep)} ms/step` : "";
+      log(`${spec.id}: ${round(row.msPerStep)} ms/step, cpu ${round(row.cpuMsPerStep)} ms${peerMs}${of}`);
     }
   }
   const report: BenchReport =
