@@ -391,7 +391,9 @@ export function combineRepeats(
 }
 
 /** A plain-text table, then the GRU epoch estimates and one line per failure. */
-export function formatReport({ rows, torch, repeats, ratioRanges }: BenchReport, cores = os.cpus().length): string {
+export function formatReport({ rows, torch, repeats = 1, ratioRanges }: BenchReport, cores = os.cpus().length): string {
+  // The range column only when rows ran more than once (a single run's range is its ratio).
+  const ranges = repeats > 1 ? ratioRanges : undefined;
   const header = [
     "backend",
     "model",
@@ -405,7 +407,7 @@ export function formatReport({ rows, torch, repeats, ratioRanges }: BenchReport,
     "peak RSS MB",
     "torch ms/step",
     "ratio",
-    ...(ratioRanges ? ["ratio range"] : []),
+    ...(ranges ? ["ratio range"] : []),
     "torch RSS MB",
   ];
   const cells = rows.map((row, i) => {
@@ -424,7 +426,7 @@ export function formatReport({ rows, torch, repeats, ratioRanges }: BenchReport,
       round(row.peakRssMb),
       peerOk ? round(peer.msPerStep) : peer === null ? "skipped" : "failed",
       peerOk ? ratioText(row.msPerStep, peer) : "—",
-      ...(ratioRanges ? [rangeText(ratioRanges[i] ?? null)] : []),
+      ...(ranges ? [rangeText(ranges[i] ?? null)] : []),
       peerOk ? round(peer.peakRssMb) : "—",
     ];
   });
@@ -495,7 +497,7 @@ export function formatReport({ rows, torch, repeats, ratioRanges }: BenchReport,
     `Shapes: sessions of 2..${TARGET_SHAPE.seqLen} events, embedding = state = ${TARGET_SHAPE.dim} (cpu rows ${TINY_SHAPE.dim}); ` +
       `tasks: last = predict each session's last item, next = every next item (GRU4Rec); full softmax or ${SAMPLED_NEGATIVES} ` +
       `popularity-sampled negatives; Adam. ms/step: median wall clock; cpu ms: process CPU time (less sensitive to load).` +
-      (ratioRanges
+      (ranges
         ? ` Each row and its peer ran ${repeats} times, in rounds over all rows: the table holds the median run of each; ratio range: the ratios of the pairs that ran together.`
         : ""),
     `Inference: top-${TOP_K} over the catalogue for 1 session and for the row's batch. ratio = ours / PyTorch ms per step.`,
@@ -596,9 +598,7 @@ export async function main(args: string[]): Promise<void> {
       log(`${spec.id}: ${round(row.msPerStep)} ms/step, cpu ${round(row.cpuMsPerStep)} ms${peerMs}${of}`);
     }
   }
-  const report: BenchReport =
-    repeats > 1 ? combineRepeats(runs) : { rows: runs.map((r) => r.rows[0]), torch: runs.map((r) => r.torch[0]) };
-  console.log(formatReport(report));
+  console.log(formatReport(combineRepeats(runs)));
   console.log(
     `Load average at the end: ${os
       .loadavg()

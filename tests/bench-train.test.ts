@@ -96,6 +96,10 @@ describe("bench:train report", () => {
     expect(text).toMatch(/ratio range/);
     expect(text).toMatch(/1\.50–6\.00x/);
     expect(text).toMatch(/ran 3 times, in rounds over all rows/);
+    // One run per row (no --repeat) goes through the same path and prints no range column.
+    const single = formatReport(combineRepeats([{ rows: [ours(300)], torch: [theirs(200)] }]), 2);
+    expect(single).toMatch(/1\.50x/);
+    expect(single).not.toMatch(/ratio range|ran 1 times/);
   });
 });
 
