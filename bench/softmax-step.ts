@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { startBackend } from "../lib/compute/index";
 import { disposeBatch } from "../lib/data/index";
 import { adam } from "../lib/train/index";
+import { sparseTableGradients } from "../lib/models/table-rows";
 import { buildBenchModel, syntheticBatch } from "./models";
 import { YOOCHOOSE_BATCH, YOOCHOOSE_SHAPE } from "./train";
 
@@ -92,7 +93,7 @@ async function main(args: string[]): Promise<void> {
   const batch = syntheticBatch(shape, YOOCHOOSE_BATCH);
   const optimizer = adam(1e-3);
   const step = () => {
-    const loss = optimizer.minimize(() => model.loss(batch), true, model.variables)!;
+    const loss = sparseTableGradients(() => optimizer.minimize(() => model.loss(batch), true, model.variables)!);
     loss.dataSync();
     loss.dispose();
   };

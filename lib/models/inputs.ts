@@ -8,6 +8,7 @@
 // linear projection to `projection` units. "count" columns are informational and never fed to a model.
 import * as tf from "@tensorflow/tfjs";
 import { dense } from "./layers";
+import { gatherTableRows } from "./table-rows";
 import type { ColumnSchema, DatasetSchema } from "../data/schema";
 import type { ParameterFactory } from "./init";
 import type { SessionBatch } from "./types";
@@ -158,7 +159,7 @@ export function createInputBlock(params: ParameterFactory, schema: ModelSchema, 
       const repeatOverPositions = (x: tf.Tensor2D): tf.Tensor3D =>
         tf.tile(tf.expandDims(x, 1), [1, seqLen, 1]) as tf.Tensor3D; // [b, d] → [b, L, d]
       const parts: tf.Tensor3D[] = [
-        tf.gather(itemTable, batch.items) as tf.Tensor3D, // [b, L, itemDim]
+        gatherTableRows(itemTable, batch.items) as tf.Tensor3D, // [b, L, itemDim]
         ...sequenceCategorical.map(
           (c) => tf.gather(c.table, sequence(lookup(batch.categorical, c.name, "categorical"), c.name)) as tf.Tensor3D,
         ),

@@ -17,6 +17,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { ParameterFactory, SeedSequence } from "./init";
 import { dropout } from "./layers";
+import { gatherTableRows } from "./table-rows";
 
 /** Each item's most frequent neighbours, as the host arrays a model's buffers hold. */
 export interface ItemNeighbours {
@@ -122,7 +123,7 @@ export function globalNeighboursLayer(
         const neighbourIds = tf.cast(tf.gather(ids, items), "int32"); // [b, L, S]
         const present = tf.cast(tf.greater(neighbourIds, 0), "float32"); // [b, L, S]
         const c = tf.gather(logCounts, items); // [b, L, S]
-        const n = tf.gather(itemTable, neighbourIds); // [b, L, S, d]
+        const n = gatherTableRows(itemTable, neighbourIds); // [b, L, S, d]
         // The prefix means s_t: a lower-triangular [L, L] of ones times the masked inputs (tf.cumsum's gradient
         // along an inner axis is wrong in tfjs 4.22).
         const m = tf.expandDims(mask, 2); // [b, L, 1]

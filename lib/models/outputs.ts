@@ -11,6 +11,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Random, WeightedSampler } from "../util/random";
 import { catalogueSoftmaxCrossEntropy } from "../compute/kernels/catalogue-cross-entropy";
+import { gatherTableRows } from "./table-rows";
 import { sparseSoftmaxCrossEntropy } from "../compute/kernels/sparse-softmax-cross-entropy";
 import { ParameterFactory, SeedSequence } from "./init";
 import { type Dense, dense, dropout } from "./layers";
@@ -203,7 +204,7 @@ export function createOutputHead(spec: OutputHeadSpec, config: OutputHeadConfig 
     const dropped = dropout(rows, resolved.itemDropout, true, seeds) as tf.Tensor2D;
     return resolved.cosine ? l2Normalize(dropped) : dropped;
   };
-  const vectorsOf = (ids: tf.Tensor1D): tf.Tensor2D => trainingRows(tf.gather(vectorTable, ids) as tf.Tensor2D);
+  const vectorsOf = (ids: tf.Tensor1D): tf.Tensor2D => trainingRows(gatherTableRows(vectorTable, ids) as tf.Tensor2D);
   const rawItemVectors = itemVectors;
   const trainingVectors = (): tf.Tensor2D => trainingRows(rawItemVectors());
   if (resolved.cosine) itemVectors = () => l2Normalize(rawItemVectors());

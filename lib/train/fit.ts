@@ -12,6 +12,7 @@ import {
   createParameterUpdate,
   fillMissing,
   trainableVariables,
+  lossGradients,
   trainingLoss,
   type ParameterUpdate,
   type UpdateConfig,
@@ -150,7 +151,7 @@ export async function fit(
       return;
     }
     tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(
+      const { value, grads } = lossGradients(
         () => trainingLoss(model, head, config.scheme, batch, lengthGroups),
         variables,
       );

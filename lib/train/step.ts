@@ -3,6 +3,7 @@
 // weight decay). A module of its own so that fit.ts and the replicas import it without importing each other.
 import * as tf from "@tensorflow/tfjs";
 import { groupByLength } from "../data/loader";
+import { sparseTableGradients } from "../models/table-rows";
 import { selectTargets } from "../models/targets";
 import type { NextItemModel, OutputHead, SessionBatch, TargetScheme, TrainingExample } from "../models/types";
 import { adam } from "./adam";
@@ -38,6 +39,15 @@ export function examplesLoss(
   const targets = selected.length === 1 ? selected[0].targets : tf.concat(selected.map((s) => s.targets));
   const loss = headLoss(states, targets);
   return model.regularization ? loss.add(model.regularization()) : loss;
+}
+
+/** The loss and its gradients with respect to `variables` (tf.variableGrads), a large table's gathers differentiated
+ *  into one gradient (lib/models/table-rows.ts): the same in `fit` and in every data-parallel replica. */
+export function lossGradients(
+  loss: () => tf.Scalar,
+  variables: tf.Variable[],
+): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  return sparseTableGradients(() => tf.variableGrads(loss, variables));
 }
 
 /** One optimizer step on complete gradients (see `fillMissing`): the same in `fit` and in every data-parallel replica. */

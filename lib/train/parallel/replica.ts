@@ -5,7 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { WasmBackend } from "../../compute/kernels/wasm-backend";
 import type { BatchDraws, ItemOutputHead } from "../../models/outputs";
 import type { NextItemModel } from "../../models/types";
-import { examplesLoss, type ParameterUpdate } from "../step";
+import { examplesLoss, lossGradients, type ParameterUpdate } from "../step";
 import type { GradientExchange } from "./exchange";
 import { exampleFromRows, type ExampleRows } from "./shares";
 
@@ -53,7 +53,7 @@ export async function replicaStep(replica: Replica, work: ShareWork): Promise<nu
       const draws = work.draws ?? undefined;
       const headLoss = (states: tf.Tensor2D, targets: tf.Tensor1D) => head.loss(states, targets, true, draws);
       const weighted = () => tf.mul(examplesLoss(model, head, examples, headLoss), work.weight) as tf.Scalar;
-      const { value, grads } = tf.variableGrads(weighted, variables);
+      const { value, grads } = lossGradients(weighted, variables);
       let offset = 0;
       for (const v of variables) {
         const gradient = grads[v.name];
