@@ -439,13 +439,14 @@ function createSampledLoss(
       ids,
     ) as tf.Tensor1D;
   };
-  /** Drops the candidates where `invalid` [m, c] is 1 and sums the rows' (smoothed) cross-entropies. */
-  const lossOf = (logits: tf.Tensor2D, positive: tf.Tensor1D, invalid: tf.Tensor2D): tf.Scalar => {
-    const masked = tf.add(logits, tf.mul(invalid, NEVER)) as tf.Tensor2D;
+  /** Drops the invalid candidates and sums the rows' (smoothed) cross-entropies. `invalid(value)`: [m, c], `value`
+   *  where a candidate is invalid, 0 elsewhere. */
+  const lossOf = (logits: tf.Tensor2D, positive: tf.Tensor1D, invalid: (value: number) => tf.Tensor2D): tf.Scalar => {
+    const masked = tf.add(logits, invalid(NEVER)) as tf.Tensor2D;
     // Unsmoothed: the fused op (lib/compute/kernels), one softmax for value and gradient (~12% of a Games Transformer step).
     if (head.labelSmoothing === 0)
       return tf.mul(sparseSoftmaxCrossEntropy(masked, positive), logits.shape[0]) as tf.Scalar;
-    return tf.sum(smoothedCrossEntropy(masked, positive, tf.sub(1, invalid) as tf.Tensor2D, head.labelSmoothing));
+    return tf.sum(smoothedCrossEntropy(masked, positive, tf.sub(1, invalid(1)) as tf.Tensor2D, head.labelSmoothing));
   };
 
   if (mode === "in-batch") {
@@ -466,7 +467,8 @@ function createSampledLoss(
         const sameItem = tf.equal(tf.expandDims(rowTargets, 1), tf.expandDims(candidates, 0)); // [m, N]
         const ownColumn = tf.equal(tf.expandDims(positive, 1), tf.expandDims(tf.range(0, n, 1, "int32"), 0)); // [m, N]
         const invalid = tf.cast(tf.logicalAnd(sameItem, tf.logicalNot(ownColumn)), "float32") as tf.Tensor2D;
-        return lossOf(allPairs(tf.slice(hidden, [start, 0], [size, -1]) as tf.Tensor2D, candidates), positive, invalid);
+        const rows = tf.slice(hidden, [start, 0], [size, -1]) as tf.Tensor2D;
+        return lossOf(allPairs(rows, candidates), positive, (value) => tf.mul(invalid, value) as tf.Tensor2D);
       });
     };
     return { loss, draw: (batchTargets) => Int32Array.from(batchTargets), dispose };
@@ -512,7 +514,12 @@ function createSampledLoss(
   const loss = (hidden: tf.Tensor2D, targets: tf.Tensor1D, draws?: BatchDraws): tf.Scalar => {
     if (draws !== undefined && draws.ids.length !== numNegatives)
       throw new Error(`output head loss: ${draws.ids.length} negatives given, expected numNegatives = ${numNegatives}`);
-    const negatives = tf.tensor1d(draws?.ids ?? drawIds(numNegatives), "int32"); // [S]
+    const drawn = draws?.ids ?? drawIds(numNegatives);
+    const negatives = tf.tensor1d(drawn, "int32"); // [S]
+    // The accidental hits, found on the host: a few cells of [m, 1+S], where comparing, casting and concatenating on
+    // the device took passes over all of it.
+    const columns = negativeColumns(drawn);
+    const targetIds = targets.dataSync();
     return head.sumOverChunks(hidden.shape[0], numNegatives + 1, (start, size) => {
       const rows = tf.slice(hidden, [start, 0], [size, -1]) as tf.Tensor2D;
       const rowTargets = tf.slice(targets, [start], [size]) as tf.Tensor1D;
@@ -520,10 +527,33 @@ function createSampledLoss(
         [tf.expandDims(paired(rows, rowTargets), 1), allPairs(rows, negatives)],
         1,
       ) as tf.Tensor2D; // [m, 1+S]
-      const hits = tf.cast(tf.equal(tf.expandDims(rowTargets, 1), tf.expandDims(negatives, 0)), "float32"); // [m, S]
-      const invalid = tf.concat([tf.zeros([size, 1]), hits], 1) as tf.Tensor2D; // [m, 1+S]
+      const hits = accidentalHits(targetIds.subarray(start, start + size), columns, numNegatives + 1);
+      const invalid = (value: number): tf.Tensor2D => {
+        const cells = new Float32Array(size * (numNegatives + 1));
+        for (const cell of hits) cells[cell] = value;
+        return tf.tensor2d(cells, [size, numNegatives + 1]);
+      };
       return lossOf(logits, tf.zeros([size], "int32") as tf.Tensor1D, invalid);
     });
   };
   return { loss, draw: () => drawIds(numNegatives), dispose };
+}
+
+/** Each drawn id's columns among a row's candidates (1 + its positions in `drawn`: column 0 is the target). */
+function negativeColumns(drawn: Int32Array): Map<number, number[]> {
+  const columns = new Map<number, number[]>();
+  drawn.forEach((id, j) => {
+    const list = columns.get(id);
+    if (list === undefined) columns.set(id, [j + 1]);
+    else list.push(j + 1);
+  });
+  return columns;
+}
+
+/** The cells (row × width + column) of rows [m] × candidates where a negative is the row's own target. */
+function accidentalHits(targets: ArrayLike<number>, columns: Map<number, number[]>, width: number): number[] {
+  const cells: number[] = [];
+  for (let i = 0; i < targets.length; i++)
+    for (const column of columns.get(targets[i]) ?? []) cells.push(i * width + column);
+  return cells;
 }
