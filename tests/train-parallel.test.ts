@@ -17,7 +17,7 @@ import * as tf from "@tensorflow/tfjs";
 import { fit } from "../lib/train/fit";
 import { trainableVariables, trainingLoss } from "../lib/train/step";
 import { InProcessExchange } from "../lib/train/parallel/exchange";
-import { splitShares, type ExampleRows } from "../lib/train/parallel/shares";
+import { PIECE_COST, splitShares, type ExampleRows } from "../lib/train/parallel/shares";
 import { defaultWorkers, startDataParallel } from "../lib/train/parallel/trainer";
 
 const ITEMS = 30;
@@ -132,18 +132,48 @@ describe("splitShares", () => {
     targets: Int32Array.from(targets),
   });
 
-  it("splits rows in order into runs of equal padded length and counts each run's targets", () => {
-    // Group 1: 2 rows of length 2; group 2: 2 rows of length 4. Work 4 + 8 = 12: rows starting before 6 go to share 0.
+  it("splits rows in order so that the largest share's work (padded positions + PIECE_COST per piece) is least", () => {
+    expect(PIECE_COST).toBe(96);
+    // Group 1: 2 rows of padded length 2; group 2: 2 rows of 4 (no real lengths here). Splits after row 1, 2, 3, 4
+    // give the largest share max(2 + 96, 2 + 8 + 2·96) = 202, max(4 + 96, 8 + 96) = 104, max(8 + 2·96, 4 + 96) = 200,
+    // 12 + 2·96 = 204.
     const short = rows(2, 2, [5, 0, 6, 7]);
     const long = rows(2, 4, [8, 0, 0, 0, 9, 9, 9, 0]);
     const [first, second] = splitShares([short, long], 2);
-    expect(first.pieces.map((p) => Array.from(p.targets))).toEqual([
-      [5, 0, 6, 7],
-      [8, 0, 0, 0],
-    ]);
-    expect(first.targets).toBe(4);
-    expect(second.pieces.map((p) => Array.from(p.targets))).toEqual([[9, 9, 9, 0]]);
-    expect(second.targets).toBe(3);
+    expect(first.pieces).toEqual([short]); // whole examples are passed as they are
+    expect(first.targets).toBe(3);
+    expect(second.pieces).toEqual([long]);
+    expect(second.targets).toBe(4);
+  });
+
+  it("takes rows of another example only where that pays for the extra piece, and splits one example in halves", () => {
+    // 60 rows of length 1, then 10 of length 10. By positions alone the halves would be 60 + 2 long rows | 8 long
+    // rows (80 | 80); with a piece's cost that is max(80 + 2·96, 80 + 96) = 272, against 60 + 96 | 100 + 96 = 196.
+    const short = rows(60, 1, new Array(60).fill(3));
+    const long = rows(10, 10, new Array(100).fill(4));
+    const shares = splitShares([short, long], 2);
+    expect(shares.map((s) => s.pieces.map((p) => p.size))).toEqual([[60], [10]]);
+    expect(shares.map((s) => s.targets)).toEqual([60, 100]);
+    // One example of 8 rows: 4 and 4 rows (16 + 96 each), the slices copied with their targets.
+    const [a, b] = splitShares(
+      [
+        rows(
+          8,
+          4,
+          Array.from({ length: 32 }, (_, i) => (i % 4 === 0 ? i + 2 : 0)),
+        ),
+      ],
+      2,
+    );
+    expect(a.pieces.map((p) => Array.from(p.targets.filter((t) => t > 0)))).toEqual([[2, 6, 10, 14]]);
+    expect(b.pieces.map((p) => Array.from(p.targets.filter((t) => t > 0)))).toEqual([[18, 22, 26, 30]]);
+  });
+
+  it("counts a row's real length beside its padded length", () => {
+    // 8 rows of padded length 4, real lengths 4, 4, 4, 1, 1, 1, 1, 1: works 8, 8, 8, 5, 5, 5, 5, 5. Three rows | five
+    // (24 | 25); by padded positions alone four | four.
+    const example = { ...rows(8, 4, new Array(32).fill(2)), lengths: Int32Array.from([4, 4, 4, 1, 1, 1, 1, 1]) };
+    expect(splitShares([example], 2).map((s) => s.pieces[0].size)).toEqual([3, 5]);
   });
 
   it("leaves later shares empty when there are fewer rows than replicas", () => {

@@ -46,8 +46,10 @@ function gradientValues(gradient: tf.Tensor): tf.backend_util.TypedArray {
 export async function replicaStep(replica: Replica, work: ShareWork): Promise<number> {
   const { model, head, variables, update, exchange, rank } = replica;
   const contribution = exchange.slot(rank);
-  contribution.fill(0); // an empty share, or a variable the loss does not reach, contributes zeros
-  if (work.pieces.length > 0) {
+  // An empty share, a share without targets in a batch that has some (weight 0: its rows reach no loss), or a variable
+  // the loss does not reach, contributes zeros.
+  contribution.fill(0);
+  if (work.pieces.length > 0 && work.weight > 0) {
     tf.tidy(() => {
       const examples = work.pieces.map(exampleFromRows);
       const draws = work.draws ?? undefined;

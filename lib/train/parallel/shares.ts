@@ -91,33 +91,67 @@ function rowTargets(rows: ExampleRows, row: number): number {
   return count;
 }
 
+/** What a piece (one example's rows in a share) costs a replica beyond its rows' work, in positions: one more pass of
+ *  the whole model's ops, forward and backward. With it (and a row's real positions counted) the two replicas of
+ *  Nowplaying's CORE + global neighbours took 341 and 348 ms per step for their gradients; by padded positions alone,
+ *  397 (the replica with ~4 pieces) and 367. */
+export const PIECE_COST = 96;
+
 /**
- * Splits the rows of `examples`, taken in order, into `count` contiguous runs of about equal work (a row costs its
- * example's padded length: the encoder's work), so that the shares' targets, concatenated, are the batch's targets
- * in the order one replica would see them. The first share always starts at the first row; later ones may be empty.
+ * Splits the rows of `examples`, taken in order, into `count` contiguous runs, so that the shares' targets,
+ * concatenated, are the batch's targets in the order one replica would see them. The runs minimise the largest
+ * share's work: each row's padded length (the encoder's work over the padded positions) plus its real length (the
+ * work done at real positions only: the targets' loss, per-position blocks that skip padding), plus `PIECE_COST` for
+ * each example the share takes rows of. The first share always starts at the first row; later ones may be empty.
  */
 export function splitShares(examples: ExampleRows[], count: number): Share[] {
-  const shares: Share[] = Array.from({ length: count }, () => ({ pieces: [], targets: 0 }));
-  const total = examples.reduce((sum, rows) => sum + rows.size * rows.seqLen, 0);
-  let before = 0;
-  for (const rows of examples) {
-    let start = 0;
-    let share = -1;
-    const close = (end: number) => {
-      if (share >= 0 && end > start)
-        shares[share].pieces.push(start === 0 && end === rows.size ? rows : sliceRows(rows, start, end));
-    };
-    for (let row = 0; row < rows.size; row++) {
-      const owner = Math.min(count - 1, Math.floor((count * before) / total));
-      if (owner !== share) {
-        close(row);
-        share = owner;
-        start = row;
-      }
-      shares[owner].targets += rowTargets(rows, row);
-      before += rows.seqLen;
+  const n = examples.reduce((sum, rows) => sum + rows.size, 0);
+  // Row r (in order over the examples): the work of the rows before it, and its example.
+  const before = new Float64Array(n + 1);
+  const example = new Int32Array(n);
+  let r = 0;
+  examples.forEach((rows, e) => {
+    for (let row = 0; row < rows.size; row++, r++) {
+      before[r + 1] = before[r] + rows.seqLen + rows.lengths[row];
+      example[r] = e;
     }
-    close(rows.size);
+  });
+  const work = (i: number, j: number) =>
+    j > i ? before[j] - before[i] + PIECE_COST * (example[j - 1] - example[i] + 1) : 0;
+  // best[j]: the least largest work of k shares over rows [0, j); start[k][j]: where the k-th share starts then.
+  let best = Float64Array.from({ length: n + 1 }, (_, j) => (j === 0 && n > 0 ? Infinity : work(0, j)));
+  const starts: Int32Array[] = [new Int32Array(n + 1)];
+  for (let k = 1; k < count; k++) {
+    const next = new Float64Array(n + 1);
+    const start = new Int32Array(n + 1);
+    for (let j = 0; j <= n; j++) {
+      next[j] = Infinity;
+      for (let i = j; i >= 0; i--) {
+        const largest = Math.max(best[i], work(i, j));
+        if (largest < next[j]) {
+          next[j] = largest;
+          start[j] = i;
+        }
+      }
+    }
+    best = next;
+    starts.push(start);
+  }
+  const bounds = new Array<number>(count + 1);
+  bounds[count] = n;
+  for (let k = count - 1; k >= 0; k--) bounds[k] = starts[k][bounds[k + 1]];
+
+  const shares: Share[] = Array.from({ length: count }, () => ({ pieces: [], targets: 0 }));
+  let first = 0; // the first row of the current example, in order over the examples
+  for (const rows of examples) {
+    for (let k = 0; k < count; k++) {
+      const start = Math.max(bounds[k], first) - first;
+      const end = Math.min(bounds[k + 1], first + rows.size) - first;
+      if (end <= start) continue;
+      shares[k].pieces.push(start === 0 && end === rows.size ? rows : sliceRows(rows, start, end));
+      for (let row = start; row < end; row++) shares[k].targets += rowTargets(rows, row);
+    }
+    first += rows.size;
   }
   return shares;
 }
