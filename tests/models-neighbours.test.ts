@@ -173,6 +173,21 @@ describe("globalNeighboursLayer", () => {
     expect(b[2]).not.toEqual(a[2]);
   });
 
+  it("leaves the padding alone: an all-padding batch comes back as it went in", () => {
+    const { layer, table, x } = make();
+    const padding = tf.zeros([2, 4], "int32") as tf.Tensor2D;
+    const out = layer.apply(
+      x as tf.Tensor3D,
+      padding,
+      tf.zeros([2, 4]) as tf.Tensor2D,
+      table,
+      0,
+      true,
+      new SeedSequence(1),
+    );
+    expect(out.arraySync()).toEqual(x.arraySync());
+  });
+
   it("has the gradients of central finite differences (W1, w2, the item table, the input vectors)", () => {
     const { params, layer, table, x } = make();
     const batch = toyBatch(

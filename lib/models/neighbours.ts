@@ -122,7 +122,9 @@ export function globalNeighboursLayer(
         const [batch, seqLen, d] = x.shape;
         // The aggregate is computed at the P real positions only (a padded one has no item, hence no neighbours and
         // an aggregate of 0): batches grouped by length still hold ~40% padding on Nowplaying.
-        const real = tf.tensor1d(realPositions(mask), "int32"); // [P] indices into batch·seqLen
+        const positions = realPositions(mask);
+        if (positions.length === 0) return tf.clone(x); // nothing but padding: no neighbours anywhere
+        const real = tf.tensor1d(positions, "int32"); // [P] indices into batch·seqLen
         const realItems = tf.gather(tf.reshape(items, [-1]), real); // [P]
         const neighbourIds = tf.cast(tf.gather(ids, realItems), "int32"); // [P, S]
         const present = tf.cast(tf.greater(neighbourIds, 0), "float32"); // [P, S]
