@@ -17,11 +17,14 @@ import * as tf from "@tensorflow/tfjs";
  *  their figures bit for bit); the saving is in the table-sized passes. */
 export const SPARSE_TABLE_MIN_SIZE = 2 ** 20;
 
-interface TableGradients {
-  anchor: tf.Tensor;
-  /** Each gather's ids [m] and its rows' gradients [m, dim] (once its gradient has run), kept until the scope ends. */
+/** Each gather's ids [m] and its rows' gradients [m, dim] (once its gradient has run), kept until the scope ends. */
+interface RowGradients {
   ids: tf.Tensor1D[];
   rows: tf.Tensor2D[];
+}
+
+interface TableGradients extends RowGradients {
+  anchor: tf.Tensor;
 }
 
 class Scope {
@@ -31,15 +34,15 @@ class Scope {
   gradientsOf(table: tf.Tensor): TableGradients {
     let entry = this.tables.get(table);
     if (entry === undefined) {
-      const created: TableGradients = { anchor: tf.scalar(0), ids: [], rows: [] };
-      entry = created;
-      created.anchor = tf.keep(
+      const gathered: RowGradients = { ids: [], rows: [] };
+      const anchor = tf.keep(
         tf.customGrad(() => ({
           value: tf.zeros([]),
           // Runs after every gather of this table has handed over its rows: their one scatter.
-          gradFunc: () => scatterRows(created, table.shape as [number, number]),
+          gradFunc: () => scatterRows(gathered, table.shape as [number, number]),
         }))(table),
       );
+      entry = Object.assign(gathered, { anchor });
       this.tables.set(table, entry);
     }
     return entry;
@@ -93,7 +96,7 @@ export function gatherTableRows(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
 }
 
 /** The table's gradient: every kept row gradient added into its row, in the order the gathers ran. */
-function scatterRows(entry: TableGradients, shape: [number, number]): tf.Tensor {
+function scatterRows(entry: RowGradients, shape: [number, number]): tf.Tensor {
   const used = entry.ids.flatMap((_, i) => (entry.rows[i] === undefined ? [] : [i]));
   if (used.length === 0) return tf.zeros(shape);
   const ids = used.length === 1 ? entry.ids[used[0]] : tf.concat(used.map((i) => entry.ids[i]));
