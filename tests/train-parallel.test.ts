@@ -176,6 +176,40 @@ describe("splitShares", () => {
     expect(splitShares([example], 2).map((s) => s.pieces[0].size)).toEqual([3, 5]);
   });
 
+  it("finds the least largest share's work that any split into 2 or 3 runs has (exhaustive check on random batches)", () => {
+    const rng = new Random(5);
+    const workOf = (share: { pieces: ExampleRows[] }) =>
+      share.pieces.reduce((sum, p) => sum + p.size * p.seqLen + p.lengths.reduce((a, b) => a + b, 0) + PIECE_COST, 0);
+    for (let trial = 0; trial < 40; trial++) {
+      const examples = Array.from({ length: 1 + Math.floor(rng.uniform() * 3) }, () => {
+        const size = 1 + Math.floor(rng.uniform() * 6);
+        const seqLen = 1 + Math.floor(rng.uniform() * 8);
+        const lengths = Int32Array.from({ length: size }, () => 1 + Math.floor(rng.uniform() * seqLen));
+        return { ...rows(size, seqLen, new Array(size * seqLen).fill(2)), lengths };
+      });
+      const flat = examples.flatMap((e, i) =>
+        Array.from(e.lengths, (length) => ({ example: i, w: e.seqLen + length })),
+      );
+      const runWork = (i: number, j: number) =>
+        j <= i
+          ? 0
+          : flat.slice(i, j).reduce((a, r) => a + r.w, 0) + PIECE_COST * (flat[j - 1].example - flat[i].example + 1);
+      const n = flat.length;
+      for (const count of [2, 3]) {
+        let least = Infinity;
+        for (let a = 1; a <= n; a++)
+          for (let b = a; b <= (count === 3 ? n : a); b++)
+            least = Math.min(
+              least,
+              Math.max(runWork(0, a), runWork(a, b), count === 3 ? runWork(b, n) : runWork(a, n)),
+            );
+        const shares = splitShares(examples, count);
+        expect(Math.max(...shares.map(workOf))).toBe(least);
+        expect(shares[0].pieces.length).toBeGreaterThan(0);
+      }
+    }
+  });
+
   it("leaves later shares empty when there are fewer rows than replicas", () => {
     const shares = splitShares([rows(1, 3, [0, 4, 0])], 3);
     expect(shares.map((s) => s.pieces.length)).toEqual([1, 0, 0]);

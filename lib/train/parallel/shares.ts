@@ -125,13 +125,20 @@ export function splitShares(examples: ExampleRows[], count: number): Share[] {
     const next = new Float64Array(n + 1);
     const start = new Int32Array(n + 1);
     for (let j = 0; j <= n; j++) {
-      next[j] = Infinity;
-      for (let i = j; i >= 0; i--) {
-        const largest = Math.max(best[i], work(i, j));
-        if (largest < next[j]) {
-          next[j] = largest;
-          start[j] = i;
-        }
+      // Over starts i >= 1, best[i] grows with i and the k-th share's work(i, j) shrinks: the least of their larger
+      // is where they cross (a binary search), at the first i where best[i] >= work(i, j) or the one before it.
+      let lo = Math.min(1, j);
+      let hi = j;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (best[mid] >= work(mid, j)) hi = mid;
+        else lo = mid + 1;
+      }
+      next[j] = Math.max(best[lo], work(lo, j));
+      start[j] = lo;
+      if (lo > 1 && Math.max(best[lo - 1], work(lo - 1, j)) < next[j]) {
+        next[j] = Math.max(best[lo - 1], work(lo - 1, j));
+        start[j] = lo - 1;
       }
     }
     best = next;
