@@ -84,12 +84,12 @@ export function gatherTableRows(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
   const entry = scope.gradientsOf(table);
   const dim = table.shape[1] as number;
   const flatIds = tf.keep(tf.reshape(ids, [-1]) as tf.Tensor1D);
-  entry.ids.push(flatIds);
+  const index = entry.ids.push(flatIds) - 1;
   return tf.customGrad((...inputs) => ({
     value: tf.reshape(tf.gather(table, flatIds), [...ids.shape, dim]),
     gradFunc: (dy: tf.Tensor | null) => {
       // Rows whose gradient never comes (an unused gather) are left out of the scatter.
-      if (dy !== null) entry.rows[entry.ids.indexOf(flatIds)] = tf.keep(tf.reshape(dy, [-1, dim]) as tf.Tensor2D);
+      if (dy !== null) entry.rows[index] = tf.keep(tf.reshape(dy, [-1, dim]) as tf.Tensor2D);
       return tf.zerosLike(inputs[0] as tf.Tensor);
     },
   }))(entry.anchor);
