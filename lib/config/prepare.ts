@@ -223,7 +223,8 @@ export async function loadRunData(
   const workflow = await Workflow.load(path.join(dir, WORKFLOW_FOLDER));
   if (validation !== undefined) {
     const { train, valid } = carveValidation(wholeTrain, validation);
-    return { dir, split, train, test, valid, workflow, validSource: "carved" };
+    const refit = validation.refit === true ? { refit: wholeTrain } : {};
+    return { dir, split, train, test, valid, ...refit, workflow, validSource: "carved" };
   }
   return {
     dir,

@@ -82,6 +82,10 @@ export const validationSchema = z.strictObject({
     .number({ error: "expected a number between 0 and 1 (exclusive)" })
     .gt(0, { error: "expected a number between 0 and 1 (exclusive)" })
     .lt(1, { error: "expected a number between 0 and 1 (exclusive)" }),
+  /** After every choice is made on validation (each model's epoch, each reminder bonus), fit every method again on the
+   *  whole train split with those choices before test is scored: the scored (and saved) models have seen the latest
+   *  sessions and every item of train. Default false (scored as fitted on the rest). */
+  refit: bool().optional(),
 });
 
 export const dataSchema = z.strictObject({

@@ -45,6 +45,7 @@ export {
   createRunModel,
   defaultBaselines,
   itemCount,
+  refitRunModel,
   resolveHead,
   runBaselinesOn,
   runModelOn,

@@ -24,7 +24,14 @@ import {
 import { SessionLoader, sessionsOf, type SessionTable } from "../data/loader";
 import type { RankingResult } from "../metrics/accumulator";
 import type { DatasetSchema } from "../data/schema";
-import { type ModelConfigs, type ModelKind, createHeadFor, createModel, createTargetScheme } from "../models/index";
+import {
+  type ModelConfigs,
+  type ModelKind,
+  createHeadFor,
+  createModel,
+  createTargetScheme,
+  disposeModel,
+} from "../models/index";
 import type { SessionModel } from "../models/model";
 import type { ItemOutputHead, OutputHeadConfig, SampledSoftmaxConfig } from "../models/outputs";
 import { REMINDER_BONUSES } from "../models/reminders";
@@ -129,6 +136,8 @@ export interface RunResult {
    *  chosen on validation: each bonus tried and its validation figures. */
   reminderBonus?: number;
   reminderTrials?: { bonus: number; metrics: Record<string, number> }[];
+  /** With `RunSplits.refit`: the seconds of the fit on the whole train split (included in `trainSeconds`). */
+  refitSeconds?: number;
 }
 
 export interface RunSplits {
@@ -137,6 +146,9 @@ export interface RunSplits {
   valid?: SessionTable;
   /** The evaluated split. */
   test: SessionTable;
+  /** The whole train split (`train` + `valid`), when every method is to be fitted again on it with what `valid`
+   *  chose (the epoch, the reminder bonus) before `test` is scored: models by `refitRunModel`, baselines refitted. */
+  refit?: SessionTable;
 }
 
 export interface ProtocolRunResult extends RunResult {
@@ -200,7 +212,46 @@ export function runScheme(model: SessionModel): "last" | "next" {
   return model.output === "pooled" ? "last" : "next";
 }
 
-/** Trains `model` with `head` on `splits.train` under `config` and scores it on `splits.test` (see the top). */
+/** How `fit` trains `model` on `table` under a run's training config: its loader and everything but validation. */
+function fitSettings(
+  model: SessionModel,
+  table: SessionTable,
+  training: TrainingConfig,
+  options: RunOptions,
+): { loader: LengthBucketedBatches | SessionLoader; config: FitConfig } {
+  const pooled = model.output === "pooled";
+  const trainTable = pooled && (training.prefixes ?? RUN_DEFAULTS.prefixes) ? prefixTable(table) : table;
+  const batches = training.batches ?? RUN_DEFAULTS.batches;
+  if (batches !== "by-length" && batches !== "shuffled")
+    throw new Error(`trainRunModel: batches must be "by-length" or "shuffled", got '${batches}'`);
+  return {
+    loader: batches === "shuffled" ? new SessionLoader(trainTable) : new LengthBucketedBatches(trainTable),
+    config: {
+      scheme: createTargetScheme(runScheme(model)),
+      epochs: training.epochs ?? RUN_DEFAULTS.epochs,
+      batchSize: training.batchSize ?? RUN_DEFAULTS.batchSize,
+      lengthGroups: batches === "shuffled" ? (training.lengthGroups ?? RUN_DEFAULTS.lengthGroups) : 1,
+      seed: training.seed ?? RUN_DEFAULTS.seed,
+      schedule: {
+        learningRate: training.learningRate ?? RUN_DEFAULTS.learningRate,
+        decay: training.decay,
+        warmupSteps: training.warmupSteps,
+        finalFraction: training.finalFraction,
+      },
+      clipNorm: training.clipNorm,
+      adam: training.adam,
+      weightDecay: training.weightDecay,
+      progress: options.progress,
+      workers: training.workers,
+      // The sessions themselves, not their prefixes (a globalNeighbours block counts each pair of clicks once); read
+      // only for a model that needs them.
+      sessions: model.fitSessions === undefined ? undefined : sessionsOf(table),
+    },
+  };
+}
+
+/** Trains `model` with `head` on `splits.train` under `config` and scores it on `splits.test` (see the top); with
+ *  `splits.refit`, the model scored is `refitRunModel`'s, trained anew on it with what validation chose. */
 export async function trainRunModel(
   model: SessionModel,
   head: ItemOutputHead,
@@ -210,12 +261,8 @@ export async function trainRunModel(
   options: RunOptions = {},
 ): Promise<ProtocolRunResult & ModelAndHead> {
   const training = config.training ?? {};
-  const pooled = model.output === "pooled";
-  const trainTable = pooled && (training.prefixes ?? RUN_DEFAULTS.prefixes) ? prefixTable(splits.train) : splits.train;
-  const batches = training.batches ?? RUN_DEFAULTS.batches;
-  if (batches !== "by-length" && batches !== "shuffled")
-    throw new Error(`trainRunModel: batches must be "by-length" or "shuffled", got '${batches}'`);
-  const trainOn = batches === "shuffled" ? new SessionLoader(trainTable) : new LengthBucketedBatches(trainTable);
+  if (splits.refit !== undefined && splits.valid === undefined)
+    throw new Error("trainRunModel: splits.refit needs splits.valid (what to choose the refit's epoch on)");
   const watched = splits.valid ?? splits.test;
   const [, selectBy] = headlineMetrics(protocol);
   const curve = training.curve ?? RUN_DEFAULTS.curve;
@@ -223,21 +270,9 @@ export async function trainRunModel(
     protocol.name === "sampled-last" && training.validRows !== undefined
       ? { ...protocol, rows: training.validRows }
       : protocol;
-  const result = await fit(model, head, trainOn, {
-    scheme: createTargetScheme(runScheme(model)),
-    epochs: training.epochs ?? RUN_DEFAULTS.epochs,
-    batchSize: training.batchSize ?? RUN_DEFAULTS.batchSize,
-    lengthGroups: batches === "shuffled" ? (training.lengthGroups ?? RUN_DEFAULTS.lengthGroups) : 1,
-    seed: training.seed ?? RUN_DEFAULTS.seed,
-    schedule: {
-      learningRate: training.learningRate ?? RUN_DEFAULTS.learningRate,
-      decay: training.decay,
-      warmupSteps: training.warmupSteps,
-      finalFraction: training.finalFraction,
-    },
-    clipNorm: training.clipNorm,
-    adam: training.adam,
-    weightDecay: training.weightDecay,
+  const settings = fitSettings(model, splits.train, training, options);
+  const result = await fit(model, head, settings.loader, {
+    ...settings.config,
     evaluate:
       splits.valid !== undefined || curve
         ? async () => (await evaluateModelOn(model, head, watched, watchProtocol)).values
@@ -247,11 +282,6 @@ export async function trainRunModel(
       splits.valid === undefined
         ? undefined
         : { metric: selectBy, patience: training.patience ?? Number.MAX_SAFE_INTEGER },
-    progress: options.progress,
-    workers: training.workers,
-    // The sessions themselves, not their prefixes (a globalNeighbours block counts each pair of clicks once); read
-    // only for a model that needs them.
-    sessions: model.fitSessions === undefined ? undefined : sessionsOf(splits.train),
   });
   // Training time without the per-epoch evaluation, which the baselines do not pay either.
   const trainSeconds = result.history.reduce((sum, epoch) => sum + epoch.seconds, 0);
@@ -259,22 +289,56 @@ export async function trainRunModel(
     config.head?.reminderBonus === "validation" && splits.valid !== undefined && protocol.name !== "sampled-last"
       ? await chooseReminderBonus(model, head, splits.valid, protocol, selectBy)
       : undefined;
+  let scored: ModelAndHead = { model, head };
+  let refitSeconds: number | undefined;
+  if (splits.refit !== undefined) {
+    const refit = await refitRunModel(scored, training, splits.refit, result.bestEpoch, options);
+    disposeModel(scored);
+    scored = refit;
+    refitSeconds = refit.trainSeconds;
+  }
   const lastEpochScored = splits.valid === undefined && curve;
   const metrics = lastEpochScored
     ? result.history[result.history.length - 1].metrics
-    : (await evaluateModelOn(model, head, splits.test, protocol)).values;
+    : (await evaluateModelOn(scored.model, scored.head, splits.test, protocol)).values;
   return {
     name: config.name ?? config.kind,
     metrics,
-    trainSeconds,
+    trainSeconds: trainSeconds + (refitSeconds ?? 0),
+    ...(refitSeconds === undefined ? {} : { refitSeconds }),
     history: result.history,
     epochs: result.history.length,
     bestEpoch: result.bestEpoch,
-    reminderBonus: head.config.reminderBonus,
+    reminderBonus: scored.head.config.reminderBonus,
     ...(reminderTrials === undefined ? {} : { reminderTrials }),
-    model,
-    head,
+    ...scored,
   };
+}
+
+/**
+ * A model like `chosen.model` (its kind and config: the same initial weights and dropout seeds) with a head like
+ * `chosen.head` (its reminder bonus included), trained anew on `table` — the whole train split, the validation part
+ * included — for the first `epochs` epochs of the same schedule (its length in epochs from `training`, in steps from
+ * `table`), where validation chose the best epoch of the run on the rest. Nothing is scored.
+ */
+export async function refitRunModel(
+  chosen: ModelAndHead,
+  training: TrainingConfig,
+  table: SessionTable,
+  epochs: number,
+  options: RunOptions = {},
+): Promise<ModelAndHead & { trainSeconds: number }> {
+  const source = chosen.model;
+  const model = createModel(source.kind, source.config as never, table.schema);
+  const head = createHeadFor(model, { ...chosen.head.config });
+  try {
+    const settings = fitSettings(model, table, training, options);
+    const result = await fit(model, head, settings.loader, { ...settings.config, stopAfter: epochs });
+    return { model, head, trainSeconds: result.history.reduce((sum, epoch) => sum + epoch.seconds, 0) };
+  } catch (error) {
+    disposeModel({ model, head });
+    throw error;
+  }
 }
 
 type ReminderTrials = NonNullable<RunResult["reminderTrials"]>;
@@ -341,9 +405,10 @@ export function defaultBaselines(nItems: number): Recommender[] {
 
 /** Fits each baseline on the train sessions (in table order = time order) and scores it on test under `protocol`;
  *  a baseline whose reminder bonus is "validation" gets the bonus with the best validation figure first (ties: the
- *  smaller; 0 without a validation split or under sampled-last). */
+ *  smaller; 0 without a validation split or under sampled-last); with `splits.refit` it is then fitted again on that
+ *  (the whole train split) before test is scored. */
 export function runBaselinesOn(
-  splits: Pick<RunSplits, "train" | "valid" | "test">,
+  splits: Pick<RunSplits, "train" | "valid" | "test" | "refit">,
   protocol: Protocol,
   baselines?: Recommender[],
 ): RunResult[] {
@@ -364,10 +429,17 @@ export function runBaselinesOn(
       const chosen = bestReminder(BASELINE_REMINDER_BONUSES, results, selectBy);
       [trials, recommender.bonus] = [chosen.trials, chosen.best];
     }
+    let refitSeconds: number | undefined;
+    if (splits.refit !== undefined) {
+      const refitStarted = performance.now();
+      recommender.fit(sessionsOf(splits.refit));
+      refitSeconds = (performance.now() - refitStarted) / 1000;
+    }
     return {
       name: recommender.name,
       metrics: evaluateRecommenderOn(recommender, splits.test, protocol).values,
-      trainSeconds,
+      trainSeconds: trainSeconds + (refitSeconds ?? 0),
+      ...(refitSeconds === undefined ? {} : { refitSeconds }),
       ...(recommender instanceof RemindingBaseline ? { reminderBonus: recommender.bonus } : {}),
       ...(trials === undefined ? {} : { reminderTrials: trials }),
     };

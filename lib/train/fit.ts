@@ -35,6 +35,9 @@ export interface FitConfig extends UpdateConfig {
   scheme: TargetScheme;
   /** Passes over the training data. Default 1. */
   epochs?: number;
+  /** Train only the first this many epochs of the `epochs`-long schedule (a refit that stops where validation chose
+   *  the best epoch of a longer run). Default: `epochs`. */
+  stopAfter?: number;
   /** Sessions per step. Default 256. */
   batchSize?: number;
   /** Seed of the per-epoch shuffles. Default 42. (Model initialisation and dropout are seeded by the model.) */
@@ -98,6 +101,9 @@ export async function fit(
     throw new Error(`fit: lengthGroups must be an integer >= 1, got ${lengthGroups}`);
   const stepsPerEpoch = batchCount(loader.numSessions, { batchSize, dropLast });
   if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`fit: epochs must be an integer >= 1, got ${epochs}`);
+  const lastEpoch = config.stopAfter ?? epochs;
+  if (!(Number.isInteger(lastEpoch) && lastEpoch >= 1 && lastEpoch <= epochs))
+    throw new Error(`fit: stopAfter must be an integer in [1, epochs = ${epochs}], got ${config.stopAfter}`);
   if (stepsPerEpoch === 0) {
     throw new Error(`fit: no batches: ${loader.numSessions} sessions, batchSize ${batchSize}, dropLast ${dropLast}`);
   }
@@ -165,7 +171,7 @@ export async function fit(
   let stepsDone = 0;
   let stoppedEarly = false;
   try {
-    for (let epoch = 1; epoch <= epochs && !stoppedEarly; epoch++) {
+    for (let epoch = 1; epoch <= lastEpoch && !stoppedEarly; epoch++) {
       tf.tidy(() => lossSum.assign(tf.scalar(0)));
       const started = performance.now();
       let lastRead = started;
@@ -221,7 +227,7 @@ export async function fit(
           best = variables.map((v) => tf.keep(v.clone()));
         }
       }
-      stoppedEarly = monitor !== null && monitor.epochsWithoutImprovement >= monitor.patience && epoch < epochs;
+      stoppedEarly = monitor !== null && monitor.epochsWithoutImprovement >= monitor.patience && epoch < lastEpoch;
       progress.epochEnd(record, epochs);
       await config.onEpochEnd?.(record);
     }
