@@ -12,8 +12,9 @@ import { afterAll, describe, expect, it, vi } from "vitest";
 import { ConfigError, carveValidation, loadRunData, parseRunConfig, prepareData } from "../lib/config";
 import type { SessionTable } from "../lib/data/loader";
 import { prepareYoochoose } from "../lib/data/recipes/yoochoose";
-import { GRU4REC_PROTOCOL, runModelOn } from "../lib/evaluate";
+import { GRU4REC_PROTOCOL, refitRunModel, runBaselinesOn, runModelOn } from "../lib/evaluate";
 import * as protocols from "../lib/evaluate/protocols";
+import { createBaseline } from "../lib/baselines";
 import { disposeModel } from "../lib/models";
 import { tableOf } from "./helpers/tables-fixtures";
 
@@ -97,6 +98,17 @@ describe("data.validation in a run config", () => {
       parseRunConfig({ ...base, data: { folder: "x", validation: { fraction: 0.1, share: 0.1 } } }, "c.json"),
     ).toThrow(/data.validation: unknown key "share"/);
   });
+
+  it("takes refit: true or false", () => {
+    const data = (validation: unknown) => ({ ...base, data: { folder: "x", validation } });
+    expect(parseRunConfig(data({ fraction: 0.1, refit: true }), "c.json").data.validation).toEqual({
+      fraction: 0.1,
+      refit: true,
+    });
+    expect(() => parseRunConfig(data({ fraction: 0.1, refit: "yes" }), "c.json")).toThrow(
+      /c.json: data.validation.refit: expected true or false/,
+    );
+  });
 });
 
 describe("loadRunData with data.validation", () => {
@@ -144,6 +156,14 @@ describe("loadRunData with data.validation", () => {
     // Without data.validation: the whole of train, no validation.
     const whole = await loadRunData(prepared.dir, "test");
     expect([whole.train.numSessions, whole.valid, whole.validSource]).toEqual([5, undefined, "none"]);
+  });
+
+  it("with refit, also gives the whole train split (the carved parts together, in time order)", async () => {
+    const prepared = await prepareData({ folder: join(work, "prepared"), prepare: { recipe: "yoochoose", inputDir } });
+    const data = await loadRunData(prepared.dir, "test", { fraction: 0.4, refit: true });
+    expect([rows(data.train).length, rows(data.valid!).length]).toEqual([3, 2]);
+    expect(rows(data.refit!)).toEqual([...rows(data.train), ...rows(data.valid!)]);
+    expect((await loadRunData(prepared.dir, "test", { fraction: 0.4 })).refit).toBeUndefined();
   });
 
   it("refuses to carve when the data set has a valid split of its own", async () => {
@@ -216,5 +236,83 @@ describe("a run with a validation split reads test once, after training", () => 
     disposeModel(run);
     expect(evaluate.mock.calls.map(([, , table]) => (table === test ? "test" : "other"))).toEqual(["test", "test"]);
     expect(run.bestEpoch).toBe(2);
+  });
+});
+
+describe("refit: every method fitted again on the whole train split with what validation chose", () => {
+  const train = tableOf(
+    [
+      [2, 3, 4, 5],
+      [3, 4],
+      [5, 2, 3],
+      [2, 2],
+      [4, 5, 2, 3],
+      [3, 5],
+    ],
+    7,
+  );
+  // Item 6 occurs only in the validation part: a method fitted on `train` alone has never seen it followed by 4.
+  const valid = tableOf(
+    [
+      [6, 4],
+      [5, 4, 3, 2],
+      [6, 4, 3],
+    ],
+    7,
+  );
+  const whole = tableOf([...rows(train), ...rows(valid)], 7);
+  const test = tableOf([[6, 4]], 7);
+  const evaluate = vi.mocked(protocols.evaluateModelOn);
+  const gru = {
+    kind: "gru" as const,
+    model: { units: 8, inputs: { itemDim: 4 }, mlp: [], dropout: 0 },
+    head: { reminderBonus: "validation" as const },
+    training: { epochs: 3, batchSize: 2, learningRate: 0.05, decay: "cosine" as const },
+  };
+
+  it("scores test once, with a model trained anew on the whole split for the chosen epochs and the chosen bonus", async () => {
+    evaluate.mockClear();
+    const run = await runModelOn(gru, { train, valid, test, refit: whole }, GRU4REC_PROTOCOL, { progress: "none" });
+    const scored = evaluate.mock.calls.map(([, , table]) =>
+      table === valid ? "valid" : table === test ? "test" : "other",
+    );
+    expect(scored).toEqual(["valid", "valid", "valid", "test"]);
+    expect(run.metrics).toEqual((await evaluate.mock.results[3].value).values);
+    expect(run.refitSeconds).toBeGreaterThan(0);
+    expect(run.trainSeconds).toBeCloseTo(run.history!.reduce((sum, e) => sum + e.seconds, 0) + run.refitSeconds!, 9);
+    expect(run.reminderBonus).toBe(run.head.config.reminderBonus);
+
+    // The same refit by hand, from the selection run of the same config: the same weights, bit for bit.
+    const selected = await runModelOn(gru, { train, valid, test }, GRU4REC_PROTOCOL, { progress: "none" });
+    expect([selected.bestEpoch, selected.reminderBonus]).toEqual([run.bestEpoch, run.reminderBonus]);
+    const again = await refitRunModel(selected, gru.training, whole, selected.bestEpoch, { progress: "none" });
+    const weights = (m: { model: { variables: Record<string, { dataSync(): unknown }> } }) =>
+      Object.values(m.model.variables).map((v) => v.dataSync());
+    expect(weights(again)).toEqual(weights(run));
+    expect(again.head.config.reminderBonus).toBe(selected.reminderBonus);
+    // … and not those of the model fitted on the carved part only.
+    expect(weights(again)).not.toEqual(weights(selected));
+    for (const m of [run, selected, again]) disposeModel(m);
+  });
+
+  it("refuses a refit without a validation split to choose on", async () => {
+    await expect(
+      runModelOn(gru, { train, test, refit: whole }, GRU4REC_PROTOCOL, { progress: "none" }),
+    ).rejects.toThrow("trainRunModel: splits.refit needs splits.valid (what to choose the refit's epoch on)");
+  });
+
+  it("refits the baselines: successor counts then know that 6 is followed by 4", () => {
+    // Fitted on `train`, 6 has no successors and the fallback ranks the more popular 2 and 3 above 4; refitted on the
+    // whole split, 4 is 6's only successor and ranks first.
+    const [asFitted] = runBaselinesOn({ train, valid, test }, GRU4REC_PROTOCOL, [
+      createBaseline("successor-counts", 7, {}),
+    ]);
+    const [refitted] = runBaselinesOn({ train, valid, test, refit: whole }, GRU4REC_PROTOCOL, [
+      createBaseline("successor-counts", 7, {}),
+    ]);
+    expect(asFitted.metrics["recall@1"]).toBe(0);
+    expect(refitted.metrics["recall@1"]).toBe(1);
+    expect(refitted.refitSeconds).toBeGreaterThanOrEqual(0);
+    expect(asFitted.refitSeconds).toBeUndefined();
   });
 });

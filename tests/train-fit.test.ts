@@ -205,6 +205,37 @@ describe("fit", () => {
     expect(Array.from(kept.final)).toEqual(Array.from(kept.snapshots[3]));
   });
 
+  it("stops after `stopAfter` epochs of the longer schedule: the same weights and rates as those epochs of the whole run", async () => {
+    // Cosine decay over 3 epochs of 4 steps: after epoch 1 the rate is that schedule's at step 3, not a 1-epoch one's.
+    const config = { ...BASE, epochs: 3, schedule: { learningRate: 0.05, decay: "cosine" as const } };
+    const whole = { model: meanPoolModel(1), head: softmaxHead(2) };
+    const afterFirst: Float32Array[] = [];
+    const full = await fit(whole.model, whole.head, loader, {
+      ...config,
+      onEpochEnd: (record) => {
+        if (record.epoch === 1) afterFirst.push(whole.model.embedding.dataSync() as Float32Array);
+      },
+    });
+    const part = { model: meanPoolModel(1), head: softmaxHead(2) };
+    const stopped = await fit(part.model, part.head, loader, { ...config, stopAfter: 1 });
+    expect(stopped.history.length).toBe(1);
+    expect(stopped.steps).toBe(4);
+    expect(stopped.history[0].learningRate).toBe(full.history[0].learningRate);
+    expect(stopped.history[0].learningRate).toBeCloseTo(0.025 * (1 + Math.cos((Math.PI * 3) / 12)), 10);
+    expect(stopped.history[0].loss).toBe(full.history[0].loss);
+    expect(part.model.embedding.dataSync()).toEqual(afterFirst[0]);
+    expect(part.model.embedding.dataSync()).not.toEqual(whole.model.embedding.dataSync());
+    for (const fitted of [whole, part]) disposeAll(fitted.model, fitted.head);
+    for (const stopAfter of [0, 4, 1.5]) {
+      const model = meanPoolModel(1);
+      const head = softmaxHead(2);
+      await expect(fit(model, head, loader, { ...config, stopAfter })).rejects.toThrow(
+        `fit: stopAfter must be an integer in [1, epochs = 3], got ${stopAfter}`,
+      );
+      disposeAll(model, head);
+    }
+  });
+
   it("gives the same loss and gradients with a batch computed in groups of similar length (lengthGroups)", async () => {
     const table = routeSessions(40);
     const model = createModel(

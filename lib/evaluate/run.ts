@@ -294,7 +294,7 @@ export async function trainRunModel(
   if (splits.refit !== undefined) {
     const refit = await refitRunModel(scored, training, splits.refit, result.bestEpoch, options);
     disposeModel(scored);
-    scored = refit;
+    scored = { model: refit.model, head: refit.head };
     refitSeconds = refit.trainSeconds;
   }
   const lastEpochScored = splits.valid === undefined && curve;
