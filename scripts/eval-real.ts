@@ -153,7 +153,7 @@ async function evaluateSet(
   const splits = await loadRunData(prepared.dir, config.evaluation.split, config.data.validation);
   const validation =
     splits.validSource === "carved"
-      ? `validation: the last ${splits.valid!.numSessions} train sessions (${100 * config.data.validation!.fraction}%), every method fitted on the first ${splits.train.numSessions}`
+      ? `validation: the last ${splits.valid!.numSessions} train sessions (${100 * config.data.validation!.fraction}%), every method fitted on the first ${splits.train.numSessions}${splits.refit === undefined ? "" : ` and, with what validation chose, again on all ${splits.refit.numSessions} (refit; its seconds are in "train s") before test is scored`}`
       : splits.validSource === "folder"
         ? `validation: the data set's valid split (${splits.valid!.numSessions} sessions)`
         : "no validation split: the last epoch is scored";
@@ -179,7 +179,7 @@ async function evaluateSet(
       progress: "lines",
     });
     console.log(
-      `${name}: ${trained.name} ${JSON.stringify(trained.metrics)} (epochs ${trained.epochs}, best on validation ${trained.bestEpoch}, ${trained.trainSeconds.toFixed(1)} s of training, reminder bonus ${trained.reminderBonus})`,
+      `${name}: ${trained.name} ${JSON.stringify(trained.metrics)} (epochs ${trained.epochs}, best on validation ${trained.bestEpoch}, ${trained.trainSeconds.toFixed(1)} s of training${trained.refitSeconds === undefined ? "" : ` of which ${trained.refitSeconds.toFixed(1)} s the refit`}, reminder bonus ${trained.reminderBonus})`,
     );
     logReminderTrials(name, trained, protocol);
     runs.push({ ...trained, backend });
@@ -207,7 +207,7 @@ async function evaluateSet(
           ? "Test figures after each epoch (nothing is selected on them: the last epoch is reported)."
           : protocol.name === "sampled-last"
             ? "Validation figures after each epoch (first 3,000 users); the best epoch is scored on test."
-            : "Validation figures after each epoch (the last 10% of train); the best epoch is scored on test.",
+            : `Validation figures after each epoch (the last 10% of train); the best epoch is scored on test${splits.refit === undefined ? "" : " (after the refit: as many epochs of the same schedule on the whole train split)"}.`,
       figures: [
         lineChart(
           curves.map((r) => ({

@@ -182,6 +182,47 @@ describe("train with a validation split", () => {
   });
 });
 
+describe("train with a validation split and refit", () => {
+  it("chooses on validation, refits on the whole train split, scores and saves the refitted model", async () => {
+    const twoSplits = join(dir, "train-test-data-refit");
+    cpSync(data, twoSplits, { recursive: true });
+    renameSync(join(twoSplits, "valid.parquet"), join(twoSplits, "test.parquet"));
+    const testConfig = join(dir, "tiny-carved-refit.json");
+    const gru = { ...TINY.models[0], training: { epochs: 2, batchSize: 64, learningRate: 0.01 } };
+    writeFileSync(
+      testConfig,
+      JSON.stringify({
+        ...TINY,
+        data: { folder: twoSplits, validation: { fraction: 0.2, refit: true } },
+        models: [gru],
+        evaluation: { ...TINY.evaluation, split: "test" },
+      }),
+    );
+    const out = join(dir, "models", "tiny-gru-refit");
+    const run = await runCliCaptured(["train", twoSplits, "--config", testConfig, "--model", "tiny-gru", "--out", out]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /^tiny-gru: recall@10 0\.\d{4} on test \(2 epochs, best ([12]) on the validation carved from train, then \1 epoch\(s\) on the whole train split \(refit\), [\d.]+ s\) → /m,
+    );
+    // The folder holds the refitted model: evaluating it on test gives the figure train printed.
+    const manifest = JSON.parse(readFileSync(join(out, "model.json"), "utf8"));
+    const scored = await runCliCaptured([
+      "evaluate",
+      out,
+      "--data",
+      twoSplits,
+      "--split",
+      "test",
+      "--k",
+      "4,10",
+      "--json",
+    ]);
+    expect(scored.code).toBe(0);
+    expect(JSON.parse(scored.stdout).results[0].metrics["recall@10"]).toBeCloseTo(manifest.metrics["recall@10"], 6);
+  });
+});
+
 describe("compare", () => {
   it("runs the whole config: baselines and models → the table, the report and one folder per baseline and model", async () => {
     const out = join(dir, "compare");

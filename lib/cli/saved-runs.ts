@@ -1,11 +1,13 @@
 // The runs of `train` and `compare`: fit a baseline or train a model on a run's data, score it, save it as a model
 // folder (fitted state or weights, model.json, the data's workflow). With a validation split a model's best epoch is
-// chosen on it and the scored split is read once, after training (lib/evaluate/run.ts).
+// chosen on it and the scored split is read once, after training (lib/evaluate/run.ts); with `data.validation.refit`
+// what is scored and saved was fitted again on the whole train split with those choices.
 import type { RunData } from "../config/prepare";
 import type { ModelEntry } from "../config/schema";
 import type { Protocol } from "../evaluate/protocols";
 import {
   type BaselineConfig,
+  type ModelAndHead,
   type ProtocolRunResult,
   type RunResult,
   createRunBaseline,
@@ -50,10 +52,13 @@ export async function trainAndSaveModel(
   log?: (line: string) => void,
 ): Promise<ProtocolRunResult> {
   const name = entry.name ?? entry.kind;
-  const { model, head } = createRunModel(entry, data.train.schema);
-  log?.(`train: ${name}\n${formatSummary(summarizeModel(model, head))}`);
+  const created = createRunModel(entry, data.train.schema);
+  log?.(`train: ${name}\n${formatSummary(summarizeModel(created.model, created.head))}`);
+  // With data.refit the model scored and saved is a new one, trained on the whole train split (the first is freed).
+  let held: ModelAndHead = created;
   try {
-    const { model: _, head: __, ...result } = await trainRunModel(model, head, entry, data, protocol);
+    const { model, head, ...result } = await trainRunModel(created.model, created.head, entry, data, protocol);
+    held = { model, head };
     await saveModelFolder(dir, {
       name,
       model,
@@ -65,6 +70,6 @@ export async function trainAndSaveModel(
     });
     return result;
   } finally {
-    disposeModel({ model, head });
+    disposeModel(held);
   }
 }

@@ -82,7 +82,12 @@ async function train(datasetDir: string, options: TrainOptions): Promise<void> {
           ? ""
           : `, best ${run.bestEpoch} on ${data.validSource === "carved" ? "the validation carved from train" : "valid"}`;
       const reminders = run.reminderTrials === undefined ? "" : `, reminder bonus ${run.reminderBonus} chosen there`;
-      [metrics, how] = [run.metrics, `${run.epochs} epochs${chosen}${reminders}, ${run.trainSeconds.toFixed(1)} s`];
+      const refit =
+        run.refitSeconds === undefined ? "" : `, then ${run.bestEpoch} epoch(s) on the whole train split (refit)`;
+      [metrics, how] = [
+        run.metrics,
+        `${run.epochs} epochs${chosen}${reminders}${refit}, ${run.trainSeconds.toFixed(1)} s`,
+      ];
     }
     const value = metrics[headline];
     process.stdout.write(
