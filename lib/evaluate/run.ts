@@ -7,6 +7,8 @@
 //                   the protocol's last headline metric) is kept and then scored on the evaluated split — which is
 //                   then read once, after training (tests/run-validation.test.ts) — without one the last epoch is
 //                   scored (and with `curve` the evaluated split after every epoch: a curve, nothing chosen on it);
+//                   with `refit` (the whole train split) the model scored is trained anew on it, as many epochs of
+//                   the same schedule as validation chose, with the reminder bonus chosen there (refitRunModel);
 //   runModelOn      both;
 //   runBaselinesOn  most-popular, successor counts and V-SKNN (VSTAN when named) fitted on train and scored like the
 //                   models.
