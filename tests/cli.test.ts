@@ -134,29 +134,42 @@ describe("train and evaluate", () => {
   });
 });
 
+/** `train` of the tiny GRU `gru` on a copy of the fixture with train and test only (its valid split renamed), so
+ *  that validation is carved by `validation`; the run, its model folder and the data set. */
+async function trainCarved(name: string, gru: object, validation: object) {
+  const twoSplits = join(dir, `train-test-data-${name}`);
+  cpSync(data, twoSplits, { recursive: true });
+  renameSync(join(twoSplits, "valid.parquet"), join(twoSplits, "test.parquet"));
+  const testConfig = join(dir, `tiny-${name}.json`);
+  writeFileSync(
+    testConfig,
+    JSON.stringify({
+      ...TINY,
+      data: { folder: twoSplits, validation },
+      models: [gru],
+      evaluation: { ...TINY.evaluation, split: "test" },
+    }),
+  );
+  const out = join(dir, "models", `tiny-gru-${name}`);
+  const run = await runCliCaptured(["train", twoSplits, "--config", testConfig, "--model", "tiny-gru", "--out", out]);
+  return { run, out, twoSplits, manifest: () => JSON.parse(readFileSync(join(out, "model.json"), "utf8")) };
+}
+
+/** recall@10 of the model folder `out` on `dataDir`'s test split, by `evaluate`. */
+async function testRecall(out: string, dataDir: string): Promise<number> {
+  const scored = await runCliCaptured(["evaluate", out, "--data", dataDir, "--split", "test", "--k", "4,10", "--json"]);
+  expect(scored.code).toBe(0);
+  return JSON.parse(scored.stdout).results[0].metrics["recall@10"];
+}
+
 describe("train with a validation split", () => {
   it("carves validation from train (data.validation), chooses the epoch on it, scores test once, saves that epoch", async () => {
-    // A data set with train and test only (the fixture's valid split renamed), so that validation is carved.
-    const twoSplits = join(dir, "train-test-data");
-    cpSync(data, twoSplits, { recursive: true });
-    renameSync(join(twoSplits, "valid.parquet"), join(twoSplits, "test.parquet"));
-    const testConfig = join(dir, "tiny-carved.json");
     const gru = {
       ...TINY.models[0],
       head: { reminderBonus: "validation" },
       training: { epochs: 3, batchSize: 64, learningRate: 0.01 },
     };
-    writeFileSync(
-      testConfig,
-      JSON.stringify({
-        ...TINY,
-        data: { folder: twoSplits, validation: { fraction: 0.2 } },
-        models: [gru],
-        evaluation: { ...TINY.evaluation, split: "test" },
-      }),
-    );
-    const out = join(dir, "models", "tiny-gru-carved");
-    const run = await runCliCaptured(["train", twoSplits, "--config", testConfig, "--model", "tiny-gru", "--out", out]);
+    const { run, out, twoSplits, manifest } = await trainCarved("carved", gru, { fraction: 0.2 });
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(
@@ -164,62 +177,20 @@ describe("train with a validation split", () => {
     );
     // The folder holds the chosen epoch's weights and reminder bonus: evaluating it on test gives the figure train
     // printed.
-    const manifest = JSON.parse(readFileSync(join(out, "model.json"), "utf8"));
-    expect(run.stdout).toContain(`reminder bonus ${manifest.head.reminderBonus} chosen there`);
-    const scored = await runCliCaptured([
-      "evaluate",
-      out,
-      "--data",
-      twoSplits,
-      "--split",
-      "test",
-      "--k",
-      "4,10",
-      "--json",
-    ]);
-    expect(scored.code).toBe(0);
-    expect(JSON.parse(scored.stdout).results[0].metrics["recall@10"]).toBeCloseTo(manifest.metrics["recall@10"], 6);
+    expect(run.stdout).toContain(`reminder bonus ${manifest().head.reminderBonus} chosen there`);
+    expect(await testRecall(out, twoSplits)).toBeCloseTo(manifest().metrics["recall@10"], 6);
   });
-});
 
-describe("train with a validation split and refit", () => {
-  it("chooses on validation, refits on the whole train split, scores and saves the refitted model", async () => {
-    const twoSplits = join(dir, "train-test-data-refit");
-    cpSync(data, twoSplits, { recursive: true });
-    renameSync(join(twoSplits, "valid.parquet"), join(twoSplits, "test.parquet"));
-    const testConfig = join(dir, "tiny-carved-refit.json");
+  it("with refit: chooses on validation, refits on the whole train split, scores and saves the refitted model", async () => {
     const gru = { ...TINY.models[0], training: { epochs: 2, batchSize: 64, learningRate: 0.01 } };
-    writeFileSync(
-      testConfig,
-      JSON.stringify({
-        ...TINY,
-        data: { folder: twoSplits, validation: { fraction: 0.2, refit: true } },
-        models: [gru],
-        evaluation: { ...TINY.evaluation, split: "test" },
-      }),
-    );
-    const out = join(dir, "models", "tiny-gru-refit");
-    const run = await runCliCaptured(["train", twoSplits, "--config", testConfig, "--model", "tiny-gru", "--out", out]);
+    const { run, out, twoSplits, manifest } = await trainCarved("refit", gru, { fraction: 0.2, refit: true });
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(
       /^tiny-gru: recall@10 0\.\d{4} on test \(2 epochs, best ([12]) on the validation carved from train, then \1 epoch\(s\) on the whole train split \(refit\), [\d.]+ s\) → /m,
     );
     // The folder holds the refitted model: evaluating it on test gives the figure train printed.
-    const manifest = JSON.parse(readFileSync(join(out, "model.json"), "utf8"));
-    const scored = await runCliCaptured([
-      "evaluate",
-      out,
-      "--data",
-      twoSplits,
-      "--split",
-      "test",
-      "--k",
-      "4,10",
-      "--json",
-    ]);
-    expect(scored.code).toBe(0);
-    expect(JSON.parse(scored.stdout).results[0].metrics["recall@10"]).toBeCloseTo(manifest.metrics["recall@10"], 6);
+    expect(await testRecall(out, twoSplits)).toBeCloseTo(manifest().metrics["recall@10"], 6);
   });
 });
 

@@ -27,6 +27,16 @@ vi.mock("../lib/evaluate/protocols", async (importOriginal) => {
 const work = mkdtempSync(join(tmpdir(), "sessionrec-validation-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+/** The train sessions of the runs below (item ids 2..5). */
+const TRAIN_SESSIONS = [
+  [2, 3, 4, 5],
+  [3, 4],
+  [5, 2, 3],
+  [2, 2],
+  [4, 5, 2, 3],
+  [3, 5],
+];
+
 /** The item rows of a table, oldest first. */
 function rows(table: SessionTable): number[][] {
   return Array.from(table.lengths, (length, s) =>
@@ -178,17 +188,7 @@ describe("loadRunData with data.validation", () => {
 });
 
 describe("a run with a validation split reads test once, after training", () => {
-  const train = tableOf(
-    [
-      [2, 3, 4, 5],
-      [3, 4],
-      [5, 2, 3],
-      [2, 2],
-      [4, 5, 2, 3],
-      [3, 5],
-    ],
-    6,
-  );
+  const train = tableOf(TRAIN_SESSIONS, 6);
   const valid = tableOf(
     [
       [2, 3, 4],
@@ -240,17 +240,7 @@ describe("a run with a validation split reads test once, after training", () => 
 });
 
 describe("refit: every method fitted again on the whole train split with what validation chose", () => {
-  const train = tableOf(
-    [
-      [2, 3, 4, 5],
-      [3, 4],
-      [5, 2, 3],
-      [2, 2],
-      [4, 5, 2, 3],
-      [3, 5],
-    ],
-    7,
-  );
+  const train = tableOf(TRAIN_SESSIONS, 7);
   // Item 6 occurs only in the validation part: a method fitted on `train` alone has never seen it followed by 4.
   const valid = tableOf(
     [
