@@ -185,12 +185,12 @@ describe("one default configuration per model (issue 19)", () => {
     ]);
   });
 
-  it("and each carves a validation split from train by time, with the kNN baselines' reminders chosen on it", async () => {
+  it("and each carves a validation split from train by time, with the kNN baselines' reminders chosen on it, and refits", async () => {
     for (const file of SETS) {
       const config = await readRunConfig(join(CONFIGS, file));
       expect({ file, validation: config.data.validation, baselines: config.baselines }).toEqual({
         file,
-        validation: { fraction: 0.1 },
+        validation: { fraction: 0.1, refit: true },
         baselines: [
           "most-popular",
           "successor-counts",
