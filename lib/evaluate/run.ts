@@ -286,7 +286,7 @@ export async function trainRunModel(
         : { metric: selectBy, patience: training.patience ?? Number.MAX_SAFE_INTEGER },
   });
   // Training time without the per-epoch evaluation, which the baselines do not pay either.
-  const trainSeconds = result.history.reduce((sum, epoch) => sum + epoch.seconds, 0);
+  const trainSeconds = trainingSeconds(result.history);
   const reminderTrials =
     config.head?.reminderBonus === "validation" && splits.valid !== undefined && protocol.name !== "sampled-last"
       ? await chooseReminderBonus(model, head, splits.valid, protocol, selectBy)
@@ -336,11 +336,23 @@ export async function refitRunModel(
   try {
     const settings = fitSettings(model, table, training, options);
     const result = await fit(model, head, settings.loader, { ...settings.config, stopAfter: epochs });
-    return { model, head, trainSeconds: result.history.reduce((sum, epoch) => sum + epoch.seconds, 0) };
+    return { model, head, trainSeconds: trainingSeconds(result.history) };
   } catch (error) {
     disposeModel({ model, head });
     throw error;
   }
+}
+
+/** Seconds of training over `history`'s epochs, without their evaluation. */
+function trainingSeconds(history: readonly EpochRecord[]): number {
+  return history.reduce((sum, epoch) => sum + epoch.seconds, 0);
+}
+
+/** Fits `recommender` on `sessions`; the seconds it took. */
+function fitSeconds(recommender: Recommender, sessions: readonly Int32Array[]): number {
+  const started = performance.now();
+  recommender.fit(sessions);
+  return (performance.now() - started) / 1000;
 }
 
 type ReminderTrials = NonNullable<RunResult["reminderTrials"]>;
@@ -415,11 +427,10 @@ export function runBaselinesOn(
   baselines?: Recommender[],
 ): RunResult[] {
   const train = sessionsOf(splits.train);
+  const whole = splits.refit === undefined ? undefined : sessionsOf(splits.refit);
   const [, selectBy] = headlineMetrics(protocol);
   return (baselines ?? defaultBaselines(itemCount(splits.train.schema))).map((recommender) => {
-    const started = performance.now();
-    recommender.fit(train);
-    const trainSeconds = (performance.now() - started) / 1000;
+    const trainSeconds = fitSeconds(recommender, train);
     let trials: ReminderTrials | undefined;
     if (
       recommender instanceof RemindingBaseline &&
@@ -431,12 +442,7 @@ export function runBaselinesOn(
       const chosen = bestReminder(BASELINE_REMINDER_BONUSES, results, selectBy);
       [trials, recommender.bonus] = [chosen.trials, chosen.best];
     }
-    let refitSeconds: number | undefined;
-    if (splits.refit !== undefined) {
-      const refitStarted = performance.now();
-      recommender.fit(sessionsOf(splits.refit));
-      refitSeconds = (performance.now() - refitStarted) / 1000;
-    }
+    const refitSeconds = whole === undefined ? undefined : fitSeconds(recommender, whole);
     return {
       name: recommender.name,
       metrics: evaluateRecommenderOn(recommender, splits.test, protocol).values,

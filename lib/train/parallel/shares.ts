@@ -136,8 +136,9 @@ export function splitShares(examples: ExampleRows[], count: number): Share[] {
       }
       next[j] = Math.max(best[lo], work(lo, j));
       start[j] = lo;
-      if (lo > 1 && Math.max(best[lo - 1], work(lo - 1, j)) < next[j]) {
-        next[j] = Math.max(best[lo - 1], work(lo - 1, j));
+      const before = lo > 1 ? Math.max(best[lo - 1], work(lo - 1, j)) : Infinity;
+      if (before < next[j]) {
+        next[j] = before;
         start[j] = lo - 1;
       }
     }
